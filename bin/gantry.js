@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources through tsx so that there is no build step between a checkout and a running server.
+import { register } from 'tsx/esm/api';
+register();
+await import('../src/cli/main.ts');

@@ -1,0 +1,68 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import type { Logger } from 'pino';
+import { installAuth } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { installErrorHandler } from './errors.ts';
+import { actionRoutes } from './routes/actions.ts';
+import { executionRoutes } from './routes/executions.ts';
+import { gitHttpRoutes } from './routes/git-http.ts';
+import { identityRoutes } from './routes/identity.ts';
+import { pipelineRoutes } from './routes/pipelines.ts';
+import { projectRoutes } from './routes/projects.ts';
+import { webUiRoutes } from './routes/web-ui.ts';
+import { workspaceRoutes } from './routes/workspaces.ts';
+
+/** Bodies are checked strictly (no coercion, nothing silently dropped); query strings and params are coerced from text. */
+function validators(): { body: Ajv; other: Ajv } {
+  const common = { allErrors: false, strict: false, keywords: ['kind', 'modifier'] };
+  const body = new Ajv({ ...common, coerceTypes: false, removeAdditional: false, useDefaults: false });
+  const other = new Ajv({ ...common, coerceTypes: true, removeAdditional: false, useDefaults: true });
+  for (const ajv of [body, other]) ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
+  return { body, other };
+}
+
+/** Builds the HTTP application: the Buddy-compatible API under /api, git over HTTP under /git, the web UI at /. */
+export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger === false ? undefined : logger,
+    logger: logger === false ? false : undefined,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  const { body, other } = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body.compile(schema) : other.compile(schema)));
+  installErrorHandler(app);
+  installAuth(app, ctx.db);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Gantry API (Buddy.Works compatible)', version: '0.1.0' },
+      servers: [{ url: `${ctx.config.publicUrl}/api` }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(
+    async (api) => {
+      api.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () => app.swagger());
+      // The documentation pages are public; the hook must precede the plugin to see its routes.
+      api.addHook('onRoute', (route) => {
+        if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), scope: null };
+      });
+      await api.register(swaggerUi, { routePrefix: '/docs' });
+      identityRoutes(api, ctx);
+      workspaceRoutes(api, ctx);
+      projectRoutes(api, ctx);
+      pipelineRoutes(api, ctx);
+      actionRoutes(api, ctx);
+      executionRoutes(api, ctx);
+    },
+    { prefix: '/api' },
+  );
+  await app.register(async (git) => gitHttpRoutes(git, ctx), { prefix: '/git' });
+  await app.register(async (ui) => webUiRoutes(ui, ctx));
+  return app;
+}

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isIP } from 'node:net';
+import type { Scope } from '../domain/scopes.ts';
+import type { Db } from '../store/database.ts';
+import { findTokenByValue, getUser } from '../store/identity.ts';
+import type { TokenRow, UserRow } from '../store/schema.ts';
+import { parseJson } from '../store/time.ts';
+import { ApiError } from './errors.ts';
+
+export interface Principal {
+  user: UserRow;
+  token: TokenRow;
+  scopes: ReadonlySet<string>;
+  workspaceRestrictions: readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** Scope a token needs for this route; `null` marks a public route. */
+    scope?: Scope | null;
+  }
+}
+
+/** Reads the token from `Authorization: Bearer`, Basic auth's password (git clients) or `?access_token=`. */
+export function tokenFromRequest(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header) {
+    const [kind, value] = header.split(' ', 2);
+    if (kind?.toLowerCase() === 'bearer' && value) return value.trim();
+    if (kind?.toLowerCase() === 'basic' && value) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const idx = decoded.indexOf(':');
+      return idx >= 0 ? decoded.slice(idx + 1) : null;
+    }
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.access_token;
+  return typeof fromQuery === 'string' && fromQuery !== '' ? fromQuery : null;
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) >>> 0;
+}
+
+/** True when `ip` matches one of the restrictions (exact addresses or IPv4 CIDR blocks). */
+export function ipAllowed(ip: string, restrictions: readonly string[]): boolean {
+  if (restrictions.length === 0) return true;
+  const bare = ip.replace(/^::ffff:/, '');
+  return restrictions.some((r) => {
+    if (!r.includes('/')) return r === bare || r === ip;
+    const [net, bitsText] = r.split('/');
+    const bits = Number(bitsText);
+    if (!net || isIP(net) !== 4 || isIP(bare) !== 4 || !(bits >= 0 && bits <= 32)) return false;
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return (ipv4ToInt(net) & mask) === (ipv4ToInt(bare) & mask);
+  });
+}
+
+/** Resolves a token to a principal, or throws the 401 a client should see. */
+export async function authenticate(db: Db, token: string | null, ip: string): Promise<Principal> {
+  if (!token) throw new ApiError(401, 'authentication required: send "Authorization: Bearer <token>"');
+  const row = await findTokenByValue(db, token);
+  if (!row) throw new ApiError(401, 'invalid token');
+  if (row.expires_at && Date.parse(row.expires_at) <= Date.now()) throw new ApiError(401, 'token has expired');
+  if (!ipAllowed(ip, parseJson<string[]>(row.ip_restrictions))) {
+    throw new ApiError(403, `token may not be used from ${ip}`);
+  }
+  const user = await getUser(db, row.user_id);
+  if (!user) throw new ApiError(401, 'invalid token');
+  return {
+    user,
+    token: row,
+    scopes: new Set(parseJson<string[]>(row.scopes)),
+    workspaceRestrictions: parseJson<string[]>(row.workspace_restrictions),
+  };
+}
+
+/**
+ * Every route must declare `config.scope`; a route that forgets it is refused rather than left open.
+ * Routes with `scope: null` are public.
+ */
+export function installAuth(app: FastifyInstance, db: Db): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (!request.routeOptions.url) return; // 404 handler
+    if (config.scope === null) return;
+    request.principal = await authenticate(db, tokenFromRequest(request), request.ip);
+    if (config.scope === undefined) throw new ApiError(403, 'this endpoint declares no scope');
+    if (!request.principal.scopes.has(config.scope)) {
+      throw new ApiError(403, `token lacks the ${config.scope} scope`);
+    }
+  });
+}
+
+/** The authenticated principal of a route that declares a scope. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new ApiError(401, 'authentication required');
+  return request.principal;
+}
+
+/** Refuses workspaces outside the token's `workspace_restrictions` as if they did not exist. */
+export function assertWorkspaceAllowed(request: FastifyRequest, domain: string): void {
+  const restrictions = principalOf(request).workspaceRestrictions;
+  if (restrictions.length > 0 && !restrictions.includes(domain)) {
+    throw new ApiError(403, `token is restricted to other workspaces than "${domain}"`);
+  }
+}

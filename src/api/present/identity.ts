@@ -1,0 +1,48 @@
+import type { TokenRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
+import { parseJson } from '../../store/time.ts';
+import type { Urls } from './urls.ts';
+
+/** A workspace member as Buddy nests it (creator, committer, author...). */
+export function presentMember(urls: Urls, ws: string | null, user: UserRow | undefined, ownerId?: number): Record<string, unknown> | null {
+  if (!user) return null;
+  const path = ws ? `${urls.workspace(ws)}/members/${user.id}` : '/user';
+  return {
+    ...urls.pair(path),
+    id: user.id,
+    name: user.name,
+    avatar_url: null,
+    email: user.email,
+    admin: user.admin === 1,
+    workspace_owner: ownerId === undefined ? user.admin === 1 : ownerId === user.id,
+  };
+}
+
+export function presentWorkspace(urls: Urls, w: WorkspaceRow): Record<string, unknown> {
+  return {
+    ...urls.pair(urls.workspace(w.domain)),
+    id: w.id,
+    owner_id: w.owner_id,
+    name: w.name,
+    domain: w.domain,
+    frozen: w.frozen === 1,
+    create_date: w.create_date,
+  };
+}
+
+export function presentToken(urls: Urls, t: TokenRow, clear?: string): Record<string, unknown> {
+  return {
+    ...urls.pair(`/user/tokens/${t.id}`),
+    id: t.id,
+    name: t.name,
+    token: clear ?? null,
+    expires_at: t.expires_at,
+    scopes: parseJson<string[]>(t.scopes),
+    ip_restrictions: parseJson<string[]>(t.ip_restrictions),
+    workspace_restrictions: parseJson<string[]>(t.workspace_restrictions),
+    create_date: t.create_date,
+  };
+}
+
+export function presentUser(urls: Urls, u: UserRow): Record<string, unknown> {
+  return { ...urls.pair('/user'), id: u.id, name: u.name, avatar_url: null, email: u.email, admin: u.admin === 1 };
+}

@@ -1,0 +1,46 @@
+import type { Pipeline } from '../../store/pipelines.ts';
+import type { ProjectRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
+import { presentVariable } from '../../secrets/variables.ts';
+import { presentMember } from './identity.ts';
+import { presentProjectRef } from './project.ts';
+import type { Urls } from './urls.ts';
+
+/** The full pipeline object. */
+export function presentPipeline(
+  urls: Urls,
+  ws: WorkspaceRow,
+  project: ProjectRow,
+  p: Pipeline,
+  creator: UserRow | undefined,
+): Record<string, unknown> {
+  const { variables, ...settings } = p.settings;
+  return {
+    ...urls.pair(urls.pipeline(ws.domain, project.name, p.id)),
+    id: p.id,
+    identifier: p.identifier,
+    name: p.name,
+    ...settings,
+    waiting_for_push: false,
+    create_date: p.createDate,
+    creator: presentMember(urls, ws.domain, creator, ws.owner_id),
+    project: presentProjectRef(urls, ws, project),
+    last_execution_status: p.lastExecutionStatus,
+    last_execution_revision: p.lastExecutionRevision,
+    variables: variables.map(presentVariable),
+  };
+}
+
+/** The short pipeline object nested in actions (seed 004) and executions (seed 000 uses the full one). */
+export function presentPipelineRef(urls: Urls, ws: WorkspaceRow, project: ProjectRow, p: Pipeline): Record<string, unknown> {
+  return {
+    ...urls.pair(urls.pipeline(ws.domain, project.name, p.id)),
+    id: p.id,
+    identifier: p.identifier,
+    name: p.name,
+    on: p.settings.on,
+    refs: p.settings.refs,
+    priority: p.settings.priority,
+    last_execution_status: p.lastExecutionStatus,
+    last_execution_revision: p.lastExecutionRevision,
+  };
+}

@@ -1,0 +1,171 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import {
+  COMMON_ACTION_DEFAULTS,
+  DOCKER_CONTAINER_DEFAULTS,
+  SUPPORTED_ACTION_TYPES,
+  UNSUPPORTED_TRIGGER_TIMES,
+  type ActionSecrets,
+  type ActionSettings,
+  type ActionType,
+} from '../../domain/action.ts';
+import { parseVolumeMapping, staysInside } from '../../domain/paths.ts';
+import { shownSealed, sealVariables } from '../../secrets/variables.ts';
+import type { SecretBox } from '../../secrets/cipher.ts';
+import { createAction, deleteAction, listActions, updateAction, type StoredAction } from '../../store/actions.ts';
+import type { ApiContext } from '../context.ts';
+import { badRequest } from '../errors.ts';
+import { loadAction, loadPipeline } from '../lookup.ts';
+import { presentAction } from '../present/action.ts';
+import { ActionBodyEnvelope, checkActionBody, isSupportedType, REQUIRED_FIELDS } from '../schemas/action.ts';
+import { ActionParams, AuthQuery, PipelineParams } from '../schemas/common.ts';
+
+type Body = Record<string, unknown>;
+
+const NOT_SETTINGS = new Set(['name', 'type', 'after_action_id', 'password', 'url', 'html_url', 'id', 'pipeline', 'last_execution_status', 'current_revision', 'create_date']);
+
+/** Checks rules a schema cannot express; returns a client-facing message or null. */
+function checkRules(s: ActionSettings): string | null {
+  if ((UNSUPPORTED_TRIGGER_TIMES as readonly string[]).includes(s.trigger_time)) return `not supported yet: trigger_time ${s.trigger_time}`;
+  for (const entry of s.volume_mappings) {
+    const parsed = parseVolumeMapping(entry);
+    if (typeof parsed === 'string') return parsed;
+  }
+  if (s.export_container_path !== null && !staysInside(s.export_container_path)) {
+    return `export_container_path "${s.export_container_path}" leaves the pipeline filesystem`;
+  }
+  if (s.mount_filesystem_path !== null && !s.mount_filesystem_path.startsWith('/')) return 'mount_filesystem_path must be an absolute container path';
+  if (s.use_image_from_action || s.docker_build_action_id !== null || s.docker_build_action_name !== null || s.image_location === 'ACTION') {
+    return 'not supported yet: images built by a pipeline action (use_image_from_action, docker_build_action_id, docker_build_action_name)';
+  }
+  if (s.region !== null || s.docker_registry === 'AMAZON_ECR' || s.docker_registry === 'GOOGLE_GCR' || s.docker_registry === 'GOOGLE_ARTIFACT_REGISTRY') {
+    return 'not supported yet: registries that need a cloud provider API (Amazon ECR, Google GCR/Artifact Registry)';
+  }
+  for (const c of s.trigger_conditions) {
+    if (c.trigger_condition === 'ON_CHANGE_AT_PATH' && !(c.trigger_condition_paths?.length)) return 'ON_CHANGE_AT_PATH needs trigger_condition_paths';
+    if (c.trigger_condition.startsWith('VAR_') && !c.trigger_variable_key) return `${c.trigger_condition} needs trigger_variable_key`;
+  }
+  return null;
+}
+
+/** Builds stored settings and sealed secrets from a validated body over `base`. */
+function applyBody(box: SecretBox, body: Body, base: ActionSettings, baseSecrets: string): { settings: ActionSettings; sealedSecrets: string } {
+  const settings = { ...base } as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(body)) {
+    if (NOT_SETTINGS.has(key) || key === 'variables' || value === undefined) continue;
+    settings[key] = value;
+  }
+  if (body.variables !== undefined) {
+    const sealed = sealVariables(box, body.variables as Parameters<typeof sealVariables>[1], base.variables);
+    if (typeof sealed === 'string') throw badRequest(sealed);
+    settings.variables = sealed;
+  }
+  let sealedSecrets = baseSecrets;
+  if (body.password === null || body.password === '') sealedSecrets = '';
+  else if (typeof body.password === 'string' && !(baseSecrets !== '' && body.password === shownSealed(baseSecrets))) {
+    if (body.password.startsWith('!encrypted ')) throw badRequest('password: an "!encrypted" value can only be sent back unchanged');
+    sealedSecrets = box.seal(JSON.stringify({ password: body.password } satisfies ActionSecrets));
+  }
+  return { settings: settings as unknown as ActionSettings, sealedSecrets };
+}
+
+function checkAfter(actions: readonly StoredAction[], after: unknown, selfId: number | null): number | null | undefined {
+  if (after === undefined) return undefined;
+  if (after === null || after === 0) return null;
+  if (after === selfId) throw badRequest('after_action_id cannot name the action itself');
+  if (!actions.some((a) => a.id === after)) throw badRequest(`after_action_id ${String(after)} is not an action of this pipeline`);
+  return after as number;
+}
+
+function previousId(actions: readonly StoredAction[], id: number): number | null {
+  const index = actions.findIndex((a) => a.id === id);
+  return index > 0 ? actions[index - 1]!.id : null;
+}
+
+export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db, urls, secrets } = ctx;
+  const base = '/workspaces/:workspace/projects/:project_name/pipelines/:pipeline_id/actions';
+
+  app.get<{ Params: Static<typeof PipelineParams> }>(
+    base,
+    { config: { scope: 'EXECUTION_INFO' }, schema: { params: PipelineParams, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
+      const actions = await listActions(db, pipeline.id);
+      return {
+        ...urls.pair(`${urls.pipeline(ws.domain, project.name, pipeline.id)}/actions`),
+        actions: actions.map((a, i) => presentAction(urls, ws, project, pipeline, a, i > 0 ? actions[i - 1]!.id : null)),
+      };
+    },
+  );
+
+  app.post<{ Params: Static<typeof PipelineParams>; Body: Body }>(
+    base,
+    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PipelineParams, body: ActionBodyEnvelope, querystring: AuthQuery } },
+    async (request, reply) => {
+      const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
+      const body = request.body;
+      if (typeof body.type !== 'string') throw badRequest('field "type" is required');
+      if (!isSupportedType(body.type)) {
+        throw badRequest(`unsupported action type "${body.type}"; supported: ${SUPPORTED_ACTION_TYPES.join(', ')}`);
+      }
+      const type: ActionType = body.type;
+      for (const field of ['name', ...REQUIRED_FIELDS[type]]) {
+        if (body[field] === undefined || body[field] === null) throw badRequest(`field "${field}" is required`);
+      }
+      const problem = checkActionBody(type, body);
+      if (problem) throw badRequest(problem);
+      const actions = await listActions(db, pipeline.id);
+      const defaults = { ...COMMON_ACTION_DEFAULTS, ...DOCKER_CONTAINER_DEFAULTS } as ActionSettings;
+      const { settings, sealedSecrets } = applyBody(secrets, body, defaults, '');
+      const rule = checkRules(settings);
+      if (rule) throw badRequest(rule);
+      const after = checkAfter(actions, body.after_action_id, null);
+      const created = await createAction(db, pipeline.id, { type, name: body.name as string, settings, sealedSecrets }, after);
+      const all = await listActions(db, pipeline.id);
+      return reply.status(201).send(presentAction(urls, ws, project, pipeline, created, previousId(all, created.id)));
+    },
+  );
+
+  app.get<{ Params: Static<typeof ActionParams> }>(
+    `${base}/:action_id`,
+    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ActionParams, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, project, pipeline, action } = await loadAction(db, request, request.params);
+      return presentAction(urls, ws, project, pipeline, action, previousId(await listActions(db, pipeline.id), action.id));
+    },
+  );
+
+  app.patch<{ Params: Static<typeof ActionParams>; Body: Body }>(
+    `${base}/:action_id`,
+    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: ActionParams, body: ActionBodyEnvelope, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, project, pipeline, action } = await loadAction(db, request, request.params);
+      const body = request.body;
+      if (body.type !== undefined && body.type !== action.type) throw badRequest(`type cannot be changed (the action is ${action.type})`);
+      const problem = checkActionBody(action.type, body);
+      if (problem) throw badRequest(problem);
+      for (const field of ['name', ...REQUIRED_FIELDS[action.type]]) {
+        if (body[field] === null) throw badRequest(`field "${field}" cannot be null`);
+      }
+      const actions = await listActions(db, pipeline.id);
+      const { settings, sealedSecrets } = applyBody(secrets, body, action.settings, action.sealedSecrets);
+      const rule = checkRules(settings);
+      if (rule) throw badRequest(rule);
+      const after = checkAfter(actions, body.after_action_id, action.id);
+      const name = typeof body.name === 'string' ? body.name : action.name;
+      const updated = await updateAction(db, pipeline.id, action.id, { name, settings, sealedSecrets }, after);
+      return presentAction(urls, ws, project, pipeline, updated, previousId(await listActions(db, pipeline.id), updated.id));
+    },
+  );
+
+  app.delete<{ Params: Static<typeof ActionParams> }>(
+    `${base}/:action_id`,
+    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: ActionParams, querystring: AuthQuery } },
+    async (request, reply) => {
+      const { action } = await loadAction(db, request, request.params);
+      await deleteAction(db, action.id);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { handleGitHttp, isPushRequest, isSafePathInfo } from '../../repo/index.ts';
+import { getProject } from '../../store/projects.ts';
+import { getWorkspace } from '../../store/workspaces.ts';
+import { assertWorkspaceAllowed, authenticate, tokenFromRequest } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { ApiError, errorBody } from '../errors.ts';
+
+/**
+ * Hosted repositories over git's smart HTTP protocol at /git/<workspace>/<project>.git. A token is
+ * the password (any user name); fetching needs REPOSITORY_READ, pushing REPOSITORY_WRITE.
+ */
+export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  // git's request bodies are streamed to http-backend untouched.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  const handler = async (request: FastifyRequest<{ Params: { workspace: string; project: string; '*': string } }>, reply: FastifyReply) => {
+    const challenge = (status: number, message: string): FastifyReply =>
+      reply.status(status).header('www-authenticate', 'Basic realm="Gantry"').send(errorBody(message));
+    const { workspace, project: repoName } = request.params;
+    const rest = request.params['*'];
+    if (!repoName.endsWith('.git')) return reply.status(404).send(errorBody('repository paths end in .git'));
+    const [, query = ''] = request.url.split('?', 2);
+    const pathInfo = `/${rest}`;
+    const push = isPushRequest(pathInfo, query);
+    try {
+      const principal = await authenticate(ctx.db, tokenFromRequest(request), request.ip);
+      request.principal = principal;
+      const scope = push ? 'REPOSITORY_WRITE' : 'REPOSITORY_READ';
+      if (!principal.scopes.has(scope)) return challenge(403, `token lacks the ${scope} scope`);
+      assertWorkspaceAllowed(request, workspace);
+    } catch (err) {
+      if (err instanceof ApiError) return challenge(err.status, err.message);
+      throw err;
+    }
+    const ws = await getWorkspace(ctx.db, workspace);
+    const project = ws && (await getProject(ctx.db, ws.id, repoName.slice(0, -'.git'.length)));
+    if (!project || project.custom_repo_url !== null) return reply.status(404).send(errorBody(`repository ${workspace}/${repoName} not found`));
+    const backendPath = `/${project.id}.git${pathInfo}`;
+    if (!isSafePathInfo(backendPath)) return reply.status(400).send(errorBody('invalid repository path'));
+    reply.hijack();
+    await handleGitHttp({
+      projectRoot: ctx.repositories.hostedRoot,
+      pathInfo: backendPath,
+      method: request.method,
+      query,
+      contentType: request.headers['content-type'],
+      contentEncoding: request.headers['content-encoding'] as string | undefined,
+      remoteUser: request.principal?.user.name ?? 'gantry',
+      remoteAddr: request.ip,
+      body: request.raw,
+      res: reply.raw,
+      onStderr: (text) => request.log.warn({ git: text }, 'git http-backend'),
+    });
+  };
+  app.get('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
+  app.post('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
+}

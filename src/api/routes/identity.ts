@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { isScope, SCOPES } from '../../domain/scopes.ts';
+import { createToken, deleteToken, listTokens } from '../../store/identity.ts';
+import { authenticate, principalOf, tokenFromRequest } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { badRequest, notFound } from '../errors.ts';
+import { presentToken, presentUser } from '../present/identity.ts';
+import { AuthQuery } from '../schemas/common.ts';
+
+const TokenBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400, description: 'seconds' })),
+    expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+    scopes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 64 }),
+    ip_restrictions: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })),
+    workspace_restrictions: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Users and API tokens: `/user`, `/user/token`, `/user/tokens`. */
+export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db, urls } = ctx;
+
+  app.get('/user', { config: { scope: null }, schema: { querystring: AuthQuery } }, async (request) => {
+    const principal = await authenticate(db, tokenFromRequest(request), request.ip);
+    return presentUser(urls, principal.user);
+  });
+
+  app.get('/user/token', { config: { scope: null }, schema: { querystring: AuthQuery } }, async (request) => {
+    const principal = await authenticate(db, tokenFromRequest(request), request.ip);
+    return presentToken(urls, principal.token);
+  });
+
+  app.get('/user/tokens', { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery } }, async (request) => {
+    const rows = await listTokens(db, principalOf(request).user.id);
+    return { ...urls.pair('/user/tokens'), tokens: rows.map((t) => presentToken(urls, t)) };
+  });
+
+  app.post<{ Body: Static<typeof TokenBody> }>(
+    '/user/tokens',
+    { config: { scope: 'TOKEN_MANAGE' }, schema: { body: TokenBody, querystring: AuthQuery } },
+    async (request, reply) => {
+      const body = request.body;
+      const principal = principalOf(request);
+      const unknown = body.scopes.filter((s) => !isScope(s));
+      if (unknown.length > 0) throw badRequest(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+      // A token cannot hand out more than it holds.
+      const beyond = body.scopes.filter((s) => !principal.scopes.has(s));
+      if (beyond.length > 0) throw badRequest(`token cannot grant scopes it does not hold: ${beyond.join(', ')}`);
+      if (body.expires_in !== undefined && body.expires_at !== undefined) throw badRequest('give expires_in or expires_at, not both');
+      let expiresAt: string | null = null;
+      if (body.expires_in !== undefined) expiresAt = new Date(Date.now() + body.expires_in * 1000).toISOString();
+      if (body.expires_at !== undefined) {
+        const t = Date.parse(body.expires_at);
+        if (Number.isNaN(t) || t <= Date.now()) throw badRequest('expires_at must be a future ISO-8601 date');
+        expiresAt = new Date(t).toISOString();
+      }
+      const restrictions = body.workspace_restrictions ?? [];
+      const inherited = principal.workspaceRestrictions;
+      if (inherited.length > 0 && (restrictions.length === 0 || restrictions.some((w) => !inherited.includes(w)))) {
+        throw badRequest(`token is restricted to ${inherited.join(', ')}; the new token must be too`);
+      }
+      const { row, token } = await createToken(db, {
+        userId: principal.user.id,
+        name: body.name,
+        scopes: [...new Set(body.scopes)],
+        ipRestrictions: body.ip_restrictions ?? [],
+        workspaceRestrictions: restrictions,
+        expiresAt,
+      });
+      return reply.status(201).send(presentToken(urls, row, token));
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/user/tokens/:id',
+    { config: { scope: 'TOKEN_MANAGE' }, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), querystring: AuthQuery } },
+    async (request, reply) => {
+      if (!(await deleteToken(db, principalOf(request).user.id, request.params.id))) {
+        throw notFound(`token "${request.params.id}" not found`);
+      }
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,188 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { slugify } from '../../domain/pipeline.ts';
+import { hasActiveExecutions } from '../../store/executions.ts';
+import { getUser, getUsers } from '../../store/identity.ts';
+import { createProject, deleteProject, getProject, listProjects, updateProject, type NewProject } from '../../store/projects.ts';
+import { principalOf } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { badRequest, conflict } from '../errors.ts';
+import { loadProject, loadWorkspace, pageOf } from '../lookup.ts';
+import { presentProject } from '../present/project.ts';
+import { AuthQuery, Name, OneOf, ProjectParams, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+
+const ProjectName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9_-]*$' });
+const RepoUrl = Type.String({ minLength: 1, maxLength: 2000 });
+const Secret = Type.String({ maxLength: 1000 });
+
+const CreateBody = Type.Object(
+  {
+    display_name: Name,
+    name: Type.Optional(ProjectName),
+    custom_repo_url: Type.Optional(RepoUrl),
+    custom_repo_user: Type.Optional(Type.String({ maxLength: 255 })),
+    custom_repo_pass: Type.Optional(Secret),
+  },
+  { additionalProperties: false },
+);
+const PatchBody = Type.Object(
+  {
+    display_name: Type.Optional(Name),
+    name: Type.Optional(ProjectName),
+    status: Type.Optional(OneOf(['ACTIVE', 'CLOSED'] as const)),
+    custom_repo_url: Type.Optional(RepoUrl),
+    custom_repo_user: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+    custom_repo_pass: Type.Optional(Type.Union([Secret, Type.Null()])),
+    ...ReadOnlyEcho,
+    ...Object.fromEntries(
+      ['created_by', 'default_branch', 'http_repository', 'ssh_repository', 'access', 'fetch_submodules', 'without_repository', 'external_project_id', 'git_lab_project_id', 'integration'].map(
+        (k) => [k, Type.Optional(Type.Unknown())],
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+const ListQuery = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1 })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  status: Type.Optional(OneOf(['ACTIVE', 'CLOSED'] as const)),
+  sort_by: Type.Optional(OneOf(['name', 'create_date'] as const)),
+  sort_direction: Type.Optional(OneOf(['ASC', 'DESC'] as const)),
+  access_token: Type.Optional(Type.String()),
+});
+
+/** Accepts git URLs of the usual schemes and local paths; refuses anything git could read as an option. */
+export function checkRepoUrl(url: string): string | null {
+  if (url.startsWith('-')) return 'custom_repo_url must not start with "-"';
+  if (/[\0\n\r]/.test(url)) return 'custom_repo_url contains control characters';
+  if (/^(https?|git|ssh|file):\/\//.test(url) || url.startsWith('/') || /^[\w.-]+@[\w.-]+:/.test(url)) return null;
+  return 'custom_repo_url must be an http(s), git, ssh or file:// URL, or an absolute local path';
+}
+
+export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db, urls, secrets } = ctx;
+  const base = '/workspaces/:workspace/projects';
+
+  app.get<{ Params: Static<typeof WorkspaceParams>; Querystring: Static<typeof ListQuery> }>(
+    base,
+    { config: { scope: 'WORKSPACE' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
+    async (request) => {
+      const ws = await loadWorkspace(db, request, request.params.workspace);
+      const page = pageOf(request.query);
+      const { rows, total } = await listProjects(db, ws.id, {
+        ...(request.query.status ? { status: request.query.status } : {}),
+        sortBy: request.query.sort_by ?? 'name',
+        sortDirection: request.query.sort_direction ?? 'ASC',
+        limit: page.limit,
+        offset: page.offset,
+      });
+      const users = await getUsers(db, rows.map((r) => r.created_by));
+      return {
+        ...urls.pair(`${urls.workspace(ws.domain)}/projects`),
+        page: page.page,
+        page_size: page.perPage,
+        total_page_count: Math.ceil(total / page.perPage),
+        element_count: rows.length,
+        total_element_count: total,
+        projects: rows.map((p) => presentProject(urls, ws, p, users.get(p.created_by))),
+      };
+    },
+  );
+
+  app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
+    base,
+    { config: { scope: 'WORKSPACE' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    async (request, reply) => {
+      const ws = await loadWorkspace(db, request, request.params.workspace);
+      const body = request.body;
+      const urlError = body.custom_repo_url !== undefined ? checkRepoUrl(body.custom_repo_url) : null;
+      if (urlError) throw badRequest(urlError);
+      if (body.custom_repo_url === undefined && (body.custom_repo_user !== undefined || body.custom_repo_pass !== undefined)) {
+        throw badRequest('custom_repo_user and custom_repo_pass need custom_repo_url');
+      }
+      let name = body.name;
+      if (name === undefined) {
+        const stem = slugify(body.display_name);
+        name = stem;
+        for (let n = 2; await getProject(db, ws.id, name); n += 1) name = `${stem}-${n}`;
+      } else if (await getProject(db, ws.id, name)) {
+        throw conflict(`project "${name}" already exists in workspace "${ws.domain}"`);
+      }
+      const user = principalOf(request).user;
+      const values: NewProject = {
+        workspace_id: ws.id,
+        name,
+        display_name: body.display_name,
+        created_by: user.id,
+        custom_repo_url: body.custom_repo_url ?? null,
+        custom_repo_user: body.custom_repo_user ?? null,
+        custom_repo_pass: body.custom_repo_pass !== undefined ? secrets.seal(body.custom_repo_pass) : null,
+        default_branch: body.custom_repo_url === undefined ? 'master' : null,
+      };
+      // The hosted repository exists before the row does, so a listed project can always be pushed to.
+      const project = await db.transaction().execute(async (trx) => {
+        const created = await createProject(trx, values);
+        if (created.custom_repo_url === null) await ctx.repositories.createHosted(created.id);
+        return created;
+      });
+      return reply.status(201).send(presentProject(urls, ws, project, user));
+    },
+  );
+
+  app.get<{ Params: Static<typeof ProjectParams> }>(
+    `${base}/:project_name`,
+    { config: { scope: 'WORKSPACE' }, schema: { params: ProjectParams, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      return presentProject(urls, ws, project, await getUser(db, project.created_by));
+    },
+  );
+
+  app.patch<{ Params: Static<typeof ProjectParams>; Body: Static<typeof PatchBody> }>(
+    `${base}/:project_name`,
+    { config: { scope: 'WORKSPACE' }, schema: { params: ProjectParams, body: PatchBody, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      const body = request.body;
+      const patch: Partial<NewProject & { status: string }> = {};
+      if (body.display_name !== undefined) patch.display_name = body.display_name;
+      if (body.status !== undefined) patch.status = body.status;
+      if (body.name !== undefined && body.name !== project.name) {
+        if (await getProject(db, ws.id, body.name)) throw conflict(`project "${body.name}" already exists in workspace "${ws.domain}"`);
+        patch.name = body.name;
+      }
+      const changesSource = body.custom_repo_url !== undefined || body.custom_repo_user !== undefined || body.custom_repo_pass !== undefined;
+      if (changesSource) {
+        if (project.custom_repo_url === null) throw badRequest('a project with a hosted repository cannot switch to custom_repo_url');
+        if (body.custom_repo_url !== undefined) {
+          const urlError = checkRepoUrl(body.custom_repo_url);
+          if (urlError) throw badRequest(urlError);
+          patch.custom_repo_url = body.custom_repo_url;
+        }
+        if (body.custom_repo_user !== undefined) patch.custom_repo_user = body.custom_repo_user;
+        if (body.custom_repo_pass !== undefined && body.custom_repo_pass !== '!encrypted') {
+          patch.custom_repo_pass = body.custom_repo_pass === null ? null : secrets.seal(body.custom_repo_pass);
+        }
+      }
+      if ((patch.name !== undefined || changesSource) && (await hasActiveExecutions(db, { projectId: project.id }))) {
+        throw conflict('project has executions queued or in progress; its name and repository cannot change now');
+      }
+      const updated = Object.keys(patch).length ? await updateProject(db, project.id, patch) : project;
+      return presentProject(urls, ws, updated, await getUser(db, updated.created_by));
+    },
+  );
+
+  app.delete<{ Params: Static<typeof ProjectParams> }>(
+    `${base}/:project_name`,
+    { config: { scope: 'PROJECT_DELETE' }, schema: { params: ProjectParams, querystring: AuthQuery } },
+    async (request, reply) => {
+      const { project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      if (await hasActiveExecutions(db, { projectId: project.id })) {
+        throw conflict('project has executions queued or in progress; cancel them first');
+      }
+      await deleteProject(db, project.id);
+      await ctx.repositories.forget([project.id]);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,130 @@
+import { Command, Option } from 'commander';
+import { ConfigError, DEFAULTS, envName, loadConfig, type Config } from '../config/config.ts';
+import { isScope, SCOPES } from '../domain/scopes.ts';
+import { SecretKeyError } from '../secrets/cipher.ts';
+import { adminTokenPath, createGantry } from '../server.ts';
+import { openDatabase } from '../store/database.ts';
+import { createToken, firstAdmin } from '../store/identity.ts';
+import { getWorkspace } from '../store/workspaces.ts';
+
+const program = new Command('gantry').description('Self-hosted CI/CD server speaking the Buddy.Works pipelines API');
+
+interface CommonFlags {
+  config?: string;
+  dataDir?: string;
+  host?: string;
+  port?: string;
+  publicUrl?: string;
+  databaseUrl?: string;
+  dockerHost?: string;
+  networkMode?: string;
+  maxConcurrentExecutions?: string;
+  cancelGraceSeconds?: string;
+  logLevel?: string;
+}
+
+function withConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', `JSON config file (or ${envName('config')})`)
+    .option('--data-dir <dir>', `data directory [${DEFAULTS.dataDir}] (${envName('dataDir')})`)
+    .option('--host <host>', `listen address [${DEFAULTS.host}] (${envName('host')})`)
+    .option('--port <port>', `listen port [${DEFAULTS.port}] (${envName('port')})`)
+    .option('--public-url <url>', `base URL in url/html_url [http://<host>:<port>] (${envName('publicUrl')})`)
+    .option('--database-url <url>', `database URL [sqlite file in the data dir] (${envName('databaseUrl')})`)
+    .option('--docker-host <addr>', `Docker engine socket or tcp://host:port [${DEFAULTS.dockerHost}] (${envName('dockerHost')})`)
+    .option('--network-mode <mode>', `network mode of action containers [${DEFAULTS.networkMode}] (${envName('networkMode')})`)
+    .option('--max-concurrent-executions <n>', `executions run at once [${DEFAULTS.maxConcurrentExecutions}] (${envName('maxConcurrentExecutions')})`)
+    .option('--cancel-grace-seconds <n>', `SIGTERM→SIGKILL grace on cancel [${DEFAULTS.cancelGraceSeconds}] (${envName('cancelGraceSeconds')})`)
+    .option('--log-level <level>', `log level [${DEFAULTS.logLevel}] (${envName('logLevel')})`);
+}
+
+function configFrom(flags: CommonFlags): Config {
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  return loadConfig({
+    ...(flags.config ? { file: flags.config } : {}),
+    env: process.env,
+    flags: {
+      dataDir: flags.dataDir,
+      host: flags.host,
+      port: num(flags.port),
+      publicUrl: flags.publicUrl,
+      databaseUrl: flags.databaseUrl,
+      dockerHost: flags.dockerHost,
+      networkMode: flags.networkMode,
+      maxConcurrentExecutions: num(flags.maxConcurrentExecutions),
+      cancelGraceSeconds: num(flags.cancelGraceSeconds),
+      logLevel: flags.logLevel,
+    },
+  });
+}
+
+withConfigOptions(program.command('serve').description('Start the API server, the web UI and the execution engine')).action(async (flags: CommonFlags) => {
+  const config = configFrom(flags);
+  const gantry = await createGantry(config);
+  await gantry.app.listen({ host: config.host, port: config.port });
+  const tokenFile = gantry.adminTokenFile ?? adminTokenPath(config);
+  process.stdout.write(
+    [
+      `Gantry is running.`,
+      `  API:     ${config.publicUrl}/api   (OpenAPI: ${config.publicUrl}/api/openapi.json, docs: ${config.publicUrl}/api/docs)`,
+      `  Web UI:  ${config.publicUrl}/`,
+      tokenFile
+        ? `  Token:   the admin token is in ${tokenFile}  (curl -H "Authorization: Bearer $(cat ${tokenFile})" ${config.publicUrl}/api/workspaces)`
+        : `  Token:   create one with: gantry token create --name me --scopes ${SCOPES.slice(0, 3).join(',')},...`,
+      '',
+    ].join('\n'),
+  );
+  const shutdown = (): void => {
+    gantry.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+});
+
+const token = program.command('token').description('Manage API tokens');
+withConfigOptions(token.command('create').description('Create a token for the admin user and print it'))
+  .requiredOption('--name <name>', 'token name')
+  .addOption(new Option('--scopes <list>', `comma-separated scopes, or ALL (${SCOPES.join(', ')})`).default('ALL'))
+  .option('--workspace <domain...>', 'restrict the token to these workspaces')
+  .option('--expires-in <seconds>', 'lifetime in seconds')
+  .action(async (flags: CommonFlags & { name: string; scopes: string; workspace?: string[]; expiresIn?: string }) => {
+    const config = configFrom(flags);
+    const db = await openDatabase(config.databaseUrl, config.dataDir);
+    try {
+      const admin = await firstAdmin(db);
+      if (!admin) throw new ConfigError(`no admin user in ${config.dataDir}: run "gantry serve" once first`);
+      const scopes = flags.scopes === 'ALL' ? [...SCOPES] : flags.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = scopes.filter((s) => !isScope(s));
+      if (unknown.length > 0) throw new ConfigError(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+      for (const w of flags.workspace ?? []) if (!(await getWorkspace(db, w))) throw new ConfigError(`workspace "${w}" not found`);
+      let expiresAt: string | null = null;
+      if (flags.expiresIn !== undefined) {
+        const seconds = Number(flags.expiresIn);
+        if (!Number.isInteger(seconds) || seconds <= 0) throw new ConfigError('--expires-in takes a positive number of seconds');
+        expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+      }
+      const created = await createToken(db, {
+        userId: admin.id,
+        name: flags.name,
+        scopes,
+        ipRestrictions: [],
+        workspaceRestrictions: flags.workspace ?? [],
+        expiresAt,
+      });
+      process.stdout.write(created.token + '\n');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof SecretKeyError) {
+    process.stderr.write(`gantry: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`gantry: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

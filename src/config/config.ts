@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** The validated, frozen configuration handed to the composition root. */
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, description: 'Interface the HTTP server listens on' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free one)' }),
+    dataDir: Type.String({ minLength: 1, description: 'Directory for the database, logs, repositories and keys' }),
+    publicUrl: Type.String({
+      description: 'Base URL used in every url/html_url; empty means http://<host>:<port>',
+    }),
+    databaseUrl: Type.String({ description: 'Database URL; empty means the SQLite file <dataDir>/gantry.db' }),
+    dockerHost: Type.String({ description: 'Docker engine address: a unix socket path or tcp://host:port' }),
+    networkMode: Type.String({ minLength: 1, description: 'Network mode of action containers (none, host, ...)' }),
+    maxConcurrentExecutions: Type.Integer({ minimum: 1, maximum: 1000, description: 'Executions run at once' }),
+    cancelGraceSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      description: 'Seconds between SIGTERM and SIGKILL when an action is cancelled',
+    }),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { description: 'pino log level' },
+    ),
+    secretKeyFile: Type.String({
+      description: 'File holding the 32-byte key for secrets at rest; empty means <dataDir>/secret.key',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+export const DEFAULTS: Static<typeof ConfigSchema> = {
+  host: '127.0.0.1',
+  port: 8080,
+  dataDir: './data',
+  publicUrl: '',
+  databaseUrl: '',
+  dockerHost: '/var/run/docker.sock',
+  networkMode: 'none',
+  maxConcurrentExecutions: 2,
+  cancelGraceSeconds: 10,
+  logLevel: 'info',
+  secretKeyFile: '',
+};
+
+/** Environment variable name for each key: GANTRY_ + upper snake case (dataDir → GANTRY_DATA_DIR). */
+export function envName(key: string): string {
+  return 'GANTRY_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+export class ConfigError extends Error {}
+
+type Layer = Record<string, unknown>;
+
+function coerce(key: keyof typeof DEFAULTS, raw: string): unknown {
+  return typeof DEFAULTS[key] === 'number' ? Number(raw) : raw;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Layer {
+  const layer: Layer = {};
+  const known = new Set(Object.keys(DEFAULTS).map(envName));
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('GANTRY_') || value === undefined) continue;
+    if (name === 'GANTRY_CONFIG') continue;
+    if (!known.has(name)) throw new ConfigError(`unknown environment setting ${name}`);
+    const key = (Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).find((k) => envName(k) === name)!;
+    layer[key] = coerce(key, value);
+  }
+  return layer;
+}
+
+function fromFile(file: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('expected a JSON object');
+    }
+    return parsed as Layer;
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Loads configuration in stages — defaults, then the JSON file (flag or GANTRY_CONFIG), then GANTRY_*
+ * environment variables, then CLI flags — validates it and returns it frozen. Unknown keys are
+ * rejected so that a typo does not silently fall back to a default.
+ */
+export function loadConfig(
+  options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Layer } = {},
+): Config {
+  const env = options.env ?? {};
+  const file = options.file ?? env.GANTRY_CONFIG;
+  const merged: Layer = { ...DEFAULTS, ...(file ? fromFile(file) : {}), ...fromEnv(env) };
+  for (const [k, v] of Object.entries(options.flags ?? {})) if (v !== undefined) merged[k] = v;
+  for (const key of Object.keys(merged)) {
+    if (!(key in DEFAULTS)) throw new ConfigError(`unknown configuration key "${key}"`);
+  }
+  const errors = [...Value.Errors(ConfigSchema, merged)];
+  if (errors.length > 0) {
+    const e = errors[0]!;
+    throw new ConfigError(`invalid configuration ${e.path.slice(1) || '(root)'}: ${e.message}`);
+  }
+  const config = merged as Static<typeof ConfigSchema>;
+  config.dataDir = path.resolve(config.dataDir);
+  if (config.publicUrl === '') config.publicUrl = `http://${config.host}:${config.port}`;
+  config.publicUrl = config.publicUrl.replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(config.publicUrl)) throw new ConfigError('publicUrl must start with http:// or https://');
+  return Object.freeze(config);
+}

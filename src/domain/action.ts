@@ -1,0 +1,114 @@
+import type { InlineVariable } from './pipeline.ts';
+
+export const SUPPORTED_ACTION_TYPES = ['RUN_DOCKER_CONTAINER'] as const;
+export type ActionType = (typeof SUPPORTED_ACTION_TYPES)[number];
+
+export const TRIGGER_TIMES = ['ON_EVERY_EXECUTION', 'ON_SUCCESS', 'ON_FAILURE', 'ON_BACK_TO_SUCCESS'] as const;
+export type TriggerTime = (typeof TRIGGER_TIMES)[number];
+/** Trigger times Buddy has that Gantry does not run yet; saying so beats accepting them silently. */
+export const UNSUPPORTED_TRIGGER_TIMES = ['ON_WARNING', 'ON_WAIT_FOR_APPROVE', 'ON_TERMINATE'] as const;
+
+export const RUN_NEXT = ['WAIT_ON_SUCCESS', 'IN_SOFT_PARALLEL', 'IN_HARD_PARALLEL'] as const;
+export type RunNext = (typeof RUN_NEXT)[number];
+
+export const TRIGGER_CONDITIONS = [
+  'ALWAYS',
+  'ON_CHANGE',
+  'ON_CHANGE_AT_PATH',
+  'VAR_IS',
+  'VAR_IS_NOT',
+  'VAR_CONTAINS',
+  'VAR_NOT_CONTAINS',
+] as const;
+
+export interface TriggerCondition {
+  trigger_condition: (typeof TRIGGER_CONDITIONS)[number];
+  trigger_condition_paths?: string[];
+  trigger_variable_key?: string;
+  trigger_variable_value?: string;
+}
+
+/** Fields every action has, whatever its type. */
+export interface CommonActionSettings {
+  trigger_time: TriggerTime;
+  trigger_conditions: TriggerCondition[];
+  run_next: RunNext;
+  run_only_on_first_failure: boolean;
+  variables: InlineVariable[];
+  disabled: boolean;
+  timeout: number | null;
+  ignore_errors: boolean;
+  retry_count: number;
+  retry_interval: number;
+}
+
+export const COMMON_ACTION_DEFAULTS: CommonActionSettings = {
+  trigger_time: 'ON_EVERY_EXECUTION',
+  trigger_conditions: [],
+  run_next: 'WAIT_ON_SUCCESS',
+  run_only_on_first_failure: false,
+  variables: [],
+  disabled: false,
+  timeout: null,
+  ignore_errors: false,
+  retry_count: 0,
+  retry_interval: 0,
+};
+
+/** The RUN_DOCKER_CONTAINER fields of seed 004 plus the older documented ones. */
+export interface DockerContainerSettings {
+  docker_image_name: string;
+  docker_image_tag: string;
+  inline_commands: string;
+  run_as_user: string | null;
+  mount_filesystem_disable: boolean;
+  mount_filesystem_path: string | null;
+  volume_mappings: string[];
+  login: string | null;
+  registry: string | null;
+  export_container_path: string | null;
+  integration: { identifier: string } | null;
+  region: string | null;
+  use_image_from_action: boolean;
+  docker_build_action_id: number | null;
+  docker_build_action_name: string | null;
+  entrypoint: string | null;
+  image_location: string | null;
+  docker_registry: string | null;
+}
+
+export const DOCKER_CONTAINER_DEFAULTS: Omit<DockerContainerSettings, 'docker_image_name' | 'docker_image_tag' | 'inline_commands'> = {
+  run_as_user: null,
+  mount_filesystem_disable: false,
+  mount_filesystem_path: null,
+  volume_mappings: [],
+  login: null,
+  registry: null,
+  export_container_path: null,
+  integration: null,
+  region: null,
+  use_image_from_action: false,
+  docker_build_action_id: null,
+  docker_build_action_name: null,
+  entrypoint: null,
+  image_location: null,
+  docker_registry: null,
+};
+
+/** Values kept sealed and never returned in clear. */
+export interface ActionSecrets {
+  password?: string;
+}
+
+export type ActionSettings = CommonActionSettings & DockerContainerSettings;
+
+/** An action as the engine runs it and the API presents it (secrets excluded). */
+export interface ActionDefinition {
+  id: number;
+  pipelineId: number;
+  position: number;
+  type: ActionType;
+  name: string;
+  settings: ActionSettings;
+  hasPassword: boolean;
+}

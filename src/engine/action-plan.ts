@@ -1,0 +1,111 @@
+import type { ActionSettings, TriggerCondition } from '../domain/action.ts';
+
+/** An action execution as the planner sees it. */
+export interface PlannedAction {
+  id: string;
+  actionId: number;
+  settings: ActionSettings;
+  status: string;
+}
+
+/**
+ * Splits main actions (ON_EVERY_EXECUTION) into groups that run together: an action whose run_next is
+ * IN_SOFT_PARALLEL or IN_HARD_PARALLEL runs with the one after it.
+ */
+export function parallelGroups<T extends PlannedAction>(actions: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  for (const a of actions) {
+    current.push(a);
+    if (a.settings.run_next === 'WAIT_ON_SUCCESS') {
+      groups.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** Whether an action's trigger conditions (ANDed) hold for this execution. */
+export function conditionsHold(
+  conditions: readonly TriggerCondition[],
+  changedPaths: readonly string[] | null,
+  variables: ReadonlyMap<string, string>,
+): boolean {
+  return conditions.every((c) => {
+    const value = variables.get(c.trigger_variable_key ?? '') ?? '';
+    const expected = c.trigger_variable_value ?? '';
+    switch (c.trigger_condition) {
+      case 'ALWAYS':
+        return true;
+      case 'ON_CHANGE':
+        return changedPaths === null || changedPaths.length > 0;
+      case 'ON_CHANGE_AT_PATH':
+        return (
+          changedPaths === null ||
+          (c.trigger_condition_paths ?? []).some((p) => {
+            const prefix = p.replace(/^\/+/, '');
+            return changedPaths.some((changed) => changed === prefix || changed.startsWith(prefix.replace(/\/?$/, '/')));
+          })
+        );
+      case 'VAR_IS':
+        return value === expected;
+      case 'VAR_IS_NOT':
+        return value !== expected;
+      case 'VAR_CONTAINS':
+        return value.includes(expected);
+      case 'VAR_NOT_CONTAINS':
+        return !value.includes(expected);
+    }
+  });
+}
+
+/** Whether an action with `trigger_time` runs at the end phase, given how the main actions went. */
+export function runsInFinalPhase(triggerTime: string, mainSucceeded: boolean, previousStatus: string | null): boolean {
+  if (triggerTime === 'ON_SUCCESS') return mainSucceeded;
+  if (triggerTime === 'ON_FAILURE') return !mainSucceeded;
+  if (triggerTime === 'ON_BACK_TO_SUCCESS') return mainSucceeded && (previousStatus === 'FAILED' || previousStatus === 'TERMINATED');
+  return false;
+}
+
+/** Splits a command string into words, honouring single and double quotes (no expansion). */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quote: string | null = null;
+  let inWord = false;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(current);
+  return words;
+}
+
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
+
+/**
+ * Our decision for inline_commands: a shell entrypoint runs `<entrypoint> -c "<commands>"`, another
+ * entrypoint gets the commands as word-split arguments, no entrypoint keeps the image's and runs
+ * `sh -c "<commands>"`.
+ */
+export function containerCommand(entrypoint: string | null, commands: string): { entrypoint?: string[]; cmd?: string[] } {
+  const ep = entrypoint === null || entrypoint.trim() === '' ? null : splitWords(entrypoint);
+  const hasCommands = commands.trim() !== '';
+  if (ep === null) return hasCommands ? { cmd: ['sh', '-c', commands] } : {};
+  const shell = SHELLS.has((ep[0] ?? '').split('/').pop() ?? '');
+  if (shell) return { entrypoint: ep, cmd: hasCommands ? ['-c', commands] : [] };
+  return { entrypoint: ep, cmd: splitWords(commands) };
+}

@@ -1,0 +1,171 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { pipeline as pipeStreams } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import type { ActionSecrets, ActionSettings } from '../../domain/action.ts';
+import { parseVolumeMapping } from '../../domain/paths.ts';
+import { substitute } from '../../domain/variables.ts';
+import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
+import { containerCommand } from '../action-plan.ts';
+import type { LogWriter } from '../log-store.ts';
+import { PathEscapeError, type PipelineFilesystem } from '../pipeline-filesystem.ts';
+
+/** How one attempt of an action ended: data, not an exception. */
+export interface ActionOutcome {
+  status: 'SUCCESSFUL' | 'FAILED' | 'TERMINATED';
+  error: string | null;
+}
+
+export interface ContainerActionContext {
+  runtime: ContainerRuntime;
+  networkMode: string;
+  cancelGraceSeconds: number;
+  fs: PipelineFilesystem;
+  projectName: string;
+  /** Every variable in scope, clear values, for substitution and the container's environment. */
+  variables: ReadonlyMap<string, string>;
+  secrets: ActionSecrets;
+  log: LogWriter;
+  /** Aborted when the execution is cancelled. */
+  signal: AbortSignal;
+  labels: Record<string, string>;
+  /** Pull even when the image is present (clear_cache). */
+  forcePull: boolean;
+  onContainer: (id: string | null) => Promise<void>;
+}
+
+class ActionSetupError extends Error {}
+
+function registryOf(image: string, registry: string | null): string {
+  if (registry) return registry.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const first = image.split('/')[0] ?? '';
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}
+
+/** The image reference: a registry given separately is prefixed unless the name already carries it. */
+function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string {
+  const name = substitute(s.docker_image_name, vars);
+  const tag = substitute(s.docker_image_tag, vars);
+  const registry = s.registry ? substitute(s.registry, vars).replace(/^https?:\/\//, '').replace(/\/+$/, '') : null;
+  const full = registry && !name.startsWith(registry + '/') ? `${registry}/${name}` : name;
+  return `${full}:${tag}`;
+}
+
+async function mounts(s: ActionSettings, ctx: ContainerActionContext, workDir: string): Promise<BindMount[]> {
+  const binds: BindMount[] = [];
+  if (!s.mount_filesystem_disable) binds.push({ hostPath: ctx.fs.workTree, containerPath: workDir });
+  for (const raw of s.volume_mappings) {
+    const parsed = parseVolumeMapping(substitute(raw, ctx.variables));
+    if (typeof parsed === 'string') throw new ActionSetupError(parsed);
+    const hostPath = await ctx.fs.resolveInside(parsed.source, { create: 'dir' });
+    binds.push({ hostPath, containerPath: parsed.target });
+  }
+  return binds;
+}
+
+async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionContext): Promise<void> {
+  if (s.integration !== null) {
+    throw new ActionSetupError(`integration "${s.integration.identifier}" not found (integrations are not supported yet)`);
+  }
+  if (!ctx.forcePull && (await ctx.runtime.imageExists(ref))) return;
+  let auth: RegistryAuth | undefined;
+  if (s.login) {
+    auth = {
+      username: substitute(s.login, ctx.variables),
+      password: ctx.secrets.password ?? '',
+      serveraddress: registryOf(ref, s.registry ? substitute(s.registry, ctx.variables) : null),
+    };
+  }
+  await ctx.log.line(`Pulling image ${ref}...`);
+  await ctx.runtime.pullImage(ref, auth);
+}
+
+/**
+ * Runs one attempt of a RUN_DOCKER_CONTAINER action: pull when needed, create with the pipeline
+ * filesystem mounted, stream output into the log, enforce the timeout and cancellation, export the
+ * filesystem when asked, and always remove the container.
+ */
+export async function runContainerAction(s: ActionSettings, ctx: ContainerActionContext): Promise<ActionOutcome> {
+  const vars = ctx.variables;
+  let containerId: string | null = null;
+  let timedOut = false;
+  let cancelled = false;
+  try {
+    const ref = imageRef(s, vars);
+    await ensureImage(ref, s, ctx);
+    const workDir = substitute(s.mount_filesystem_path ?? `/buddy/${ctx.projectName}`, vars);
+    const command = containerCommand(s.entrypoint === null ? null : substitute(s.entrypoint, vars), s.inline_commands);
+    const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
+    containerId = await ctx.runtime.createContainer({
+      image: ref,
+      ...command,
+      env: Object.fromEntries(vars),
+      ...(user ? { user } : {}),
+      ...(s.mount_filesystem_disable ? {} : { workingDir: workDir }),
+      binds: await mounts(s, ctx, workDir),
+      labels: ctx.labels,
+      networkMode: ctx.networkMode,
+    });
+    await ctx.onContainer(containerId);
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) => ctx.log.write(decoders[stream].write(chunk), stream));
+    if (ctx.signal.aborted) throw new ActionCancelled();
+    await ctx.runtime.startContainer(containerId);
+    const id = containerId;
+    const stop = (): void => {
+      ctx.runtime.stopContainer(id, ctx.cancelGraceSeconds).catch(() => undefined);
+    };
+    const onAbort = (): void => {
+      cancelled = true;
+      stop();
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      s.timeout !== null
+        ? setTimeout(() => {
+            timedOut = true;
+            ctx.runtime.stopContainer(id, 0).catch(() => undefined);
+          }, s.timeout * 1000)
+        : null;
+    let exitCode: number;
+    try {
+      ({ exitCode } = await ctx.runtime.waitContainer(id));
+      await done;
+    } finally {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+    for (const [stream, decoder] of Object.entries(decoders)) await ctx.log.write(decoder.end(), stream);
+    if (cancelled) return { status: 'TERMINATED', error: 'cancelled' };
+    if (timedOut) return { status: 'FAILED', error: `timed out after ${s.timeout} s` };
+    if (exitCode !== 0) return { status: 'FAILED', error: `exit code ${exitCode}` };
+    if (s.export_container_path !== null) await exportFilesystem(id, substitute(s.export_container_path, vars), ctx);
+    return { status: 'SUCCESSFUL', error: null };
+  } catch (err) {
+    if (err instanceof ActionCancelled || ctx.signal.aborted) return { status: 'TERMINATED', error: 'cancelled' };
+    const message = (err as Error).message;
+    await ctx.log.line(`Error: ${message}`).catch(() => undefined);
+    return { status: 'FAILED', error: message };
+  } finally {
+    if (containerId !== null) {
+      await ctx.runtime.removeContainer(containerId).catch(() => undefined);
+      await ctx.onContainer(null);
+    }
+  }
+}
+
+class ActionCancelled extends Error {}
+
+async function exportFilesystem(containerId: string, target: string, ctx: ContainerActionContext): Promise<void> {
+  let file: string;
+  try {
+    file = await ctx.fs.resolveInside(target, { create: 'parent' });
+  } catch (err) {
+    if (err instanceof PathEscapeError) throw new ActionSetupError(`export_container_path: ${err.message}`);
+    throw err;
+  }
+  await ctx.log.line(`Exporting the container's filesystem to ${target}...`);
+  // An earlier export is replaced; 'wx' then refuses a symlink planted at the target in between.
+  await rm(file, { force: true });
+  await pipeStreams(await ctx.runtime.exportContainer(containerId), createWriteStream(file, { flags: 'wx' }));
+}

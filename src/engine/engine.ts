@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { isFinalExecutionStatus } from '../domain/status.ts';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import type { SecretBox } from '../secrets/cipher.ts';
+import type { Db } from '../store/database.ts';
+import {
+  getExecution,
+  listActionExecutions,
+  listByStatus,
+  listRunnable,
+  nextDelayedAt,
+  runningPipelineIds,
+  setPipelineLastExecution,
+  transitionExecution,
+  updateActionExecution,
+} from '../store/executions.ts';
+import { getPipelineById } from '../store/pipelines.ts';
+import type { ExecutionRow } from '../store/schema.ts';
+import { now } from '../store/time.ts';
+import { runExecution, type RunnerDeps } from './execution-runner.ts';
+import type { LogStore } from './log-store.ts';
+import { PipelineFilesystem } from './pipeline-filesystem.ts';
+import type { ProjectRepositories } from './project-repositories.ts';
+import { pickExecutions } from './scheduler.ts';
+
+export interface EngineDeps {
+  db: Db;
+  runtime: ContainerRuntime;
+  repositories: ProjectRepositories;
+  logs: LogStore;
+  secrets: SecretBox;
+  dataDir: string;
+  publicUrl: string;
+  networkMode: string;
+  cancelGraceSeconds: number;
+  maxConcurrentExecutions: number;
+  logger: Logger;
+}
+
+/** A refused control operation (cancel, retry) on an execution in the wrong state. */
+export class ExecutionStateError extends Error {}
+
+/**
+ * Owns the queue: starts executions as slots free up (priority first, FIFO within a priority), runs
+ * them, cancels and retries them, and on start makes every execution a previous process left behind
+ * end truthfully. `changes` emits the id of an execution whenever something about it changed.
+ */
+export class ExecutionEngine {
+  readonly changes = new EventEmitter();
+  private readonly running = new Map<number, { abort: AbortController; done: Promise<void> }>();
+  private readonly instanceLabel: string;
+  private ticking = false;
+  private tickAgain = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.changes.setMaxListeners(0);
+    // Containers are labelled with this instance so a sweep never touches another Gantry's on the same engine.
+    this.instanceLabel = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 16);
+  }
+
+  private runnerDeps(): RunnerDeps {
+    const d = this.deps;
+    return {
+      db: d.db,
+      runtime: d.runtime,
+      repositories: d.repositories,
+      logs: d.logs,
+      secrets: d.secrets,
+      dataDir: d.dataDir,
+      networkMode: d.networkMode,
+      cancelGraceSeconds: d.cancelGraceSeconds,
+      instanceLabel: this.instanceLabel,
+      publicUrl: d.publicUrl,
+      logger: d.logger,
+      notify: (id) => this.changes.emit('execution', id),
+    };
+  }
+
+  /** Recovers from a previous process, then starts scheduling. */
+  async start(): Promise<void> {
+    await this.recover();
+    this.stopped = false;
+    this.poke();
+  }
+
+  /**
+   * Executions that were running when the last process died cannot be resumed faithfully (their
+   * output stream is gone), so they fail saying why, their containers are removed, and queued ones
+   * simply run.
+   */
+  private async recover(): Promise<void> {
+    const { db, runtime, logger } = this.deps;
+    for (const e of await listByStatus(db, ['INPROGRESS', 'TERMINATING'])) {
+      const wasCancelled = e.status === 'TERMINATING';
+      for (const a of await listActionExecutions(db, [e.id])) {
+        if (a.status === 'INPROGRESS') {
+          await updateActionExecution(db, e.id, a.id, {
+            status: wasCancelled ? 'TERMINATED' : 'FAILED',
+            finish_date: now(),
+            error_message: 'the server restarted while the action ran',
+            container_id: null,
+          });
+        } else if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
+          await updateActionExecution(db, e.id, a.id, { status: 'NOT_EXECUTED' });
+        }
+      }
+      await transitionExecution(db, e.id, ['INPROGRESS', 'TERMINATING'], wasCancelled ? 'TERMINATED' : 'FAILED', {
+        finish_date: now(),
+        error_message: 'the server restarted while the execution ran',
+      });
+      await setPipelineLastExecution(db, e.pipeline_id, wasCancelled ? 'TERMINATED' : 'FAILED', e.revision);
+      logger.warn({ execution: e.id }, 'execution interrupted by a restart marked as ended');
+    }
+    const leftovers = await runtime.listContainers({ 'gantry.instance': this.instanceLabel });
+    for (const c of leftovers) {
+      await runtime.removeContainer(c.id);
+      logger.warn({ container: c.id }, 'removed a container left by a previous run');
+    }
+  }
+
+  /** Asks the scheduler to look at the queue soon. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    void this.tick()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'scheduler tick failed'))
+      .finally(() => {
+        this.ticking = false;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.poke();
+        }
+      });
+  }
+
+  private async tick(): Promise<void> {
+    const { db, maxConcurrentExecutions } = this.deps;
+    const free = maxConcurrentExecutions - this.running.size;
+    if (free > 0) {
+      const queued = await listRunnable(db, 200);
+      const flags = new Map<number, boolean>();
+      for (const e of queued) {
+        if (!flags.has(e.pipeline_id)) flags.set(e.pipeline_id, (await getPipelineById(db, e.pipeline_id))?.settings.concurrent_pipeline_runs ?? false);
+      }
+      const busy = await runningPipelineIds(db);
+      const picked = pickExecutions(
+        queued.map((e) => ({ id: e.id, pipelineId: e.pipeline_id, concurrentPipelineRuns: flags.get(e.pipeline_id) ?? false })),
+        busy,
+        free,
+      );
+      for (const p of picked) this.launch(p.id);
+    }
+    const at = await nextDelayedAt(db);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (at && !this.stopped) {
+      const wait = Math.min(Math.max(Date.parse(at) - Date.now(), 10), 60_000);
+      this.timer = setTimeout(() => this.poke(), wait);
+      this.timer.unref();
+    }
+  }
+
+  private launch(executionId: number): void {
+    const abort = new AbortController();
+    const done = runExecution(this.runnerDeps(), executionId, abort.signal)
+      .catch((err: unknown) => this.failUnexpectedly(executionId, err))
+      .finally(() => {
+        this.running.delete(executionId);
+        this.changes.emit('execution', executionId);
+        this.poke();
+      });
+    this.running.set(executionId, { abort, done });
+  }
+
+  /** A bug or infrastructure fault escaped the runner: the execution still ends truthfully. */
+  private async failUnexpectedly(executionId: number, err: unknown): Promise<void> {
+    this.deps.logger.error({ err, execution: executionId }, 'execution crashed');
+    await transitionExecution(this.deps.db, executionId, ['ENQUEUED', 'INPROGRESS', 'TERMINATING'], 'FAILED', {
+      finish_date: now(),
+      error_message: `internal error: ${(err as Error).message}`,
+    });
+  }
+
+  /** Called after an execution was accepted and persisted. */
+  enqueued(executionId: number): void {
+    this.changes.emit('execution', executionId);
+    this.poke();
+  }
+
+  /**
+   * Stops a queued or running execution: queued ones end at once, running ones get SIGTERM, then
+   * SIGKILL after the grace period, and end TERMINATED once their containers are gone.
+   */
+  async cancel(executionId: number, userId: number): Promise<ExecutionRow> {
+    const { db } = this.deps;
+    const e = await getExecution(db, executionId);
+    if (!e) throw new ExecutionStateError(`execution ${executionId} not found`);
+    if (e.status === 'ENQUEUED' && !this.running.has(executionId)) {
+      const moved = await transitionExecution(db, executionId, ['ENQUEUED'], 'TERMINATED', { finish_date: now(), error_message: 'cancelled' });
+      if (moved) {
+        for (const a of await listActionExecutions(db, [executionId])) {
+          if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
+            await updateActionExecution(db, executionId, a.id, { status: 'NOT_EXECUTED', terminator_id: userId, termination_date: now() });
+          }
+        }
+        this.changes.emit('execution', executionId);
+        return moved;
+      }
+    }
+    const run = this.running.get(executionId);
+    if (!run || isFinalExecutionStatus(e.status)) throw new ExecutionStateError(`execution ${executionId} is ${e.status}; only queued or running executions can be cancelled`);
+    await transitionExecution(db, executionId, ['INPROGRESS'], 'TERMINATING');
+    this.changes.emit('execution', executionId);
+    run.abort.abort();
+    await run.done;
+    return (await getExecution(db, executionId))!;
+  }
+
+  /** Re-runs a failed or terminated execution from the first action that did not succeed, at the same revision. */
+  async retry(executionId: number): Promise<ExecutionRow> {
+    const { db } = this.deps;
+    const e = await getExecution(db, executionId);
+    if (!e) throw new ExecutionStateError(`execution ${executionId} not found`);
+    if (e.status !== 'FAILED' && e.status !== 'TERMINATED') {
+      throw new ExecutionStateError(`execution ${executionId} is ${e.status}; only FAILED or TERMINATED executions can be retried`);
+    }
+    for (const a of await listActionExecutions(db, [executionId])) {
+      if (a.status !== 'SUCCESSFUL') {
+        await updateActionExecution(db, executionId, a.id, {
+          status: 'ENQUEUED',
+          start_date: null,
+          finish_date: null,
+          error_message: null,
+          progress: 0,
+          log_lines: 0,
+          terminator_id: null,
+          termination_date: null,
+        });
+      }
+    }
+    const moved = await transitionExecution(db, executionId, ['FAILED', 'TERMINATED'], 'ENQUEUED', { finish_date: null, error_message: null });
+    if (!moved) throw new ExecutionStateError(`execution ${executionId} changed state; try again`);
+    this.enqueued(executionId);
+    return moved;
+  }
+
+  async clearCache(pipelineId: number): Promise<void> {
+    await new PipelineFilesystem(this.deps.dataDir, pipelineId).clearCache();
+  }
+
+  async forgetPipeline(pipelineId: number): Promise<void> {
+    await new PipelineFilesystem(this.deps.dataDir, pipelineId).remove();
+  }
+
+  /** Stops scheduling and cancels what runs, waiting for containers to be removed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const run of this.running.values()) run.abort.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+}

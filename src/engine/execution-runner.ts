@@ -1,0 +1,265 @@
+import type { Logger } from 'pino';
+import type { ActionSecrets, ActionSettings } from '../domain/action.ts';
+import type { InlineVariable, PipelineSettings } from '../domain/pipeline.ts';
+import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
+import { mergeVariableLevels } from '../domain/variables.ts';
+import { checkout } from '../repo/index.ts';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import type { SecretBox } from '../secrets/cipher.ts';
+import { openVariables } from '../secrets/variables.ts';
+import { setActionLastStatus } from '../store/actions.ts';
+import type { Db } from '../store/database.ts';
+import {
+  getExecution,
+  listActionExecutions,
+  previousExecutionStatus,
+  setPipelineLastExecution,
+  transitionExecution,
+  updateActionExecution,
+} from '../store/executions.ts';
+import { getPipelineById } from '../store/pipelines.ts';
+import { getProjectById } from '../store/projects.ts';
+import type { ActionExecutionRow, ExecutionRow } from '../store/schema.ts';
+import { now, parseJson } from '../store/time.ts';
+import { getWorkspaceById } from '../store/workspaces.ts';
+import { conditionsHold, parallelGroups, runsInFinalPhase, type PlannedAction } from './action-plan.ts';
+import { runContainerAction, type ActionOutcome } from './actions/run-docker-container.ts';
+import type { LogStore } from './log-store.ts';
+import { PipelineFilesystem } from './pipeline-filesystem.ts';
+import type { ProjectRepositories } from './project-repositories.ts';
+import type { ExecutionRequest } from './run-request.ts';
+
+export interface RunnerDeps {
+  db: Db;
+  runtime: ContainerRuntime;
+  repositories: ProjectRepositories;
+  logs: LogStore;
+  secrets: SecretBox;
+  dataDir: string;
+  networkMode: string;
+  cancelGraceSeconds: number;
+  instanceLabel: string;
+  publicUrl: string;
+  logger: Logger;
+  notify: (executionId: number) => void;
+}
+
+interface Snapshot {
+  name: string;
+  type: string;
+  settings: ActionSettings;
+  sealedSecrets: string;
+}
+
+type Planned = PlannedAction & { row: ActionExecutionRow; snapshot: Snapshot };
+
+/** Replaces each secret value in a log line with ***. */
+function masker(secrets: readonly string[]): (line: string) => string {
+  const values = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  if (values.length === 0) return (l) => l;
+  return (line) => values.reduce((acc, v) => (acc.includes(v) ? acc.split(v).join('***') : acc), line);
+}
+
+/**
+ * Runs one execution from ENQUEUED to a final status. Actions that fail are data: each action
+ * execution ends with a status and an error message; only infrastructure faults throw.
+ */
+export async function runExecution(deps: RunnerDeps, executionId: number, signal: AbortSignal): Promise<void> {
+  const { db } = deps;
+  const started = await transitionExecution(db, executionId, ['ENQUEUED'], 'INPROGRESS', { start_date: now(), finish_date: null, error_message: null });
+  deps.notify(executionId);
+  if (!started) return;
+  const pipeline = await getPipelineById(db, started.pipeline_id);
+  const project = pipeline && (await getProjectById(db, pipeline.projectId));
+  const ws = project && (await getWorkspaceById(db, project.workspace_id));
+  if (!pipeline || !project || !ws) {
+    await finish(deps, started, 'FAILED', 'the pipeline was deleted');
+    return;
+  }
+  const request = parseJson<ExecutionRequest>(started.request);
+  const fs = new PipelineFilesystem(deps.dataDir, pipeline.id);
+  const actionRows = await listActionExecutions(db, [executionId]);
+  const planned: Planned[] = actionRows.map((row) => {
+    const snapshot = parseJson<Snapshot>(row.action_snapshot);
+    return { id: row.id, actionId: row.action_id, settings: snapshot.settings, status: row.status, row, snapshot };
+  });
+
+  // Variables: pipeline < action < execution, plus Buddy's built-ins.
+  const builtIns: InlineVariable[] = Object.entries({
+    BUDDY_EXECUTION_ID: String(started.id),
+    BUDDY_EXECUTION_REVISION: started.revision ?? '',
+    BUDDY_EXECUTION_BRANCH: started.branch ?? '',
+    BUDDY_EXECUTION_TAG: started.tag ?? '',
+    BUDDY_EXECUTION_START_DATE: started.start_date ?? '',
+    BUDDY_EXECUTION_REFRESH: String(started.refresh === 1),
+    BUDDY_EXECUTION_CLEAR_CACHE: String(started.clear_cache === 1),
+    BUDDY_EXECUTION_PRIORITY: started.priority,
+    BUDDY_EXECUTION_COMMENT: started.comment ?? '',
+    BUDDY_EXECUTION_URL: `${deps.publicUrl}/#/workspaces/${ws.domain}/projects/${project.name}/pipelines/${pipeline.id}/executions/${started.id}`,
+    BUDDY_PIPELINE_ID: String(pipeline.id),
+    BUDDY_PIPELINE_NAME: pipeline.name,
+    BUDDY_PROJECT_NAME: project.name,
+    BUDDY_WORKSPACE_DOMAIN: ws.domain,
+    BUDDY_EXECUTION_REVISION_SUBJECT: (parseJson<{ message?: string } | null>(started.commit_info ?? 'null')?.message ?? '').split('\n')[0] ?? '',
+  }).map(([key, value]) => ({ key, value, encrypted: false }));
+  const pipelineVars = openVariables(deps.secrets, (pipeline.settings as PipelineSettings).variables);
+  const executionVars = openVariables(deps.secrets, request.variables);
+
+  try {
+    await fs.ensure();
+    if (started.clear_cache === 1 || pipeline.settings.auto_clear_cache) await fs.clearCache();
+    const mirror = await deps.repositories.sync(project);
+    await checkout({
+      mirrorPath: mirror,
+      sha: started.revision!,
+      workTree: fs.workTree,
+      indexFile: fs.indexFile,
+      clean: started.refresh === 1 || pipeline.settings.always_from_scratch,
+      signal,
+    });
+  } catch (err) {
+    await skipRemaining(deps, executionId, planned, 'NOT_EXECUTED');
+    await finish(deps, started, signal.aborted ? 'TERMINATED' : 'FAILED', `preparing the pipeline filesystem failed: ${(err as Error).message}`);
+    return;
+  }
+
+  const changed = parseJson<string[] | null>(started.changeset ?? 'null');
+  const selected = request.actions_to_run.length > 0 ? new Set(request.actions_to_run) : null;
+
+  const runOne = async (a: Planned): Promise<ActionOutcome | 'skipped'> => {
+    const levels = [builtIns, pipelineVars, openVariables(deps.secrets, a.settings.variables), executionVars];
+    const merged = mergeVariableLevels(levels);
+    const values = new Map([...merged].map(([k, v]) => [k, v.value]));
+    if (a.status === 'SUCCESSFUL') return { status: 'SUCCESSFUL', error: null };
+    if ((selected && !selected.has(a.actionId)) || a.settings.disabled || !conditionsHold(a.settings.trigger_conditions, changed, values)) {
+      await setStatus(deps, executionId, a, 'SKIPPED', {});
+      return 'skipped';
+    }
+    await setStatus(deps, executionId, a, 'INPROGRESS', { start_date: now(), finish_date: null, error_message: null, progress: 0 });
+    const log = deps.logs.writer(a.id);
+    log.setTransform(masker([...merged.values()].filter((v) => v.encrypted).map((v) => v.value)));
+    const secrets: ActionSecrets = a.snapshot.sealedSecrets ? parseJson<ActionSecrets>(deps.secrets.open(a.snapshot.sealedSecrets)) : {};
+    let outcome: ActionOutcome = { status: 'FAILED', error: 'not run' };
+    try {
+      for (let attempt = 0; attempt <= a.settings.retry_count; attempt += 1) {
+        if (attempt > 0) {
+          await log.line(`Retrying (${attempt}/${a.settings.retry_count}) in ${a.settings.retry_interval} s: ${outcome.error ?? ''}`);
+          await abortableSleep(a.settings.retry_interval * 1000, signal);
+          if (signal.aborted) {
+            outcome = { status: 'TERMINATED', error: 'cancelled' };
+            break;
+          }
+        }
+        outcome = await runContainerAction(a.settings, {
+          runtime: deps.runtime,
+          networkMode: deps.networkMode,
+          cancelGraceSeconds: deps.cancelGraceSeconds,
+          fs,
+          projectName: project.name,
+          variables: values,
+          secrets,
+          log,
+          signal,
+          labels: {
+            'gantry.instance': deps.instanceLabel,
+            'gantry.execution': String(executionId),
+            'gantry.action_execution': a.id,
+            'gantry.pipeline': String(pipeline.id),
+          },
+          forcePull: started.clear_cache === 1 || pipeline.settings.auto_clear_cache,
+          onContainer: (id) => updateActionExecution(db, executionId, a.id, { container_id: id }),
+        });
+        if (outcome.status !== 'FAILED') break;
+      }
+    } finally {
+      await log.close();
+      await updateActionExecution(db, executionId, a.id, { log_lines: log.lines });
+    }
+    await setStatus(deps, executionId, a, outcome.status, {
+      finish_date: now(),
+      error_message: outcome.error,
+      progress: 100,
+      ...(outcome.status === 'TERMINATED' ? { termination_date: now() } : {}),
+    });
+    await setActionLastStatus(db, a.actionId, outcome.status);
+    return outcome;
+  };
+
+  const main = planned.filter((a) => a.settings.trigger_time === 'ON_EVERY_EXECUTION');
+  const final = planned.filter((a) => a.settings.trigger_time !== 'ON_EVERY_EXECUTION');
+  let failed: string | null = null;
+  let terminated = false;
+  for (const [index, group] of parallelGroups(main).entries()) {
+    if (signal.aborted) terminated = true;
+    if (failed !== null || terminated) {
+      await skipRemaining(deps, executionId, parallelGroups(main).slice(index).flat(), 'NOT_EXECUTED');
+      break;
+    }
+    const outcomes = await Promise.all(group.map(runOne));
+    for (const [i, o] of outcomes.entries()) {
+      if (o === 'skipped') continue;
+      if (o.status === 'TERMINATED') terminated = true;
+      else if (o.status === 'FAILED' && !group[i]!.settings.ignore_errors) failed ??= `action "${group[i]!.snapshot.name}" failed: ${o.error}`;
+    }
+  }
+  if (terminated) {
+    await skipRemaining(deps, executionId, final, 'NOT_EXECUTED');
+    await finish(deps, started, 'TERMINATED', 'cancelled');
+    return;
+  }
+  const previous = await previousExecutionStatus(db, pipeline.id, executionId);
+  for (const a of final) {
+    if (signal.aborted) break;
+    if (!runsInFinalPhase(a.settings.trigger_time, failed === null, previous)) {
+      await setStatus(deps, executionId, a, 'SKIPPED', {});
+      continue;
+    }
+    const o = await runOne(a);
+    if (o !== 'skipped' && o.status === 'FAILED' && !a.settings.ignore_errors) failed ??= `action "${a.snapshot.name}" failed: ${o.error}`;
+  }
+  if (signal.aborted) {
+    await skipRemaining(deps, executionId, final, 'NOT_EXECUTED');
+    await finish(deps, started, 'TERMINATED', 'cancelled');
+    return;
+  }
+  await finish(deps, started, failed === null ? 'SUCCESSFUL' : 'FAILED', failed);
+}
+
+async function setStatus(
+  deps: RunnerDeps,
+  executionId: number,
+  a: Planned,
+  status: ActionExecutionStatus,
+  fields: Partial<ActionExecutionRow>,
+): Promise<void> {
+  a.status = status;
+  await updateActionExecution(deps.db, executionId, a.id, { ...fields, status });
+  deps.notify(executionId);
+}
+
+async function skipRemaining(deps: RunnerDeps, executionId: number, actions: readonly Planned[], status: ActionExecutionStatus): Promise<void> {
+  for (const a of actions) {
+    if (a.status === 'INITIAL' || a.status === 'ENQUEUED') await setStatus(deps, executionId, a, status, {});
+  }
+}
+
+async function finish(deps: RunnerDeps, e: ExecutionRow, status: ExecutionStatus, error: string | null): Promise<void> {
+  await transitionExecution(deps.db, e.id, ['INPROGRESS', 'TERMINATING'], status, { finish_date: now(), error_message: error });
+  await setPipelineLastExecution(deps.db, e.pipeline_id, status, e.revision);
+  deps.notify(e.id);
+  const current = await getExecution(deps.db, e.id);
+  deps.logger.info({ execution: e.id, status: current?.status }, 'execution finished');
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,150 @@
+import { EventEmitter } from 'node:events';
+import { createReadStream, createWriteStream, mkdirSync, promises as fsp, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/**
+ * Action logs live in append-only files, one per action execution, beside a sparse index of the byte
+ * offset of every 1000th line. Files keep log bodies out of the database's hot tables (100 MB of
+ * output would bloat and slow every query), and the index makes `?offset=` reads cost one seek.
+ */
+const INDEX_EVERY = 1000;
+/** Longer lines are split so that one line never holds unbounded memory. */
+const MAX_LINE_BYTES = 64 * 1024;
+
+export class LogStore {
+  readonly events = new EventEmitter();
+
+  constructor(private readonly root: string) {
+    mkdirSync(root, { recursive: true });
+    this.events.setMaxListeners(0);
+  }
+
+  private file(actionExecutionId: string): string {
+    return path.join(this.root, `${actionExecutionId}.log`);
+  }
+
+  /** A fresh log for an action execution (a previous attempt's log is replaced). */
+  writer(actionExecutionId: string): LogWriter {
+    return new LogWriter(this.file(actionExecutionId), (line) => this.events.emit(actionExecutionId, line));
+  }
+
+  /** Lines [offset, offset+limit) of a log; fewer at its end. */
+  async readLines(actionExecutionId: string, offset: number, limit: number): Promise<string[]> {
+    const file = this.file(actionExecutionId);
+    let start = 0;
+    let line = 0;
+    const block = Math.floor(offset / INDEX_EVERY);
+    if (block > 0) {
+      try {
+        const handle = await fsp.open(file + '.idx', 'r');
+        try {
+          const buf = Buffer.alloc(8);
+          const { bytesRead } = await handle.read(buf, 0, 8, (block - 1) * 8);
+          if (bytesRead === 8) {
+            start = Number(buf.readBigUInt64LE());
+            line = block * INDEX_EVERY;
+          }
+        } finally {
+          await handle.close();
+        }
+      } catch {
+        // no index yet: read from the top
+      }
+    }
+    const out: string[] = [];
+    let stream;
+    try {
+      await fsp.access(file);
+      stream = createReadStream(file, { start, encoding: 'utf8' });
+    } catch {
+      return out;
+    }
+    const rl = createInterface({ input: stream, crlfDelay: Infinity });
+    for await (const text of rl) {
+      if (line >= offset + limit) break;
+      if (line >= offset) out.push(text);
+      line += 1;
+    }
+    rl.close();
+    stream.destroy();
+    return out;
+  }
+
+  async remove(actionExecutionIds: readonly string[]): Promise<void> {
+    for (const id of actionExecutionIds) {
+      await fsp.rm(this.file(id), { force: true });
+      await fsp.rm(this.file(id) + '.idx', { force: true });
+    }
+  }
+}
+
+/** Writes one action execution's output as lines, applying back-pressure and a transform (secret masking). */
+export class LogWriter {
+  private readonly out: WriteStream;
+  private readonly index: WriteStream;
+  /** Partial last line per output stream, so a stdout fragment never merges with a stderr line. */
+  private readonly pending = new Map<string, string>();
+  private bytes = 0;
+  lines = 0;
+
+  constructor(
+    file: string,
+    private readonly onLine: (line: string) => void,
+    private transform: (line: string) => string = (l) => l,
+  ) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.out = createWriteStream(file);
+    this.index = createWriteStream(file + '.idx');
+  }
+
+  setTransform(transform: (line: string) => string): void {
+    this.transform = transform;
+  }
+
+  /** Appends raw output; resolves when the file can take more (back-pressure for the container stream). */
+  async write(chunk: string, stream = 'gantry'): Promise<void> {
+    let pending = (this.pending.get(stream) ?? '') + chunk;
+    let nl: number;
+    let wrote = true;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      wrote = this.emit(pending.slice(0, nl).replace(/\r$/, '')) && wrote;
+      pending = pending.slice(nl + 1);
+    }
+    while (pending.length > MAX_LINE_BYTES) {
+      wrote = this.emit(pending.slice(0, MAX_LINE_BYTES)) && wrote;
+      pending = pending.slice(MAX_LINE_BYTES);
+    }
+    this.pending.set(stream, pending);
+    if (!wrote) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+  }
+
+  /** Writes a line of Gantry's own (e.g. "Pulling image ..."). */
+  async line(text: string): Promise<void> {
+    await this.write(text + '\n');
+  }
+
+  private emit(raw: string): boolean {
+    if (this.lines > 0 && this.lines % INDEX_EVERY === 0) {
+      const buf = Buffer.alloc(8);
+      buf.writeBigUInt64LE(BigInt(this.bytes));
+      this.index.write(buf);
+    }
+    const text = this.transform(raw);
+    const data = text + '\n';
+    this.bytes += Buffer.byteLength(data);
+    this.lines += 1;
+    this.onLine(text);
+    return this.out.write(data);
+  }
+
+  /** Flushes a last partial line and closes the files. */
+  async close(): Promise<void> {
+    for (const rest of this.pending.values()) if (rest !== '') this.emit(rest);
+    this.pending.clear();
+    await Promise.all([
+      new Promise<void>((resolve) => this.out.end(resolve)),
+      new Promise<void>((resolve) => this.index.end(resolve)),
+    ]);
+  }
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import type { InlineVariable } from '../domain/pipeline.ts';
+import { priorityRank, type Priority } from '../domain/status.ts';
+import { EmptyRepositoryError, InvalidRefError, RepositoryError, RevisionNotFoundError } from '../repo/index.ts';
+import type { SecretBox } from '../secrets/cipher.ts';
+import { sealVariables } from '../secrets/variables.ts';
+import { listActions } from '../store/actions.ts';
+import type { Db } from '../store/database.ts';
+import { createExecution, lastSuccessfulRevision } from '../store/executions.ts';
+import type { Pipeline } from '../store/pipelines.ts';
+import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
+import { branchOfRefs } from '../domain/pipeline.ts';
+import type { ProjectRepositories } from './project-repositories.ts';
+
+/** What a client asks for in POST .../executions (seed 000). */
+export interface RunRequestBody {
+  to_revision?: { revision?: string };
+  from_revision?: { revision?: string };
+  branch?: { name?: string };
+  tag?: { name?: string };
+  comment?: string;
+  refresh?: boolean;
+  clear_cache?: boolean;
+  priority?: Priority;
+  delay_until?: string;
+  environment?: string;
+  package_version?: string;
+  actions_to_run?: number[];
+  variables?: { key: string; value: string; encrypted?: boolean }[];
+}
+
+/** The parts of a request the runner needs later, stored with the execution (secrets sealed). */
+export interface ExecutionRequest {
+  variables: InlineVariable[];
+  actions_to_run: number[];
+  environment: string | null;
+  package_version: string | null;
+}
+
+/** A run request the server refuses; `status` is the HTTP status to answer. */
+export class RunRequestError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** 24 hex characters, the shape of Buddy's action_execution_id. */
+export function newActionExecutionId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+async function resolveOrReject<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RevisionNotFoundError) throw new RunRequestError(404, err.message);
+    if (err instanceof InvalidRefError) throw new RunRequestError(400, err.message);
+    if (err instanceof EmptyRepositoryError) throw new RunRequestError(400, 'the repository has no commits yet; push one first');
+    if (err instanceof RepositoryError) throw new RunRequestError(400, `cannot read the repository: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Validates a run request, resolves its revisions against a fresh fetch of the repository and
+ * persists the execution (ENQUEUED) with one action execution per action. Nothing is written when
+ * the request is refused.
+ */
+export async function acceptRunRequest(
+  deps: { db: Db; repositories: ProjectRepositories; secrets: SecretBox },
+  project: ProjectRow,
+  pipeline: Pipeline,
+  body: RunRequestBody,
+  creatorId: number,
+): Promise<ExecutionRow> {
+  if (pipeline.settings.disabled) throw new RunRequestError(400, `pipeline is disabled${pipeline.settings.disabled_reason ? `: ${pipeline.settings.disabled_reason}` : ''}`);
+  if (body.environment !== undefined) throw new RunRequestError(404, `environment "${body.environment}" not found`);
+  if (body.package_version !== undefined) {
+    const [pkg] = body.package_version.split(':');
+    throw new RunRequestError(404, `package "${pkg ?? body.package_version}" not found`);
+  }
+  const actions = await listActions(deps.db, pipeline.id);
+  if (actions.length === 0) throw new RunRequestError(400, 'pipeline has no actions to run');
+  for (const id of body.actions_to_run ?? []) {
+    if (!actions.some((a) => a.id === id)) throw new RunRequestError(400, `actions_to_run: action ${id} is not an action of pipeline ${pipeline.id}`);
+  }
+  let delayUntil: string | null = null;
+  if (body.delay_until !== undefined) {
+    const t = Date.parse(body.delay_until);
+    if (Number.isNaN(t)) throw new RunRequestError(400, 'delay_until must be an ISO-8601 date');
+    delayUntil = new Date(t).toISOString();
+  }
+  const variables = sealVariables(deps.secrets, body.variables ?? []);
+  if (typeof variables === 'string') throw new RunRequestError(400, variables);
+
+  await resolveOrReject(() => deps.repositories.sync(project));
+  const branchName = body.branch?.name ?? null;
+  const tagName = body.tag?.name ?? null;
+  const revision = body.to_revision?.revision ?? 'HEAD';
+  const to = await resolveOrReject(() =>
+    deps.repositories.resolve(project, { revision, branch: branchName, tag: tagName }, branchOfRefs(pipeline.settings.refs)),
+  );
+  const fromSha =
+    body.from_revision?.revision !== undefined
+      ? (await resolveOrReject(() => deps.repositories.resolve(project, { revision: body.from_revision!.revision!, branch: null, tag: null }, to.branch))).sha
+      : await lastSuccessfulRevision(deps.db, pipeline.id);
+  const commit = await resolveOrReject(() => deps.repositories.commit(project.id, to.sha));
+  const fromCommit = fromSha ? await resolveOrReject(() => deps.repositories.commit(project.id, fromSha)).catch(() => null) : null;
+  const changeset = fromSha ? await resolveOrReject(() => deps.repositories.changes(project.id, fromSha, to.sha)).catch(() => null) : null;
+
+  const priority = body.priority ?? pipeline.settings.priority;
+  const request: ExecutionRequest = {
+    variables,
+    actions_to_run: body.actions_to_run ?? [],
+    environment: null,
+    package_version: null,
+  };
+  return createExecution(
+    deps.db,
+    {
+      pipeline_id: pipeline.id,
+      priority,
+      priority_rank: priorityRank(priority),
+      triggered_on: 'CLICK',
+      refresh: body.refresh === true ? 1 : 0,
+      clear_cache: body.clear_cache === true ? 1 : 0,
+      comment: body.comment ?? null,
+      branch: to.branch,
+      tag: to.tag,
+      revision: to.sha,
+      from_revision: fromSha,
+      commit_info: JSON.stringify(commit),
+      from_commit_info: fromCommit ? JSON.stringify(fromCommit) : null,
+      changeset: changeset ? JSON.stringify(changeset) : null,
+      request: JSON.stringify(request),
+      creator_id: creatorId,
+      delay_until: delayUntil,
+    },
+    actions.map((a) => ({
+      id: newActionExecutionId(),
+      action_id: a.id,
+      position: a.position,
+      status: 'ENQUEUED',
+      progress: 0,
+      start_date: null,
+      finish_date: null,
+      error_message: null,
+      action_snapshot: JSON.stringify({ name: a.name, type: a.type, settings: a.settings, sealedSecrets: a.sealedSecrets }),
+    })),
+  );
+}

@@ -1,0 +1,150 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { RepositoryError, runGit } from './git-cli.ts';
+import { remoteAuth, secretsOf } from './credentials.ts';
+
+/*
+ * A project's repository lives in two places: its source (an outside URL, or a hosted bare repository
+ * Gantry serves itself) and a local bare mirror that every execution of the project reads from. The
+ * mirror is only ever written by syncMirror; readers (resolve, checkout) use their own index files,
+ * so several pipelines of one project can read it at the same time.
+ */
+
+/** True when `dir` looks like a git directory (bare repository or mirror). */
+function isGitDir(dir: string): boolean {
+  return existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects'));
+}
+
+/**
+ * Creates a hosted bare repository at `barePath` that accepts pushes over smart HTTP, with HEAD on
+ * refs/heads/master. Idempotent: an existing repository keeps its content and HEAD.
+ */
+export async function createHostedRepository(barePath: string): Promise<void> {
+  const dir = path.resolve(barePath);
+  if (!isGitDir(dir)) await runGit(['init', '--bare', '--quiet', '--initial-branch=master', '--', dir]);
+  await runGit(['--git-dir', dir, 'config', 'http.receivepack', 'true']);
+}
+
+/**
+ * Deletes a hosted repository or mirror. Refuses a directory that is neither a git directory nor
+ * empty, so a wrong path from a bug can never wipe something else.
+ */
+export async function deleteRepository(repoPath: string): Promise<void> {
+  const dir = path.resolve(repoPath);
+  if (!existsSync(dir)) return;
+  if (dir === path.parse(dir).root || (!isGitDir(dir) && readdirSync(dir).length > 0)) {
+    throw new RepositoryError(`refusing to delete ${dir}: it is not a git repository`);
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+export interface SyncMirrorOptions {
+  /** Local bare mirror, created when missing. */
+  mirrorPath: string;
+  /** Any git URL (http(s), ssh, git, file://) or a local path, e.g. a hosted repository's path. */
+  sourceUrl: string;
+  /** Credentials for http(s) sources; never put in the URL, never shown in errors. */
+  user?: string | undefined;
+  pass?: string | undefined;
+  /** Cancels the fetch. */
+  signal?: AbortSignal | undefined;
+}
+
+/*
+ * Protocols a project may fetch from. Everything else (ext::, fd::, remote helpers) is refused, so a
+ * repository URL cannot make the server run commands.
+ */
+const PROTOCOLS = ['-c', 'protocol.allow=never'].concat(
+  ...['http', 'https', 'ssh', 'git', 'file'].map((p) => ['-c', `protocol.${p}.allow=always`]),
+);
+
+const syncing = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after any earlier call for the same key settled: one fetch per mirror at a time. */
+async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = syncing.get(key) ?? Promise.resolve();
+  const current = previous.catch(() => undefined).then(fn);
+  syncing.set(key, current);
+  try {
+    return await current;
+  } finally {
+    if (syncing.get(key) === current) syncing.delete(key);
+  }
+}
+
+/**
+ * Brings the mirror up to date with the source: all branches and tags, force-updated, with refs the
+ * source no longer has pruned. The mirror's HEAD follows the source's default branch when the source
+ * reports one. Errors are GitCommandErrors with credentials scrubbed.
+ */
+export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
+  const dir = path.resolve(opts.mirrorPath);
+  const url = opts.sourceUrl;
+  // eslint-disable-next-line no-control-regex
+  if (url === '' || url.startsWith('-') || /[\x00-\x1f\x7f]/.test(url)) {
+    throw new RepositoryError('the repository URL is empty or malformed');
+  }
+  const creds = { user: opts.user, pass: opts.pass };
+  const auth = remoteAuth(creds);
+  const run = { env: auth.env, secrets: secretsOf(creds), signal: opts.signal };
+  const remote = [...auth.config, ...PROTOCOLS];
+
+  await serialised(dir, async () => {
+    if (!isGitDir(dir)) await runGit(['init', '--bare', '--quiet', '--', dir]);
+    await runGit(
+      [
+        ...remote,
+        '--git-dir',
+        dir,
+        'fetch',
+        '--quiet',
+        '--prune',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--',
+        url,
+        '+refs/heads/*:refs/heads/*',
+        '+refs/tags/*:refs/tags/*',
+      ],
+      run,
+    );
+    // A second round trip, but the only way git 2.39 tells which branch the source calls default.
+    const { stdout } = await runGit(
+      [...remote, '--git-dir', dir, 'ls-remote', '--symref', '--', url, 'HEAD'],
+      run,
+    );
+    const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(stdout)?.[1];
+    if (head && (await branchNames(dir)).includes(head)) {
+      await runGit(['--git-dir', dir, 'symbolic-ref', 'HEAD', `refs/heads/${head}`]);
+    }
+  });
+}
+
+/** All branch names of the repository. */
+export async function branchNames(gitDir: string): Promise<string[]> {
+  const { stdout } = await runGit([
+    '--git-dir',
+    path.resolve(gitDir),
+    'for-each-ref',
+    '--format=%(refname:lstrip=2)',
+    'refs/heads',
+  ]);
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+/**
+ * The repository's default branch: the branch HEAD points at if it exists, else "master", "main" or
+ * the first branch by name; null when the repository has no branches.
+ */
+export async function defaultBranch(mirrorPath: string): Promise<string | null> {
+  const dir = path.resolve(mirrorPath);
+  const branches = await branchNames(dir);
+  if (branches.length === 0) return null;
+  const { stdout } = await runGit(['--git-dir', dir, 'symbolic-ref', '--quiet', 'HEAD'], { okCodes: [1] });
+  const head = stdout.trim().replace(/^refs\/heads\//, '');
+  for (const candidate of [head, 'master', 'main']) {
+    if (candidate && branches.includes(candidate)) return candidate;
+  }
+  return [...branches].sort()[0] ?? null;
+}

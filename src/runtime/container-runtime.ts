@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+
+/** Credentials for a registry pull or push. `serveraddress` is the registry host (e.g. 127.0.0.1:5000). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+export interface BindMount {
+  /** Absolute host path; the engine has already confined it to the pipeline filesystem. */
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+export interface ContainerSpec {
+  /** Image reference, "name:tag". */
+  image: string;
+  /** Replaces the image's entrypoint when given; undefined keeps the image's own. */
+  entrypoint?: string[];
+  /** Replaces the image's command when given. */
+  cmd?: string[];
+  env: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  binds: BindMount[];
+  labels: Record<string, string>;
+  /** Docker network mode: "none", "host", a network name... */
+  networkMode: string;
+  name?: string;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ContainerSummary {
+  id: string;
+  state: string;
+  labels: Record<string, string>;
+}
+
+/** Raised for faults of the engine itself (not a failing command). `retryable` says whether trying again can help. */
+export class RuntimeError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The narrow interface the engine uses to run containers. Only runtime/docker/ talks to the Docker API;
+ * unit tests of scheduling logic can swap in a fake.
+ */
+export interface ContainerRuntime {
+  /** Throws RuntimeError when the engine cannot be reached. */
+  ping(): Promise<void>;
+  imageExists(ref: string): Promise<boolean>;
+  /** Pulls `ref`; rejects with RuntimeError carrying the engine's or registry's message. */
+  pullImage(ref: string, auth?: RegistryAuth, onProgress?: (line: string) => void): Promise<void>;
+  removeImage(ref: string): Promise<void>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  /**
+   * Attaches to the container's output before it starts so no byte is missed, calling `onOutput` with
+   * stdout and stderr chunks in the order the engine sent them. Resolves when the output ends.
+   * `onOutput` may return a promise to apply back-pressure.
+   */
+  attachOutput(id: string, onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>): Promise<{ done: Promise<void> }>;
+  startContainer(id: string): Promise<void>;
+  /** Resolves with the exit code once the container has stopped. */
+  waitContainer(id: string): Promise<{ exitCode: number }>;
+  /** SIGTERM, then SIGKILL after `graceSeconds`. A container that already stopped is not an error. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  /** Removes the container (forcefully); a missing container is not an error. */
+  removeContainer(id: string): Promise<void>;
+  /** The container's whole filesystem as a tar stream. */
+  exportContainer(id: string): Promise<Readable>;
+  /** Containers (running or not) carrying every one of `labels`. */
+  listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /** Builds an image from a tar'ed context; build output lines go to `onOutput`. */
+  buildImage(options: {
+    context: Readable;
+    dockerfile: string;
+    tags: string[];
+    buildArgs: Record<string, string>;
+    target?: string;
+    platform?: string;
+    networkMode: string;
+    labels: Record<string, string>;
+    onOutput: (line: string) => void;
+  }): Promise<{ imageId: string }>;
+  pushImage(ref: string, auth: RegistryAuth | undefined, onProgress?: (line: string) => void): Promise<void>;
+  tagImage(source: string, target: string): Promise<void>;
+}

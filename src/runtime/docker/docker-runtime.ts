@@ -1,0 +1,377 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import {
+  RuntimeError,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ContainerSummary,
+  type OutputStream,
+  type RegistryAuth,
+} from '../container-runtime.ts';
+import {
+  dockerConnectionOptions,
+  engineMessageOf,
+  isTransientRegistryMessage,
+  statusCodeOf,
+  toRuntimeError,
+} from './docker-errors.ts';
+import {
+  demultiplex,
+  LineSplitter,
+  progressError,
+  progressMessages,
+  type OutputSink,
+} from './docker-streams.ts';
+
+/** Options for {@link DockerRuntime}. */
+export interface DockerRuntimeOptions {
+  /** A unix socket path (`/var/run/docker.sock`, `unix:///...`) or `tcp://host:port`. */
+  dockerHost: string;
+}
+
+/** Build options as the interface declares them. */
+type BuildOptions = Parameters<ContainerRuntime['buildImage']>[0];
+
+/**
+ * ContainerRuntime backed by a Docker Engine, through dockerode. This folder is the only place that knows
+ * the Docker API; every failure leaves it as a RuntimeError.
+ */
+export class DockerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+  private readonly dockerHost: string;
+
+  constructor(options: DockerRuntimeOptions) {
+    this.dockerHost = options.dockerHost;
+    this.docker = new Docker(dockerConnectionOptions(options.dockerHost));
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping the Docker engine', () => this.docker.ping());
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return false;
+      throw this.fail(err, `inspect image ${ref}`);
+    }
+  }
+
+  async pullImage(ref: string, auth?: RegistryAuth, onProgress?: (line: string) => void): Promise<void> {
+    // Registry failures (unknown image, bad credentials, unreachable registry) come back as an HTTP error
+    // before the stream starts or as an error message inside it; both carry the engine's wording.
+    const stream = await this.call(
+      `pull ${ref}`,
+      () => this.docker.pull(ref, auth ? { authconfig: { ...auth } } : {}),
+      registryRetryable,
+    );
+    await this.followProgress(stream as Readable, `pull ${ref}`, onProgress);
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      // force: an image still referenced by a stopped container would otherwise refuse to go.
+      await this.docker.getImage(ref).remove({ force: true });
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return;
+      throw this.fail(err, `remove image ${ref}`);
+    }
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const body: Docker.ContainerCreateOptions = {
+      Image: spec.image,
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      Labels: spec.labels,
+      // Output is demultiplexed in attachOutput, which relies on the framing that only exists without a TTY.
+      Tty: false,
+      OpenStdin: false,
+      StdinOnce: false,
+      AttachStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        NetworkMode: spec.networkMode,
+        Binds: spec.binds.map((b) => `${b.hostPath}:${b.containerPath}${b.readOnly ? ':ro' : ''}`),
+        AutoRemove: false, // we read the exit code and export the filesystem after the container stops
+        // Output reaches us through attachOutput; the default json-file driver would keep a second copy on the
+        // engine's disk and, measured, cuts output throughput about sevenfold (12 s vs 1.7 s for 100 MB).
+        LogConfig: { Type: 'none', Config: {} },
+      },
+    };
+    if (spec.user !== undefined) body.User = spec.user;
+    if (spec.workingDir !== undefined) body.WorkingDir = spec.workingDir;
+    // An explicit [] is sent as is: the engine then clears the image's entrypoint. Undefined keeps it.
+    if (spec.entrypoint !== undefined) body.Entrypoint = spec.entrypoint;
+    if (spec.cmd !== undefined) body.Cmd = spec.cmd;
+    // dockerode would otherwise copy the whole body (environment, secrets included) into the URL query string
+    // as well; _query/_body keep the query to the container name.
+    const request = { _query: spec.name !== undefined ? { name: spec.name } : {}, _body: body };
+    const container = await this.call(`create container from ${spec.image}`, () =>
+      this.docker.createContainer(request as Docker.ContainerCreateOptions),
+    );
+    return container.id;
+  }
+
+  async attachOutput(
+    id: string,
+    onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>,
+  ): Promise<{ done: Promise<void> }> {
+    // hijack: the engine upgrades the connection and hands us the raw socket, which we can pause for
+    // back-pressure. The engine registers the attachment before answering, so starting the container after
+    // this resolves loses no output.
+    const source = (await this.call(`attach to container ${id}`, () =>
+      this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, hijack: true }),
+    )) as unknown as Readable;
+    // A failure of the consumer's own callback is passed on untouched; only stream failures are engine faults.
+    let consumerFailure: { error: unknown } | undefined;
+    const sink: OutputSink = (chunk, stream) => {
+      try {
+        const pending = onOutput(chunk, stream);
+        return pending?.catch((error: unknown) => {
+          consumerFailure = { error };
+          throw error;
+        });
+      } catch (error) {
+        consumerFailure = { error };
+        throw error;
+      }
+    };
+    const done = demultiplex(source, sink)
+      .catch((err: unknown) => {
+        throw consumerFailure ? consumerFailure.error : this.fail(err, `read output of container ${id}`);
+      })
+      .finally(() => source.destroy());
+    // The caller awaits `done` only after start/wait; mark it handled so an early failure cannot crash the
+    // process as an unhandled rejection. The caller still sees the rejection when it awaits.
+    done.catch(() => {});
+    return { done };
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if (statusCodeOf(err) === 304) return; // already running
+      throw this.fail(err, `start container ${id}`);
+    }
+  }
+
+  async waitContainer(id: string): Promise<{ exitCode: number }> {
+    const result = (await this.call(`wait for container ${id}`, () =>
+      this.docker.getContainer(id).wait(),
+    )) as {
+      StatusCode?: number;
+      Error?: { Message?: string } | null;
+    };
+    if (result.Error?.Message)
+      throw new RuntimeError(`wait for container ${id}: ${result.Error.Message}`, false);
+    if (typeof result.StatusCode !== 'number')
+      throw new RuntimeError(`wait for container ${id}: no exit code in the engine's answer`, false);
+    return { exitCode: result.StatusCode };
+  }
+
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.ceil(graceSeconds)) });
+    } catch (err) {
+      const status = statusCodeOf(err);
+      if (status === 304 || status === 404) return; // already stopped, or already gone
+      throw this.fail(err, `stop container ${id}`);
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const status = statusCodeOf(err);
+      if (status === 404) return;
+      if (status === 409 && /already in progress/i.test(engineMessageOf(err))) {
+        // Someone else is removing it; the caller's expectation ("gone afterwards") holds once that finishes.
+        await this.waitUntilGone(id);
+        return;
+      }
+      throw this.fail(err, `remove container ${id}`);
+    }
+  }
+
+  async exportContainer(id: string): Promise<Readable> {
+    const stream = await this.call(`export container ${id}`, () => this.docker.getContainer(id).export());
+    return stream as Readable;
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const label = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+    const infos = await this.call('list containers', () =>
+      this.docker.listContainers({ all: true, filters: label.length > 0 ? { label } : {} }),
+    );
+    return infos.map((info) => ({ id: info.Id, state: info.State, labels: info.Labels ?? {} }));
+  }
+
+  async buildImage(options: BuildOptions): Promise<{ imageId: string }> {
+    const query: Record<string, unknown> = {
+      dockerfile: options.dockerfile,
+      t: options.tags, // an array becomes repeated t= parameters, which the engine reads as several tags
+      buildargs: options.buildArgs,
+      labels: options.labels,
+      networkmode: options.networkMode,
+      rm: true,
+      forcerm: true, // do not leave intermediate containers behind when a step fails
+    };
+    if (options.target !== undefined) query.target = options.target;
+    if (options.platform !== undefined) query.platform = options.platform;
+    const action = `build image ${options.tags[0] ?? ''}`.trim();
+    const stream = (await this.call(action, () =>
+      this.docker.buildImage(options.context, query as Docker.ImageBuildOptions),
+    )) as Readable;
+
+    let imageId: string | undefined;
+    const lines = new LineSplitter((line) => {
+      // The classic builder's last line; a fallback for engines that send no aux message.
+      const built = /^Successfully built ([0-9a-f]+)$/.exec(line);
+      if (built?.[1] && imageId === undefined) imageId = built[1];
+      options.onOutput(line);
+    });
+    try {
+      for await (const message of progressMessages(stream)) {
+        const error = progressError(message);
+        if (error !== undefined) {
+          lines.flush();
+          throw new RuntimeError(`${action}: ${error}`, false);
+        }
+        if (typeof message.stream === 'string') lines.push(message.stream);
+        else if (typeof message.status === 'string')
+          lines.push(`${message.id ? `${message.id}: ` : ''}${message.status}\n`);
+        if (typeof message.aux?.ID === 'string') imageId = message.aux.ID;
+      }
+      lines.flush();
+    } catch (err) {
+      throw this.fail(err, action);
+    } finally {
+      stream.destroy();
+    }
+
+    if (imageId === undefined && options.tags[0] !== undefined) {
+      const tag = options.tags[0];
+      const info = await this.call(`inspect built image ${tag}`, () => this.docker.getImage(tag).inspect());
+      imageId = info.Id;
+    }
+    if (imageId === undefined) throw new RuntimeError(`${action}: the engine reported no image id`, false);
+    return { imageId };
+  }
+
+  async pushImage(
+    ref: string,
+    auth: RegistryAuth | undefined,
+    onProgress?: (line: string) => void,
+  ): Promise<void> {
+    const { repository, tag } = splitReference(ref);
+    const options: Docker.ImagePushOptions = { tag };
+    // The engine insists on an X-Registry-Auth header for push, even an empty one.
+    options.authconfig = auth ? { ...auth } : ({} as Docker.AuthConfig);
+    const stream = await this.call(
+      `push ${ref}`,
+      () => this.docker.getImage(repository).push(options),
+      registryRetryable,
+    );
+    await this.followProgress(stream as Readable, `push ${ref}`, onProgress);
+  }
+
+  async tagImage(source: string, target: string): Promise<void> {
+    const { repository, tag } = splitReference(target);
+    await this.call(`tag ${source} as ${target}`, () =>
+      this.docker.getImage(source).tag({ repo: repository, tag }),
+    );
+  }
+
+  /** Runs one engine request, turning whatever it throws into a RuntimeError. */
+  private async call<T>(
+    action: string,
+    request: () => Promise<T>,
+    isRetryable?: (status: number, message: string) => boolean,
+  ): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      throw this.fail(err, action, isRetryable);
+    }
+  }
+
+  private fail(
+    err: unknown,
+    action: string,
+    isRetryable?: (status: number, message: string) => boolean,
+  ): RuntimeError {
+    return toRuntimeError(err, action, this.dockerHost, isRetryable);
+  }
+
+  /**
+   * Reads a pull/push progress stream to its end. Errors arrive inside the stream (HTTP status is already
+   * 200 by then), so each message is checked. Progress lines are reported once per layer and status change,
+   * not once per progress-bar tick.
+   */
+  private async followProgress(
+    stream: Readable,
+    action: string,
+    onProgress?: (line: string) => void,
+  ): Promise<void> {
+    const lastStatus = new Map<string, string>();
+    try {
+      for await (const message of progressMessages(stream)) {
+        const error = progressError(message);
+        if (error !== undefined)
+          throw new RuntimeError(`${action}: ${error}`, isTransientRegistryMessage(error));
+        if (onProgress && typeof message.status === 'string') {
+          const key = message.id ?? '';
+          if (lastStatus.get(key) === message.status) continue;
+          lastStatus.set(key, message.status);
+          onProgress(message.id ? `${message.id}: ${message.status}` : message.status);
+        }
+      }
+    } catch (err) {
+      throw this.fail(err, action);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  /** Polls until the container no longer exists (someone else is removing it). */
+  private async waitUntilGone(id: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        await this.docker.getContainer(id).inspect();
+      } catch (err) {
+        if (statusCodeOf(err) === 404) return;
+        throw this.fail(err, `inspect container ${id}`);
+      }
+      await sleep(200);
+    }
+    throw new RuntimeError(
+      `remove container ${id}: removal by another request did not finish within ${timeoutMs / 1000} s`,
+      true,
+    );
+  }
+}
+
+/** Whether a failed pull/push answer may succeed later: network trouble yes, "not found"/"denied" no. */
+function registryRetryable(status: number, message: string): boolean {
+  return status === 503 || isTransientRegistryMessage(message);
+}
+
+/**
+ * Splits "registry:5000/name:tag" into repository and tag ("latest" when absent). A colon only starts the
+ * tag when it comes after the last slash, since an earlier one belongs to a registry port. Digest references
+ * ("name@sha256:...") keep the digest as their "tag", which the pull/push endpoints accept.
+ */
+export function splitReference(ref: string): { repository: string; tag: string } {
+  const at = ref.indexOf('@');
+  if (at >= 0) return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
+  const colon = ref.lastIndexOf(':');
+  if (colon > ref.lastIndexOf('/')) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repository: ref, tag: 'latest' };
+}

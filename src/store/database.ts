@@ -1,0 +1,45 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDriver from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import type { Database } from './schema.ts';
+import * as m001 from './migrations/001-initial.ts';
+
+export type Db = Kysely<Database>;
+
+const MIGRATIONS: Record<string, Migration> = {
+  '001-initial': m001,
+};
+
+class StaticMigrations implements MigrationProvider {
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(MIGRATIONS);
+  }
+}
+
+/**
+ * Opens the database named by `url` (empty: `<dataDir>/gantry.db`) and applies every pending migration.
+ * SQLite runs in WAL mode so that API reads never wait behind the engine's writes.
+ */
+export async function openDatabase(url: string, dataDir: string): Promise<Db> {
+  let file: string;
+  if (url === '' || url.startsWith('sqlite:')) {
+    file = url === '' ? path.join(dataDir, 'gantry.db') : url.slice('sqlite:'.length).replace(/^\/\//, '');
+  } else {
+    throw new Error(`unsupported database URL "${url}": only sqlite: is built in so far`);
+  }
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new SqliteDriver(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    await db.destroy();
+    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+  }
+  return db;
+}

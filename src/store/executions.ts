@@ -1,0 +1,202 @@
+import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
+import type { Db } from './database.ts';
+import type { ActionExecutionRow, ActionExecutionsTable, ExecutionEventRow, ExecutionRow, ExecutionsTable } from './schema.ts';
+import { now } from './time.ts';
+
+export type NewExecution = Omit<ExecutionsTable, 'id' | 'status' | 'start_date' | 'finish_date' | 'error_message' | 'enqueue_date'>;
+export type NewActionExecution = Omit<ActionExecutionsTable, 'execution_id' | 'log_lines' | 'terminator_id' | 'termination_date' | 'container_id'>;
+
+/** Persists an accepted execution and its action executions in one transaction: it is ENQUEUED or it does not exist. */
+export async function createExecution(db: Db, e: NewExecution, actions: NewActionExecution[]): Promise<ExecutionRow> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('executions')
+      .values({ ...e, status: 'ENQUEUED', enqueue_date: now(), start_date: null, finish_date: null, error_message: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    for (const a of actions) {
+      await trx
+        .insertInto('action_executions')
+        .values({ ...a, execution_id: row.id, log_lines: 0, container_id: null, terminator_id: null, termination_date: null })
+        .execute();
+    }
+    await trx
+      .insertInto('execution_events')
+      .values({ execution_id: row.id, type: 'execution', payload: JSON.stringify({ status: 'ENQUEUED' }), create_date: now() })
+      .execute();
+    return row;
+  });
+}
+
+export async function getExecution(db: Db, id: number): Promise<ExecutionRow | undefined> {
+  return db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listExecutions(db: Db, pipelineId: number, limit: number, offset: number): Promise<{ rows: ExecutionRow[]; total: number }> {
+  const rows = await db
+    .selectFrom('executions')
+    .selectAll()
+    .where('pipeline_id', '=', pipelineId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  const count = await db
+    .selectFrom('executions')
+    .where('pipeline_id', '=', pipelineId)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return { rows, total: Number(count.n) };
+}
+
+export async function listActionExecutions(db: Db, executionIds: number[]): Promise<ActionExecutionRow[]> {
+  if (executionIds.length === 0) return [];
+  return db.selectFrom('action_executions').selectAll().where('execution_id', 'in', executionIds).orderBy('position').execute();
+}
+
+export async function getActionExecution(db: Db, executionId: number, id: string): Promise<ActionExecutionRow | undefined> {
+  return db.selectFrom('action_executions').selectAll().where('execution_id', '=', executionId).where('id', '=', id).executeTakeFirst();
+}
+
+const ACTIVE: ExecutionStatus[] = ['ENQUEUED', 'INPROGRESS', 'TERMINATING'];
+
+export async function hasActiveExecutions(db: Db, scope: { workspaceId?: number; projectId?: number; pipelineId?: number }): Promise<boolean> {
+  let q = db.selectFrom('executions').innerJoin('pipelines', 'pipelines.id', 'executions.pipeline_id').select('executions.id');
+  if (scope.pipelineId !== undefined) q = q.where('executions.pipeline_id', '=', scope.pipelineId);
+  if (scope.projectId !== undefined) q = q.where('pipelines.project_id', '=', scope.projectId);
+  if (scope.workspaceId !== undefined) {
+    q = q.innerJoin('projects', 'projects.id', 'pipelines.project_id').where('projects.workspace_id', '=', scope.workspaceId);
+  }
+  return (await q.where('executions.status', 'in', ACTIVE).limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** Executions a scheduler may start now, best first: priority, then the order they were accepted. */
+export async function listRunnable(db: Db, limit: number): Promise<ExecutionRow[]> {
+  const at = now();
+  return db
+    .selectFrom('executions')
+    .selectAll()
+    .where('status', '=', 'ENQUEUED')
+    .where((eb) => eb.or([eb('delay_until', 'is', null), eb('delay_until', '<=', at)]))
+    .orderBy('priority_rank', 'desc')
+    .orderBy('id', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+export async function listByStatus(db: Db, statuses: ExecutionStatus[]): Promise<ExecutionRow[]> {
+  return db.selectFrom('executions').selectAll().where('status', 'in', statuses).orderBy('id').execute();
+}
+
+/** The earliest delay_until among queued executions, so the scheduler knows when to wake. */
+export async function nextDelayedAt(db: Db): Promise<string | null> {
+  const row = await db
+    .selectFrom('executions')
+    .select((eb) => eb.fn.min('delay_until').as('at'))
+    .where('status', '=', 'ENQUEUED')
+    .where('delay_until', '>', now())
+    .executeTakeFirst();
+  return (row?.at as string | null | undefined) ?? null;
+}
+
+export async function runningPipelineIds(db: Db): Promise<Set<number>> {
+  const rows = await db.selectFrom('executions').select('pipeline_id').where('status', 'in', ['INPROGRESS', 'TERMINATING']).execute();
+  return new Set(rows.map((r) => r.pipeline_id));
+}
+
+/**
+ * Moves an execution to `to` only if it is in one of `from`, recording the event in the same
+ * transaction. Returns the updated row, or undefined when another writer moved it first.
+ */
+export async function transitionExecution(
+  db: Db,
+  id: number,
+  from: ExecutionStatus[],
+  to: ExecutionStatus,
+  fields: Partial<Omit<ExecutionsTable, 'id' | 'status'>> = {},
+): Promise<ExecutionRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('executions')
+      .set({ ...fields, status: to })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .returningAll()
+      .executeTakeFirst();
+    if (row) {
+      await trx
+        .insertInto('execution_events')
+        .values({ execution_id: id, type: 'execution', payload: JSON.stringify({ status: to }), create_date: now() })
+        .execute();
+    }
+    return row;
+  });
+}
+
+export async function updateExecutionFields(db: Db, id: number, fields: Partial<Omit<ExecutionsTable, 'id' | 'status'>>): Promise<void> {
+  await db.updateTable('executions').set(fields).where('id', '=', id).execute();
+}
+
+/** Updates an action execution and records the change as an event of its execution, atomically. */
+export async function updateActionExecution(
+  db: Db,
+  executionId: number,
+  id: string,
+  fields: Partial<Omit<ActionExecutionsTable, 'id' | 'execution_id'>> & { status?: ActionExecutionStatus },
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('action_executions').set(fields).where('id', '=', id).execute();
+    if (fields.status !== undefined) {
+      await trx
+        .insertInto('execution_events')
+        .values({
+          execution_id: executionId,
+          type: 'action_execution',
+          payload: JSON.stringify({ action_execution_id: id, status: fields.status }),
+          create_date: now(),
+        })
+        .execute();
+    }
+  });
+}
+
+export async function setLogLines(db: Db, id: string, lines: number): Promise<void> {
+  await db.updateTable('action_executions').set({ log_lines: lines }).where('id', '=', id).execute();
+}
+
+export async function eventsSince(db: Db, executionId: number, afterId: number): Promise<ExecutionEventRow[]> {
+  return db
+    .selectFrom('execution_events')
+    .selectAll()
+    .where('execution_id', '=', executionId)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(1000)
+    .execute();
+}
+
+/** The revision of the pipeline's latest successful execution, the default changeset base. */
+export async function lastSuccessfulRevision(db: Db, pipelineId: number, beforeId?: number): Promise<string | null> {
+  let q = db.selectFrom('executions').select('revision').where('pipeline_id', '=', pipelineId).where('status', '=', 'SUCCESSFUL');
+  if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+  const row = await q.orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row?.revision ?? null;
+}
+
+/** Status of the pipeline's execution before `executionId` (for ON_BACK_TO_SUCCESS). */
+export async function previousExecutionStatus(db: Db, pipelineId: number, executionId: number): Promise<string | null> {
+  const row = await db
+    .selectFrom('executions')
+    .select('status')
+    .where('pipeline_id', '=', pipelineId)
+    .where('id', '<', executionId)
+    .where('status', 'in', ['SUCCESSFUL', 'FAILED', 'TERMINATED'])
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.status ?? null;
+}
+
+export async function setPipelineLastExecution(db: Db, pipelineId: number, status: string, revision: string | null): Promise<void> {
+  await db.updateTable('pipelines').set({ last_execution_status: status, last_execution_revision: revision }).where('id', '=', pipelineId).execute();
+}

@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from './database.ts';
+import type { TokenRow, UserRow } from './schema.ts';
+import { now } from './time.ts';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function createUser(db: Db, user: { name: string; email: string; admin: boolean }): Promise<UserRow> {
+  return db
+    .insertInto('users')
+    .values({ name: user.name, email: user.email, admin: user.admin ? 1 : 0, create_date: now() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function getUser(db: Db, id: number): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function getUsers(db: Db, ids: number[]): Promise<Map<number, UserRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('users').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export async function firstAdmin(db: Db): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('admin', '=', 1).orderBy('id').executeTakeFirst();
+}
+
+export interface NewToken {
+  userId: number;
+  name: string;
+  scopes: string[];
+  ipRestrictions: string[];
+  workspaceRestrictions: string[];
+  expiresAt: string | null;
+}
+
+/** Creates a token and returns its row with the clear token, which is shown once and stored only hashed. */
+export async function createToken(db: Db, t: NewToken): Promise<{ row: TokenRow; token: string }> {
+  const token = 'gty_' + randomBytes(24).toString('base64url');
+  const row = await db
+    .insertInto('tokens')
+    .values({
+      id: randomBytes(8).toString('hex'),
+      user_id: t.userId,
+      name: t.name,
+      token_hash: hashToken(token),
+      scopes: JSON.stringify(t.scopes),
+      ip_restrictions: JSON.stringify(t.ipRestrictions),
+      workspace_restrictions: JSON.stringify(t.workspaceRestrictions),
+      expires_at: t.expiresAt,
+      create_date: now(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { row, token };
+}
+
+export async function findTokenByValue(db: Db, token: string): Promise<TokenRow | undefined> {
+  return db.selectFrom('tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+}
+
+export async function listTokens(db: Db, userId: number): Promise<TokenRow[]> {
+  return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('create_date').execute();
+}
+
+export async function deleteToken(db: Db, userId: number, id: string): Promise<boolean> {
+  const res = await db.deleteFrom('tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}

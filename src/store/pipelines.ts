@@ -1,0 +1,110 @@
+import type { PipelineSettings } from '../domain/pipeline.ts';
+import type { Db } from './database.ts';
+import type { PipelineRow } from './schema.ts';
+import { now, parseJson } from './time.ts';
+
+export interface Pipeline {
+  id: number;
+  projectId: number;
+  name: string;
+  identifier: string;
+  creatorId: number;
+  createDate: string;
+  lastExecutionStatus: string;
+  lastExecutionRevision: string | null;
+  settings: PipelineSettings;
+}
+
+export function toPipeline(row: PipelineRow): Pipeline {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    name: row.name,
+    identifier: row.identifier,
+    creatorId: row.creator_id,
+    createDate: row.create_date,
+    lastExecutionStatus: row.last_execution_status,
+    lastExecutionRevision: row.last_execution_revision,
+    settings: parseJson<PipelineSettings>(row.settings),
+  };
+}
+
+export async function listPipelines(db: Db, projectId: number, limit: number, offset: number): Promise<{ rows: Pipeline[]; total: number }> {
+  const rows = await db
+    .selectFrom('pipelines')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .orderBy('id')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  const count = await db
+    .selectFrom('pipelines')
+    .where('project_id', '=', projectId)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return { rows: rows.map(toPipeline), total: Number(count.n) };
+}
+
+export async function getPipeline(db: Db, projectId: number, id: number): Promise<Pipeline | undefined> {
+  const row = await db.selectFrom('pipelines').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  return row && toPipeline(row);
+}
+
+export async function getPipelineById(db: Db, id: number): Promise<Pipeline | undefined> {
+  const row = await db.selectFrom('pipelines').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toPipeline(row);
+}
+
+export async function identifierTaken(db: Db, projectId: number, identifier: string, exceptId?: number): Promise<boolean> {
+  let q = db.selectFrom('pipelines').select('id').where('project_id', '=', projectId).where('identifier', '=', identifier);
+  if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+  return (await q.executeTakeFirst()) !== undefined;
+}
+
+export async function createPipeline(
+  db: Db,
+  p: { projectId: number; name: string; identifier: string; creatorId: number; settings: PipelineSettings },
+): Promise<Pipeline> {
+  const row = await db
+    .insertInto('pipelines')
+    .values({
+      project_id: p.projectId,
+      name: p.name,
+      identifier: p.identifier,
+      creator_id: p.creatorId,
+      create_date: now(),
+      settings: JSON.stringify(p.settings),
+      priority: p.settings.priority,
+      concurrent_pipeline_runs: p.settings.concurrent_pipeline_runs ? 1 : 0,
+      last_execution_status: 'INITIAL',
+      last_execution_revision: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toPipeline(row);
+}
+
+export async function updatePipeline(
+  db: Db,
+  id: number,
+  p: { name: string; identifier: string; settings: PipelineSettings },
+): Promise<Pipeline> {
+  const row = await db
+    .updateTable('pipelines')
+    .set({
+      name: p.name,
+      identifier: p.identifier,
+      settings: JSON.stringify(p.settings),
+      priority: p.settings.priority,
+      concurrent_pipeline_runs: p.settings.concurrent_pipeline_runs ? 1 : 0,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toPipeline(row);
+}
+
+export async function deletePipeline(db: Db, id: number): Promise<void> {
+  await db.deleteFrom('pipelines').where('id', '=', id).execute();
+}

@@ -1,0 +1,154 @@
+import type { Generated, Selectable } from 'kysely';
+
+/**
+ * Table shapes as Kysely sees them. Booleans are stored as 0/1 integers and structured settings as
+ * JSON text so that the same queries run on SQLite and PostgreSQL.
+ */
+export interface Database {
+  users: UsersTable;
+  tokens: TokensTable;
+  workspaces: WorkspacesTable;
+  projects: ProjectsTable;
+  pipelines: PipelinesTable;
+  actions: ActionsTable;
+  executions: ExecutionsTable;
+  action_executions: ActionExecutionsTable;
+  execution_events: ExecutionEventsTable;
+  meta: MetaTable;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  email: string;
+  admin: number;
+  create_date: string;
+}
+
+export interface TokensTable {
+  id: string;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  scopes: string; // JSON string[]
+  ip_restrictions: string; // JSON string[]
+  workspace_restrictions: string; // JSON string[]
+  expires_at: string | null;
+  create_date: string;
+}
+
+export interface WorkspacesTable {
+  id: Generated<number>;
+  domain: string;
+  name: string;
+  owner_id: number;
+  frozen: number;
+  create_date: string;
+}
+
+export interface ProjectsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  name: string;
+  display_name: string;
+  status: string;
+  create_date: string;
+  created_by: number;
+  custom_repo_url: string | null;
+  custom_repo_user: string | null;
+  custom_repo_pass: string | null; // encrypted
+  default_branch: string | null;
+}
+
+export interface PipelinesTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  identifier: string;
+  settings: string; // JSON: every Buddy pipeline field not kept in a column
+  priority: string;
+  concurrent_pipeline_runs: number;
+  creator_id: number;
+  create_date: string;
+  last_execution_status: string;
+  last_execution_revision: string | null;
+}
+
+export interface ActionsTable {
+  id: Generated<number>;
+  pipeline_id: number;
+  position: number;
+  type: string;
+  name: string;
+  settings: string; // JSON: the action's type-specific and common fields
+  secrets: string; // encrypted JSON: passwords and other values never returned in clear
+  last_execution_status: string;
+  create_date: string;
+}
+
+export interface ExecutionsTable {
+  id: Generated<number>;
+  pipeline_id: number;
+  status: string;
+  priority: string;
+  /** Larger runs first: LOW=0, NORMAL=1, HIGH=2. */
+  priority_rank: number;
+  triggered_on: string;
+  refresh: number;
+  clear_cache: number;
+  comment: string | null;
+  branch: string | null;
+  tag: string | null;
+  revision: string | null;
+  from_revision: string | null;
+  commit_info: string | null; // JSON of the to_revision commit
+  from_commit_info: string | null;
+  changeset: string | null; // JSON string[] of changed paths
+  request: string; // JSON: variables (encrypted values sealed), actions_to_run, environment, package
+  creator_id: number;
+  enqueue_date: string;
+  delay_until: string | null;
+  start_date: string | null;
+  finish_date: string | null;
+  error_message: string | null;
+}
+
+export interface ActionExecutionsTable {
+  id: string; // 24 hex characters, as Buddy's action_execution_id
+  execution_id: number;
+  action_id: number;
+  position: number;
+  status: string;
+  progress: number;
+  start_date: string | null;
+  finish_date: string | null;
+  error_message: string | null;
+  action_snapshot: string; // JSON of the action as it was when the execution was created
+  container_id: string | null;
+  log_lines: number;
+  terminator_id: number | null;
+  termination_date: string | null;
+}
+
+export interface ExecutionEventsTable {
+  id: Generated<number>;
+  execution_id: number;
+  type: string;
+  payload: string;
+  create_date: string;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type TokenRow = Selectable<TokensTable>;
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type PipelineRow = Selectable<PipelinesTable>;
+export type ActionRow = Selectable<ActionsTable>;
+export type ExecutionRow = Selectable<ExecutionsTable>;
+export type ActionExecutionRow = Selectable<ActionExecutionsTable>;
+export type ExecutionEventRow = Selectable<ExecutionEventsTable>;

@@ -1,0 +1,31 @@
+import type { Db } from './database.ts';
+import type { WorkspaceRow } from './schema.ts';
+import { now } from './time.ts';
+
+export async function listWorkspaces(db: Db): Promise<WorkspaceRow[]> {
+  return db.selectFrom('workspaces').selectAll().orderBy('id').execute();
+}
+
+export async function getWorkspace(db: Db, domain: string): Promise<WorkspaceRow | undefined> {
+  return db.selectFrom('workspaces').selectAll().where('domain', '=', domain).executeTakeFirst();
+}
+
+export async function createWorkspace(db: Db, w: { domain: string; name: string; ownerId: number }): Promise<WorkspaceRow> {
+  return db
+    .insertInto('workspaces')
+    .values({ domain: w.domain, name: w.name, owner_id: w.ownerId, frozen: 0, create_date: now() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateWorkspace(db: Db, id: number, patch: { name?: string; domain?: string }): Promise<WorkspaceRow> {
+  return db.updateTable('workspaces').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function deleteWorkspace(db: Db, id: number): Promise<void> {
+  await db.deleteFrom('workspaces').where('id', '=', id).execute();
+}
+
+export async function getWorkspaceById(db: Db, id: number): Promise<WorkspaceRow | undefined> {
+  return db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+}
