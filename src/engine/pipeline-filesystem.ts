@@ -1,4 +1,4 @@
-import { lstat, mkdir, readlink, realpath, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readlink, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { confinePath } from '../domain/paths.ts';
 
@@ -24,6 +24,8 @@ export class PipelineFilesystem {
 
   async ensure(): Promise<void> {
     await mkdir(this.workTree, { recursive: true });
+    // Actions may run as any user (run_as_user); the filesystem is the pipeline's own, so anyone in it may write.
+    await chmod(this.workTree, 0o777);
     await mkdir(this.cacheDir, { recursive: true });
   }
 
