@@ -5,12 +5,14 @@ import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import { installAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
-import { installErrorHandler } from './errors.ts';
+import { answerFrameworkError, installErrorHandler } from './errors.ts';
 import { actionRoutes } from './routes/actions.ts';
+import { environmentRoutes } from './routes/environments.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { gitHttpRoutes } from './routes/git-http.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
+import { variableRoutes } from './routes/variables.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -31,6 +33,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     logger: logger === false ? false : undefined,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    frameworkErrors: answerFrameworkError,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const { body, other } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body.compile(schema) : other.compile(schema)));
@@ -47,6 +50,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
   });
   await app.register(
     async (api) => {
+      // The API speaks JSON only; without this, Fastify's default text/plain parser would hand routes
+      // a string and the client would get a confusing "must be object" instead of 415.
+      api.removeContentTypeParser('text/plain');
       api.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () => app.swagger());
       // The documentation pages are public; the hook must precede the plugin to see its routes.
       api.addHook('onRoute', (route) => {
@@ -59,6 +65,8 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       pipelineRoutes(api, ctx);
       actionRoutes(api, ctx);
       executionRoutes(api, ctx);
+      variableRoutes(api, ctx);
+      environmentRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

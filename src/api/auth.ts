@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
 import type { Scope } from '../domain/scopes.ts';
 import type { Db } from '../store/database.ts';
-import { findTokenByValue, getUser } from '../store/identity.ts';
+import { findTokenByValue, getUser, tokenWorkspaceDomains } from '../store/identity.ts';
 import type { TokenRow, UserRow } from '../store/schema.ts';
 import { parseJson } from '../store/time.ts';
 import { ApiError } from './errors.ts';
@@ -11,7 +11,8 @@ export interface Principal {
   user: UserRow;
   token: TokenRow;
   scopes: ReadonlySet<string>;
-  workspaceRestrictions: readonly string[];
+  /** Current domains of the workspaces the token is restricted to; null when it may reach every workspace. */
+  workspaceRestrictions: readonly string[] | null;
 }
 
 declare module 'fastify' {
@@ -59,6 +60,17 @@ export function ipAllowed(ip: string, restrictions: readonly string[]): boolean 
   });
 }
 
+/**
+ * Why an `ip_restrictions` entry can never match (null when it can): ipAllowed understands exact
+ * IPv4/IPv6 addresses and IPv4 CIDR blocks, and a typo must not silently lock a token out.
+ */
+export function ipRestrictionProblem(entry: string): string | null {
+  if (isIP(entry) !== 0) return null;
+  const [net, bits, extra] = entry.split('/');
+  if (extra === undefined && net && isIP(net) === 4 && bits !== undefined && /^(?:[0-9]|[12][0-9]|3[0-2])$/.test(bits)) return null;
+  return `ip_restrictions: "${entry}" is not an IP address or an IPv4 CIDR block`;
+}
+
 /** Resolves a token to a principal, or throws the 401 a client should see. */
 export async function authenticate(db: Db, token: string | null, ip: string): Promise<Principal> {
   if (!token) throw new ApiError(401, 'authentication required: send "Authorization: Bearer <token>"');
@@ -74,7 +86,7 @@ export async function authenticate(db: Db, token: string | null, ip: string): Pr
     user,
     token: row,
     scopes: new Set(parseJson<string[]>(row.scopes)),
-    workspaceRestrictions: parseJson<string[]>(row.workspace_restrictions),
+    workspaceRestrictions: await tokenWorkspaceDomains(db, row),
   };
 }
 
@@ -105,7 +117,7 @@ export function principalOf(request: FastifyRequest): Principal {
 /** Refuses workspaces outside the token's `workspace_restrictions` as if they did not exist. */
 export function assertWorkspaceAllowed(request: FastifyRequest, domain: string): void {
   const restrictions = principalOf(request).workspaceRestrictions;
-  if (restrictions.length > 0 && !restrictions.includes(domain)) {
+  if (restrictions !== null && !restrictions.includes(domain)) {
     throw new ApiError(403, `token is restricted to other workspaces than "${domain}"`);
   }
 }

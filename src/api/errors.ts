@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The one error type routes throw: an HTTP status and a message a client can act on. */
 export class ApiError extends Error {
@@ -35,6 +35,16 @@ function validationMessage(err: FastifyError): string {
     return `${where}field "${instancePath}" has an unsupported value${allowed ? `; allowed: ${allowed.join(', ')}` : ''}`;
   }
   return `${where}field "${instancePath || '(body)'}" ${first.message ?? 'is invalid'}`;
+}
+
+/**
+ * Answers errors the router raises before any route or hook runs (a path that is not valid
+ * percent-encoding, an over-long path segment), which Fastify would otherwise answer in its own shape.
+ * Passed as Fastify's `frameworkErrors` option.
+ */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  void reply.status(status).send(errorBody(err.message));
 }
 
 /**

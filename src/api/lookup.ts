@@ -73,5 +73,8 @@ export function pageOf(query: { page?: number; per_page?: number }): PageRequest
   const perPage = query.per_page ?? 20;
   if (page < 1) throw badRequest('page must be 1 or more');
   if (perPage < 1 || perPage > 100) throw badRequest('per_page must be between 1 and 100');
-  return { page, perPage, limit: perPage, offset: (page - 1) * perPage };
+  const offset = (page - 1) * perPage;
+  // A page like 1e300 passes as an integer but is no row offset the database can bind.
+  if (!Number.isSafeInteger(offset)) throw badRequest('page is too large');
+  return { page, perPage, limit: perPage, offset };
 }

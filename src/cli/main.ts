@@ -99,7 +99,13 @@ withConfigOptions(token.command('create').description('Create a token for the ad
       const scopes = flags.scopes === 'ALL' ? [...SCOPES] : flags.scopes.split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = scopes.filter((s) => !isScope(s));
       if (unknown.length > 0) throw new ConfigError(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
-      for (const w of flags.workspace ?? []) if (!(await getWorkspace(db, w))) throw new ConfigError(`workspace "${w}" not found`);
+      // Restrictions are stored by workspace id, so they follow a workspace through a change of domain.
+      const workspaceIds: number[] = [];
+      for (const w of flags.workspace ?? []) {
+        const ws = await getWorkspace(db, w);
+        if (!ws) throw new ConfigError(`workspace "${w}" not found`);
+        workspaceIds.push(ws.id);
+      }
       let expiresAt: string | null = null;
       if (flags.expiresIn !== undefined) {
         const seconds = Number(flags.expiresIn);
@@ -111,7 +117,7 @@ withConfigOptions(token.command('create').description('Create a token for the ad
         name: flags.name,
         scopes,
         ipRestrictions: [],
-        workspaceRestrictions: flags.workspace ?? [],
+        workspaceRestrictions: workspaceIds,
         expiresAt,
       });
       process.stdout.write(created.token + '\n');

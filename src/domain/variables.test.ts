@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeVariableLevels, substitute } from './variables.ts';
+import { mergeVariableLevels, parseOutputs, substitute } from './variables.ts';
 
 test('substitute follows Buddy naming rule and leaves unknown names', () => {
   const vars = new Map([['BUDDY_EXECUTION_ID', '7'], ['containerUser', 'notRoot']]);
@@ -17,4 +17,9 @@ test('later levels win', () => {
   ]);
   assert.equal(merged.get('A')?.value, 'execution');
   assert.equal(merged.get('B')?.encrypted, true);
+});
+
+test('parseOutputs reads KEY=value lines and ignores the rest', () => {
+  const out = parseOutputs('VERSION=1.2.3\nexport NAME="hello world"\n# comment\nnot a line\nVERSION=1.2.4\n');
+  assert.deepEqual([...out], [['VERSION', '1.2.4'], ['NAME', 'hello world']]);
 });

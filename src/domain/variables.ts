@@ -21,3 +21,21 @@ export function mergeVariableLevels(levels: readonly (readonly ScopedVariable[])
   for (const level of levels) for (const v of level) merged.set(v.key, v);
   return merged;
 }
+
+const OUTPUT_LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+
+/**
+ * Parses the outputs file an action's commands may append to: one `KEY=value` per line (an optional
+ * `export ` prefix and surrounding quotes are accepted); other lines are ignored; the last write wins.
+ */
+export function parseOutputs(text: string): Map<string, string> {
+  const outputs = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const match = OUTPUT_LINE.exec(raw.trim());
+    if (!match) continue;
+    let value = match[2]!;
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) value = value.slice(1, -1);
+    outputs.set(match[1]!, value);
+  }
+  return outputs;
+}

@@ -1,12 +1,12 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ActionSecrets, ActionSettings } from '../domain/action.ts';
-import type { InlineVariable, PipelineSettings } from '../domain/pipeline.ts';
+import type { InlineVariable } from '../domain/pipeline.ts';
 import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
-import { mergeVariableLevels } from '../domain/variables.ts';
 import { checkout } from '../repo/index.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
-import { openVariables } from '../secrets/variables.ts';
 import { setActionLastStatus } from '../store/actions.ts';
 import type { Db } from '../store/database.ts';
 import {
@@ -24,7 +24,9 @@ import { now, parseJson } from '../store/time.ts';
 import { getWorkspaceById } from '../store/workspaces.ts';
 import { conditionsHold, parallelGroups, runsInFinalPhase, type PlannedAction } from './action-plan.ts';
 import { runContainerAction, type ActionOutcome } from './actions/run-docker-container.ts';
+import { ExecutionVariables, prepareOutputsDir } from './execution-variables.ts';
 import type { LogStore } from './log-store.ts';
+import { secretMasker } from '../secrets/mask.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import type { ExecutionRequest } from './run-request.ts';
@@ -53,13 +55,6 @@ interface Snapshot {
 
 type Planned = PlannedAction & { row: ActionExecutionRow; snapshot: Snapshot };
 
-/** Replaces each secret value in a log line with ***. */
-function masker(secrets: readonly string[]): (line: string) => string {
-  const values = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  if (values.length === 0) return (l) => l;
-  return (line) => values.reduce((acc, v) => (acc.includes(v) ? acc.split(v).join('***') : acc), line);
-}
-
 /**
  * Runs one execution from ENQUEUED to a final status. Actions that fail are data: each action
  * execution ends with a status and an error message; only infrastructure faults throw.
@@ -69,6 +64,8 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   const started = await transitionExecution(db, executionId, ['ENQUEUED'], 'INPROGRESS', { start_date: now(), finish_date: null, error_message: null });
   deps.notify(executionId);
   if (!started) return;
+  // Buddy's pipeline shows the run in progress, not the previous run's result, while it runs.
+  await setPipelineLastExecution(db, started.pipeline_id, 'INPROGRESS', started.revision);
   const pipeline = await getPipelineById(db, started.pipeline_id);
   const project = pipeline && (await getProjectById(db, pipeline.projectId));
   const ws = project && (await getWorkspaceById(db, project.workspace_id));
@@ -84,8 +81,7 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     return { id: row.id, actionId: row.action_id, settings: snapshot.settings, status: row.status, row, snapshot };
   });
 
-  // Variables: pipeline < action < execution, plus Buddy's built-ins.
-  const builtIns: InlineVariable[] = Object.entries({
+  const builtIns: Record<string, string> = {
     BUDDY_EXECUTION_ID: String(started.id),
     BUDDY_EXECUTION_REVISION: started.revision ?? '',
     BUDDY_EXECUTION_BRANCH: started.branch ?? '',
@@ -101,9 +97,16 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     BUDDY_PROJECT_NAME: project.name,
     BUDDY_WORKSPACE_DOMAIN: ws.domain,
     BUDDY_EXECUTION_REVISION_SUBJECT: (parseJson<{ message?: string } | null>(started.commit_info ?? 'null')?.message ?? '').split('\n')[0] ?? '',
-  }).map(([key, value]) => ({ key, value, encrypted: false }));
-  const pipelineVars = openVariables(deps.secrets, (pipeline.settings as PipelineSettings).variables);
-  const executionVars = openVariables(deps.secrets, request.variables);
+  };
+  const variables = await ExecutionVariables.load(
+    db,
+    deps.secrets,
+    { workspaceId: ws.id, projectId: project.id, environmentId: started.environment_id, pipelineId: pipeline.id },
+    builtIns,
+    pipeline.settings.variables,
+    request.variables,
+  );
+  for (const row of actionRows) if (row.status === 'SUCCESSFUL') variables.restoreOutputs(parseJson<InlineVariable[]>(row.outputted_variables));
 
   try {
     await fs.ensure();
@@ -127,17 +130,25 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   const selected = request.actions_to_run.length > 0 ? new Set(request.actions_to_run) : null;
 
   const runOne = async (a: Planned): Promise<ActionOutcome | 'skipped'> => {
-    const levels = [builtIns, pipelineVars, openVariables(deps.secrets, a.settings.variables), executionVars];
-    const merged = mergeVariableLevels(levels);
-    const values = new Map([...merged].map(([k, v]) => [k, v.value]));
     if (a.status === 'SUCCESSFUL') return { status: 'SUCCESSFUL', error: null };
+    const vars = await variables.forAction(a.actionId, a.settings.variables);
+    const values = vars.values;
     if ((selected && !selected.has(a.actionId)) || a.settings.disabled || !conditionsHold(a.settings.trigger_conditions, changed, values)) {
       await setStatus(deps, executionId, a, 'SKIPPED', {});
       return 'skipped';
     }
-    await setStatus(deps, executionId, a, 'INPROGRESS', { start_date: now(), finish_date: null, error_message: null, progress: 0 });
+    await setStatus(deps, executionId, a, 'INPROGRESS', {
+      start_date: now(),
+      finish_date: null,
+      error_message: null,
+      progress: 0,
+      passed_variables: JSON.stringify(vars.passed),
+      outputted_variables: '[]',
+    });
+    const outputsDir = await prepareOutputsDir(deps.dataDir, a.id);
     const log = deps.logs.writer(a.id);
-    log.setTransform(masker([...merged.values()].filter((v) => v.encrypted).map((v) => v.value)));
+    const mask = secretMasker(vars.secrets);
+    log.setTransform(mask);
     const secrets: ActionSecrets = a.snapshot.sealedSecrets ? parseJson<ActionSecrets>(deps.secrets.open(a.snapshot.sealedSecrets)) : {};
     let outcome: ActionOutcome = { status: 'FAILED', error: 'not run' };
     try {
@@ -168,6 +179,8 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
           },
           forcePull: started.clear_cache === 1 || pipeline.settings.auto_clear_cache,
           onContainer: (id) => updateActionExecution(db, executionId, a.id, { container_id: id }),
+          files: vars.files,
+          outputsDir,
         });
         if (outcome.status !== 'FAILED') break;
       }
@@ -175,7 +188,13 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
       await log.close();
       await updateActionExecution(db, executionId, a.id, { log_lines: log.lines });
     }
+    // Engine messages can quote substituted fields (an image tag made of a secret): mask them too.
+    if (outcome.error !== null) outcome = { ...outcome, error: mask(outcome.error) };
+    // Outputs of a successful action feed the next ones; a failed action's are discarded.
+    const outputs = outcome.status === 'SUCCESSFUL' ? await variables.collectOutputs(path.join(outputsDir, 'outputs.env'), vars.merged) : [];
+    await rm(outputsDir, { recursive: true, force: true });
     await setStatus(deps, executionId, a, outcome.status, {
+      outputted_variables: JSON.stringify(outputs),
       finish_date: now(),
       error_message: outcome.error,
       progress: 100,

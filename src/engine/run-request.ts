@@ -5,6 +5,7 @@ import { EmptyRepositoryError, InvalidRefError, RepositoryError, RevisionNotFoun
 import type { SecretBox } from '../secrets/cipher.ts';
 import { sealVariables } from '../secrets/variables.ts';
 import { listActions } from '../store/actions.ts';
+import { findEnvironmentForProject } from '../store/environments.ts';
 import type { Db } from '../store/database.ts';
 import { createExecution, lastSuccessfulRevision } from '../store/executions.ts';
 import type { Pipeline } from '../store/pipelines.ts';
@@ -77,7 +78,12 @@ export async function acceptRunRequest(
   creatorId: number,
 ): Promise<ExecutionRow> {
   if (pipeline.settings.disabled) throw new RunRequestError(400, `pipeline is disabled${pipeline.settings.disabled_reason ? `: ${pipeline.settings.disabled_reason}` : ''}`);
-  if (body.environment !== undefined) throw new RunRequestError(404, `environment "${body.environment}" not found`);
+  let environmentId: string | null = null;
+  if (body.environment !== undefined) {
+    const environment = await findEnvironmentForProject(deps.db, project.workspace_id, project.id, body.environment);
+    if (!environment) throw new RunRequestError(404, `environment "${body.environment}" not found`);
+    environmentId = environment.id;
+  }
   if (body.package_version !== undefined) {
     const [pkg] = body.package_version.split(':');
     throw new RunRequestError(404, `package "${pkg ?? body.package_version}" not found`);
@@ -115,7 +121,7 @@ export async function acceptRunRequest(
   const request: ExecutionRequest = {
     variables,
     actions_to_run: body.actions_to_run ?? [],
-    environment: null,
+    environment: body.environment ?? null,
     package_version: null,
   };
   return createExecution(
@@ -138,6 +144,7 @@ export async function acceptRunRequest(
       request: JSON.stringify(request),
       creator_id: creatorId,
       delay_until: delayUntil,
+      environment_id: environmentId,
     },
     actions.map((a) => ({
       id: newActionExecutionId(),

@@ -33,6 +33,17 @@ export interface ContainerSpec {
 
 export type OutputStream = 'stdout' | 'stderr';
 
+/** A file to place in a container before it starts (FILE and SSH_KEY variables). */
+export interface ContainerFile {
+  /** Absolute path in the container. */
+  path: string;
+  content: Buffer;
+  /** Permission bits, e.g. 0o600. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 export interface ContainerSummary {
   id: string;
   state: string;
@@ -76,6 +87,10 @@ export interface ContainerRuntime {
   removeContainer(id: string): Promise<void>;
   /** The container's whole filesystem as a tar stream. */
   exportContainer(id: string): Promise<Readable>;
+  /** Writes files into a created (not yet started) container, creating parent directories. */
+  putFiles(id: string, files: readonly ContainerFile[]): Promise<void>;
+  /** Reads one regular file from a created container; null when it does not exist. */
+  readFile(id: string, path: string): Promise<Buffer | null>;
   /** Containers (running or not) carrying every one of `labels`. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Builds an image from a tar'ed context; build output lines go to `onOutput`. */

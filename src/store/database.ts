@@ -4,11 +4,15 @@ import SqliteDriver from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.ts';
 import * as m001 from './migrations/001-initial.ts';
+import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
+import * as m003 from './migrations/003-variables-environments.ts';
 
 export type Db = Kysely<Database>;
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
+  '002-workspace-restrictions-by-id': m002,
+  '003-variables-environments': m003,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -4,7 +4,10 @@ import type { ActionExecutionRow, ActionExecutionsTable, ExecutionEventRow, Exec
 import { now } from './time.ts';
 
 export type NewExecution = Omit<ExecutionsTable, 'id' | 'status' | 'start_date' | 'finish_date' | 'error_message' | 'enqueue_date'>;
-export type NewActionExecution = Omit<ActionExecutionsTable, 'execution_id' | 'log_lines' | 'terminator_id' | 'termination_date' | 'container_id'>;
+export type NewActionExecution = Omit<
+  ActionExecutionsTable,
+  'execution_id' | 'log_lines' | 'terminator_id' | 'termination_date' | 'container_id' | 'passed_variables' | 'outputted_variables'
+>;
 
 /** Persists an accepted execution and its action executions in one transaction: it is ENQUEUED or it does not exist. */
 export async function createExecution(db: Db, e: NewExecution, actions: NewActionExecution[]): Promise<ExecutionRow> {
@@ -17,7 +20,16 @@ export async function createExecution(db: Db, e: NewExecution, actions: NewActio
     for (const a of actions) {
       await trx
         .insertInto('action_executions')
-        .values({ ...a, execution_id: row.id, log_lines: 0, container_id: null, terminator_id: null, termination_date: null })
+        .values({
+          ...a,
+          execution_id: row.id,
+          log_lines: 0,
+          container_id: null,
+          terminator_id: null,
+          termination_date: null,
+          passed_variables: '[]',
+          outputted_variables: '[]',
+        })
         .execute();
     }
     await trx
@@ -199,4 +211,15 @@ export async function previousExecutionStatus(db: Db, pipelineId: number, execut
 
 export async function setPipelineLastExecution(db: Db, pipelineId: number, status: string, revision: string | null): Promise<void> {
   await db.updateTable('pipelines').set({ last_execution_status: status, last_execution_revision: revision }).where('id', '=', pipelineId).execute();
+}
+
+export async function hasActiveExecutionsInEnvironment(db: Db, environmentId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('executions')
+    .select('id')
+    .where('environment_id', '=', environmentId)
+    .where('status', 'in', ACTIVE)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './database.ts';
 import type { TokenRow, UserRow } from './schema.ts';
-import { now } from './time.ts';
+import { now, parseJson } from './time.ts';
+import { getWorkspacesByIds } from './workspaces.ts';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -39,7 +40,8 @@ export interface NewToken {
   name: string;
   scopes: string[];
   ipRestrictions: string[];
-  workspaceRestrictions: string[];
+  /** Ids of the workspaces the token may reach; empty means all. */
+  workspaceRestrictions: number[];
   expiresAt: string | null;
 }
 
@@ -75,4 +77,14 @@ export async function listTokens(db: Db, userId: number): Promise<TokenRow[]> {
 export async function deleteToken(db: Db, userId: number, id: string): Promise<boolean> {
   const res = await db.deleteFrom('tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
+}
+
+/**
+ * Current domains of the workspaces a token is restricted to, or null when it is not restricted. A
+ * restricted token whose workspaces are all gone gets an empty list: it reaches nothing, never everything.
+ */
+export async function tokenWorkspaceDomains(db: Db, token: TokenRow): Promise<string[] | null> {
+  const ids = parseJson<number[]>(token.workspace_restrictions);
+  if (ids.length === 0) return null;
+  return (await getWorkspacesByIds(db, ids)).map((w) => w.domain);
 }

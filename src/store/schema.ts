@@ -15,6 +15,8 @@ export interface Database {
   action_executions: ActionExecutionsTable;
   execution_events: ExecutionEventsTable;
   meta: MetaTable;
+  variables: VariablesTable;
+  environments: EnvironmentsTable;
 }
 
 export interface MetaTable {
@@ -37,7 +39,7 @@ export interface TokensTable {
   token_hash: string;
   scopes: string; // JSON string[]
   ip_restrictions: string; // JSON string[]
-  workspace_restrictions: string; // JSON string[]
+  workspace_restrictions: string; // JSON number[]: workspace ids (not domains, which can change hands)
   expires_at: string | null;
   create_date: string;
 }
@@ -110,6 +112,7 @@ export interface ExecutionsTable {
   from_commit_info: string | null;
   changeset: string | null; // JSON string[] of changed paths
   request: string; // JSON: variables (encrypted values sealed), actions_to_run, environment, package
+  environment_id: string | null;
   creator_id: number;
   enqueue_date: string;
   delay_until: string | null;
@@ -131,6 +134,8 @@ export interface ActionExecutionsTable {
   action_snapshot: string; // JSON of the action as it was when the execution was created
   container_id: string | null;
   log_lines: number;
+  passed_variables: string; // JSON InlineVariable[] (encrypted values sealed)
+  outputted_variables: string;
   terminator_id: number | null;
   termination_date: string | null;
 }
@@ -152,3 +157,37 @@ export type ActionRow = Selectable<ActionsTable>;
 export type ExecutionRow = Selectable<ExecutionsTable>;
 export type ActionExecutionRow = Selectable<ActionExecutionsTable>;
 export type ExecutionEventRow = Selectable<ExecutionEventsTable>;
+
+export interface EnvironmentsTable {
+  id: string; // 8 characters, as Buddy's environment ids
+  workspace_id: number;
+  project_id: number | null;
+  name: string;
+  identifier: string;
+  tags: string; // JSON string[]
+  icon: string | null;
+  public_url: string | null;
+  create_date: string;
+}
+
+export interface VariablesTable {
+  id: Generated<number>;
+  workspace_id: number;
+  project_id: number | null;
+  pipeline_id: number | null;
+  action_id: number | null;
+  environment_id: string | null;
+  key: string;
+  value: string; // sealed when encrypted
+  type: string; // VAR | FILE | SSH_KEY
+  description: string | null;
+  encrypted: number;
+  settable: number;
+  file_place: string; // CONTAINER | NONE
+  file_path: string | null;
+  file_chmod: string | null;
+  create_date: string;
+}
+
+export type EnvironmentRow = Selectable<EnvironmentsTable>;
+export type VariableRow = Selectable<VariablesTable>;

@@ -29,3 +29,9 @@ export async function deleteWorkspace(db: Db, id: number): Promise<void> {
 export async function getWorkspaceById(db: Db, id: number): Promise<WorkspaceRow | undefined> {
   return db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/** Workspaces by id; ids of deleted workspaces are simply absent. */
+export async function getWorkspacesByIds(db: Db, ids: readonly number[]): Promise<WorkspaceRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('workspaces').selectAll().where('id', 'in', [...new Set(ids)]).orderBy('id').execute();
+}

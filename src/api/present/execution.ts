@@ -1,7 +1,10 @@
 import type { CommitInfo } from '../../repo/index.ts';
 import type { StoredAction } from '../../store/actions.ts';
 import type { Pipeline } from '../../store/pipelines.ts';
-import type { ActionExecutionRow, ExecutionRow, ProjectRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
+import type { ActionExecutionRow, EnvironmentRow, ExecutionRow, ProjectRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
+import type { InlineVariable } from '../../domain/pipeline.ts';
+import { presentVariable } from '../../secrets/variables.ts';
+import { presentEnvironmentRef } from './variable.ts';
 import { parseJson } from '../../store/time.ts';
 import type { ActionSettings } from '../../domain/action.ts';
 import { presentMember } from './identity.ts';
@@ -9,6 +12,8 @@ import { presentPipeline } from './pipeline.ts';
 import type { Urls } from './urls.ts';
 
 export interface ExecutionView {
+  /** Environments the presented executions ran in, by id. */
+  environments: Map<string, EnvironmentRow>;
   ws: WorkspaceRow;
   project: ProjectRow;
   pipeline: Pipeline;
@@ -65,8 +70,8 @@ export function presentActionExecution(urls: Urls, view: ExecutionView, e: Execu
     termination_date: a.termination_date,
     approver_id: null,
     approval_date: null,
-    passed_variables: [],
-    outputted_variables: [],
+    passed_variables: parseJson<InlineVariable[]>(a.passed_variables).map(presentVariable),
+    outputted_variables: parseJson<InlineVariable[]>(a.outputted_variables).map(presentVariable),
   };
 }
 
@@ -104,10 +109,15 @@ export function presentExecution(
     from_revision: revision(urls, view, e.from_commit_info),
     changed_files: e.changeset === null ? null : parseJson<string[]>(e.changeset),
     creator: presentMember(urls, view.ws.domain, view.users.get(e.creator_id), view.ws.owner_id),
-    environment: null,
+    environment: e.environment_id ? presentEnvironmentRef(urls, view.ws, view.environments.get(e.environment_id) ?? deletedEnvironment(e.environment_id)) : null,
     package: null,
     package_version: null,
     pipeline: presentPipeline(urls, view.ws, view.project, view.pipeline, view.users.get(view.pipeline.creatorId)),
     action_executions: actions.map((a) => presentActionExecution(urls, view, e, a, currentActions.find((c) => c.id === a.action_id))),
   };
+}
+
+/** An environment deleted after the execution ran: its id is all that is left. */
+function deletedEnvironment(id: string): EnvironmentRow {
+  return { id, workspace_id: 0, project_id: null, name: '(deleted)', identifier: '', tags: '[]', icon: null, public_url: null, create_date: '' };
 }

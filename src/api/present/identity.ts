@@ -29,7 +29,8 @@ export function presentWorkspace(urls: Urls, w: WorkspaceRow): Record<string, un
   };
 }
 
-export function presentToken(urls: Urls, t: TokenRow, clear?: string): Record<string, unknown> {
+/** A token; `workspaces` are the current domains of its restriction (see tokenWorkspaceDomains), `clear` its value right after creation. */
+export function presentToken(urls: Urls, t: TokenRow, workspaces: readonly string[] | null, clear?: string): Record<string, unknown> {
   return {
     ...urls.pair(`/user/tokens/${t.id}`),
     id: t.id,
@@ -38,7 +39,7 @@ export function presentToken(urls: Urls, t: TokenRow, clear?: string): Record<st
     expires_at: t.expires_at,
     scopes: parseJson<string[]>(t.scopes),
     ip_restrictions: parseJson<string[]>(t.ip_restrictions),
-    workspace_restrictions: parseJson<string[]>(t.workspace_restrictions),
+    workspace_restrictions: workspaces ?? [],
     create_date: t.create_date,
   };
 }

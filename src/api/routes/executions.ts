@@ -5,6 +5,7 @@ import { ExecutionStateError } from '../../engine/engine.ts';
 import { acceptRunRequest, RunRequestError } from '../../engine/run-request.ts';
 import { listActions } from '../../store/actions.ts';
 import { eventsSince, getActionExecution, getExecution, listActionExecutions, listExecutions, updateExecutionFields } from '../../store/executions.ts';
+import { listEnvironments } from '../../store/environments.ts';
 import { getUsers } from '../../store/identity.ts';
 import type { ExecutionRow } from '../../store/schema.ts';
 import { principalOf } from '../auth.ts';
@@ -59,7 +60,8 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   async function view(request: FastifyRequest, params: Static<typeof PipelineParams>, creators: number[]): Promise<ExecutionView> {
     const found = await loadPipeline(db, request, params);
     const users = await getUsers(db, [...creators, found.pipeline.creatorId]);
-    return { ...found, users };
+    const environments = new Map((await listEnvironments(db, found.ws.id)).map((e) => [e.id, e]));
+    return { ...found, users, environments };
   }
 
   async function loadExecution(request: FastifyRequest, params: ExecParams): Promise<{ v: ExecutionView; e: ExecutionRow }> {

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { isScope, SCOPES } from '../../domain/scopes.ts';
-import { createToken, deleteToken, listTokens } from '../../store/identity.ts';
-import { authenticate, principalOf, tokenFromRequest } from '../auth.ts';
+import { createToken, deleteToken, listTokens, tokenWorkspaceDomains } from '../../store/identity.ts';
+import { getWorkspace } from '../../store/workspaces.ts';
+import { authenticate, ipRestrictionProblem, principalOf, tokenFromRequest } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { presentToken, presentUser } from '../present/identity.ts';
@@ -31,12 +32,14 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/user/token', { config: { scope: null }, schema: { querystring: AuthQuery } }, async (request) => {
     const principal = await authenticate(db, tokenFromRequest(request), request.ip);
-    return presentToken(urls, principal.token);
+    return presentToken(urls, principal.token, principal.workspaceRestrictions);
   });
 
   app.get('/user/tokens', { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery } }, async (request) => {
     const rows = await listTokens(db, principalOf(request).user.id);
-    return { ...urls.pair('/user/tokens'), tokens: rows.map((t) => presentToken(urls, t)) };
+    const tokens = [];
+    for (const t of rows) tokens.push(presentToken(urls, t, await tokenWorkspaceDomains(db, t)));
+    return { ...urls.pair('/user/tokens'), tokens };
   });
 
   app.post<{ Body: Static<typeof TokenBody> }>(
@@ -58,20 +61,32 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (Number.isNaN(t) || t <= Date.now()) throw badRequest('expires_at must be a future ISO-8601 date');
         expiresAt = new Date(t).toISOString();
       }
-      const restrictions = body.workspace_restrictions ?? [];
+      for (const entry of body.ip_restrictions ?? []) {
+        const problem = ipRestrictionProblem(entry);
+        if (problem) throw badRequest(problem);
+      }
+      const restrictions = [...new Set(body.workspace_restrictions ?? [])];
       const inherited = principal.workspaceRestrictions;
-      if (inherited.length > 0 && (restrictions.length === 0 || restrictions.some((w) => !inherited.includes(w)))) {
-        throw badRequest(`token is restricted to ${inherited.join(', ')}; the new token must be too`);
+      if (inherited !== null && (restrictions.length === 0 || restrictions.some((w) => !inherited.includes(w)))) {
+        throw badRequest(`token is restricted to ${inherited.join(', ') || 'deleted workspaces'}; the new token must be too`);
+      }
+      // As `gantry token create --workspace` does: a restriction to a workspace that does not exist is a
+      // typo. Checked after the inheritance rule so a restricted token learns nothing of other workspaces.
+      const workspaceIds: number[] = [];
+      for (const domain of restrictions) {
+        const ws = await getWorkspace(db, domain);
+        if (!ws) throw badRequest(`workspace_restrictions: workspace "${domain}" not found`);
+        workspaceIds.push(ws.id);
       }
       const { row, token } = await createToken(db, {
         userId: principal.user.id,
         name: body.name,
         scopes: [...new Set(body.scopes)],
         ipRestrictions: body.ip_restrictions ?? [],
-        workspaceRestrictions: restrictions,
+        workspaceRestrictions: workspaceIds,
         expiresAt,
       });
-      return reply.status(201).send(presentToken(urls, row, token));
+      return reply.status(201).send(presentToken(urls, row, restrictions.length > 0 ? restrictions : null, token));
     },
   );
 

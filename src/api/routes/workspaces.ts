@@ -5,7 +5,7 @@ import { listProjectIds } from '../../store/projects.ts';
 import { createWorkspace, deleteWorkspace, getWorkspace, listWorkspaces, updateWorkspace } from '../../store/workspaces.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { conflict } from '../errors.ts';
+import { conflict, forbidden } from '../errors.ts';
 import { loadWorkspace } from '../lookup.ts';
 import { presentWorkspace } from '../present/identity.ts';
 import { AuthQuery, Name, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
@@ -22,7 +22,7 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/workspaces', { config: { scope: 'WORKSPACE' }, schema: { querystring: AuthQuery } }, async (request) => {
     const restrictions = principalOf(request).workspaceRestrictions;
-    const rows = (await listWorkspaces(db)).filter((w) => restrictions.length === 0 || restrictions.includes(w.domain));
+    const rows = (await listWorkspaces(db)).filter((w) => restrictions === null || restrictions.includes(w.domain));
     return { ...urls.pair('/workspaces'), workspaces: rows.map((w) => presentWorkspace(urls, w)) };
   });
 
@@ -31,7 +31,7 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { scope: 'WORKSPACES_MANAGE' }, schema: { body: CreateBody, querystring: AuthQuery } },
     async (request, reply) => {
       const principal = principalOf(request);
-      if (principal.workspaceRestrictions.length > 0) throw conflict('a workspace-restricted token cannot create workspaces');
+      if (principal.workspaceRestrictions !== null) throw forbidden('a workspace-restricted token cannot create workspaces');
       if (await getWorkspace(db, request.body.domain)) throw conflict(`workspace domain "${request.body.domain}" is taken`);
       const ws = await createWorkspace(db, { ...request.body, ownerId: principal.user.id });
       return reply.status(201).send(presentWorkspace(urls, ws));

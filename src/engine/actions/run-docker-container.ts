@@ -7,6 +7,7 @@ import { parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
 import { containerCommand } from '../action-plan.ts';
+import { containerFilePath, type ResolvedVariable } from '../variable-scope.ts';
 import type { LogWriter } from '../log-store.ts';
 import { PathEscapeError, type PipelineFilesystem } from '../pipeline-filesystem.ts';
 
@@ -32,6 +33,49 @@ export interface ContainerActionContext {
   /** Pull even when the image is present (clear_cache). */
   forcePull: boolean;
   onContainer: (id: string | null) => Promise<void>;
+  /** FILE and SSH_KEY variables to write into the container before it starts. */
+  files: readonly ResolvedVariable[];
+  /** Host directory mounted at OUTPUTS_DIR, where commands can set variables for later actions. */
+  outputsDir: string;
+}
+
+/** Where commands find the file they may append `KEY=value` lines to (also in $GANTRY_OUTPUTS). */
+export const OUTPUTS_DIR = '/gantry';
+export const OUTPUTS_FILE = `${OUTPUTS_DIR}/outputs.env`;
+
+interface PasswdEntry {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** The uid, gid and home of `user` (name or uid) from the image's /etc/passwd; root when not set. */
+async function identityOf(ctx: ContainerActionContext, containerId: string, user: string | undefined): Promise<PasswdEntry> {
+  const [name = 'root', group] = (user ?? 'root').split(':');
+  const passwd = (await ctx.runtime.readFile(containerId, '/etc/passwd'))?.toString('utf8') ?? '';
+  for (const line of passwd.split('\n')) {
+    const [entryName, , uid, gid, , home] = line.split(':');
+    if (entryName === name || uid === name) {
+      return { uid: Number(uid), gid: group !== undefined && /^\d+$/.test(group) ? Number(group) : Number(gid), home: home || '/' };
+    }
+  }
+  if (/^\d+$/.test(name)) return { uid: Number(name), gid: group !== undefined && /^\d+$/.test(group) ? Number(group) : Number(name), home: '/' };
+  return { uid: 0, gid: 0, home: '/root' };
+}
+
+async function placeFiles(ctx: ContainerActionContext, containerId: string, user: string | undefined): Promise<void> {
+  if (ctx.files.length === 0) return;
+  const who = await identityOf(ctx, containerId, user);
+  await ctx.runtime.putFiles(
+    containerId,
+    ctx.files.map((v) => ({
+      path: containerFilePath(v.filePath ?? `~/${v.key}`, who.home),
+      content: Buffer.from(v.value, 'utf8'),
+      mode: parseInt(v.fileChmod ?? '600', 8),
+      uid: who.uid,
+      gid: who.gid,
+    })),
+  );
 }
 
 class ActionSetupError extends Error {}
@@ -52,7 +96,7 @@ function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string 
 }
 
 async function mounts(s: ActionSettings, ctx: ContainerActionContext, workDir: string): Promise<BindMount[]> {
-  const binds: BindMount[] = [];
+  const binds: BindMount[] = [{ hostPath: ctx.outputsDir, containerPath: OUTPUTS_DIR }];
   if (!s.mount_filesystem_disable) binds.push({ hostPath: ctx.fs.workTree, containerPath: workDir });
   for (const raw of s.volume_mappings) {
     const parsed = parseVolumeMapping(substitute(raw, ctx.variables));
@@ -67,7 +111,8 @@ async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionC
   if (s.integration !== null) {
     throw new ActionSetupError(`integration "${s.integration.identifier}" not found (integrations are not supported yet)`);
   }
-  if (!ctx.forcePull && (await ctx.runtime.imageExists(ref))) return;
+  const present = await ctx.runtime.imageExists(ref);
+  if (present && !ctx.forcePull) return;
   let auth: RegistryAuth | undefined;
   if (s.login) {
     auth = {
@@ -77,7 +122,14 @@ async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionC
     };
   }
   await ctx.log.line(`Pulling image ${ref}...`);
-  await ctx.runtime.pullImage(ref, auth);
+  try {
+    await ctx.runtime.pullImage(ref, auth);
+  } catch (err) {
+    // clear_cache asks for a fresh copy, not for the run to fail: an image built on this engine (or a
+    // registry that is down) still has a usable local copy.
+    if (!present) throw err;
+    await ctx.log.line(`Could not refresh ${ref} (${(err as Error).message}); using the local image.`);
+  }
 }
 
 /**
@@ -99,7 +151,7 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
     containerId = await ctx.runtime.createContainer({
       image: ref,
       ...command,
-      env: Object.fromEntries(vars),
+      env: { ...Object.fromEntries(vars), GANTRY_OUTPUTS: OUTPUTS_FILE },
       ...(user ? { user } : {}),
       ...(s.mount_filesystem_disable ? {} : { workingDir: workDir }),
       binds: await mounts(s, ctx, workDir),
@@ -107,6 +159,7 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
       networkMode: ctx.networkMode,
     });
     await ctx.onContainer(containerId);
+    await placeFiles(ctx, containerId, user);
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) => ctx.log.write(decoders[stream].write(chunk), stream));
     if (ctx.signal.aborted) throw new ActionCancelled();

@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
+import { firstFileOf, packFiles } from './docker-archives.ts';
 import {
   RuntimeError,
   type ContainerRuntime,
   type ContainerSpec,
+  type ContainerFile,
   type ContainerSummary,
   type OutputStream,
   type RegistryAuth,
@@ -202,6 +204,23 @@ export class DockerRuntime implements ContainerRuntime {
   async exportContainer(id: string): Promise<Readable> {
     const stream = await this.call(`export container ${id}`, () => this.docker.getContainer(id).export());
     return stream as Readable;
+  }
+
+  async putFiles(id: string, files: readonly ContainerFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const archive = await packFiles(files);
+    await this.call(`copy files into container ${id}`, () => this.docker.getContainer(id).putArchive(archive, { path: '/' }));
+  }
+
+  async readFile(id: string, path: string): Promise<Buffer | null> {
+    let stream: Readable;
+    try {
+      stream = (await this.docker.getContainer(id).getArchive({ path })) as Readable;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw this.fail(err, `read ${path} from container ${id}`);
+    }
+    return firstFileOf(stream);
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {

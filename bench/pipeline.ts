@@ -1,0 +1,245 @@
+/**
+ * Pipeline overhead: a 10-action pipeline of trivial containers (`true` on busybox, pipeline filesystem
+ * mounted) run through Gantry, against the same 10 containers created, attached, started, waited for and
+ * removed one after the other straight through the Docker API. Also: how long from POST .../executions to
+ * the first container starting, on an idle server (from the engine's own `start` event).
+ *
+ *   node --import tsx bench/pipeline.ts
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_IMAGE } from '../test/support/harness.ts';
+import { at, runAndWait, type ObservedExecution } from './support/executions.ts';
+import { busyboxAction, createBenchProject, createPipelineWithActions } from './support/fixtures.ts';
+import { startGantryServer } from './support/gantry-server.ts';
+import { containerPhases, RawDocker, type ContainerEvent, type ContainerEventWatch, type ContainerPhases, type RawRunTimings } from './support/raw-docker.ts';
+import { median, ms, printJsonLine, printTable, progress, ratio, round } from './support/report.ts';
+
+const RUNS = 5;
+const ACTIONS = 10;
+/** Poll interval for the execution status; the server-side dates do not depend on it. */
+const POLL_MS = 50;
+/** Pause between runs so that each one starts on an idle server. */
+const IDLE_MS = 500;
+const IMAGE = `${TEST_IMAGE.docker_image_name}:${TEST_IMAGE.docker_image_tag}`;
+
+interface GantryRun {
+  observed: ObservedExecution;
+  firstStart: ContainerEvent;
+  containers: ContainerPhases;
+}
+
+/** Waits until the engine reported the removal of `count` containers labelled gantry.execution=`execution`. */
+async function containersOf(watch: ContainerEventWatch, execution: string, count: number): Promise<ContainerEvent[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const events = watch.withLabel('gantry.execution', execution);
+    if (events.filter((e) => e.action === 'destroy').length >= count || Date.now() > deadline) return events;
+    await sleep(20);
+  }
+}
+
+/** Where one Gantry execution spent its time, from the server's own start/finish dates (ms). */
+function breakdown(run: GantryRun): Record<string, number> {
+  const { observed, firstStart } = run;
+  const e = observed.execution;
+  const actions = e.action_executions as { start_date: string; finish_date: string }[];
+  const starts = actions.map((a) => at(a.start_date));
+  const finishes = actions.map((a) => at(a.finish_date));
+  const inActions = actions.reduce((sum, _, i) => sum + (finishes[i]! - starts[i]!), 0);
+  const between = actions.slice(1).reduce((sum, _, i) => sum + (starts[i + 1]! - finishes[i]!), 0);
+  return {
+    wall: observed.observedFinalAt - observed.postedAt,
+    serverSide: at(e.finish_date) - at(e.start_date),
+    postAnswer: observed.acceptedAt - observed.postedAt,
+    postToStart: at(e.start_date) - observed.postedAt,
+    startToFirstAction: starts[0]! - at(e.start_date),
+    firstActionToContainerStart: firstStart.atMs - starts[0]!,
+    inActions,
+    betweenActions: between,
+    lastActionToFinish: at(e.finish_date) - finishes[finishes.length - 1]!,
+    finishToObserved: observed.observedFinalAt - at(e.finish_date),
+    postToFirstContainerStart: firstStart.atMs - observed.postedAt,
+    ...Object.fromEntries(Object.entries(run.containers).map(([k, v]) => [`containers.${k}`, v])),
+  };
+}
+
+async function main(): Promise<void> {
+  const loadAtStart = loadavg().map((l) => round(l, 2));
+  process.stdout.write(`bench/pipeline: ${cpus().length} CPUs, load average ${loadAtStart.join(' ')} at start\n`);
+  const raw = new RawDocker();
+  const rawInstance = `bench-raw-${process.pid}`;
+  const rawDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-raw-'));
+  writeFileSync(path.join(rawDir, 'README.md'), '# bench\n');
+  progress('starting gantry serve');
+  const server = await startGantryServer();
+  const watch = await raw.watchEvents(`gantry.instance=${server.instanceLabel}`);
+  const rawWatch = await raw.watchEvents(`gantry.instance=${rawInstance}`);
+  let repoDir: string | null = null;
+  try {
+    const project = await createBenchProject(server);
+    repoDir = project.repoDir;
+    const actions = Array.from({ length: ACTIONS }, (_, i) => busyboxAction(`step ${i + 1}`));
+    const { pipelinePath, pipelineId } = await createPipelineWithActions(server, project.projectPath, 'Ten trivial actions', actions);
+
+    const gantryRun = async (): Promise<GantryRun> => {
+      let firstStart: Promise<ContainerEvent> | undefined;
+      const observed = await runAndWait(server, pipelinePath, {
+        pollMs: POLL_MS,
+        // Wait for the first container before polling, so no poll request competes with the start.
+        afterAccept: async (id) => {
+          firstStart = watch.next((ev) => ev.action === 'start' && ev.labels['gantry.execution'] === String(id));
+          await firstStart.catch(() => undefined);
+        },
+      });
+      if (observed.execution.status !== 'SUCCESSFUL') throw new Error(`execution ${observed.id} ended ${observed.execution.status}: ${observed.execution.error_message}`);
+      const containers = containerPhases(await containersOf(watch, String(observed.id), ACTIONS));
+      return { observed, firstStart: await firstStart!, containers };
+    };
+    const rawRun = async (n: number): Promise<{ total: number; perContainer: RawRunTimings[]; containers: ContainerPhases }> => {
+      const t0 = performance.now();
+      const perContainer: RawRunTimings[] = [];
+      for (let i = 0; i < ACTIONS; i += 1) {
+        const run = await raw.run({
+          image: IMAGE,
+          cmd: ['sh', '-c', 'true'],
+          workingDir: '/buddy/bench',
+          binds: [`${rawDir}:/buddy/bench`],
+          labels: {
+            'gantry.instance': rawInstance,
+            'gantry.execution': String(n),
+            'gantry.action_execution': randomBytes(12).toString('hex'),
+            'gantry.pipeline': String(pipelineId),
+          },
+          env: { BUDDY_EXECUTION_ID: String(n), BUDDY_PIPELINE_ID: String(pipelineId), BUDDY_PROJECT_NAME: 'bench' },
+        });
+        if (run.exitCode !== 0) throw new Error(`raw container exited ${run.exitCode}`);
+        perContainer.push(run.timings);
+      }
+      const total = performance.now() - t0;
+      return { total, perContainer, containers: containerPhases(await containersOf(rawWatch, String(n), ACTIONS)) };
+    };
+
+    // One untimed run of each warms the engine, Gantry's JIT and its git mirror and checkout.
+    progress('warm-up run (Gantry, then raw)');
+    const cold = breakdown(await gantryRun());
+    await rawRun(0);
+
+    const gantry: Record<string, number>[] = [];
+    const rawTotals: number[] = [];
+    const rawTimings: RawRunTimings[] = [];
+    const rawPhases: ContainerPhases[] = [];
+    for (let i = 1; i <= RUNS; i += 1) {
+      // Interleaved, so that drift in the engine's speed affects both sides alike.
+      await sleep(IDLE_MS);
+      progress(`run ${i}/${RUNS}: Gantry`);
+      gantry.push(breakdown(await gantryRun()));
+      await sleep(IDLE_MS);
+      progress(`run ${i}/${RUNS}: raw Docker API`);
+      const r = await rawRun(i);
+      rawTotals.push(r.total);
+      rawTimings.push(...r.perContainer);
+      rawPhases.push(r.containers);
+    }
+
+    const med = (key: string): number => median(gantry.map((g) => g[key]!));
+    const rawMedian = median(rawTotals);
+    printTable(
+      `Pipeline of ${ACTIONS} trivial containers, median of ${RUNS} runs (after 1 warm-up run)`,
+      ['measure', 'Gantry', 'raw Docker API', 'Gantry / raw'],
+      [
+        ['wall time, POST → SUCCESSFUL seen by polling', ms(med('wall')), ms(rawMedian), ratio(med('wall'), rawMedian)],
+        ['server-side, execution start_date → finish_date', ms(med('serverSide')), ms(rawMedian), ratio(med('serverSide'), rawMedian)],
+        ['per action (wall / actions)', ms(med('wall') / ACTIONS), ms(rawMedian / ACTIONS), ratio(med('wall'), rawMedian)],
+        ['fastest run, wall (less sensitive to a busy machine)', ms(Math.min(...gantry.map((g) => g.wall!))), ms(Math.min(...rawTotals)), ratio(Math.min(...gantry.map((g) => g.wall!)), Math.min(...rawTotals))],
+      ],
+    );
+    printTable(
+      `Runs (ms)`,
+      ['run', 'Gantry wall', 'Gantry server-side', 'raw'],
+      gantry.map((g, i) => [String(i + 1), round(g.wall!, 0), round(g.serverSide!, 0), round(rawTotals[i]!, 0)]),
+    );
+    printTable(
+      'Where Gantry spends the wall time (median ms, from the execution and action execution dates)',
+      ['phase', 'median', 'cold run'],
+      [
+        ['POST sent → execution start_date (accept: git fetch, resolve, persist; schedule)', ms(med('postToStart')), ms(cold.postToStart!)],
+        ['start_date → 1st action start_date (filesystem, git checkout)', ms(med('startToFirstAction')), ms(cold.startToFirstAction!)],
+        [`inside the ${ACTIONS} actions (Σ start_date → finish_date)`, ms(med('inActions')), ms(cold.inActions!)],
+        [`between actions (Σ of ${ACTIONS - 1} gaps)`, ms(med('betweenActions')), ms(cold.betweenActions!)],
+        ['last action finish_date → execution finish_date', ms(med('lastActionToFinish')), ms(cold.lastActionToFinish!)],
+        [`finish_date → seen by polling (poll every ${POLL_MS} ms)`, ms(med('finishToObserved')), ms(cold.finishToObserved!)],
+        ['(POST answered, overlaps the above)', ms(med('postAnswer')), ms(cold.postAnswer!)],
+      ],
+    );
+    const rawPhase = (key: keyof ContainerPhases): number => median(rawPhases.map((p) => p[key]));
+    // The engine's start call varies a lot on a shared machine; time outside the containers does not.
+    const outsideGantry = median(gantry.map((g) => g.wall! - g['containers.span']!));
+    const outsideRaw = median(rawTotals.map((t, i) => t - rawPhases[i]!.span));
+    printTable(
+      `The ${ACTIONS} containers as the engine saw them (Σ over containers, median ms of ${RUNS} runs; docker events)`,
+      ['phase', 'Gantry', 'raw', 'Gantry − raw'],
+      (
+        [
+          ['createToStart', 'create → start (attach, start call)'],
+          ['startToDie', 'start → die (the command)'],
+          ['dieToDestroy', 'die → destroy (wait, drain output, remove)'],
+          ['betweenContainers', 'destroy → next create (driver work between containers)'],
+          ['span', 'first create → last destroy'],
+        ] as const
+      )
+        .map(([key, label]) => [label, ms(med(`containers.${key}`)), ms(rawPhase(key)), ms(med(`containers.${key}`) - rawPhase(key))])
+        .concat([['outside any container (wall − span)', ms(outsideGantry), ms(outsideRaw), ms(outsideGantry - outsideRaw)]]),
+    );
+    const step = (key: keyof RawRunTimings): number => median(rawTimings.map((t) => t[key]));
+    printTable(
+      `Raw Docker API, per container (median of ${rawTimings.length})`,
+      ['call', 'median'],
+      (['create', 'attach', 'start', 'wait', 'remove', 'total'] as const).map((k) => [k, ms(step(k))]),
+    );
+    const latencies = gantry.map((g) => g.postToFirstContainerStart!);
+    printTable(
+      `Latency, POST .../executions → first container started (docker 'start' event), idle server`,
+      ['measure', 'value'],
+      [
+        [`median of ${RUNS}`, ms(median(latencies))],
+        ['min / max', `${ms(Math.min(...latencies))} / ${ms(Math.max(...latencies))}`],
+        ['cold run (first execution of the pipeline)', ms(cold.postToFirstContainerStart!)],
+      ],
+    );
+    const target = 1.05;
+    const wallRatio = med('wall') / rawMedian;
+    process.stdout.write(`\nGantry/raw = ${wallRatio.toFixed(2)}× (target ≤ ${target}×): ${wallRatio <= target ? 'within target' : 'ABOVE target'}\n`);
+    printJsonLine('pipeline', {
+      runs: RUNS,
+      actions: ACTIONS,
+      gantry_wall_ms_median: round(med('wall'), 1),
+      gantry_server_side_ms_median: round(med('serverSide'), 1),
+      raw_ms_median: round(rawMedian, 1),
+      ratio_wall: round(wallRatio, 3),
+      ratio_server_side: round(med('serverSide') / rawMedian, 3),
+      ratio_fastest_run: round(Math.min(...gantry.map((g) => g.wall!)) / Math.min(...rawTotals), 3),
+      outside_containers_ms_median: { gantry: round(outsideGantry, 1), raw: round(outsideRaw, 1) },
+      load_average_at_start: loadAtStart,
+      target_ratio: target,
+      first_container_start_latency_ms_median: round(median(latencies), 1),
+      breakdown_ms_median: Object.fromEntries(Object.keys(gantry[0]!).map((k) => [k, round(med(k), 1)])),
+      raw_container_phases_ms_median: Object.fromEntries((['createToStart', 'startToDie', 'dieToDestroy', 'betweenContainers', 'span'] as const).map((k) => [k, round(rawPhase(k), 1)])),
+      raw_per_container_ms_median: Object.fromEntries((['create', 'attach', 'start', 'wait', 'remove', 'total'] as const).map((k) => [k, round(step(k), 1)])),
+    });
+  } finally {
+    watch.close();
+    rawWatch.close();
+    await server.stop();
+    // Gantry removes its containers itself; these sweeps only matter after an interrupted run.
+    await raw.removeLabelled(`gantry.instance=${server.instanceLabel}`);
+    await raw.removeLabelled(`gantry.instance=${rawInstance}`);
+    rmSync(rawDir, { recursive: true, force: true });
+    if (repoDir) rmSync(repoDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/harness.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A JSON answer from the API. */
+export interface ApiResponse {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * A real `gantry serve` child process on a fresh temporary data directory, reached over loopback like
+ * any client would. Benchmarks measure this process (its pid gives the RSS), not an in-process server
+ * that would share the load generator's event loop.
+ */
+export interface GantryServer {
+  pid: number;
+  baseUrl: string;
+  token: string;
+  dataDir: string;
+  /** The `gantry.instance` label Gantry puts on its containers (derived from the data directory). */
+  instanceLabel: string;
+  request(method: string, url: string, body?: unknown): Promise<ApiResponse>;
+  /** SIGTERM, wait for the exit, remove the data directory. */
+  stop(): Promise<void>;
+}
+
+function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => fail(new Error(`gantry serve did not start within ${timeoutMs} ms:\n${out}${err}`)), timeoutMs);
+    const fail = (e: Error): void => {
+      clearTimeout(timer);
+      reject(e);
+    };
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Gantry is running.')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.once('exit', (code) => fail(new Error(`gantry serve exited with ${code}:\n${out}${err}`)));
+  });
+}
+
+/** Starts `node bin/gantry.js serve` on a temp data dir and a free loopback port. */
+export async function startGantryServer(extraArgs: string[] = []): Promise<GantryServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-'));
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['bin/gantry.js', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...extraArgs],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  try {
+    await waitForBanner(child, 30_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  // Keep draining its output so a chatty server never blocks on a full pipe; warnings go to our stderr.
+  child.stdout!.resume();
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[gantry] ${d.toString()}`));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    pid: child.pid!,
+    baseUrl,
+    token,
+    dataDir,
+    instanceLabel: createHash('sha256').update(dataDir).digest('hex').slice(0, 16),
+    async request(method, url, body) {
+      const res = await fetch(baseUrl + url, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      let parsed: unknown = null;
+      if (text !== '') {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = text;
+        }
+      }
+      return { status: res.status, body: parsed };
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Throws unless the answer has the expected status; returns its body. */
+export function expectStatus(res: ApiResponse, status: number, what: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
+  return res.body;
+}

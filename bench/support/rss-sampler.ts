@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+
+/** Resident set size of a process in bytes (VmRSS in /proc/<pid>/status), or null once it is gone. */
+export function rssOf(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples a process's RSS every `intervalMs` (default 200 ms) until stopped, keeping the peak.
+ * Reading /proc is a few microseconds, so sampling does not disturb what is measured.
+ */
+export class RssSampler {
+  private timer: NodeJS.Timeout | null = null;
+  peak = 0;
+  first = 0;
+  last = 0;
+  samples = 0;
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 200,
+  ) {}
+
+  start(): this {
+    this.sample();
+    this.first = this.last;
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    return this;
+  }
+
+  /** Stops sampling (after a last sample) and returns the peak in bytes. */
+  stop(): number {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+    return this.peak;
+  }
+
+  private sample(): void {
+    const rss = rssOf(this.pid);
+    if (rss === null) return;
+    this.last = rss;
+    this.samples += 1;
+    if (rss > this.peak) this.peak = rss;
+  }
+}

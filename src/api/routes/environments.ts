@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { slugify } from '../../domain/pipeline.ts';
+import type { Db } from '../../store/database.ts';
+import { createEnvironment, deleteEnvironment, getEnvironment, identifierInUse, listEnvironments, updateEnvironment } from '../../store/environments.ts';
+import { hasActiveExecutionsInEnvironment } from '../../store/executions.ts';
+import { getProject, getProjectById } from '../../store/projects.ts';
+import type { EnvironmentRow, WorkspaceRow } from '../../store/schema.ts';
+import { createVariable, deleteVariable, listVariables } from '../../store/variables.ts';
+import type { ApiContext } from '../context.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
+import { loadWorkspace } from '../lookup.ts';
+import { presentEnvironment, presentVariableRow } from '../present/variable.ts';
+import { AuthQuery, Name, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { VariableFields, variableValues } from './variables.ts';
+
+const Identifier = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' });
+const Fields = {
+  name: Name,
+  identifier: Type.Optional(Identifier),
+  tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+  icon: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+  public_url: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+  project: Type.Optional(Type.Union([Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }), Type.Null()])),
+  variables: Type.Optional(Type.Array(Type.Object(VariableFields, { additionalProperties: false }), { maxItems: 200 })),
+};
+const CreateBody = Type.Object(Fields, { additionalProperties: false });
+const PatchBody = Type.Object({ ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, scope: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
+const IdParams = Type.Object({ ...WorkspaceParams.properties, id: Type.String({ maxLength: 32 }) });
+const ListQuery = Type.Object({ project_name: Type.Optional(Type.String({ maxLength: 255 })), access_token: Type.Optional(Type.String()) });
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+function environmentId(): string {
+  return [...randomBytes(8)].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+}
+
+/** Replaces an environment's variables with `variables` (sealing secrets, keeping "!encrypted" ones). */
+async function replaceVariables(db: Db, ctx: ApiContext, ws: WorkspaceRow, env: EnvironmentRow, variables: Static<typeof CreateBody>['variables'] & object): Promise<void> {
+  const previous = await listVariables(db, { workspaceId: ws.id, environmentId: env.id });
+  const keys = new Set<string>();
+  for (const v of variables) {
+    if (keys.has(v.key)) throw badRequest(`variable "${v.key}" is given twice`);
+    keys.add(v.key);
+  }
+  const rows = variables.map((v) => variableValues(ctx, v, previous.find((p) => p.key === v.key) ?? null));
+  for (const p of previous) await deleteVariable(db, p.id);
+  for (const values of rows) {
+    await createVariable(db, { workspace_id: ws.id, project_id: null, pipeline_id: null, action_id: null, environment_id: env.id, ...values });
+  }
+}
+
+export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db, urls } = ctx;
+  const base = '/workspaces/:workspace/environments';
+
+  async function present(ws: WorkspaceRow, e: EnvironmentRow): Promise<Record<string, unknown>> {
+    const project = e.project_id !== null ? ((await getProjectById(db, e.project_id)) ?? null) : null;
+    const vars = await listVariables(db, { workspaceId: ws.id, environmentId: e.id });
+    return presentEnvironment(urls, ws, e, project, vars.map((v) => presentVariableRow(urls, ws, v, { environment: e })));
+  }
+
+  async function load(request: FastifyRequest, params: Static<typeof IdParams>): Promise<{ ws: WorkspaceRow; e: EnvironmentRow }> {
+    const ws = await loadWorkspace(db, request, params.workspace);
+    const e = await getEnvironment(db, ws.id, params.id);
+    if (!e) throw notFound(`environment "${params.id}" not found`);
+    return { ws, e };
+  }
+
+  app.get<{ Params: Static<typeof WorkspaceParams>; Querystring: Static<typeof ListQuery> }>(
+    base,
+    { config: { scope: 'ENVIRONMENT_INFO' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
+    async (request) => {
+      const ws = await loadWorkspace(db, request, request.params.workspace);
+      let projectId: number | undefined;
+      if (request.query.project_name !== undefined) {
+        const project = await getProject(db, ws.id, request.query.project_name);
+        if (!project) throw notFound(`project "${request.query.project_name}" not found`);
+        projectId = project.id;
+      }
+      const rows = await listEnvironments(db, ws.id, projectId);
+      return { ...urls.pair(`${urls.workspace(ws.domain)}/environments`), environments: await Promise.all(rows.map((e) => present(ws, e))) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
+    base,
+    { config: { scope: 'ENVIRONMENT_ADD' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    async (request, reply) => {
+      const ws = await loadWorkspace(db, request, request.params.workspace);
+      const body = request.body;
+      let projectId: number | null = null;
+      if (body.project) {
+        const project = await getProject(db, ws.id, body.project.name);
+        if (!project) throw notFound(`project "${body.project.name}" not found`);
+        projectId = project.id;
+      }
+      const identifier = body.identifier ?? slugify(body.name);
+      if (await identifierInUse(db, ws.id, projectId, identifier)) throw conflict(`environment identifier "${identifier}" is taken`);
+      const e = await db.transaction().execute(async (trx) => {
+        const created = await createEnvironment(trx, {
+          id: environmentId(),
+          workspace_id: ws.id,
+          project_id: projectId,
+          name: body.name,
+          identifier,
+          tags: JSON.stringify(body.tags ?? []),
+          icon: body.icon ?? null,
+          public_url: body.public_url ?? null,
+        });
+        if (body.variables) await replaceVariables(trx, ctx, ws, created, body.variables);
+        return created;
+      });
+      return reply.status(201).send(await present(ws, e));
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    `${base}/:id`,
+    { config: { scope: 'ENVIRONMENT_INFO' }, schema: { params: IdParams, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, e } = await load(request, request.params);
+      return present(ws, e);
+    },
+  );
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
+    `${base}/:id`,
+    { config: { scope: 'ENVIRONMENT_MANAGE' }, schema: { params: IdParams, body: PatchBody, querystring: AuthQuery } },
+    async (request) => {
+      const { ws, e } = await load(request, request.params);
+      const body = request.body;
+      if (body.project !== undefined && (body.project?.name ?? null) !== (e.project_id === null ? null : (await getProjectById(db, e.project_id))?.name)) {
+        throw badRequest('an environment cannot move to another project; create a new one');
+      }
+      if (body.identifier !== undefined && body.identifier !== e.identifier && (await identifierInUse(db, ws.id, e.project_id, body.identifier, e.id))) {
+        throw conflict(`environment identifier "${body.identifier}" is taken`);
+      }
+      const updated = await db.transaction().execute(async (trx) => {
+        const row = await updateEnvironment(trx, e.id, {
+          ...(body.name !== undefined ? { name: body.name } : {}),
+          ...(body.identifier !== undefined ? { identifier: body.identifier } : {}),
+          ...(body.tags !== undefined ? { tags: JSON.stringify(body.tags) } : {}),
+          ...(body.icon !== undefined ? { icon: body.icon } : {}),
+          ...(body.public_url !== undefined ? { public_url: body.public_url } : {}),
+        });
+        if (body.variables) await replaceVariables(trx, ctx, ws, row, body.variables);
+        return row;
+      });
+      return present(ws, updated);
+    },
+  );
+
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    `${base}/:id`,
+    { config: { scope: 'ENVIRONMENT_MANAGE' }, schema: { params: IdParams, querystring: AuthQuery } },
+    async (request, reply) => {
+      const { e } = await load(request, request.params);
+      if (await hasActiveExecutionsInEnvironment(db, e.id)) throw conflict('environment is used by executions queued or in progress');
+      await deleteEnvironment(db, e.id);
+      return reply.status(204).send();
+    },
+  );
+}

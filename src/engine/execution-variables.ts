@@ -1,0 +1,107 @@
+import { mkdir, readFile, rm, chmod } from 'node:fs/promises';
+import path from 'node:path';
+import type { InlineVariable } from '../domain/pipeline.ts';
+import { parseOutputs } from '../domain/variables.ts';
+import type { SecretBox } from '../secrets/cipher.ts';
+import type { Db } from '../store/database.ts';
+import { updateVariable } from '../store/variables.ts';
+import { fromInline, loadActionLevel, loadExecutionLevels, mergeLevels, type ResolvedVariable, type ScopeIds } from './variable-scope.ts';
+
+/** What one action runs with. */
+export interface ActionVariables {
+  /** Clear values by key, for substitution and the container's environment. */
+  values: Map<string, string>;
+  /** Clear values of encrypted variables, masked in logs. */
+  secrets: string[];
+  /** FILE and SSH_KEY variables to place in the container. */
+  files: ResolvedVariable[];
+  /** The run request's variables and earlier actions' outputs, as stored on the action execution (secrets sealed). */
+  passed: InlineVariable[];
+  merged: Map<string, ResolvedVariable>;
+}
+
+/**
+ * The variables of one execution, by Buddy's precedence: built-ins < workspace < project <
+ * environment < pipeline < action < execution request < outputs of earlier actions. Levels above the
+ * action are loaded once; outputs accumulate as actions finish.
+ */
+export class ExecutionVariables {
+  private readonly outputs = new Map<string, ResolvedVariable>();
+
+  private constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+    private readonly workspaceId: number,
+    private readonly below: ResolvedVariable[][],
+    private readonly request: ResolvedVariable[],
+  ) {}
+
+  static async load(
+    db: Db,
+    box: SecretBox,
+    ids: ScopeIds,
+    builtIns: Record<string, string>,
+    pipelineInline: readonly InlineVariable[],
+    requestVariables: readonly InlineVariable[],
+  ): Promise<ExecutionVariables> {
+    const builtInLevel = Object.entries(builtIns).map(([key, value]) => fromInline(box, { key, value, encrypted: false }));
+    const levels = await loadExecutionLevels(db, box, ids, pipelineInline);
+    return new ExecutionVariables(db, box, ids.workspaceId, [builtInLevel, ...levels], requestVariables.map((v) => fromInline(box, v)));
+  }
+
+  /** Restores outputs recorded by actions that already succeeded (RETRY does not re-run them). */
+  restoreOutputs(stored: readonly InlineVariable[]): void {
+    for (const v of stored) this.outputs.set(v.key, fromInline(this.box, v));
+  }
+
+  async forAction(actionId: number, inline: readonly InlineVariable[]): Promise<ActionVariables> {
+    const actionLevel = await loadActionLevel(this.db, this.box, this.workspaceId, actionId, inline);
+    const merged = mergeLevels([...this.below, actionLevel, this.request, [...this.outputs.values()]]);
+    const passed = [...this.request, ...this.outputs.values()].map((v) => this.sealed(v));
+    return {
+      values: new Map([...merged].map(([k, v]) => [k, v.value])),
+      secrets: [...merged.values()].filter((v) => v.encrypted).map((v) => v.value),
+      files: [...merged.values()].filter((v) => v.type !== 'VAR' && v.filePlace === 'CONTAINER'),
+      passed,
+      merged,
+    };
+  }
+
+  /**
+   * Reads what an action wrote to its outputs file: each KEY=value is passed to later actions of this
+   * execution, keeps the encryption of the variable it replaces, and updates a stored settable variable
+   * for future runs (Buddy's settable variables). Returns the outputs, secrets sealed.
+   */
+  async collectOutputs(outputsFile: string, merged: ReadonlyMap<string, ResolvedVariable>): Promise<InlineVariable[]> {
+    let text: string;
+    try {
+      text = await readFile(outputsFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: InlineVariable[] = [];
+    for (const [key, value] of parseOutputs(text)) {
+      const known = merged.get(key);
+      const resolved: ResolvedVariable = known ? { ...known, value } : fromInline(this.box, { key, value, encrypted: false });
+      this.outputs.set(key, resolved);
+      if (known?.settable && known.storedId !== null) {
+        await updateVariable(this.db, known.storedId, { value: known.encrypted ? this.box.seal(value) : value });
+      }
+      out.push(this.sealed(resolved));
+    }
+    return out;
+  }
+
+  private sealed(v: ResolvedVariable): InlineVariable {
+    return { key: v.key, value: v.encrypted ? this.box.seal(v.value) : v.value, encrypted: v.encrypted, settable: v.settable };
+  }
+}
+
+/** A fresh, world-writable directory for one action's outputs file (actions may run as any user). */
+export async function prepareOutputsDir(dataDir: string, actionExecutionId: string): Promise<string> {
+  const dir = path.join(dataDir, 'outputs', actionExecutionId);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o777);
+  return dir;
+}

@@ -1,0 +1,31 @@
+/** Line width `base64` tools wrap at by default, so a wrapped encoding is masked line by line too. */
+const BASE64_WRAP = 76;
+
+function base64Forms(value: string): string[] {
+  const forms: string[] = [];
+  for (const text of [value, value + '\n']) {
+    const encoded = Buffer.from(text, 'utf8').toString('base64');
+    forms.push(encoded, encoded.replace(/=+$/, ''));
+    for (let i = 0; i + BASE64_WRAP < encoded.length; i += BASE64_WRAP) forms.push(encoded.slice(i, i + BASE64_WRAP));
+  }
+  return forms;
+}
+
+/**
+ * Builds a line transform that replaces every secret by *** in log lines: the value itself, each
+ * line of a multi-line value (logs are masked line by line, so a value spanning lines is caught
+ * piecewise), and its base64 forms. Values arriving split across writes are caught because lines
+ * are assembled before masking. One regular expression keeps it to a single pass per line.
+ */
+export function secretMasker(secrets: readonly string[]): (line: string) => string {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (secret === '') continue;
+    for (const part of [secret, ...secret.split(/\r?\n/)]) if (part.trim() !== '') needles.add(part);
+    for (const form of base64Forms(secret)) if (form.length >= 4) needles.add(form);
+  }
+  if (needles.size === 0) return (line) => line;
+  const sorted = [...needles].sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(sorted.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return (line) => line.replace(pattern, '***');
+}

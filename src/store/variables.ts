@@ -1,0 +1,50 @@
+import type { Db } from './database.ts';
+import type { VariableRow, VariablesTable } from './schema.ts';
+import { now } from './time.ts';
+
+/** The one object a variable is attached to; none of them means the workspace itself. */
+export interface VariableScope {
+  workspaceId: number;
+  projectId?: number | null;
+  pipelineId?: number | null;
+  actionId?: number | null;
+  environmentId?: string | null;
+}
+
+function scoped(db: Db, s: VariableScope) {
+  const is = <K extends 'project_id' | 'pipeline_id' | 'action_id' | 'environment_id'>(col: K, v: VariablesTable[K] | null | undefined) =>
+    (q: ReturnType<typeof base>) => (v === undefined || v === null ? q.where(col, 'is', null) : q.where(col, '=', v as never));
+  const base = () => db.selectFrom('variables').where('workspace_id', '=', s.workspaceId);
+  let q = base();
+  q = is('project_id', s.projectId)(q);
+  q = is('pipeline_id', s.pipelineId)(q);
+  q = is('action_id', s.actionId)(q);
+  q = is('environment_id', s.environmentId)(q);
+  return q;
+}
+
+export async function listVariables(db: Db, scope: VariableScope): Promise<VariableRow[]> {
+  return scoped(db, scope).selectAll().orderBy('key').execute();
+}
+
+export async function findVariable(db: Db, scope: VariableScope, key: string): Promise<VariableRow | undefined> {
+  return scoped(db, scope).selectAll().where('key', '=', key).executeTakeFirst();
+}
+
+export async function getVariable(db: Db, workspaceId: number, id: number): Promise<VariableRow | undefined> {
+  return db.selectFrom('variables').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+}
+
+export type NewVariable = Omit<VariablesTable, 'id' | 'create_date'>;
+
+export async function createVariable(db: Db, v: NewVariable): Promise<VariableRow> {
+  return db.insertInto('variables').values({ ...v, create_date: now() }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function updateVariable(db: Db, id: number, patch: Partial<NewVariable>): Promise<VariableRow> {
+  return db.updateTable('variables').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function deleteVariable(db: Db, id: number): Promise<void> {
+  await db.deleteFrom('variables').where('id', '=', id).execute();
+}
