@@ -32,13 +32,35 @@ interface Measurement {
   peakRss: number;
 }
 
+/** Percentile (0–100) of an ascending list, nearest rank. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Runs autocannon and takes latency percentiles from every response's own time: autocannon's histogram
+ * keeps whole milliseconds, which rounds a bare node:http server's latency down to 0.
+ */
+function autocannonWithLatencies(options: autocannon.Options): Promise<{ result: autocannon.Result; latencies: Float64Array }> {
+  const times: number[] = [];
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (err: unknown, result: autocannon.Result) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve({ result, latencies: Float64Array.from(times).sort() });
+    });
+    // The emitter passes (client, statusCode, resBytes, responseTime); the typings omit the client.
+    instance.on('response', (...args: unknown[]) => times.push(args[args.length - 1] as number));
+  });
+}
+
 async function load(url: string, headers: Record<string, string>, pid: number, seconds: number): Promise<Measurement> {
   const rss = new RssSampler(pid).start();
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
+  const { result: r, latencies } = await autocannonWithLatencies({ url, connections: CONNECTIONS, duration: seconds, headers });
   return {
     requestsPerSecond: r.requests.average,
-    latencyP50: r.latency.p50,
-    latencyP99: r.latency.p99,
+    latencyP50: percentile(latencies, 50),
+    latencyP99: percentile(latencies, 99),
     requests: r.requests.total,
     errors: r.errors,
     timeouts: r.timeouts,
@@ -152,8 +174,8 @@ async function main(): Promise<void> {
 function summary(m: Measurement): Record<string, number> {
   return {
     rps: round(m.requestsPerSecond, 1),
-    p50_ms: m.latencyP50,
-    p99_ms: m.latencyP99,
+    p50_ms: round(m.latencyP50, 3),
+    p99_ms: round(m.latencyP99, 3),
     requests: m.requests,
     errors: m.errors,
     timeouts: m.timeouts,

@@ -54,13 +54,16 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Starts `node bin/gantry.js serve` on a temp data dir and a free loopback port. */
-export async function startGantryServer(extraArgs: string[] = []): Promise<GantryServer> {
+/**
+ * Starts `node bin/gantry.js serve` on a temp data dir and a free loopback port. `nodeArgs` go to node
+ * itself (e.g. `--cpu-prof` to see where a slow benchmark spends its time), `serveArgs` to `serve`.
+ */
+export async function startGantryServer(options: { nodeArgs?: string[]; serveArgs?: string[] } = {}): Promise<GantryServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-'));
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['bin/gantry.js', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...extraArgs],
+    [...(options.nodeArgs ?? []), 'bin/gantry.js', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...(options.serveArgs ?? [])],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
