@@ -11,7 +11,14 @@
   const LOG_CHUNK = 500; // lines per text node, the unit dropped when over the cap
   const EARLIER_PAGE = 1000; // lines per page when reading earlier log lines (API maximum)
   const EXEC_PAGE = 20;
-  const ACTIVE = ['INITIAL', 'ENQUEUED', 'INPROGRESS', 'TERMINATING', 'WAITING_FOR_APPLY', 'WAITING_FOR_VARIABLES'];
+  const ACTIVE = [
+    'INITIAL',
+    'ENQUEUED',
+    'INPROGRESS',
+    'TERMINATING',
+    'WAITING_FOR_APPLY',
+    'WAITING_FOR_VARIABLES',
+  ];
   const FINAL_EXEC = ['SUCCESSFUL', 'FAILED', 'TERMINATED', 'NOT_EXECUTED'];
 
   const viewEl = document.getElementById('view');
@@ -63,6 +70,13 @@
     return el;
   }
 
+  /** Replaces an element's children; null/false are skipped and arrays flattened, as in h(). */
+  function fill(el, ...children) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    append(el, children);
+    return el;
+  }
+
   function append(el, children) {
     for (const c of children) {
       if (c === null || c === undefined || c === false) continue;
@@ -72,11 +86,10 @@
     }
   }
 
-  /** Only in-page hash links and same-origin relative paths are ever put in an href. */
+  /** Only in-page hash links are ever put in an href built from data (never javascript:, never another origin). */
   function safeHref(v) {
     const s = String(v);
-    if (s.startsWith('#') || s.startsWith(BASE)) return s;
-    return '#/';
+    return s.startsWith('#') ? s : '#/';
   }
 
   /** "/a/b c" from segments, each URL-encoded. */
@@ -94,7 +107,14 @@
   function badge(status, large) {
     const s = status || 'none';
     const label = status ? String(status).replace(/_/g, ' ') : 'never run';
-    return h('span', { class: 'badge s-' + s.replace(/[^A-Z_a-z]/g, '') + (large ? ' large' : ''), title: status || 'no executions yet' }, label);
+    return h(
+      'span',
+      {
+        class: 'badge s-' + s.replace(/[^A-Z_a-z]/g, '') + (large ? ' large' : ''),
+        title: status || 'no executions yet',
+      },
+      label,
+    );
   }
 
   function pad(n) {
@@ -178,9 +198,11 @@
     const nodes = [];
     items.forEach(([label, href], i) => {
       if (i > 0) nodes.push(h('span', { class: 'sep' }, '/'));
-      nodes.push(i === items.length - 1 || !href ? h('span', { class: 'current' }, label) : h('a', { href }, label));
+      nodes.push(
+        i === items.length - 1 || !href ? h('span', { class: 'current' }, label) : h('a', { href }, label),
+      );
     });
-    crumbsEl.replaceChildren(...nodes);
+    fill(crumbsEl, ...nodes);
   }
 
   async function copyText(text, btn) {
@@ -239,9 +261,17 @@
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
     try {
-      res = await fetch(API + apiPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+      res = await fetch(API + apiPath, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
     } catch (e) {
-      throw new ApiError(0, 'cannot reach the server (' + (e && e.message ? e.message : 'network error') + ')');
+      throw new ApiError(
+        0,
+        'cannot reach the server (' + (e && e.message ? e.message : 'network error') + ')',
+      );
     }
     const text = await res.text();
     let data = null;
@@ -276,7 +306,7 @@
   function signOut(message) {
     storeToken('');
     loginMessage = message || '';
-    whoEl.replaceChildren();
+    fill(whoEl);
     runCleanups();
     renderSeq++;
     showLogin();
@@ -285,8 +315,15 @@
   function showLogin() {
     setTitle('Sign in');
     setCrumbs([['Sign in']]);
-    whoEl.replaceChildren();
-    const input = h('input', { type: 'password', id: 'token-input', placeholder: 'API token', autocomplete: 'off', spellcheck: 'false', 'aria-label': 'API token' });
+    fill(whoEl);
+    const input = h('input', {
+      type: 'password',
+      id: 'token-input',
+      placeholder: 'API token',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      'aria-label': 'API token',
+    });
     const err = h('div', { class: 'alert error', role: 'alert' }, loginMessage);
     const submit = h('button', { class: 'primary', type: 'submit' }, 'Sign in');
     const form = h(
@@ -317,7 +354,8 @@
       input,
       submit,
     );
-    viewEl.replaceChildren(
+    fill(
+      viewEl,
       h(
         'div',
         { class: 'panel login' },
@@ -341,7 +379,11 @@
         ),
         err,
         form,
-        h('p', { class: 'muted small' }, 'The token is kept in this browser (localStorage) and sent as “Authorization: Bearer”. Use “Sign out” to forget it.'),
+        h(
+          'p',
+          { class: 'muted small' },
+          'The token is kept in this browser (localStorage) and sent as “Authorization: Bearer”. Use “Sign out” to forget it.',
+        ),
       ),
     );
     input.focus();
@@ -356,9 +398,20 @@
         return;
       }
     }
-    whoEl.replaceChildren(
+    fill(
+      whoEl,
       h('a', { href: '#/user', title: me.email || '' }, me.name || me.email || 'signed in'),
-      h('a', { href: '#/', onclick: (ev) => { ev.preventDefault(); signOut(''); } }, 'Sign out'),
+      h(
+        'a',
+        {
+          href: '#/',
+          onclick: (ev) => {
+            ev.preventDefault();
+            signOut('');
+          },
+        },
+        'Sign out',
+      ),
     );
   }
 
@@ -389,7 +442,11 @@
     const next = params.get('next') || '/';
     if (t) storeToken(t);
     loginMessage = '';
-    history.replaceState(null, '', location.pathname + location.search + '#' + (next.startsWith('/') ? next : '/' + next));
+    history.replaceState(
+      null,
+      '',
+      location.pathname + location.search + '#' + (next.startsWith('/') ? next : '/' + next),
+    );
     return true;
   }
 
@@ -421,17 +478,25 @@
     showWho();
     const { segs } = parseHash();
     const view = match(segs);
-    viewEl.replaceChildren(h('p', { class: 'spinner' }, 'Loading…'));
+    fill(viewEl, h('p', { class: 'spinner' }, 'Loading…'));
     if (!view) {
       setCrumbs([['Workspaces', '#/'], ['Not found']]);
-      viewEl.replaceChildren(h('div', { class: 'panel' }, h('h1', null, 'Page not found'), h('p', null, 'Nothing here. ', h('a', { href: '#/' }, 'Go to the workspaces'), '.')));
+      fill(
+        viewEl,
+        h(
+          'div',
+          { class: 'panel' },
+          h('h1', null, 'Page not found'),
+          h('p', null, 'Nothing here. ', h('a', { href: '#/' }, 'Go to the workspaces'), '.'),
+        ),
+      );
       return;
     }
     try {
       await view();
     } catch (e) {
       if (seq !== renderSeq || (e && e.status === 401)) return;
-      viewEl.replaceChildren(errorBox(e), h('p', null, h('a', { href: '#/' }, '← Workspaces')));
+      fill(viewEl, errorBox(e), h('p', null, h('a', { href: '#/' }, '← Workspaces')));
     }
   }
 
@@ -442,11 +507,12 @@
   }
 
   function show(...nodes) {
-    viewEl.replaceChildren(...nodes);
+    fill(viewEl, ...nodes);
   }
 
   function pager(page, totalPages, total, noun, go) {
-    if (!totalPages || totalPages <= 1) return h('div', { class: 'pager' }, h('span', null, num(total) + ' ' + noun));
+    if (!totalPages || totalPages <= 1)
+      return h('div', { class: 'pager' }, h('span', null, num(total) + ' ' + noun));
     return h(
       'div',
       { class: 'pager' },
@@ -470,7 +536,16 @@
     if (!alive()) return;
     const list = data.workspaces || [];
     show(
-      h('div', { class: 'page-head' }, h('div', null, h('h1', null, 'Workspaces'), h('div', { class: 'sub' }, num(list.length) + ' workspace' + (list.length === 1 ? '' : 's')))),
+      h(
+        'div',
+        { class: 'page-head' },
+        h(
+          'div',
+          null,
+          h('h1', null, 'Workspaces'),
+          h('div', { class: 'sub' }, num(list.length) + ' workspace' + (list.length === 1 ? '' : 's')),
+        ),
+      ),
       h(
         'div',
         { class: 'panel flush' },
@@ -479,12 +554,20 @@
               'div',
               { class: 'empty' },
               'No workspaces yet. Create one with the API: ',
-              h('code', null, `curl -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d '{"name":"My team","domain":"my-team"}' ${location.origin}${API}/workspaces`),
+              h(
+                'code',
+                null,
+                `curl -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d '{"name":"My team","domain":"my-team"}' ${location.origin}${API}/workspaces`,
+              ),
             )
           : h(
               'table',
               { class: 'list' },
-              h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'Domain'), h('th', null, 'Created'))),
+              h(
+                'thead',
+                null,
+                h('tr', null, h('th', null, 'Name'), h('th', null, 'Domain'), h('th', null, 'Created')),
+              ),
               h(
                 'tbody',
                 null,
@@ -492,7 +575,11 @@
                   h(
                     'tr',
                     null,
-                    h('td', null, h('a', { href: linkOf(w, path('workspaces', w.domain)) }, w.name || w.domain)),
+                    h(
+                      'td',
+                      null,
+                      h('a', { href: linkOf(w, path('workspaces', w.domain)) }, w.name || w.domain),
+                    ),
                     h('td', { class: 'mono' }, w.domain),
                     h('td', { class: 'nowrap' }, when(w.create_date)),
                   ),
@@ -521,7 +608,19 @@
       h(
         'div',
         { class: 'page-head' },
-        h('div', null, h('h1', null, w.name || ws), h('div', { class: 'sub' }, 'Workspace ', h('span', { class: 'mono' }, w.domain), ' · created ', when(w.create_date))),
+        h(
+          'div',
+          null,
+          h('h1', null, w.name || ws),
+          h(
+            'div',
+            { class: 'sub' },
+            'Workspace ',
+            h('span', { class: 'mono' }, w.domain),
+            ' · created ',
+            when(w.create_date),
+          ),
+        ),
       ),
       h(
         'div',
@@ -538,7 +637,18 @@
           : h(
               'table',
               { class: 'list' },
-              h('thead', null, h('tr', null, h('th', null, 'Project'), h('th', null, 'Status'), h('th', null, 'Repository'), h('th', null, 'Created'))),
+              h(
+                'thead',
+                null,
+                h(
+                  'tr',
+                  null,
+                  h('th', null, 'Project'),
+                  h('th', null, 'Status'),
+                  h('th', null, 'Repository'),
+                  h('th', null, 'Created'),
+                ),
+              ),
               h(
                 'tbody',
                 null,
@@ -549,12 +659,39 @@
                     h(
                       'td',
                       null,
-                      h('a', { href: linkOf(p, path('workspaces', ws, 'projects', p.name)) }, p.display_name || p.name),
+                      h(
+                        'a',
+                        { href: linkOf(p, path('workspaces', ws, 'projects', p.name)) },
+                        p.display_name || p.name,
+                      ),
                       h('div', { class: 'muted small mono' }, p.name),
                     ),
-                    h('td', null, p.status === 'CLOSED' ? h('span', { class: 'badge s-SKIPPED' }, 'CLOSED') : h('span', { class: 'muted' }, p.status || '')),
-                    h('td', { class: 'small' }, p.http_repository ? h('span', null, 'hosted') : h('span', { class: 'mono ellipsis', title: p.custom_repo_url || '' }, p.custom_repo_url || '—')),
-                    h('td', { class: 'nowrap' }, when(p.create_date), p.created_by ? h('div', { class: 'muted small' }, 'by ' + (p.created_by.name || '')) : null),
+                    h(
+                      'td',
+                      null,
+                      p.status === 'CLOSED'
+                        ? h('span', { class: 'badge s-SKIPPED' }, 'CLOSED')
+                        : h('span', { class: 'muted' }, p.status || ''),
+                    ),
+                    h(
+                      'td',
+                      { class: 'small' },
+                      p.http_repository
+                        ? h('span', null, 'hosted')
+                        : h(
+                            'span',
+                            { class: 'mono ellipsis', title: p.custom_repo_url || '' },
+                            p.custom_repo_url || '—',
+                          ),
+                    ),
+                    h(
+                      'td',
+                      { class: 'nowrap' },
+                      when(p.create_date),
+                      p.created_by
+                        ? h('div', { class: 'muted small' }, 'by ' + (p.created_by.name || ''))
+                        : null,
+                    ),
                   ),
                 ),
               ),
@@ -585,12 +722,33 @@
       repo = h(
         'div',
         null,
-        h('p', { class: 'muted small', style: 'margin-top:0' }, 'Hosted repository. Git asks for a password: use an API token (any user name).'),
-        h('div', { class: 'field' }, h('label', null, 'Clone'), copyLine(`git clone ${p.http_repository} ${dir}`)),
-        h('div', { class: 'field', style: 'margin-top:10px' }, h('label', null, 'Push an existing repository'), copyLine(`git remote add gantry ${p.http_repository} && git push gantry ${p.default_branch || 'master'}`)),
+        h(
+          'p',
+          { class: 'muted small', style: 'margin-top:0' },
+          'Hosted repository. Git asks for a password: use an API token (any user name).',
+        ),
+        h(
+          'div',
+          { class: 'field' },
+          h('label', null, 'Clone'),
+          copyLine(`git clone ${p.http_repository} ${dir}`),
+        ),
+        h(
+          'div',
+          { class: 'field', style: 'margin-top:10px' },
+          h('label', null, 'Push an existing repository'),
+          copyLine(
+            `git remote add gantry ${p.http_repository} && git push gantry ${p.default_branch || 'master'}`,
+          ),
+        ),
       );
     } else if (p.custom_repo_url) {
-      repo = h('div', null, h('p', { class: 'muted small', style: 'margin-top:0' }, 'External repository'), copyLine(`git clone ${p.custom_repo_url}`));
+      repo = h(
+        'div',
+        null,
+        h('p', { class: 'muted small', style: 'margin-top:0' }, 'External repository'),
+        copyLine(`git clone ${p.custom_repo_url}`),
+      );
     } else {
       repo = h('p', { class: 'muted' }, 'This project has no repository.');
     }
@@ -602,8 +760,22 @@
         h(
           'div',
           null,
-          h('div', { class: 'title' }, h('h1', null, p.display_name || p.name), p.status === 'CLOSED' ? h('span', { class: 'badge s-SKIPPED' }, 'CLOSED') : null),
-          h('div', { class: 'sub' }, h('span', { class: 'mono' }, p.name), ' · default branch ', h('span', { class: 'mono' }, p.default_branch || '—'), ' · created ', when(p.create_date), p.created_by ? ' by ' + (p.created_by.name || '') : ''),
+          h(
+            'div',
+            { class: 'title' },
+            h('h1', null, p.display_name || p.name),
+            p.status === 'CLOSED' ? h('span', { class: 'badge s-SKIPPED' }, 'CLOSED') : null,
+          ),
+          h(
+            'div',
+            { class: 'sub' },
+            h('span', { class: 'mono' }, p.name),
+            ' · default branch ',
+            h('span', { class: 'mono' }, p.default_branch || '—'),
+            ' · created ',
+            when(p.create_date),
+            p.created_by ? ' by ' + (p.created_by.name || '') : '',
+          ),
         ),
       ),
       h(
@@ -611,14 +783,28 @@
         { class: 'panel flush' },
         h('h2', null, 'Pipelines'),
         pipelines.length === 0
-          ? h('div', { class: 'empty' }, 'No pipelines yet. Create one with ', h('code', null, `POST ${API}${path('workspaces', ws, 'projects', p.name, 'pipelines')}`), '.')
+          ? h(
+              'div',
+              { class: 'empty' },
+              'No pipelines yet. Create one with ',
+              h('code', null, `POST ${API}${path('workspaces', ws, 'projects', p.name, 'pipelines')}`),
+              '.',
+            )
           : h(
               'table',
               { class: 'list' },
               h(
                 'thead',
                 null,
-                h('tr', null, h('th', null, 'Pipeline'), h('th', null, 'Last execution'), h('th', null, 'Trigger'), h('th', null, 'Refs'), h('th', null, 'Priority')),
+                h(
+                  'tr',
+                  null,
+                  h('th', null, 'Pipeline'),
+                  h('th', null, 'Last execution'),
+                  h('th', null, 'Trigger'),
+                  h('th', null, 'Refs'),
+                  h('th', null, 'Priority'),
+                ),
               ),
               h(
                 'tbody',
@@ -630,14 +816,31 @@
                     h(
                       'td',
                       null,
-                      h('a', { href: linkOf(pl, path('workspaces', ws, 'projects', p.name, 'pipelines', pl.id)) }, pl.name || 'pipeline ' + pl.id),
-                      h('div', { class: 'muted small' }, '#' + pl.id, pl.identifier ? ' · ' + pl.identifier : '', pl.disabled ? ' · disabled' : '', pl.paused ? ' · paused' : ''),
+                      h(
+                        'a',
+                        { href: linkOf(pl, path('workspaces', ws, 'projects', p.name, 'pipelines', pl.id)) },
+                        pl.name || 'pipeline ' + pl.id,
+                      ),
+                      h(
+                        'div',
+                        { class: 'muted small' },
+                        '#' + pl.id,
+                        pl.identifier ? ' · ' + pl.identifier : '',
+                        pl.disabled ? ' · disabled' : '',
+                        pl.paused ? ' · paused' : '',
+                      ),
                     ),
                     h(
                       'td',
                       null,
                       badge(pl.last_execution_status === 'INITIAL' ? null : pl.last_execution_status),
-                      pl.last_execution_revision ? h('div', { class: 'muted small' }, h('span', { class: 'mono' }, shortSha(pl.last_execution_revision))) : null,
+                      pl.last_execution_revision
+                        ? h(
+                            'div',
+                            { class: 'muted small' },
+                            h('span', { class: 'mono' }, shortSha(pl.last_execution_revision)),
+                          )
+                        : null,
                     ),
                     h('td', { class: 'small' }, triggerText(pl)),
                     h('td', { class: 'small mono' }, (pl.refs || []).join(', ') || '—'),
@@ -654,7 +857,14 @@
   function triggerText(pl) {
     const events = Array.isArray(pl.events) ? pl.events : [];
     if (events.length > 0) {
-      return events.map((e) => (e.type || '?') + (e.cron ? ' ' + e.cron : '') + (e.refs && e.refs.length ? ' ' + e.refs.join(', ') : '')).join('; ');
+      return events
+        .map(
+          (e) =>
+            (e.type || '?') +
+            (e.cron ? ' ' + e.cron : '') +
+            (e.refs && e.refs.length ? ' ' + e.refs.join(', ') : ''),
+        )
+        .join('; ');
     }
     if (pl.on) return pl.on === 'CLICK' ? 'manual' : pl.on;
     return 'manual';
@@ -665,7 +875,12 @@
   async function viewPipeline(ws, projectName, pid) {
     const pPath = path('workspaces', ws, 'projects', projectName, 'pipelines', pid);
     setTitle('Pipeline ' + pid);
-    setCrumbs([['Workspaces', '#/'], [ws, '#' + path('workspaces', ws)], [projectName, '#' + path('workspaces', ws, 'projects', projectName)], ['Pipeline ' + pid]]);
+    setCrumbs([
+      ['Workspaces', '#/'],
+      [ws, '#' + path('workspaces', ws)],
+      [projectName, '#' + path('workspaces', ws, 'projects', projectName)],
+      ['Pipeline ' + pid],
+    ]);
     const alive = currentRender();
     const page = Math.max(1, Number(parseHash().query.get('page')) || 1);
     const [pl, actionsData, execs] = await Promise.all([
@@ -676,26 +891,52 @@
     if (!alive()) return;
     const projectLabel = (pl.project && pl.project.display_name) || projectName;
     setTitle(pl.name, projectLabel);
-    setCrumbs([['Workspaces', '#/'], [ws, '#' + path('workspaces', ws)], [projectLabel, '#' + path('workspaces', ws, 'projects', projectName)], [pl.name || 'Pipeline ' + pid]]);
+    setCrumbs([
+      ['Workspaces', '#/'],
+      [ws, '#' + path('workspaces', ws)],
+      [projectLabel, '#' + path('workspaces', ws, 'projects', projectName)],
+      [pl.name || 'Pipeline ' + pid],
+    ]);
 
-    const headBadge = h('span', null, badge(pl.last_execution_status === 'INITIAL' ? null : pl.last_execution_status, true));
+    const headBadge = h(
+      'span',
+      null,
+      badge(pl.last_execution_status === 'INITIAL' ? null : pl.last_execution_status, true),
+    );
     const runPanel = runForm(pPath, pl);
     const execPanel = h('div', { class: 'panel flush' });
     const actions = actionsData.actions || [];
 
     function renderExecs(data) {
       const list = data.executions || [];
-      execPanel.replaceChildren(
+      fill(
+        execPanel,
         h('h2', null, 'Executions'),
         list.length === 0
-          ? h('div', { class: 'empty' }, page > 1 ? 'No executions on this page.' : 'This pipeline has not run yet. Use “Run” to start it.')
+          ? h(
+              'div',
+              { class: 'empty' },
+              page > 1
+                ? 'No executions on this page.'
+                : 'This pipeline has not run yet. Use “Run” to start it.',
+            )
           : h(
               'table',
               { class: 'list' },
               h(
                 'thead',
                 null,
-                h('tr', null, h('th', null, '#'), h('th', null, 'Status'), h('th', null, 'Revision'), h('th', null, 'Branch'), h('th', null, 'Triggered'), h('th', null, 'Started'), h('th', { class: 'num' }, 'Duration')),
+                h(
+                  'tr',
+                  null,
+                  h('th', null, '#'),
+                  h('th', null, 'Status'),
+                  h('th', null, 'Revision'),
+                  h('th', null, 'Branch'),
+                  h('th', null, 'Triggered'),
+                  h('th', null, 'Started'),
+                  h('th', { class: 'num' }, 'Duration'),
+                ),
               ),
               h(
                 'tbody',
@@ -711,13 +952,50 @@
                     h(
                       'td',
                       null,
-                      rev ? h('div', { class: 'ellipsis', title: rev.message || '' }, h('span', { class: 'sha' }, shortSha(rev.revision)), ' ', firstLine(rev.message)) : h('span', { class: 'muted' }, '—'),
-                      e.comment ? h('div', { class: 'muted small ellipsis', title: e.comment }, '“' + firstLine(e.comment) + '”') : null,
+                      rev
+                        ? h(
+                            'div',
+                            { class: 'ellipsis', title: rev.message || '' },
+                            h('span', { class: 'sha' }, shortSha(rev.revision)),
+                            ' ',
+                            firstLine(rev.message),
+                          )
+                        : h('span', { class: 'muted' }, '—'),
+                      e.comment
+                        ? h(
+                            'div',
+                            { class: 'muted small ellipsis', title: e.comment },
+                            '“' + firstLine(e.comment) + '”',
+                          )
+                        : null,
                     ),
-                    h('td', { class: 'mono small' }, e.branch ? e.branch.name : e.tag ? 'tag ' + e.tag.name : '—'),
-                    h('td', { class: 'small' }, e.creator ? e.creator.name : '', h('div', { class: 'muted' }, (e.triggered_on || '').toLowerCase())),
-                    h('td', { class: 'nowrap small' }, e.start_date ? when(e.start_date) : h('span', { class: 'muted' }, e.delay_until ? 'delayed until ' + fmtDate(e.delay_until) : 'queued')),
-                    h('td', { class: 'num small', 'data-start': e.finish_date ? null : e.start_date }, durationOf(e.start_date, e.finish_date)),
+                    h(
+                      'td',
+                      { class: 'mono small' },
+                      e.branch ? e.branch.name : e.tag ? 'tag ' + e.tag.name : '—',
+                    ),
+                    h(
+                      'td',
+                      { class: 'small' },
+                      e.creator ? e.creator.name : '',
+                      h('div', { class: 'muted' }, (e.triggered_on || '').toLowerCase()),
+                    ),
+                    h(
+                      'td',
+                      { class: 'nowrap small' },
+                      e.start_date
+                        ? when(e.start_date)
+                        : h(
+                            'span',
+                            { class: 'muted' },
+                            e.delay_until ? 'delayed until ' + fmtDate(e.delay_until) : 'queued',
+                          ),
+                    ),
+                    h(
+                      'td',
+                      { class: 'num small', 'data-start': e.finish_date ? null : e.start_date },
+                      durationOf(e.start_date, e.finish_date),
+                    ),
                   );
                 }),
               ),
@@ -727,7 +1005,7 @@
         }),
       );
       const top = list[0];
-      if (page === 1 && top) headBadge.replaceChildren(badge(top.status, true));
+      if (page === 1 && top) fill(headBadge, badge(top.status, true));
     }
     renderExecs(execs);
 
@@ -735,8 +1013,7 @@
     let lastData = execs;
     const poll = setInterval(async () => {
       const active = (lastData.executions || []).some((e) => ACTIVE.includes(e.status));
-      if (!active && !poll.force) return;
-      poll.force = false;
+      if (!active) return;
       try {
         const data = await api('GET', pPath + `/executions?page=${page}&per_page=${EXEC_PAGE}`);
         if (!alive()) return;
@@ -778,11 +1055,30 @@
         { class: 'panel flush' },
         h('h2', null, 'Actions'),
         actions.length === 0
-          ? h('div', { class: 'empty' }, 'No actions yet. Add one with ', h('code', null, `POST ${API}${pPath}/actions`), '.')
+          ? h(
+              'div',
+              { class: 'empty' },
+              'No actions yet. Add one with ',
+              h('code', null, `POST ${API}${pPath}/actions`),
+              '.',
+            )
           : h(
               'table',
               { class: 'list' },
-              h('thead', null, h('tr', null, h('th', null, '#'), h('th', null, 'Action'), h('th', null, 'Type'), h('th', null, 'Runs'), h('th', null, 'Details'), h('th', null, 'Last status'))),
+              h(
+                'thead',
+                null,
+                h(
+                  'tr',
+                  null,
+                  h('th', null, '#'),
+                  h('th', null, 'Action'),
+                  h('th', null, 'Type'),
+                  h('th', null, 'Runs'),
+                  h('th', null, 'Details'),
+                  h('th', null, 'Last status'),
+                ),
+              ),
               h(
                 'tbody',
                 null,
@@ -791,11 +1087,27 @@
                     'tr',
                     null,
                     h('td', { class: 'muted' }, String(i + 1)),
-                    h('td', null, h('a', { href: linkOf(a, pPath + '/actions/' + a.id) }, a.name || 'action ' + a.id), a.disabled ? h('span', { class: 'muted small' }, ' (disabled)') : null),
+                    h(
+                      'td',
+                      null,
+                      h('a', { href: linkOf(a, pPath + '/actions/' + a.id) }, a.name || 'action ' + a.id),
+                      a.disabled ? h('span', { class: 'muted small' }, ' (disabled)') : null,
+                    ),
                     h('td', { class: 'small mono' }, a.type || ''),
-                    h('td', { class: 'small' }, (a.trigger_time || '').replace(/_/g, ' ').toLowerCase(), a.run_next && a.run_next !== 'WAIT_ON_SUCCESS' ? h('div', { class: 'muted' }, a.run_next.replace(/_/g, ' ').toLowerCase()) : null),
+                    h(
+                      'td',
+                      { class: 'small' },
+                      (a.trigger_time || '').replace(/_/g, ' ').toLowerCase(),
+                      a.run_next && a.run_next !== 'WAIT_ON_SUCCESS'
+                        ? h('div', { class: 'muted' }, a.run_next.replace(/_/g, ' ').toLowerCase())
+                        : null,
+                    ),
                     h('td', { class: 'small' }, actionSummary(a)),
-                    h('td', null, badge(a.last_execution_status === 'INITIAL' ? null : a.last_execution_status)),
+                    h(
+                      'td',
+                      null,
+                      badge(a.last_execution_status === 'INITIAL' ? null : a.last_execution_status),
+                    ),
                   ),
                 ),
               ),
@@ -806,8 +1118,11 @@
   }
 
   function actionSummary(a) {
-    const image = a.docker_image_name ? a.docker_image_name + (a.docker_image_tag ? ':' + a.docker_image_tag : '') : null;
-    let cmd = a.inline_commands || (Array.isArray(a.execute_commands) ? a.execute_commands.join('; ') : '') || '';
+    const image = a.docker_image_name
+      ? a.docker_image_name + (a.docker_image_tag ? ':' + a.docker_image_tag : '')
+      : null;
+    let cmd =
+      a.inline_commands || (Array.isArray(a.execute_commands) ? a.execute_commands.join('; ') : '') || '';
     if (!cmd && a.type === 'SLEEP') cmd = 'sleep ' + a.sleep_in_sec + 's';
     if (!cmd && a.notification_url) cmd = (a.method || 'GET') + ' ' + a.notification_url;
     if (!cmd && a.dockerfile_path) cmd = a.dockerfile_path;
@@ -829,10 +1144,29 @@
   }
 
   function runForm(pPath, pl) {
-    const revision = h('input', { type: 'text', name: 'revision', placeholder: 'HEAD or a commit SHA', autocomplete: 'off' });
-    const branch = h('input', { type: 'text', name: 'branch', placeholder: 'default branch', autocomplete: 'off' });
-    const priority = h('select', { name: 'priority' }, h('option', { value: '' }, 'pipeline default (' + (pl.priority || 'NORMAL') + ')'), ['LOW', 'NORMAL', 'HIGH'].map((p) => h('option', { value: p }, p)));
-    const comment = h('textarea', { name: 'comment', rows: '2', placeholder: pl.description_required ? 'required by this pipeline' : 'optional' });
+    const revision = h('input', {
+      type: 'text',
+      name: 'revision',
+      placeholder: 'HEAD or a commit SHA',
+      autocomplete: 'off',
+    });
+    const branch = h('input', {
+      type: 'text',
+      name: 'branch',
+      placeholder: 'default branch',
+      autocomplete: 'off',
+    });
+    const priority = h(
+      'select',
+      { name: 'priority' },
+      h('option', { value: '' }, 'pipeline default (' + (pl.priority || 'NORMAL') + ')'),
+      ['LOW', 'NORMAL', 'HIGH'].map((p) => h('option', { value: p }, p)),
+    );
+    const comment = h('textarea', {
+      name: 'comment',
+      rows: '2',
+      placeholder: pl.description_required ? 'required by this pipeline' : 'optional',
+    });
     const refresh = h('input', { type: 'checkbox', name: 'refresh' });
     const clearCache = h('input', { type: 'checkbox', name: 'clear_cache' });
     const err = h('div', { class: 'alert error', role: 'alert' });
@@ -873,13 +1207,27 @@
           h('div', null, h('label', null, 'Revision'), revision),
           h('div', null, h('label', null, 'Branch'), branch),
           h('div', null, h('label', null, 'Priority'), priority),
-          h('div', { class: 'checks' }, h('label', null, refresh, 'Refresh (from scratch)'), h('label', null, clearCache, 'Clear cache')),
+          h(
+            'div',
+            { class: 'checks' },
+            h('label', null, refresh, 'Refresh (from scratch)'),
+            h('label', null, clearCache, 'Clear cache'),
+          ),
           h('div', { class: 'wide' }, h('label', null, 'Comment'), comment),
-          h('div', { class: 'wide actions-row' }, submit, h('button', { type: 'button', onclick: () => setOpen(false) }, 'Cancel')),
+          h(
+            'div',
+            { class: 'wide actions-row' },
+            submit,
+            h('button', { type: 'button', onclick: () => setOpen(false) }, 'Cancel'),
+          ),
         ),
       ),
     );
-    const toggle = h('button', { class: 'primary', type: 'button', onclick: () => setOpen(panel.hidden) }, '▶ Run');
+    const toggle = h(
+      'button',
+      { class: 'primary', type: 'button', onclick: () => setOpen(panel.hidden) },
+      '▶ Run',
+    );
     function setOpen(open) {
       panel.hidden = !open;
       toggle.textContent = open ? 'Close' : '▶ Run';
@@ -894,33 +1242,88 @@
   async function viewAction(ws, projectName, pid, aid) {
     const pPath = path('workspaces', ws, 'projects', projectName, 'pipelines', pid);
     setTitle('Action ' + aid);
-    setCrumbs([['Workspaces', '#/'], [ws, '#' + path('workspaces', ws)], [projectName, '#' + path('workspaces', ws, 'projects', projectName)], ['Pipeline ' + pid, '#' + pPath], ['Action ' + aid]]);
-    const alive = currentRender();
-    const [a, pl] = await Promise.all([api('GET', pPath + path('actions', aid)), api('GET', pPath)]);
-    if (!alive()) return;
-    setTitle(a.name, pl.name);
     setCrumbs([
       ['Workspaces', '#/'],
       [ws, '#' + path('workspaces', ws)],
       [projectName, '#' + path('workspaces', ws, 'projects', projectName)],
+      ['Pipeline ' + pid, '#' + pPath],
+      ['Action ' + aid],
+    ]);
+    const alive = currentRender();
+    const [a, pl] = await Promise.all([api('GET', pPath + path('actions', aid)), api('GET', pPath)]);
+    if (!alive()) return;
+    setTitle(a.name, pl.name);
+    const projectLabel = (pl.project && pl.project.display_name) || projectName;
+    setCrumbs([
+      ['Workspaces', '#/'],
+      [ws, '#' + path('workspaces', ws)],
+      [projectLabel, '#' + path('workspaces', ws, 'projects', projectName)],
       [pl.name || 'Pipeline ' + pid, linkOf(pl, pPath)],
       [a.name || 'Action ' + aid],
     ]);
-    const skip = new Set(['url', 'html_url', 'pipeline', 'name']);
+    // Commands and scripts read best as code; everything else as a key/value list, unset fields folded away.
+    const codeKeys = ['inline_commands', 'execute_commands', 'setup_commands', 'content', 'comment'];
+    const skip = new Set(['url', 'html_url', 'pipeline', 'name', 'type']);
     const rows = [];
+    const unset = [];
     const blocks = [];
     for (const [k, v] of Object.entries(a)) {
       if (skip.has(k)) continue;
-      if (typeof v === 'string' && v.includes('\n')) blocks.push([k, v]);
-      else if (v !== null && typeof v === 'object') {
-        if (Array.isArray(v) && v.length === 0) rows.push([k, '[]']);
-        else blocks.push([k, JSON.stringify(v, null, 2)]);
-      } else rows.push([k, v === null ? '—' : String(v)]);
+      if (v === null || v === undefined || v === '') unset.push(k);
+      else if (Array.isArray(v) && v.length === 0) unset.push(k);
+      else if (codeKeys.includes(k) && Array.isArray(v)) blocks.push([k, v.join('\n')]);
+      else if (codeKeys.includes(k) || (typeof v === 'string' && v.includes('\n')))
+        blocks.push([k, String(v)]);
+      else if (typeof v === 'object') blocks.push([k, JSON.stringify(v, null, 2)]);
+      else rows.push([k, String(v)]);
     }
     show(
-      h('div', { class: 'page-head' }, h('div', null, h('div', { class: 'title' }, h('h1', null, a.name || 'Action ' + aid), badge(a.last_execution_status === 'INITIAL' ? null : a.last_execution_status)), h('div', { class: 'sub mono' }, a.type))),
-      h('div', { class: 'panel' }, h('h2', null, 'Settings'), h('dl', { class: 'meta' }, rows.map(([k, v]) => [h('dt', { class: 'mono small' }, k), h('dd', { class: 'mono small' }, v)]))),
-      blocks.map(([k, v]) => h('div', { class: 'panel' }, h('h2', null, k), h('pre', { class: 'code' }, v))),
+      h(
+        'div',
+        { class: 'page-head' },
+        h(
+          'div',
+          null,
+          h(
+            'div',
+            { class: 'title' },
+            h('h1', null, a.name || 'Action ' + aid),
+            badge(a.last_execution_status === 'INITIAL' ? null : a.last_execution_status),
+          ),
+          h(
+            'div',
+            { class: 'sub' },
+            h('span', { class: 'mono' }, a.type),
+            ' · action #' + a.id + ' of ',
+            h('a', { href: linkOf(pl, pPath) }, pl.name || 'pipeline'),
+          ),
+        ),
+      ),
+      blocks.map(([k, v]) =>
+        h('div', { class: 'panel' }, h('h2', null, k.replace(/_/g, ' ')), h('pre', { class: 'code' }, v)),
+      ),
+      h(
+        'div',
+        { class: 'panel' },
+        h('h2', null, 'Settings'),
+        h(
+          'dl',
+          { class: 'meta' },
+          rows.map(([k, v]) => [h('dt', { class: 'mono small' }, k), h('dd', { class: 'mono small' }, v)]),
+        ),
+        unset.length
+          ? h(
+              'details',
+              { class: 'unset' },
+              h(
+                'summary',
+                { class: 'muted small' },
+                `${unset.length} unset field${unset.length === 1 ? '' : 's'}`,
+              ),
+              h('p', { class: 'mono small muted' }, unset.join(', ')),
+            )
+          : null,
+      ),
       h('p', null, h('a', { href: linkOf(pl, pPath) }, '← Back to the pipeline')),
     );
   }
@@ -964,7 +1367,11 @@
     let refetchTimer = null;
     let busy = false;
 
-    const cancelBtn = h('button', { class: 'danger', type: 'button', onclick: () => operate('CANCEL') }, 'Cancel');
+    const cancelBtn = h(
+      'button',
+      { class: 'danger', type: 'button', onclick: () => operate('CANCEL') },
+      'Cancel',
+    );
     const retryBtn = h('button', { type: 'button', onclick: () => operate('RETRY') }, '↻ Retry');
 
     function setLive(state, text) {
@@ -994,7 +1401,8 @@
       const st = exec.status;
       cancelBtn.disabled = busy || !ACTIVE.includes(st) || st === 'TERMINATING';
       retryBtn.disabled = busy || !(st === 'FAILED' || st === 'TERMINATED');
-      head.replaceChildren(
+      fill(
+        head,
         h(
           'div',
           null,
@@ -1005,7 +1413,16 @@
             h('a', { href: linkOf(pl, pPath) }, pl.name || 'pipeline'),
             ' · ',
             exec.start_date ? ['started ', when(exec.start_date)] : 'not started yet',
-            exec.start_date ? [' · ', h('span', { 'data-start': exec.finish_date ? null : exec.start_date }, durationOf(exec.start_date, exec.finish_date))] : null,
+            exec.start_date
+              ? [
+                  ' · ',
+                  h(
+                    'span',
+                    { 'data-start': exec.finish_date ? null : exec.start_date },
+                    durationOf(exec.start_date, exec.finish_date),
+                  ),
+                ]
+              : null,
           ),
         ),
         h('div', { class: 'actions-row' }, cancelBtn, retryBtn),
@@ -1014,7 +1431,12 @@
 
     function person(p) {
       if (!p) return h('span', { class: 'muted' }, '—');
-      return h('span', null, p.name || '', p.email ? h('span', { class: 'muted' }, ' <' + p.email + '>') : null);
+      return h(
+        'span',
+        null,
+        p.name || '',
+        p.email ? h('span', { class: 'muted' }, ' <' + p.email + '>') : null,
+      );
     }
 
     function renderMeta() {
@@ -1029,31 +1451,91 @@
               'dl',
               { class: 'meta' },
               h('dt', null, 'Commit'),
-              h('dd', null, h('span', { class: 'sha', title: rev.revision }, shortSha(rev.revision)), h('span', { class: 'muted mono small' }, ' ' + rev.revision)),
+              h(
+                'dd',
+                null,
+                h('span', { class: 'sha', title: rev.revision }, shortSha(rev.revision)),
+                h('span', { class: 'muted mono small' }, ' ' + rev.revision),
+              ),
               h('dt', null, 'Message'),
               h('dd', { class: 'commit-msg' }, (rev.message || '').trim() || '—'),
               h('dt', null, 'Author'),
-              h('dd', null, person(rev.author), rev.author_date ? h('span', { class: 'muted small' }, ' · ', when(rev.author_date)) : null),
-              from ? [h('dt', null, 'Changes since'), h('dd', null, h('span', { class: 'sha', title: from.revision }, shortSha(from.revision)), ' ', firstLine(from.message))] : null,
-              Array.isArray(exec.changed_files) ? [h('dt', null, 'Changed files'), h('dd', { class: 'small' }, exec.changed_files.length ? h('span', { class: 'mono', title: exec.changed_files.join('\n') }, exec.changed_files.slice(0, 5).join(', ') + (exec.changed_files.length > 5 ? ` … (+${exec.changed_files.length - 5})` : '')) : 'none')] : null,
+              h(
+                'dd',
+                null,
+                person(rev.author),
+                rev.author_date ? h('span', { class: 'muted small' }, ' · ', when(rev.author_date)) : null,
+              ),
+              from
+                ? [
+                    h('dt', null, 'Changes since'),
+                    h(
+                      'dd',
+                      null,
+                      h('span', { class: 'sha', title: from.revision }, shortSha(from.revision)),
+                      ' ',
+                      firstLine(from.message),
+                    ),
+                  ]
+                : null,
+              Array.isArray(exec.changed_files)
+                ? [
+                    h('dt', null, 'Changed files'),
+                    h(
+                      'dd',
+                      { class: 'small' },
+                      exec.changed_files.length
+                        ? h(
+                            'span',
+                            { class: 'mono', title: exec.changed_files.join('\n') },
+                            exec.changed_files.slice(0, 5).join(', ') +
+                              (exec.changed_files.length > 5 ? ` … (+${exec.changed_files.length - 5})` : ''),
+                          )
+                        : 'none',
+                    ),
+                  ]
+                : null,
             )
           : h('p', { class: 'muted' }, 'No revision (yet).'),
       );
       const rows = [
         ['Status', badge(exec.status)],
-        ['Branch', exec.branch ? h('span', { class: 'mono' }, exec.branch.name) : exec.tag ? h('span', { class: 'mono' }, 'tag ' + exec.tag.name) : '—'],
+        [
+          'Branch',
+          exec.branch
+            ? h('span', { class: 'mono' }, exec.branch.name)
+            : exec.tag
+              ? h('span', { class: 'mono' }, 'tag ' + exec.tag.name)
+              : '—',
+        ],
         ['Creator', person(exec.creator)],
         ['Triggered', (exec.triggered_on || '—').toLowerCase()],
         ['Priority', exec.priority || '—'],
-        ['Options', [exec.refresh ? 'refresh' : null, exec.clear_cache ? 'clear cache' : null].filter(Boolean).join(', ') || '—'],
+        [
+          'Options',
+          [exec.refresh ? 'refresh' : null, exec.clear_cache ? 'clear cache' : null]
+            .filter(Boolean)
+            .join(', ') || '—',
+        ],
         exec.comment ? ['Comment', h('span', { class: 'commit-msg' }, exec.comment)] : null,
         exec.delay_until ? ['Delayed until', fmtDate(exec.delay_until)] : null,
         ['Started', exec.start_date ? fmtDate(exec.start_date) : '—'],
         ['Finished', exec.finish_date ? fmtDate(exec.finish_date) : '—'],
-        exec.error_message ? ['Error', h('span', { style: 'color:var(--danger)' }, exec.error_message)] : null,
+        exec.error_message
+          ? ['Error', h('span', { style: 'color:var(--danger)' }, exec.error_message)]
+          : null,
       ].filter(Boolean);
-      const right = h('div', { class: 'panel', style: 'margin:0' }, h('h2', null, 'Execution'), h('dl', { class: 'meta' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
-      meta.replaceChildren(left, right);
+      const right = h(
+        'div',
+        { class: 'panel', style: 'margin:0' },
+        h('h2', null, 'Execution'),
+        h(
+          'dl',
+          { class: 'meta' },
+          rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+        ),
+      );
+      fill(meta, left, right);
     }
 
     function renderActions() {
@@ -1062,17 +1544,19 @@
       for (const ae of list) {
         let card = cards.get(ae.action_execution_id);
         if (!card) {
-          card = makeCard(ePath + path('action_executions', ae.action_execution_id), ae);
+          card = makeCard(ePath + path('action_executions', ae.action_execution_id), ae, cards);
           cards.set(ae.action_execution_id, card);
         }
         card.update(ae);
         order.push(card.el);
       }
-      if (list.length === 0) actionsBox.replaceChildren(h('div', { class: 'panel empty' }, 'This execution has no actions.'));
+      if (list.length === 0)
+        fill(actionsBox, h('div', { class: 'panel empty' }, 'This execution has no actions.'));
       else {
         // Re-append in order (moves nodes; open logs keep their state).
         const current = Array.from(actionsBox.children);
-        if (current.length !== order.length || current.some((el, i) => el !== order[i])) actionsBox.replaceChildren(...order);
+        if (current.length !== order.length || current.some((el, i) => el !== order[i]))
+          fill(actionsBox, ...order);
       }
     }
 
@@ -1164,16 +1648,22 @@
     // Open the logs worth reading right away: the one asked for, running ones, and failures.
     for (const ae of exec.action_executions || []) {
       const card = cards.get(ae.action_execution_id);
-      if (focusAeid ? ae.action_execution_id === focusAeid : ae.status === 'INPROGRESS' || ae.status === 'FAILED') card.open(true);
+      if (
+        focusAeid
+          ? ae.action_execution_id === focusAeid
+          : ae.status === 'INPROGRESS' || ae.status === 'FAILED'
+      )
+        card.open(true);
     }
     if (focusAeid && cards.get(focusAeid)) cards.get(focusAeid).el.scrollIntoView({ block: 'start' });
     if (!FINAL_EXEC.includes(exec.status)) watch();
   }
 
   /** One action execution: a header row and a collapsible live log. */
-  function makeCard(aePath, first) {
+  function makeCard(aePath, first, siblings) {
     let ae = first;
     let userToggled = false;
+    let autoOpened = false;
     const chev = h('span', { class: 'chev' }, '▸');
     const headEl = h('div', { class: 'ae-head', role: 'button', tabindex: '0', 'aria-expanded': 'false' });
     const errEl = h('div', { class: 'ae-error', hidden: true });
@@ -1199,13 +1689,19 @@
 
     function open(auto) {
       if (auto && userToggled) return;
+      if (auto) {
+        autoOpened = true;
+        // Fold logs this page opened by itself once their action succeeded, so the new one stays in view.
+        for (const other of siblings.values()) if (other.el !== el) other.foldIfDone();
+      }
       el.classList.add('open');
       headEl.setAttribute('aria-expanded', 'true');
       if (!viewer) {
         viewer = makeLogViewer(aePath, () => ae);
-        logEl.replaceChildren(viewer.el);
+        fill(logEl, viewer.el);
       }
       viewer.start();
+      viewer.scrollToEnd();
     }
 
     function close() {
@@ -1219,7 +1715,8 @@
       ae = next;
       const a = ae.action || {};
       const lines = ae.log_lines;
-      headEl.replaceChildren(
+      fill(
+        headEl,
         chev,
         badge(ae.status),
         h(
@@ -1229,15 +1726,27 @@
           ' ',
           h('span', { class: 'type' }, a.type || ''),
         ),
-        typeof lines === 'number' && lines > 0 ? h('span', { class: 'muted small' }, num(lines) + ' log line' + (lines === 1 ? '' : 's')) : null,
-        h('span', { class: 'dur', 'data-start': ae.start_date && !ae.finish_date && ae.status === 'INPROGRESS' ? ae.start_date : null }, durationOf(ae.start_date, ae.finish_date)),
+        typeof lines === 'number' && lines > 0
+          ? h('span', { class: 'muted small' }, num(lines) + ' log line' + (lines === 1 ? '' : 's'))
+          : null,
+        h(
+          'span',
+          {
+            class: 'dur',
+            'data-start':
+              ae.start_date && !ae.finish_date && ae.status === 'INPROGRESS' ? ae.start_date : null,
+          },
+          durationOf(ae.start_date, ae.finish_date),
+        ),
       );
       errEl.hidden = !ae.error_message;
       errEl.textContent = ae.error_message || '';
       // A retry resets a finished action execution (same id, log emptied): start its log over.
       const wasFinal = prev && !ACTIVE.includes(prev.status);
-      if (prev !== next && wasFinal && ACTIVE.includes(ae.status) && viewer) viewer.restart(el.classList.contains('open'));
-      const becameInteresting = (ae.status === 'INPROGRESS' || ae.status === 'FAILED') && prev.status !== ae.status;
+      if (prev !== next && wasFinal && ACTIVE.includes(ae.status) && viewer)
+        viewer.restart(el.classList.contains('open'));
+      const becameInteresting =
+        (ae.status === 'INPROGRESS' || ae.status === 'FAILED') && prev.status !== ae.status;
       if (becameInteresting && prev !== next) open(true);
       else if (viewer && el.classList.contains('open')) viewer.statusChanged();
     }
@@ -1246,6 +1755,10 @@
       el,
       update,
       open,
+      foldIfDone() {
+        if (autoOpened && !userToggled && ae.status === 'SUCCESSFUL' && el.classList.contains('open'))
+          close();
+      },
       destroy() {
         if (viewer) viewer.stop();
       },
@@ -1265,7 +1778,11 @@
       stateEl,
       h('span', { class: 'grow' }),
       h('label', { class: 'small', title: 'Keep the newest line in view' }, followBox, ' follow'),
-      h('button', { class: 'link small', type: 'button', onclick: () => openEarlier(0) }, 'Read from the start'),
+      h(
+        'button',
+        { class: 'link small', type: 'button', onclick: () => openEarlier(0) },
+        'Read from the start',
+      ),
     );
     const el = h('div', null, bar, note, earlierBox, pre);
 
@@ -1345,16 +1862,30 @@
         return;
       }
       note.hidden = false;
-      note.replaceChildren(
+      fill(
+        note,
         `Showing the last ${num(shown)} lines; ${num(dropped)} earlier line${dropped === 1 ? ' is' : 's are'} not shown here. `,
-        h('button', { class: 'link small', type: 'button', onclick: () => openEarlier(Math.max(0, dropped - EARLIER_PAGE)) }, 'Read earlier lines'),
+        h(
+          'button',
+          {
+            class: 'link small',
+            type: 'button',
+            onclick: () => openEarlier(Math.max(0, dropped - EARLIER_PAGE)),
+          },
+          'Read earlier lines',
+        ),
       );
     }
 
     function renderState() {
       const ae = getAe();
-      if (complete) stateEl.textContent = received === 0 ? 'No output.' : `Complete · ${num(received)} line${received === 1 ? '' : 's'}`;
-      else if (es) stateEl.textContent = (ae.status === 'ENQUEUED' || ae.status === 'INITIAL' ? 'Waiting to start' : 'Streaming') + ` · ${num(received)} line${received === 1 ? '' : 's'}`;
+      if (complete)
+        stateEl.textContent =
+          received === 0 ? 'No output.' : `Complete · ${num(received)} line${received === 1 ? '' : 's'}`;
+      else if (es)
+        stateEl.textContent =
+          (ae.status === 'ENQUEUED' || ae.status === 'INITIAL' ? 'Waiting to start' : 'Streaming') +
+          ` · ${num(received)} line${received === 1 ? '' : 's'}`;
       else stateEl.textContent = `${num(received)} line${received === 1 ? '' : 's'}`;
     }
 
@@ -1362,7 +1893,12 @@
       if (es || complete) return;
       const src = new EventSource(streamUrl(aePath + '/logs/stream'));
       es = src;
-      if (received === 0) setPlaceholder(['ENQUEUED', 'INITIAL'].includes(getAe().status) ? 'Waiting for the action to start…' : 'Loading log…');
+      if (received === 0)
+        setPlaceholder(
+          ['ENQUEUED', 'INITIAL'].includes(getAe().status)
+            ? 'Waiting for the action to start…'
+            : 'Loading log…',
+        );
       src.addEventListener('log', (ev) => {
         const n = Number(ev.lastEventId);
         // Line ids are line numbers; skip anything already received (after a reconnect).
@@ -1384,7 +1920,11 @@
         if (src.readyState === EventSource.CLOSED) {
           es = null;
           flush();
-          stateEl.replaceChildren('Log stream failed. ', h('button', { class: 'link small', type: 'button', onclick: () => start() }, 'Try again'));
+          fill(
+            stateEl,
+            'Log stream failed. ',
+            h('button', { class: 'link small', type: 'button', onclick: () => start() }, 'Try again'),
+          );
         } else stateEl.textContent = 'Reconnecting…';
       });
       renderState();
@@ -1409,7 +1949,7 @@
       chunks = [];
       buffer = [];
       complete = false;
-      pre.replaceChildren();
+      fill(pre);
       placeholder = null;
       note.hidden = true;
       earlierBox.hidden = true;
@@ -1424,24 +1964,49 @@
       const info = h('span', null, '');
       const prev = h('button', { class: 'small', type: 'button', disabled: true }, '← Earlier');
       const next = h('button', { class: 'small', type: 'button', disabled: true }, 'Later →');
-      const closeBtn = h('button', { class: 'small', type: 'button', onclick: () => { earlierBox.hidden = true; earlierBox.replaceChildren(); } }, 'Close');
-      earlierBox.replaceChildren(h('div', { class: 'log-bar' }, info, h('span', { class: 'grow' }), prev, next, closeBtn), body);
+      const closeBtn = h(
+        'button',
+        {
+          class: 'small',
+          type: 'button',
+          onclick: () => {
+            earlierBox.hidden = true;
+            fill(earlierBox);
+          },
+        },
+        'Close',
+      );
+      fill(
+        earlierBox,
+        h('div', { class: 'log-bar' }, info, h('span', { class: 'grow' }), prev, next, closeBtn),
+        body,
+      );
       try {
         const data = await api('GET', aePath + `/logs?offset=${offset}&limit=${EARLIER_PAGE}`);
         const logs = data.logs || [];
         const total = data.total_element_count || 0;
-        body.replaceChildren(logs.length ? logs.map(clean).join('\n') + '\n' : h('span', { class: 'placeholder' }, 'No lines here.'));
-        info.textContent = logs.length ? `Lines ${num(offset + 1)}–${num(offset + logs.length)} of ${num(total)}` : `No lines from ${num(offset + 1)} (of ${num(total)})`;
+        fill(
+          body,
+          logs.length
+            ? logs.map(clean).join('\n') + '\n'
+            : h('span', { class: 'placeholder' }, 'No lines here.'),
+        );
+        info.textContent = logs.length
+          ? `Lines ${num(offset + 1)}–${num(offset + logs.length)} of ${num(total)}`
+          : `No lines from ${num(offset + 1)} (of ${num(total)})`;
         prev.disabled = offset <= 0;
         next.disabled = offset + logs.length >= total;
         prev.addEventListener('click', () => openEarlier(Math.max(0, offset - EARLIER_PAGE)));
         next.addEventListener('click', () => openEarlier(offset + EARLIER_PAGE));
       } catch (e) {
-        body.replaceChildren(h('span', { class: 'placeholder' }, 'Could not read the log: ' + e.message));
+        fill(body, h('span', { class: 'placeholder' }, 'Could not read the log: ' + e.message));
       }
     }
 
-    return { el, start, stop, restart, statusChanged: renderState };
+    const scrollToEnd = () => {
+      if (followBox.checked) pre.scrollTop = pre.scrollHeight;
+    };
+    return { el, start, stop, restart, scrollToEnd, statusChanged: renderState };
   }
 
   // ---------------------------------------------------------------- view: user
@@ -1453,7 +2018,11 @@
     const [u, t] = await Promise.all([api('GET', '/user'), api('GET', '/user/token').catch(() => null)]);
     if (!alive()) return;
     show(
-      h('div', { class: 'page-head' }, h('div', null, h('h1', null, u.name || 'Account'), h('div', { class: 'sub' }, u.email || ''))),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('div', null, h('h1', null, u.name || 'Account'), h('div', { class: 'sub' }, u.email || '')),
+      ),
       t
         ? h(
             'div',

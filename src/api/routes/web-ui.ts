@@ -15,6 +15,9 @@ export function webUiRoutes(app: FastifyInstance, _ctx: ApiContext): void {
   });
   app.get('/app.js', { config: { scope: null }, schema: { hide: true } }, async (_request, reply) => {
     script ??= await readFile(SCRIPT, 'utf8');
-    return reply.type('application/javascript; charset=utf-8').header('cache-control', 'no-cache').send(script);
+    return reply
+      .type('application/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(script);
   });
 }
