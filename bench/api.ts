@@ -6,13 +6,12 @@
  *
  *   node --import tsx bench/api.ts
  */
-import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { busyboxAction, createBenchProject, createPipelineWithActions } from './support/fixtures.ts';
 import { expectStatus, startGantryServer, type GantryServer } from './support/gantry-server.ts';
 import { mib, ms, printJsonLine, printTable, progress, ratio, round } from './support/report.ts';
-import { RssSampler } from './support/rss-sampler.ts';
+import { cpuTimeOf, RssSampler } from './support/process-sampler.ts';
 import { startStaticJsonServer, type StaticJsonServer } from './support/static-json-baseline.ts';
 
 const PIPELINES = 50;
@@ -30,6 +29,8 @@ interface Measurement {
   timeouts: number;
   non2xx: number;
   peakRss: number;
+  /** CPU time the server process used per answered request (ms). */
+  cpuPerRequest: number;
 }
 
 /** Percentile (0–100) of an ascending list, nearest rank. */
@@ -42,7 +43,9 @@ function percentile(sorted: Float64Array, p: number): number {
  * Runs autocannon and takes latency percentiles from every response's own time: autocannon's histogram
  * keeps whole milliseconds, which rounds a bare node:http server's latency down to 0.
  */
-function autocannonWithLatencies(options: autocannon.Options): Promise<{ result: autocannon.Result; latencies: Float64Array }> {
+function autocannonWithLatencies(
+  options: autocannon.Options,
+): Promise<{ result: autocannon.Result; latencies: Float64Array }> {
   const times: number[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (err: unknown, result: autocannon.Result) => {
@@ -54,9 +57,20 @@ function autocannonWithLatencies(options: autocannon.Options): Promise<{ result:
   });
 }
 
-async function load(url: string, headers: Record<string, string>, pid: number, seconds: number): Promise<Measurement> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  pid: number,
+  seconds: number,
+): Promise<Measurement> {
   const rss = new RssSampler(pid).start();
-  const { result: r, latencies } = await autocannonWithLatencies({ url, connections: CONNECTIONS, duration: seconds, headers });
+  const cpuBefore = cpuTimeOf(pid)!;
+  const { result: r, latencies } = await autocannonWithLatencies({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers,
+  });
   return {
     requestsPerSecond: r.requests.average,
     latencyP50: percentile(latencies, 50),
@@ -66,6 +80,7 @@ async function load(url: string, headers: Record<string, string>, pid: number, s
     timeouts: r.timeouts,
     non2xx: r.non2xx,
     peakRss: rss.stop(),
+    cpuPerRequest: (cpuTimeOf(pid)! - cpuBefore) / Math.max(1, r.requests.total),
   };
 }
 
@@ -76,28 +91,37 @@ async function main(): Promise<void> {
   const server: GantryServer = await startGantryServer();
   const overall = new RssSampler(server.pid).start();
   let baseline: StaticJsonServer | null = null;
-  let repoDir: string | null = null;
+  let removeRepo = (): void => undefined;
   try {
     const rssAtStart = overall.first;
-    const { projectPath, repoDir: dir } = await createBenchProject(server);
-    repoDir = dir;
+    const { projectPath, removeRepo: remove } = await createBenchProject(server);
+    removeRepo = remove;
     progress(`creating ${PIPELINES} pipelines with one RUN_DOCKER_CONTAINER action each`);
     const setupStart = performance.now();
     const pipelines: { pipelinePath: string; actionIds: number[] }[] = [];
     for (let i = 1; i <= PIPELINES; i += 1) {
-      pipelines.push(await createPipelineWithActions(server, projectPath, `Pipeline ${String(i).padStart(2, '0')}`, [busyboxAction('Run tests')]));
+      pipelines.push(
+        await createPipelineWithActions(server, projectPath, `Pipeline ${String(i).padStart(2, '0')}`, [
+          busyboxAction('Run tests'),
+        ]),
+      );
     }
     const setupMs = performance.now() - setupStart;
     const rssAfterSetup = overall.last;
 
     const middle = pipelines[Math.floor(PIPELINES / 2)]!;
     const targets = [
-      { name: 'GET .../pipelines/:id/actions/:action_id', url: `${middle.pipelinePath}/actions/${middle.actionIds[0]}` },
+      {
+        name: 'GET .../pipelines/:id/actions/:action_id',
+        url: `${middle.pipelinePath}/actions/${middle.actionIds[0]}`,
+      },
       { name: 'GET .../pipelines?page=2&per_page=20', url: `${projectPath}/pipelines?page=2&per_page=20` },
     ];
     const bodies: Record<string, string> = {};
     for (const t of targets) {
-      const res = await fetch(server.baseUrl + t.url, { headers: { authorization: `Bearer ${server.token}` } });
+      const res = await fetch(server.baseUrl + t.url, {
+        headers: { authorization: `Bearer ${server.token}` },
+      });
       const text = await res.text();
       expectStatus({ status: res.status, body: text }, 200, t.url);
       bodies[t.url] = text;
@@ -131,22 +155,50 @@ async function main(): Promise<void> {
           ms(m.latencyP99),
           m.requests,
           `${m.errors} / ${m.non2xx}`,
+          ms(m.cpuPerRequest),
           mib(m.peakRss),
         ]);
       }
-      rows.push(['', 'Gantry / node:http', ratio(r.gantry.requestsPerSecond, r.node.requestsPerSecond), ratio(r.gantry.latencyP50, r.node.latencyP50), ratio(r.gantry.latencyP99, r.node.latencyP99), '', '', '']);
+      rows.push([
+        '',
+        'Gantry / node:http',
+        ratio(r.gantry.requestsPerSecond, r.node.requestsPerSecond),
+        ratio(r.gantry.latencyP50, r.node.latencyP50),
+        ratio(r.gantry.latencyP99, r.node.latencyP99),
+        '',
+        '',
+        ratio(r.gantry.cpuPerRequest, r.node.cpuPerRequest),
+        '',
+      ]);
     }
     printTable(
       `autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per row (after ${WARMUP_S} s warm-up); ${PIPELINES} pipelines`,
-      ['endpoint', 'server', 'req/s', 'p50', 'p99', 'requests', 'errors / non-2xx', 'peak RSS'],
+      [
+        'endpoint',
+        'server',
+        'req/s',
+        'p50',
+        'p99',
+        'requests',
+        'errors / non-2xx',
+        'server CPU/req',
+        'peak RSS',
+      ],
       rows,
     );
-    printTable('Gantry server process memory (VmRSS, sampled every 200 ms)', ['moment', 'RSS'], [
-      ['after start', mib(rssAtStart)],
-      [`after creating ${PIPELINES} pipelines + actions (${ms(setupMs)}, ${ms(setupMs / (PIPELINES * 2))} per POST)`, mib(rssAfterSetup)],
-      ['peak over the whole run', mib(peakRss)],
-      ['at the end', mib(overall.last)],
-    ]);
+    printTable(
+      'Gantry server process memory (VmRSS, sampled every 200 ms)',
+      ['moment', 'RSS'],
+      [
+        ['after start', mib(rssAtStart)],
+        [
+          `after creating ${PIPELINES} pipelines + actions (${ms(setupMs)}, ${ms(setupMs / (PIPELINES * 2))} per POST)`,
+          mib(rssAfterSetup),
+        ],
+        ['peak over the whole run', mib(peakRss)],
+        ['at the end', mib(overall.last)],
+      ],
+    );
     printJsonLine('api', {
       pipelines: PIPELINES,
       connections: CONNECTIONS,
@@ -167,7 +219,7 @@ async function main(): Promise<void> {
     overall.stop();
     await baseline?.stop();
     await server.stop();
-    if (repoDir) rmSync(repoDir, { recursive: true, force: true });
+    removeRepo();
   }
 }
 
@@ -181,6 +233,7 @@ function summary(m: Measurement): Record<string, number> {
     timeouts: m.timeouts,
     non2xx: m.non2xx,
     peak_rss_bytes: m.peakRss,
+    server_cpu_ms_per_request: round(m.cpuPerRequest, 4),
   };
 }
 

@@ -7,15 +7,23 @@
  *   node --import tsx bench/pipeline.ts
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_IMAGE } from '../test/support/harness.ts';
 import { at, runAndWait, type ObservedExecution } from './support/executions.ts';
 import { busyboxAction, createBenchProject, createPipelineWithActions } from './support/fixtures.ts';
 import { startGantryServer } from './support/gantry-server.ts';
-import { containerPhases, RawDocker, type ContainerEvent, type ContainerEventWatch, type ContainerPhases, type RawRunTimings } from './support/raw-docker.ts';
+import { cpuTimeOf } from './support/process-sampler.ts';
+import {
+  containerPhases,
+  RawDocker,
+  type ContainerEvent,
+  type ContainerEventWatch,
+  type ContainerPhases,
+  type RawRunTimings,
+} from './support/raw-docker.ts';
 import { median, ms, printJsonLine, printTable, progress, ratio, round } from './support/report.ts';
 
 const RUNS = 5;
@@ -30,10 +38,16 @@ interface GantryRun {
   observed: ObservedExecution;
   firstStart: ContainerEvent;
   containers: ContainerPhases;
+  /** CPU time the Gantry process used from POST to the final status (ms). */
+  cpu: number;
 }
 
 /** Waits until the engine reported the removal of `count` containers labelled gantry.execution=`execution`. */
-async function containersOf(watch: ContainerEventWatch, execution: string, count: number): Promise<ContainerEvent[]> {
+async function containersOf(
+  watch: ContainerEventWatch,
+  execution: string,
+  count: number,
+): Promise<ContainerEvent[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const events = watch.withLabel('gantry.execution', execution);
@@ -63,43 +77,58 @@ function breakdown(run: GantryRun): Record<string, number> {
     lastActionToFinish: at(e.finish_date) - finishes[finishes.length - 1]!,
     finishToObserved: observed.observedFinalAt - at(e.finish_date),
     postToFirstContainerStart: firstStart.atMs - observed.postedAt,
+    cpu: run.cpu,
     ...Object.fromEntries(Object.entries(run.containers).map(([k, v]) => [`containers.${k}`, v])),
   };
 }
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg().map((l) => round(l, 2));
-  process.stdout.write(`bench/pipeline: ${cpus().length} CPUs, load average ${loadAtStart.join(' ')} at start\n`);
+  process.stdout.write(
+    `bench/pipeline: ${cpus().length} CPUs, load average ${loadAtStart.join(' ')} at start\n`,
+  );
   const raw = new RawDocker();
-  const rawInstance = `bench-raw-${process.pid}`;
-  const rawDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-raw-'));
-  writeFileSync(path.join(rawDir, 'README.md'), '# bench\n');
+  writeFileSync(path.join(raw.scratchDir, 'README.md'), '# bench\n');
   progress('starting gantry serve');
   const server = await startGantryServer();
   const watch = await raw.watchEvents(`gantry.instance=${server.instanceLabel}`);
-  const rawWatch = await raw.watchEvents(`gantry.instance=${rawInstance}`);
-  let repoDir: string | null = null;
+  const rawWatch = await raw.watchEvents(`gantry.instance=${raw.instance}`);
+  let removeRepo = (): void => undefined;
   try {
     const project = await createBenchProject(server);
-    repoDir = project.repoDir;
+    removeRepo = project.removeRepo;
     const actions = Array.from({ length: ACTIONS }, (_, i) => busyboxAction(`step ${i + 1}`));
-    const { pipelinePath, pipelineId } = await createPipelineWithActions(server, project.projectPath, 'Ten trivial actions', actions);
+    const { pipelinePath, pipelineId } = await createPipelineWithActions(
+      server,
+      project.projectPath,
+      'Ten trivial actions',
+      actions,
+    );
 
     const gantryRun = async (): Promise<GantryRun> => {
       let firstStart: Promise<ContainerEvent> | undefined;
+      const cpuBefore = cpuTimeOf(server.pid)!;
       const observed = await runAndWait(server, pipelinePath, {
         pollMs: POLL_MS,
         // Wait for the first container before polling, so no poll request competes with the start.
         afterAccept: async (id) => {
-          firstStart = watch.next((ev) => ev.action === 'start' && ev.labels['gantry.execution'] === String(id));
+          firstStart = watch.next(
+            (ev) => ev.action === 'start' && ev.labels['gantry.execution'] === String(id),
+          );
           await firstStart.catch(() => undefined);
         },
       });
-      if (observed.execution.status !== 'SUCCESSFUL') throw new Error(`execution ${observed.id} ended ${observed.execution.status}: ${observed.execution.error_message}`);
+      if (observed.execution.status !== 'SUCCESSFUL')
+        throw new Error(
+          `execution ${observed.id} ended ${observed.execution.status}: ${observed.execution.error_message}`,
+        );
+      const cpu = cpuTimeOf(server.pid)! - cpuBefore;
       const containers = containerPhases(await containersOf(watch, String(observed.id), ACTIONS));
-      return { observed, firstStart: await firstStart!, containers };
+      return { observed, firstStart: await firstStart!, containers, cpu };
     };
-    const rawRun = async (n: number): Promise<{ total: number; perContainer: RawRunTimings[]; containers: ContainerPhases }> => {
+    const rawRun = async (
+      n: number,
+    ): Promise<{ total: number; perContainer: RawRunTimings[]; containers: ContainerPhases }> => {
       const t0 = performance.now();
       const perContainer: RawRunTimings[] = [];
       for (let i = 0; i < ACTIONS; i += 1) {
@@ -107,20 +136,28 @@ async function main(): Promise<void> {
           image: IMAGE,
           cmd: ['sh', '-c', 'true'],
           workingDir: '/buddy/bench',
-          binds: [`${rawDir}:/buddy/bench`],
+          binds: [`${raw.scratchDir}:/buddy/bench`],
           labels: {
-            'gantry.instance': rawInstance,
+            'gantry.instance': raw.instance,
             'gantry.execution': String(n),
             'gantry.action_execution': randomBytes(12).toString('hex'),
             'gantry.pipeline': String(pipelineId),
           },
-          env: { BUDDY_EXECUTION_ID: String(n), BUDDY_PIPELINE_ID: String(pipelineId), BUDDY_PROJECT_NAME: 'bench' },
+          env: {
+            BUDDY_EXECUTION_ID: String(n),
+            BUDDY_PIPELINE_ID: String(pipelineId),
+            BUDDY_PROJECT_NAME: 'bench',
+          },
         });
         if (run.exitCode !== 0) throw new Error(`raw container exited ${run.exitCode}`);
         perContainer.push(run.timings);
       }
       const total = performance.now() - t0;
-      return { total, perContainer, containers: containerPhases(await containersOf(rawWatch, String(n), ACTIONS)) };
+      return {
+        total,
+        perContainer,
+        containers: containerPhases(await containersOf(rawWatch, String(n), ACTIONS)),
+      };
     };
 
     // One untimed run of each warms the engine, Gantry's JIT and its git mirror and checkout.
@@ -151,28 +188,74 @@ async function main(): Promise<void> {
       `Pipeline of ${ACTIONS} trivial containers, median of ${RUNS} runs (after 1 warm-up run)`,
       ['measure', 'Gantry', 'raw Docker API', 'Gantry / raw'],
       [
-        ['wall time, POST → SUCCESSFUL seen by polling', ms(med('wall')), ms(rawMedian), ratio(med('wall'), rawMedian)],
-        ['server-side, execution start_date → finish_date', ms(med('serverSide')), ms(rawMedian), ratio(med('serverSide'), rawMedian)],
-        ['per action (wall / actions)', ms(med('wall') / ACTIONS), ms(rawMedian / ACTIONS), ratio(med('wall'), rawMedian)],
-        ['fastest run, wall (less sensitive to a busy machine)', ms(Math.min(...gantry.map((g) => g.wall!))), ms(Math.min(...rawTotals)), ratio(Math.min(...gantry.map((g) => g.wall!)), Math.min(...rawTotals))],
+        [
+          'wall time, POST → SUCCESSFUL seen by polling',
+          ms(med('wall')),
+          ms(rawMedian),
+          ratio(med('wall'), rawMedian),
+        ],
+        [
+          'server-side, execution start_date → finish_date',
+          ms(med('serverSide')),
+          ms(rawMedian),
+          ratio(med('serverSide'), rawMedian),
+        ],
+        [
+          'per action (wall / actions)',
+          ms(med('wall') / ACTIONS),
+          ms(rawMedian / ACTIONS),
+          ratio(med('wall'), rawMedian),
+        ],
+        [
+          'fastest run, wall (less sensitive to a busy machine)',
+          ms(Math.min(...gantry.map((g) => g.wall!))),
+          ms(Math.min(...rawTotals)),
+          ratio(Math.min(...gantry.map((g) => g.wall!)), Math.min(...rawTotals)),
+        ],
       ],
     );
     printTable(
       `Runs (ms)`,
       ['run', 'Gantry wall', 'Gantry server-side', 'raw'],
-      gantry.map((g, i) => [String(i + 1), round(g.wall!, 0), round(g.serverSide!, 0), round(rawTotals[i]!, 0)]),
+      gantry.map((g, i) => [
+        String(i + 1),
+        round(g.wall!, 0),
+        round(g.serverSide!, 0),
+        round(rawTotals[i]!, 0),
+      ]),
     );
     printTable(
       'Where Gantry spends the wall time (median ms, from the execution and action execution dates)',
       ['phase', 'median', 'cold run'],
       [
-        ['POST sent → execution start_date (accept: git fetch, resolve, persist; schedule)', ms(med('postToStart')), ms(cold.postToStart!)],
-        ['start_date → 1st action start_date (filesystem, git checkout)', ms(med('startToFirstAction')), ms(cold.startToFirstAction!)],
-        [`inside the ${ACTIONS} actions (Σ start_date → finish_date)`, ms(med('inActions')), ms(cold.inActions!)],
+        [
+          'POST sent → execution start_date (accept: git fetch, resolve, persist; schedule)',
+          ms(med('postToStart')),
+          ms(cold.postToStart!),
+        ],
+        [
+          'start_date → 1st action start_date (filesystem, git checkout)',
+          ms(med('startToFirstAction')),
+          ms(cold.startToFirstAction!),
+        ],
+        [
+          `inside the ${ACTIONS} actions (Σ start_date → finish_date)`,
+          ms(med('inActions')),
+          ms(cold.inActions!),
+        ],
         [`between actions (Σ of ${ACTIONS - 1} gaps)`, ms(med('betweenActions')), ms(cold.betweenActions!)],
-        ['last action finish_date → execution finish_date', ms(med('lastActionToFinish')), ms(cold.lastActionToFinish!)],
-        [`finish_date → seen by polling (poll every ${POLL_MS} ms)`, ms(med('finishToObserved')), ms(cold.finishToObserved!)],
+        [
+          'last action finish_date → execution finish_date',
+          ms(med('lastActionToFinish')),
+          ms(cold.lastActionToFinish!),
+        ],
+        [
+          `finish_date → seen by polling (poll every ${POLL_MS} ms)`,
+          ms(med('finishToObserved')),
+          ms(cold.finishToObserved!),
+        ],
         ['(POST answered, overlaps the above)', ms(med('postAnswer')), ms(cold.postAnswer!)],
+        ['(CPU time of the Gantry process, POST → final status)', ms(med('cpu')), ms(cold.cpu!)],
       ],
     );
     const rawPhase = (key: keyof ContainerPhases): number => median(rawPhases.map((p) => p[key]));
@@ -191,8 +274,20 @@ async function main(): Promise<void> {
           ['span', 'first create → last destroy'],
         ] as const
       )
-        .map(([key, label]) => [label, ms(med(`containers.${key}`)), ms(rawPhase(key)), ms(med(`containers.${key}`) - rawPhase(key))])
-        .concat([['outside any container (wall − span)', ms(outsideGantry), ms(outsideRaw), ms(outsideGantry - outsideRaw)]]),
+        .map(([key, label]) => [
+          label,
+          ms(med(`containers.${key}`)),
+          ms(rawPhase(key)),
+          ms(med(`containers.${key}`) - rawPhase(key)),
+        ])
+        .concat([
+          [
+            'outside any container (wall − span)',
+            ms(outsideGantry),
+            ms(outsideRaw),
+            ms(outsideGantry - outsideRaw),
+          ],
+        ]),
     );
     const step = (key: keyof RawRunTimings): number => median(rawTimings.map((t) => t[key]));
     printTable(
@@ -212,7 +307,9 @@ async function main(): Promise<void> {
     );
     const target = 1.05;
     const wallRatio = med('wall') / rawMedian;
-    process.stdout.write(`\nGantry/raw = ${wallRatio.toFixed(2)}× (target ≤ ${target}×): ${wallRatio <= target ? 'within target' : 'ABOVE target'}\n`);
+    process.stdout.write(
+      `\nGantry/raw = ${wallRatio.toFixed(2)}× (target ≤ ${target}×): ${wallRatio <= target ? 'within target' : 'ABOVE target'}\n`,
+    );
     printJsonLine('pipeline', {
       runs: RUNS,
       actions: ACTIONS,
@@ -227,8 +324,18 @@ async function main(): Promise<void> {
       target_ratio: target,
       first_container_start_latency_ms_median: round(median(latencies), 1),
       breakdown_ms_median: Object.fromEntries(Object.keys(gantry[0]!).map((k) => [k, round(med(k), 1)])),
-      raw_container_phases_ms_median: Object.fromEntries((['createToStart', 'startToDie', 'dieToDestroy', 'betweenContainers', 'span'] as const).map((k) => [k, round(rawPhase(k), 1)])),
-      raw_per_container_ms_median: Object.fromEntries((['create', 'attach', 'start', 'wait', 'remove', 'total'] as const).map((k) => [k, round(step(k), 1)])),
+      raw_container_phases_ms_median: Object.fromEntries(
+        (['createToStart', 'startToDie', 'dieToDestroy', 'betweenContainers', 'span'] as const).map((k) => [
+          k,
+          round(rawPhase(k), 1),
+        ]),
+      ),
+      raw_per_container_ms_median: Object.fromEntries(
+        (['create', 'attach', 'start', 'wait', 'remove', 'total'] as const).map((k) => [
+          k,
+          round(step(k), 1),
+        ]),
+      ),
     });
   } finally {
     watch.close();
@@ -236,9 +343,8 @@ async function main(): Promise<void> {
     await server.stop();
     // Gantry removes its containers itself; these sweeps only matter after an interrupted run.
     await raw.removeLabelled(`gantry.instance=${server.instanceLabel}`);
-    await raw.removeLabelled(`gantry.instance=${rawInstance}`);
-    rmSync(rawDir, { recursive: true, force: true });
-    if (repoDir) rmSync(repoDir, { recursive: true, force: true });
+    await raw.dispose();
+    removeRepo();
   }
 }
 

@@ -26,7 +26,11 @@ export async function runAndWait(
   options: { pollMs: number; timeoutMs?: number; afterAccept?: (executionId: number) => Promise<void> },
 ): Promise<ObservedExecution> {
   const postedAt = Date.now();
-  const created = expectStatus(await server.request('POST', `${pipelinePath}/executions`, {}), 200, 'run pipeline');
+  const created = expectStatus(
+    await server.request('POST', `${pipelinePath}/executions`, {}),
+    200,
+    'run pipeline',
+  );
   const acceptedAt = Date.now();
   const id = created.id as number;
   if (options.afterAccept) await options.afterAccept(id);
@@ -36,7 +40,8 @@ export async function runAndWait(
     if (res.status === 200 && FINAL.has(res.body.status)) {
       return { id, postedAt, acceptedAt, observedFinalAt: Date.now(), execution: res.body };
     }
-    if (Date.now() > deadline) throw new Error(`execution ${id} did not finish: ${JSON.stringify(res.body).slice(0, 1000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`execution ${id} did not finish: ${JSON.stringify(res.body).slice(0, 1000)}`);
     await sleep(options.pollMs);
   }
 }

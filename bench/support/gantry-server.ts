@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/harness.ts';
+import { onInterrupt, removeContainersSync } from './interrupt-cleanup.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -35,7 +36,10 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`gantry serve did not start within ${timeoutMs} ms:\n${out}${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`gantry serve did not start within ${timeoutMs} ms:\n${out}${err}`)),
+      timeoutMs,
+    );
     const fail = (e: Error): void => {
       clearTimeout(timer);
       reject(e);
@@ -56,14 +60,30 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
 
 /**
  * Starts `node bin/gantry.js serve` on a temp data dir and a free loopback port. `nodeArgs` go to node
- * itself (e.g. `--cpu-prof` to see where a slow benchmark spends its time), `serveArgs` to `serve`.
+ * itself, by default from BENCH_GANTRY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see
+ * where a slow benchmark spends its time); `serveArgs` go to `serve`.
  */
-export async function startGantryServer(options: { nodeArgs?: string[]; serveArgs?: string[] } = {}): Promise<GantryServer> {
+export async function startGantryServer(
+  options: { nodeArgs?: string[]; serveArgs?: string[] } = {},
+): Promise<GantryServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-'));
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), 'bin/gantry.js', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...(options.serveArgs ?? [])],
+    [
+      ...(options.nodeArgs ?? nodeArgsFromEnv()),
+      'bin/gantry.js',
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+      ...(options.serveArgs ?? []),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
@@ -77,6 +97,12 @@ export async function startGantryServer(options: { nodeArgs?: string[]; serveArg
   child.stdout!.resume();
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[gantry] ${d.toString()}`));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const instanceLabel = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  const forget = onInterrupt(() => {
+    child.kill('SIGKILL');
+    removeContainersSync(`gantry.instance=${instanceLabel}`);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
@@ -84,11 +110,14 @@ export async function startGantryServer(options: { nodeArgs?: string[]; serveArg
     baseUrl,
     token,
     dataDir,
-    instanceLabel: createHash('sha256').update(dataDir).digest('hex').slice(0, 16),
+    instanceLabel,
     async request(method, url, body) {
       const res = await fetch(baseUrl + url, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
       const text = await res.text();
@@ -110,12 +139,18 @@ export async function startGantryServer(options: { nodeArgs?: string[]; serveArg
         clearTimeout(killer);
       }
       rmSync(dataDir, { recursive: true, force: true });
+      forget();
     },
   };
 }
 
+function nodeArgsFromEnv(): string[] {
+  return (process.env.BENCH_GANTRY_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+}
+
 /** Throws unless the answer has the expected status; returns its body. */
-export function expectStatus(res: ApiResponse, status: number, what: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
+export function expectStatus(res: ApiResponse, status: number, what: string): ApiResponse['body'] {
+  if (res.status !== status)
+    throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
   return res.body;
 }

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { onInterrupt, removeContainersSync } from './interrupt-cleanup.ts';
 
 /**
  * The baseline side of the container benchmarks: the Docker Engine API driven directly through dockerode,
@@ -70,9 +74,27 @@ function countPayload(stream: Readable): Promise<number> {
 
 export class RawDocker {
   readonly docker: Docker;
+  /** Value of the `gantry.instance` label to put on baseline containers, so `dispose` finds them. */
+  readonly instance = `bench-raw-${process.pid}`;
+  /** A temporary directory to bind-mount, standing in for the pipeline filesystem. */
+  readonly scratchDir: string;
+  private readonly forget: () => void;
 
   constructor(socketPath = '/var/run/docker.sock') {
     this.docker = new Docker({ socketPath });
+    this.scratchDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-raw-'));
+    const cleanup = (): void => {
+      removeContainersSync(`gantry.instance=${this.instance}`);
+      rmSync(this.scratchDir, { recursive: true, force: true });
+    };
+    this.forget = onInterrupt(cleanup);
+  }
+
+  /** Removes the scratch directory and any baseline container an error left behind. */
+  async dispose(): Promise<void> {
+    await this.removeLabelled(`gantry.instance=${this.instance}`);
+    rmSync(this.scratchDir, { recursive: true, force: true });
+    this.forget();
   }
 
   /** One container from create to remove, sequentially, as Gantry runs an action; output is counted and dropped. */
@@ -87,10 +109,20 @@ export class RawDocker {
       Tty: false,
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { NetworkMode: 'none', Binds: spec.binds, AutoRemove: false, LogConfig: { Type: 'none', Config: {} } },
+      HostConfig: {
+        NetworkMode: 'none',
+        Binds: spec.binds,
+        AutoRemove: false,
+        LogConfig: { Type: 'none', Config: {} },
+      },
     });
     const t1 = performance.now();
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true, hijack: true })) as unknown as Readable;
+    const stream = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as unknown as Readable;
     const counted = countPayload(stream);
     const t2 = performance.now();
     await container.start();
@@ -104,14 +136,25 @@ export class RawDocker {
     return {
       exitCode: result.StatusCode,
       outputBytes,
-      timings: { create: t1 - t0, attach: t2 - t1, start: t3 - t2, wait: t4 - t3, remove: t5 - t4, total: t5 - t0 },
+      timings: {
+        create: t1 - t0,
+        attach: t2 - t1,
+        start: t3 - t2,
+        wait: t4 - t3,
+        remove: t5 - t4,
+        total: t5 - t0,
+      },
     };
   }
 
   /** Force-removes every container carrying `label` (key=value), e.g. after an interrupted run. */
   async removeLabelled(label: string): Promise<number> {
     const found = await this.docker.listContainers({ all: true, filters: { label: [label] } });
-    for (const c of found) await this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+    for (const c of found)
+      await this.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
     return found.length;
   }
 
@@ -166,7 +209,12 @@ export class ContainerEventWatch {
   }
 
   private onEvent(raw: EngineEvent): void {
-    const event: ContainerEvent = { id: raw.id, action: raw.Action as ContainerEventName, atMs: raw.timeNano / 1e6, labels: raw.Actor?.Attributes ?? {} };
+    const event: ContainerEvent = {
+      id: raw.id,
+      action: raw.Action as ContainerEventName,
+      atMs: raw.timeNano / 1e6,
+      labels: raw.Actor?.Attributes ?? {},
+    };
     this.seen.push(event);
     const hit = this.waiters.filter((w) => w.match(event));
     this.waiters = this.waiters.filter((w) => !w.match(event));
@@ -222,8 +270,11 @@ export function containerPhases(events: readonly ContainerEvent[]): ContainerPha
     times[e.action] ??= e.atMs;
     byId.set(e.id, times);
   }
-  const list = [...byId.values()].filter((t) => t.create !== undefined && t.destroy !== undefined).sort((a, b) => a.create! - b.create!);
-  const sum = (f: (t: Partial<Record<ContainerEventName, number>>, i: number) => number): number => list.reduce((acc, t, i) => acc + f(t, i), 0);
+  const list = [...byId.values()]
+    .filter((t) => t.create !== undefined && t.destroy !== undefined)
+    .sort((a, b) => a.create! - b.create!);
+  const sum = (f: (t: Partial<Record<ContainerEventName, number>>, i: number) => number): number =>
+    list.reduce((acc, t, i) => acc + f(t, i), 0);
   return {
     containers: list.length,
     createToStart: sum((t) => t.start! - t.create!),

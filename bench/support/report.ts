@@ -6,18 +6,26 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export const ms = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ms` : 'n/a');
+export const ms = (v: number): string =>
+  Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ms` : 'n/a';
 export const sec = (v: number): string => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : 'n/a');
 export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-export const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
+export const ratio = (a: number, b: number): string =>
+  b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a';
 export const round = (v: number, digits = 2): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** Prints a titled table with columns padded to their widest cell (numbers right-aligned). */
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-\d.,]+( ?[a-zA-Z×%/]+)?$/.test(String(r[i] ?? ''))));
-  const line = (r: string[]): string => r.map((c, i) => (numeric[i] && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const numeric = header.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^[-\d.,]+( ?[a-zA-Z×%/]+)?$/.test(String(r[i] ?? ''))),
+  );
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (numeric[i] && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`\n${title}\n`);
   process.stdout.write(line(header) + '\n');
   process.stdout.write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n');

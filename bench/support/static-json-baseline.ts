@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onInterrupt } from './interrupt-cleanup.ts';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static-json-server.ts');
 
@@ -17,8 +18,14 @@ export async function startStaticJsonServer(bodies: Record<string, string>): Pro
   const dir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-http-'));
   const file = path.join(dir, 'bodies.json');
   writeFileSync(file, JSON.stringify(bodies));
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const forget = onInterrupt(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -37,6 +44,7 @@ export async function startStaticJsonServer(bodies: Record<string, string>): Pro
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
+      forget();
     },
   };
 }

@@ -12,7 +12,12 @@ import { createServer } from 'node:http';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: static-json-server.ts <bodies.json>');
-const bodies = new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>).map(([url, text]) => [url, Buffer.from(text)]));
+const bodies = new Map(
+  Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>).map(([url, text]) => [
+    url,
+    Buffer.from(text),
+  ]),
+);
 
 const server = createServer((req, res) => {
   const body = bodies.get(req.url ?? '');

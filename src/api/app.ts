@@ -8,6 +8,9 @@ import type { ApiContext } from './context.ts';
 import { answerFrameworkError, installErrorHandler } from './errors.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { environmentRoutes } from './routes/environments.ts';
+import { integrationRoutes } from './routes/integrations.ts';
+import { packageRoutes } from './routes/packages.ts';
+import { packageVersionRoutes } from './routes/package-versions.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { gitHttpRoutes } from './routes/git-http.ts';
 import { identityRoutes } from './routes/identity.ts';
@@ -67,6 +70,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       executionRoutes(api, ctx);
       variableRoutes(api, ctx);
       environmentRoutes(api, ctx);
+      integrationRoutes(api, ctx);
+      packageRoutes(api, ctx);
+      await packageVersionRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

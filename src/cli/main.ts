@@ -39,7 +39,8 @@ function withConfigOptions(cmd: Command): Command {
 }
 
 function configFrom(flags: CommonFlags): Config {
-  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  // Plain decimal integers only; other text is passed on as text for loadConfig to refuse by name.
+  const num = (v: string | undefined): number | string | undefined => (v !== undefined && /^-?[0-9]+$/.test(v) ? Number(v) : v);
   return loadConfig({
     ...(flags.config ? { file: flags.config } : {}),
     env: process.env,

@@ -57,8 +57,12 @@ export class ConfigError extends Error {}
 
 type Layer = Record<string, unknown>;
 
+/**
+ * Environment values are text; numeric keys take plain decimal integers only. Number() would read "",
+ * "0x1F90" and "1e3" as 0, 8080 and 1000, so anything else is left as text for the schema to refuse.
+ */
 function coerce(key: keyof typeof DEFAULTS, raw: string): unknown {
-  return typeof DEFAULTS[key] === 'number' ? Number(raw) : raw;
+  return typeof DEFAULTS[key] === 'number' && /^-?[0-9]+$/.test(raw) ? Number(raw) : raw;
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Layer {
@@ -105,7 +109,8 @@ export function loadConfig(
   const merged: Layer = { ...DEFAULTS, ...(file ? fromFile(file) : {}), ...fromEnv(env) };
   for (const [k, v] of Object.entries(options.flags ?? {})) if (v !== undefined) merged[k] = v;
   for (const key of Object.keys(merged)) {
-    if (!(key in DEFAULTS)) throw new ConfigError(`unknown configuration key "${key}"`);
+    // Own keys only: `in` would also accept names every object inherits, such as "toString".
+    if (!Object.hasOwn(DEFAULTS, key)) throw new ConfigError(`unknown configuration key "${key}"`);
   }
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {

@@ -11,7 +11,7 @@ export function confinePath(root: string, userPath: string): string | null {
   const candidate = path.join(root, rel);
   const relative = path.relative(root, candidate);
   if (relative.startsWith('..') || path.isAbsolute(relative)) return null;
-  return candidate;
+  return relative === '' ? root : candidate;
 }
 
 /** True when `userPath`, read inside a filesystem root, stays in it ("../x" and "/a/../../b" do not). */

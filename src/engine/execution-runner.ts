@@ -30,6 +30,8 @@ import { secretMasker } from '../secrets/mask.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import type { ExecutionRequest } from './run-request.ts';
+import { resolveIntegrationAuth } from './integrations.ts';
+import { pinnedPackageMount } from './package-pin.ts';
 
 export interface RunnerDeps {
   db: Db;
@@ -108,6 +110,13 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   );
   for (const row of actionRows) if (row.status === 'SUCCESSFUL') variables.restoreOutputs(parseJson<InlineVariable[]>(row.outputted_variables));
 
+  // Checked before any action runs: a retry after the pinned version was deleted must not half-run.
+  const packageMount = await pinnedPackageMount(deps.dataDir, started);
+  if (typeof packageMount === 'string') {
+    await skipRemaining(deps, executionId, planned, 'NOT_EXECUTED');
+    await finish(deps, started, 'FAILED', packageMount);
+    return;
+  }
   try {
     await fs.ensure();
     if (started.clear_cache === 1 || pipeline.settings.auto_clear_cache) await fs.clearCache();
@@ -181,6 +190,8 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
           onContainer: (id) => updateActionExecution(db, executionId, a.id, { container_id: id }),
           files: vars.files,
           outputsDir,
+          packageMount,
+          resolveIntegration: (identifier) => resolveIntegrationAuth(db, deps.secrets, ws.id, identifier),
         });
         if (outcome.status !== 'FAILED') break;
       }

@@ -12,6 +12,7 @@ import type { Pipeline } from '../store/pipelines.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { branchOfRefs } from '../domain/pipeline.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
+import { resolvePackageVersion } from './package-pin.ts';
 
 /** What a client asks for in POST .../executions (seed 000). */
 export interface RunRequestBody {
@@ -84,10 +85,8 @@ export async function acceptRunRequest(
     if (!environment) throw new RunRequestError(404, `environment "${body.environment}" not found`);
     environmentId = environment.id;
   }
-  if (body.package_version !== undefined) {
-    const [pkg] = body.package_version.split(':');
-    throw new RunRequestError(404, `package "${pkg ?? body.package_version}" not found`);
-  }
+  const pinned = body.package_version !== undefined ? await resolvePackageVersion(deps.db, project, body.package_version) : null;
+  if (typeof pinned === 'string') throw new RunRequestError(404, pinned);
   const actions = await listActions(deps.db, pipeline.id);
   if (actions.length === 0) throw new RunRequestError(400, 'pipeline has no actions to run');
   for (const id of body.actions_to_run ?? []) {
@@ -122,7 +121,7 @@ export async function acceptRunRequest(
     variables,
     actions_to_run: body.actions_to_run ?? [],
     environment: body.environment ?? null,
-    package_version: null,
+    package_version: body.package_version ?? null,
   };
   return createExecution(
     deps.db,
@@ -145,6 +144,8 @@ export async function acceptRunRequest(
       creator_id: creatorId,
       delay_until: delayUntil,
       environment_id: environmentId,
+      package_version_id: pinned?.version.id ?? null,
+      package_info: pinned ? JSON.stringify(pinned) : null,
     },
     actions.map((a) => ({
       id: newActionExecutionId(),

@@ -6,6 +6,7 @@ import type { Database } from './schema.ts';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
 import * as m003 from './migrations/003-variables-environments.ts';
+import * as m004 from './migrations/004-integrations-packages.ts';
 
 export type Db = Kysely<Database>;
 
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
   '002-workspace-restrictions-by-id': m002,
   '003-variables-environments': m003,
+  '004-integrations-packages': m004,
 };
 
 class StaticMigrations implements MigrationProvider {

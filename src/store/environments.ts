@@ -41,6 +41,8 @@ export async function createEnvironment(db: Db, e: NewEnvironment): Promise<Envi
 }
 
 export async function updateEnvironment(db: Db, id: string, patch: Partial<NewEnvironment>): Promise<EnvironmentRow> {
+  // A PATCH that only replaces variables changes no column, and SQL has no UPDATE with an empty SET.
+  if (Object.keys(patch).length === 0) return db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   return db.updateTable('environments').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 

@@ -17,6 +17,9 @@ export interface Database {
   meta: MetaTable;
   variables: VariablesTable;
   environments: EnvironmentsTable;
+  integrations: IntegrationsTable;
+  packages: PackagesTable;
+  package_versions: PackageVersionsTable;
 }
 
 export interface MetaTable {
@@ -113,6 +116,9 @@ export interface ExecutionsTable {
   changeset: string | null; // JSON string[] of changed paths
   request: string; // JSON: variables (encrypted values sealed), actions_to_run, environment, package
   environment_id: string | null;
+  /** The package version the execution is pinned to (no foreign key: it may be deleted later). */
+  package_version_id: string | null;
+  package_info: string | null; // JSON PinnedPackage: the package and version as they were when pinned
   creator_id: number;
   enqueue_date: string;
   delay_until: string | null;
@@ -191,3 +197,41 @@ export interface VariablesTable {
 
 export type EnvironmentRow = Selectable<EnvironmentsTable>;
 export type VariableRow = Selectable<VariablesTable>;
+
+export interface IntegrationsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  hash_id: string; // 24 hex characters, as Buddy's hash_id
+  identifier: string;
+  name: string;
+  type: string; // DOCKER_HUB | DOCKER_REGISTRY
+  scope: string; // WORKSPACE
+  username: string | null;
+  password: string | null; // sealed
+  host: string | null; // registry address (DOCKER_REGISTRY)
+  create_date: string;
+}
+
+export interface PackagesTable {
+  id: string; // 8 characters, as Buddy's package ids
+  workspace_id: number;
+  project_id: number | null;
+  type: string; // FILE
+  name: string;
+  identifier: string;
+  create_date: string;
+}
+
+export interface PackageVersionsTable {
+  id: string; // 8 characters
+  package_id: string;
+  version: string;
+  size: number; // bytes of the extracted files
+  archive_format: string; // tar | tar.gz: how the uploaded archive is stored
+  archive_size: number;
+  created_date: string;
+}
+
+export type IntegrationRow = Selectable<IntegrationsTable>;
+export type PackageRow = Selectable<PackagesTable>;
+export type PackageVersionRow = Selectable<PackageVersionsTable>;

@@ -44,6 +44,8 @@ const P = '/api/workspaces/ws/projects/proj';
 let pipelineId = 0;
 let actionId = 0;
 let executionId = 0;
+let variableId = 0;
+let environmentId = '';
 let repoDir = '';
 let h: Harness;
 
@@ -243,6 +245,81 @@ function endpoints(): Endpoint[] {
       },
       unknownPaths: [`${pl}/executions/999999`, `${pl}/executions/abc`],
     },
+    {
+      name: 'create variable',
+      method: 'POST',
+      path: '/api/workspaces/ws/variables',
+      valid: { key: 'NEW_VAR', value: 'x' },
+      required: ['key', 'value'],
+      invalid: {
+        'key that is not a variable name': { key: 'NEW-VAR', value: 'x' },
+        'value of the wrong type': { key: 'NEW_VAR', value: 5 },
+        'unknown type': { key: 'NEW_VAR', value: 'x', type: 'SECRET' },
+        'over-long description': { key: 'NEW_VAR', value: 'x', description: 'd'.repeat(1001) },
+        'a plain variable placed as a file': { key: 'NEW_VAR', value: 'x', file_place: 'CONTAINER', file_path: '/tmp/x' },
+        'relative file_path': { key: 'NEW_VAR', value: 'x', type: 'FILE', file_path: 'etc/x' },
+        'file_chmod that is not a mode': { key: 'NEW_VAR', value: 'x', type: 'FILE', file_path: '/x', file_chmod: '999' },
+        'two levels at once': { key: 'NEW_VAR', value: 'x', project: { name: 'proj' }, pipeline: { id: pipelineId } },
+        'an "!encrypted" value that was never shown': { key: 'NEW_VAR', value: '!encrypted AAAA', encrypted: true },
+      },
+      refused: {
+        'key that exists at this level': { body: { key: 'EXISTING', value: 'x' }, status: 409 },
+        'unknown project': { body: { key: 'NEW_VAR', value: 'x', project: { name: 'no-such-project' } }, status: 404 },
+        'unknown pipeline': { body: { key: 'NEW_VAR', value: 'x', pipeline: { id: 999999 } }, status: 404 },
+        'unknown action': { body: { key: 'NEW_VAR', value: 'x', action: { id: 999999 } }, status: 404 },
+        'unknown environment': { body: { key: 'NEW_VAR', value: 'x', environment: { id: 'nope' } }, status: 404 },
+      },
+      unknownPaths: ['/api/workspaces/no-such-ws/variables'],
+    },
+    {
+      name: 'patch variable',
+      method: 'PATCH',
+      path: `/api/workspaces/ws/variables/${variableId}`,
+      valid: { value: 'changed' },
+      invalid: {
+        'key that is not a variable name': { key: '1BAD' },
+        'value of the wrong type': { value: ['x'] },
+        'unknown type': { type: 'SECRET' },
+        'moving to another level': { project: { name: 'proj' } },
+        'decrypting without a new value': { encrypted: false },
+        'an "!encrypted" value that was never shown': { value: '!encrypted AAAA' },
+      },
+      unknownPaths: ['/api/workspaces/ws/variables/999999', '/api/workspaces/ws/variables/abc', `/api/workspaces/no-such-ws/variables/${variableId}`],
+    },
+    {
+      name: 'create environment',
+      method: 'POST',
+      path: '/api/workspaces/ws/environments',
+      valid: { name: 'Production' },
+      required: ['name'],
+      invalid: {
+        'name of the wrong type': { name: 1 },
+        'identifier that is not a URL name': { name: 'Production', identifier: 'prod env!' },
+        'tags of the wrong type': { name: 'Production', tags: 'prod' },
+        'over-long name': { name: LONG_NAME },
+        'variable with a bad key': { name: 'Production', variables: [{ key: 'A B', value: 'x' }] },
+        'variable given twice': { name: 'Production', variables: [{ key: 'A', value: '1' }, { key: 'A', value: '2' }] },
+      },
+      refused: {
+        'identifier that is taken': { body: { name: 'Staging 2', identifier: 'staging' }, status: 409 },
+        'unknown project': { body: { name: 'Production', project: { name: 'no-such-project' } }, status: 404 },
+      },
+      unknownPaths: ['/api/workspaces/no-such-ws/environments'],
+    },
+    {
+      name: 'patch environment',
+      method: 'PATCH',
+      path: `/api/workspaces/ws/environments/${environmentId}`,
+      valid: { name: 'Renamed environment' },
+      invalid: {
+        'tags of the wrong type': { tags: [1] },
+        'moving to a project': { project: { name: 'proj' } },
+        'variable of the wrong type': { variables: [{ key: 'A', value: 1 }] },
+        'variable given twice': { variables: [{ key: 'A', value: '1' }, { key: 'A', value: '2' }] },
+        'empty identifier': { identifier: '' },
+      },
+      unknownPaths: ['/api/workspaces/ws/environments/no-such-env', `/api/workspaces/no-such-ws/environments/${environmentId}`],
+    },
   ];
 }
 
@@ -283,6 +360,12 @@ before(async () => {
   const action = await h.request('POST', `${P}/pipelines/${pipelineId}/actions`, ACTION);
   assert.equal(action.status, 201, JSON.stringify(action.body));
   actionId = action.body.id;
+  const variable = await h.request('POST', '/api/workspaces/ws/variables', { key: 'EXISTING', value: 'secret', encrypted: true });
+  assert.equal(variable.status, 201, JSON.stringify(variable.body));
+  variableId = variable.body.id;
+  const environment = await h.request('POST', '/api/workspaces/ws/environments', { name: 'Staging', identifier: 'staging', variables: [{ key: 'E', value: '1' }] });
+  assert.equal(environment.status, 201, JSON.stringify(environment.body));
+  environmentId = environment.body.id;
   // Delayed by a day, so the execution stays ENQUEUED and the tables stay still while the cases run.
   const delay = new Date(Date.now() + 86_400_000).toISOString();
   const execution = await h.request('POST', `${P}/pipelines/${pipelineId}/executions`, { delay_until: delay });
@@ -317,7 +400,7 @@ describe('bad input is refused in Buddy\'s error shape and stores nothing', () =
         }
       }
     }
-    assert.ok(count > 150, `only ${count} cases ran`);
+    assert.ok(count > 250, `only ${count} cases ran`);
     assert.deepEqual(failures, []);
   });
 

@@ -92,6 +92,37 @@ describe('paging', () => {
   });
 });
 
+describe('partial updates', () => {
+  test('a PATCH that changes only an environment\'s variables, or nothing, answers 200', async () => {
+    const created = await h.request('POST', '/api/workspaces/ws/environments', { name: 'Staging', variables: [{ key: 'A', value: '1' }] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const path = `/api/workspaces/ws/environments/${created.body.id}`;
+    const replaced = await h.request('PATCH', path, { variables: [{ key: 'B', value: '2' }] });
+    assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+    assert.deepEqual(replaced.body.variables.map((v: { key: string; value: string }) => [v.key, v.value]), [['B', '2']]);
+    assert.equal(replaced.body.name, 'Staging');
+    const nothing = await h.request('PATCH', path, {});
+    assert.equal(nothing.status, 200, JSON.stringify(nothing.body));
+    assert.deepEqual(nothing.body, replaced.body);
+  });
+
+  test('an empty PATCH changes nothing on every resource', async () => {
+    const targets = ['/api/workspaces/ws', `${P}/app`, `${PIPELINES}/1`];
+    const action = await h.request('POST', `${PIPELINES}/1/actions`, { name: 'A', type: 'RUN_DOCKER_CONTAINER', docker_image_name: 'busybox', docker_image_tag: 'latest', inline_commands: 'true' });
+    assert.equal(action.status, 201);
+    targets.push(`${PIPELINES}/1/actions/${action.body.id}`);
+    const variable = await h.request('POST', '/api/workspaces/ws/variables', { key: 'K', value: 'v' });
+    assert.equal(variable.status, 201);
+    targets.push(`/api/workspaces/ws/variables/${variable.body.id}`);
+    for (const url of targets) {
+      const before = await h.request('GET', url);
+      const res = await h.request('PATCH', url, {});
+      assert.equal(res.status, 200, `${url}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(res.body, before.body, url);
+    }
+  });
+});
+
 describe('API documentation', () => {
   test('GET /api/openapi.json lists the routes, without a token', async () => {
     const res = await h.request('GET', '/api/openapi.json', undefined, { token: null });

@@ -60,6 +60,27 @@ test('cancelling a running "sleep 600" ends TERMINATED within the grace period p
   assert.equal((await h.request('PATCH', run.path, { operation: 'CANCEL' })).status, 409);
 });
 
+test('a cancel that lands while the container is being created or started still stops it', async () => {
+  const pipelinePath = await sleepingPipeline();
+  // Polls with no delay, so that the cancel lands at varying points of the container's setup.
+  for (let i = 0; i < 4; i += 1) {
+    const run = await runPipeline(h, pipelinePath);
+    for (;;) {
+      const e = (await h.request('GET', run.path)).body;
+      if (e.action_executions[0].status === 'INPROGRESS') break;
+      await new Promise((r) => setImmediate(r));
+    }
+    if (i % 2 === 1) await new Promise((r) => setTimeout(r, 20 * i));
+    const t0 = Date.now();
+    const res = await h.request('PATCH', run.path, { operation: 'CANCEL' });
+    const e = await waitForExecution(h, run.path, 30_000);
+    assert.equal(res.status, 200);
+    assert.equal(e.status, 'TERMINATED');
+    assert.ok((Date.now() - t0) / 1000 <= GRACE_SECONDS + 2, `attempt ${i} took ${(Date.now() - t0) / 1000} s`);
+    assert.deepEqual(containersWith(...executionLabels(h.dataDir, e.id)), []);
+  }
+});
+
 test('cancelling a queued execution ends it TERMINATED without running anything', async () => {
   const pipelinePath = await sleepingPipeline();
   const blocker = await runPipeline(h, pipelinePath);

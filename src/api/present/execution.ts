@@ -5,6 +5,8 @@ import type { ActionExecutionRow, EnvironmentRow, ExecutionRow, ProjectRow, User
 import type { InlineVariable } from '../../domain/pipeline.ts';
 import { presentVariable } from '../../secrets/variables.ts';
 import { presentEnvironmentRef } from './variable.ts';
+import { pinnedPackageOf, type PinnedPackage } from '../../engine/package-pin.ts';
+import { presentPackageRef, presentVersion } from './package.ts';
 import { parseJson } from '../../store/time.ts';
 import type { ActionSettings } from '../../domain/action.ts';
 import { presentMember } from './identity.ts';
@@ -110,8 +112,7 @@ export function presentExecution(
     changed_files: e.changeset === null ? null : parseJson<string[]>(e.changeset),
     creator: presentMember(urls, view.ws.domain, view.users.get(e.creator_id), view.ws.owner_id),
     environment: e.environment_id ? presentEnvironmentRef(urls, view.ws, view.environments.get(e.environment_id) ?? deletedEnvironment(e.environment_id)) : null,
-    package: null,
-    package_version: null,
+    ...presentPin(urls, view.ws, pinnedPackageOf(e)),
     pipeline: presentPipeline(urls, view.ws, view.project, view.pipeline, view.users.get(view.pipeline.creatorId)),
     action_executions: actions.map((a) => presentActionExecution(urls, view, e, a, currentActions.find((c) => c.id === a.action_id))),
   };
@@ -120,4 +121,10 @@ export function presentExecution(
 /** An environment deleted after the execution ran: its id is all that is left. */
 function deletedEnvironment(id: string): EnvironmentRow {
   return { id, workspace_id: 0, project_id: null, name: '(deleted)', identifier: '', tags: '[]', icon: null, public_url: null, create_date: '' };
+}
+
+/** The `package` and `package_version` objects of an execution, as pinned when it was accepted. */
+function presentPin(urls: Urls, ws: WorkspaceRow, pin: PinnedPackage | null): { package: unknown; package_version: unknown } {
+  if (!pin) return { package: null, package_version: null };
+  return { package: presentPackageRef(urls, ws, pin.package), package_version: presentVersion(urls, ws, pin.package.id, pin.version) };
 }

@@ -6,6 +6,7 @@ import type { ActionSecrets, ActionSettings } from '../../domain/action.ts';
 import { parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
+import { sameRegistry } from '../../domain/integrations.ts';
 import { containerCommand } from '../action-plan.ts';
 import { containerFilePath, type ResolvedVariable } from '../variable-scope.ts';
 import type { LogWriter } from '../log-store.ts';
@@ -37,6 +38,10 @@ export interface ContainerActionContext {
   files: readonly ResolvedVariable[];
   /** Host directory mounted at OUTPUTS_DIR, where commands can set variables for later actions. */
   outputsDir: string;
+  /** The execution's pinned package version, mounted read-only (absent or null when none is pinned). */
+  packageMount?: BindMount | null;
+  /** Credentials of the workspace integration named by an action's `integration`; null when there is none. */
+  resolveIntegration?: (identifier: string) => Promise<RegistryAuth | null>;
 }
 
 /** Where commands find the file they may append `KEY=value` lines to (also in $GANTRY_OUTPUTS). */
@@ -98,6 +103,7 @@ function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string 
 async function mounts(s: ActionSettings, ctx: ContainerActionContext, workDir: string): Promise<BindMount[]> {
   const binds: BindMount[] = [{ hostPath: ctx.outputsDir, containerPath: OUTPUTS_DIR }];
   if (!s.mount_filesystem_disable) binds.push({ hostPath: ctx.fs.workTree, containerPath: workDir });
+  if (ctx.packageMount) binds.push(ctx.packageMount);
   for (const raw of s.volume_mappings) {
     const parsed = parseVolumeMapping(substitute(raw, ctx.variables));
     if (typeof parsed === 'string') throw new ActionSetupError(parsed);
@@ -107,14 +113,26 @@ async function mounts(s: ActionSettings, ctx: ContainerActionContext, workDir: s
   return binds;
 }
 
-async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionContext): Promise<void> {
-  if (s.integration !== null) {
-    throw new ActionSetupError(`integration "${s.integration.identifier}" not found (integrations are not supported yet)`);
+/**
+ * The credentials of the integration an action names, checked against the registry the image comes
+ * from: sending them to another registry would leak them and fail anyway.
+ */
+async function integrationAuth(identifier: string, ref: string, ctx: ContainerActionContext): Promise<RegistryAuth> {
+  const auth = ctx.resolveIntegration ? await ctx.resolveIntegration(identifier) : null;
+  if (!auth) throw new ActionSetupError(`integration "${identifier}" not found`);
+  const imageRegistry = registryOf(ref, null);
+  if (!sameRegistry(imageRegistry, auth.serveraddress)) {
+    throw new ActionSetupError(`integration "${identifier}" holds credentials for ${auth.serveraddress}, but image ${ref} comes from ${imageRegistry}; set "registry" or name the image with its registry`);
   }
+  return auth;
+}
+
+async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionContext): Promise<void> {
+  const fromIntegration = s.integration !== null ? await integrationAuth(s.integration.identifier, ref, ctx) : undefined;
   const present = await ctx.runtime.imageExists(ref);
   if (present && !ctx.forcePull) return;
-  let auth: RegistryAuth | undefined;
-  if (s.login) {
+  let auth: RegistryAuth | undefined = fromIntegration;
+  if (!auth && s.login) {
     auth = {
       username: substitute(s.login, ctx.variables),
       password: ctx.secrets.password ?? '',
@@ -173,6 +191,9 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
       stop();
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // A cancel that arrived while the container was starting fired before there was a listener; without
+    // this the action would run to its natural end (600 s of `sleep 600`) with the execution TERMINATING.
+    if (ctx.signal.aborted) onAbort();
     const timer =
       s.timeout !== null
         ? setTimeout(() => {

@@ -1,0 +1,142 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startGantry, type Harness } from '../support/harness.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+let h: Harness;
+const I = '/api/workspaces/ws/integrations';
+const PASSWORD = 'registry-pass-7f3a9c';
+
+before(async () => {
+  h = await startGantry();
+  assert.equal((await h.request('POST', '/api/workspaces', { name: 'WS', domain: 'ws' })).status, 201);
+});
+after(() => h.close());
+
+/** Every byte of the SQLite database files (main file, WAL, shared memory). */
+function databaseBytes(): Buffer {
+  return Buffer.concat(readdirSync(h.dataDir).filter((f) => f.startsWith('gantry.db')).map((f) => readFileSync(path.join(h.dataDir, f))));
+}
+
+test('integrations: create, list, get by identifier or hash_id, patch, delete', async () => {
+  const created = await h.request('POST', I, { name: 'Local registry', type: 'DOCKER_REGISTRY', username: 'ci', password: PASSWORD, host: 'https://127.0.0.1:5000/' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const i = created.body;
+  assert.match(i.identifier, /^[0-9a-f]{24}$/, 'a generated identifier looks like Buddy\'s');
+  assert.equal(i.hash_id, i.identifier);
+  assert.equal(i.type, 'DOCKER_REGISTRY');
+  assert.equal(i.scope, 'WORKSPACE');
+  assert.equal(i.username, 'ci');
+  assert.equal(i.host, '127.0.0.1:5000', 'the scheme and trailing slash are dropped');
+  assert.match(i.password, /^!encrypted [A-Za-z0-9+/=]+$/);
+  assert.equal(i.url, `${h.baseUrl}/api/workspaces/ws/integrations/${i.identifier}`);
+  for (const field of ['url', 'html_url', 'identifier', 'name', 'type', 'scope', 'username', 'password', 'host']) assert.ok(field in i, `missing ${field}`);
+
+  const hub = await h.request('POST', I, { name: 'Hub', type: 'DOCKER_HUB', identifier: 'hub', username: 'me', password: 'hub-secret-xyz' });
+  assert.equal(hub.status, 201, JSON.stringify(hub.body));
+  assert.equal(hub.body.identifier, 'hub');
+  assert.equal(hub.body.host, null);
+  assert.equal((await h.request('POST', I, { name: 'Again', type: 'DOCKER_HUB', identifier: 'hub', username: 'x', password: 'y' })).status, 409);
+
+  const list = await h.request('GET', I);
+  assert.equal(list.status, 200);
+  assert.equal(list.body.url, `${h.baseUrl}/api/workspaces/ws/integrations`);
+  assert.deepEqual(list.body.integrations.map((x: any) => x.name), ['Local registry', 'Hub']);
+  assert.equal((await h.request('GET', `${I}/hub`)).body.hash_id, hub.body.hash_id);
+  assert.equal((await h.request('GET', `${I}/${hub.body.hash_id}`)).body.identifier, 'hub', 'Buddy clients address integrations by hash_id');
+
+  const renamed = await h.request('PATCH', `${I}/hub`, { name: 'Docker Hub', identifier: 'docker-hub' });
+  assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+  assert.equal(renamed.body.name, 'Docker Hub');
+  assert.equal(renamed.body.password, hub.body.password, 'a PATCH without a password keeps it');
+  assert.equal((await h.request('GET', `${I}/hub`)).status, 404);
+  assert.equal((await h.request('DELETE', `${I}/docker-hub`)).status, 204);
+  assert.equal((await h.request('GET', `${I}/docker-hub`)).status, 404);
+  assert.equal((await h.request('DELETE', `${I}/docker-hub`)).status, 404);
+});
+
+test('integrations: the password is never shown or stored in clear; sending it back keeps it', async () => {
+  const created = await h.request('POST', I, { name: 'Secret', identifier: 'secret', type: 'DOCKER_REGISTRY', username: 'u', password: PASSWORD, host: 'registry.example.com' });
+  assert.equal(created.status, 201);
+  const shown = created.body.password;
+  for (const res of [created, await h.request('GET', `${I}/secret`), await h.request('GET', I)]) {
+    assert.ok(!JSON.stringify(res.body).includes(PASSWORD), 'no response holds the password');
+  }
+  const back = await h.request('PATCH', `${I}/secret`, { ...created.body, name: 'Secret 2' });
+  assert.equal(back.status, 200, JSON.stringify(back.body));
+  assert.equal(back.body.password, shown, 'the echoed "!encrypted" value keeps the stored secret');
+  assert.equal((await h.request('PATCH', `${I}/secret`, { password: '!encrypted AAAA' })).status, 400, 'a forged sealed value is refused');
+  const changed = await h.request('PATCH', `${I}/secret`, { password: 'new-password-123' });
+  assert.equal(changed.status, 200);
+  assert.notEqual(changed.body.password, shown);
+  const bytes = databaseBytes();
+  assert.notEqual(bytes.indexOf('registry.example.com'), -1, 'the check reads where the rows are');
+  for (const secret of [PASSWORD, 'new-password-123', 'hub-secret-xyz']) assert.equal(bytes.indexOf(secret), -1, `${secret} is not in the database files`);
+});
+
+test('integrations: types that need a provider API answer 400 "not supported yet"', async () => {
+  const before = (await h.request('GET', I)).body.integrations.length;
+  for (const body of [
+    { name: 'ecr', type: 'AMAZON_ECR', access_key: 'AK', secret_key: 'SK', region: 'eu-west-1' },
+    { name: 'gcr', type: 'GOOGLE_GCR', config: '{}' },
+    { name: 'aws', type: 'AMAZON', access_key: 'AK', secret_key: 'SK' },
+    { name: 'gsa', type: 'GOOGLE_SERVICE_ACCOUNT', config: '{}' },
+    { name: 'gh', type: 'GIT_HUB', token: 't' },
+  ]) {
+    const res = await h.request('POST', I, body);
+    assert.equal(res.status, 400, `${body.type} → ${res.status}`);
+    assert.match(res.body.errors[0].message, /not supported yet/, body.type);
+  }
+  const scoped = await h.request('POST', I, { name: 'p', type: 'DOCKER_HUB', username: 'u', password: 'p', scope: 'PROJECT' });
+  assert.equal(scoped.status, 400);
+  assert.match(scoped.body.errors[0].message, /not supported yet/);
+  assert.equal((await h.request('GET', I)).body.integrations.length, before, 'nothing was stored');
+});
+
+test('integrations: bad input gets a 4xx in Buddy shape and stores nothing', async () => {
+  const before = (await h.request('GET', I)).body.integrations.length;
+  const bad: unknown[] = [
+    { type: 'DOCKER_HUB', username: 'u', password: 'p' },
+    { name: 'n', username: 'u', password: 'p' },
+    { name: 'n', type: 'NOPE', username: 'u', password: 'p' },
+    { name: 'n', type: 'DOCKER_HUB', password: 'p' },
+    { name: 'n', type: 'DOCKER_HUB', username: 'u' },
+    { name: 'n', type: 'DOCKER_HUB', username: 'u', password: 'p', host: 'example.com' },
+    { name: 'n', type: 'DOCKER_REGISTRY', username: 'u', password: 'p' },
+    { name: 'n', type: 'DOCKER_REGISTRY', username: 'u', password: 'p', host: 'not a host/x' },
+    { name: 'n', type: 'DOCKER_HUB', username: 'u', password: '!encrypted AAAA' },
+    { name: 'n', type: 'DOCKER_HUB', username: 'u', password: 'p', identifier: '../x' },
+    { name: 'n', type: 'DOCKER_HUB', username: 'u', password: 'p', token: 't' },
+    { name: 'n', type: 'DOCKER_HUB', username: 'u', password: 'p', unknown: true },
+    { name: 'n', type: 'DOCKER_HUB', username: 1, password: 'p' },
+  ];
+  for (const body of bad) {
+    const res = await h.request('POST', I, body);
+    assert.ok(res.status >= 400 && res.status < 500, `${JSON.stringify(body)} → ${res.status}`);
+    assert.equal(typeof res.body.errors[0].message, 'string');
+  }
+  const hub = await h.request('POST', I, { name: 'ok', identifier: 'ok', type: 'DOCKER_HUB', username: 'u', password: 'p' });
+  assert.equal(hub.status, 201);
+  const toRegistry = await h.request('PATCH', `${I}/ok`, { type: 'DOCKER_REGISTRY' });
+  assert.equal(toRegistry.status, 400, 'a DOCKER_REGISTRY needs its host');
+  assert.equal((await h.request('PATCH', `${I}/ok`, { type: 'AMAZON_ECR' })).status, 400);
+  assert.equal((await h.request('GET', `${I}/ok`)).body.type, 'DOCKER_HUB', 'a refused PATCH changes nothing');
+  assert.equal((await h.request('GET', I)).body.integrations.length, before + 1);
+});
+
+test('integrations: scopes INTEGRATION_INFO / INTEGRATION_ADD / INTEGRATION_MANAGE', async () => {
+  const make = async (scopes: string[]): Promise<string> => (await h.request('POST', '/api/user/tokens', { name: scopes.join('+'), scopes })).body.token;
+  const info = await make(['INTEGRATION_INFO']);
+  const add = await make(['INTEGRATION_ADD']);
+  const body = { name: 's', type: 'DOCKER_HUB', username: 'u', password: 'p', identifier: 'scoped' };
+  assert.equal((await h.request('GET', I, undefined, { token: info })).status, 200);
+  assert.equal((await h.request('POST', I, body, { token: info })).status, 403);
+  assert.equal((await h.request('POST', I, body, { token: add })).status, 201);
+  assert.equal((await h.request('GET', I, undefined, { token: add })).status, 403);
+  assert.equal((await h.request('PATCH', `${I}/scoped`, { name: 'x' }, { token: add })).status, 403);
+  assert.equal((await h.request('DELETE', `${I}/scoped`, undefined, { token: info })).status, 403);
+  assert.equal((await h.request('DELETE', `${I}/scoped`)).status, 204);
+});
