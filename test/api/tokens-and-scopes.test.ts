@@ -229,6 +229,21 @@ describe('tokens API', () => {
     assert.ok(!(await h.request('GET', '/api/user/tokens')).body.tokens.some((x: { id: string }) => x.id === t.id));
     assert.equal((await h.request('DELETE', `/api/user/tokens/${t.id}`)).status, 404);
   });
+
+  test('a workspace-restricted token neither sees nor revokes broader tokens', async () => {
+    const restricted = await newToken({ name: 'team-b admin', scopes: ['TOKEN_INFO', 'TOKEN_MANAGE'], workspace_restrictions: ['team-b'] });
+    const sibling = await h.request('POST', '/api/user/tokens', { name: 'team-b ci', scopes: ['WORKSPACE'], workspace_restrictions: ['team-b'] });
+    const admin = await h.request('GET', '/api/user/token');
+    const listed = await h.request('GET', '/api/user/tokens', undefined, { token: restricted });
+    const ids = listed.body.tokens.map((x: { id: string }) => x.id);
+    assert.ok(ids.includes(sibling.body.id), 'a token within its workspaces is listed');
+    assert.ok(!ids.includes(admin.body.id), 'the unrestricted admin token is not listed');
+    const revoke = await h.request('DELETE', `/api/user/tokens/${admin.body.id}`, undefined, { token: restricted });
+    assert.equal(revoke.status, 404);
+    assertBuddyError(revoke.body);
+    assert.equal((await h.request('GET', '/api/user/token')).status, 200, 'the admin token still works');
+    assert.equal((await h.request('DELETE', `/api/user/tokens/${sibling.body.id}`, undefined, { token: restricted })).status, 204);
+  });
 });
 
 describe('gantry token create (CLI)', () => {

@@ -3,7 +3,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { isScope, SCOPES } from '../../domain/scopes.ts';
 import { createToken, deleteToken, listTokens, tokenWorkspaceDomains } from '../../store/identity.ts';
 import { getWorkspace } from '../../store/workspaces.ts';
-import { authenticate, ipRestrictionProblem, principalOf, tokenFromRequest } from '../auth.ts';
+import type { TokenRow } from '../../store/schema.ts';
+import { parseJson } from '../../store/time.ts';
+import { type Principal, authenticate, ipRestrictionProblem, principalOf, tokenFromRequest } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { presentToken, presentUser } from '../present/identity.ts';
@@ -21,6 +23,18 @@ const TokenBody = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Whether `principal` may see and revoke `token`: an unrestricted token reaches all of the user's
+ * tokens; a workspace-restricted one only tokens restricted within its own workspaces, so it cannot
+ * revoke (or learn about) the broader tokens it was made from.
+ */
+function withinReach(principal: Principal, token: TokenRow): boolean {
+  if (principal.workspaceRestrictions === null) return true;
+  const mine = new Set(parseJson<number[]>(principal.token.workspace_restrictions));
+  const theirs = parseJson<number[]>(token.workspace_restrictions);
+  return theirs.length > 0 && theirs.every((id) => mine.has(id));
+}
+
 /** Users and API tokens: `/user`, `/user/token`, `/user/tokens`. */
 export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls } = ctx;
@@ -36,7 +50,8 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get('/user/tokens', { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery } }, async (request) => {
-    const rows = await listTokens(db, principalOf(request).user.id);
+    const principal = principalOf(request);
+    const rows = (await listTokens(db, principal.user.id)).filter((t) => withinReach(principal, t));
     const tokens = [];
     for (const t of rows) tokens.push(presentToken(urls, t, await tokenWorkspaceDomains(db, t)));
     return { ...urls.pair('/user/tokens'), tokens };
@@ -94,7 +109,9 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/user/tokens/:id',
     { config: { scope: 'TOKEN_MANAGE' }, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), querystring: AuthQuery } },
     async (request, reply) => {
-      if (!(await deleteToken(db, principalOf(request).user.id, request.params.id))) {
+      const principal = principalOf(request);
+      const target = (await listTokens(db, principal.user.id)).find((t) => t.id === request.params.id);
+      if (!target || !withinReach(principal, target) || !(await deleteToken(db, principal.user.id, target.id))) {
         throw notFound(`token "${request.params.id}" not found`);
       }
       return reply.status(204).send();
