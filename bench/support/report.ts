@@ -18,9 +18,11 @@ export const round = (v: number, digits = 2): number => Math.round(v * 10 ** dig
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = header.map(
-    (_, i) => rows.length > 0 && rows.every((r) => /^[-\d.,]+( ?[a-zA-Z×%/]+)?$/.test(String(r[i] ?? ''))),
-  );
+  // A column is numeric when every non-empty cell is a number with an optional unit ("12.5 ms", "1.05×").
+  const numeric = header.map((_, i) => {
+    const filled = rows.map((r) => String(r[i] ?? '')).filter((c) => c !== '');
+    return filled.length > 0 && filled.every((c) => /^[-\d.,]+( ?[a-zA-Z×%/]+)?$/.test(c));
+  });
   const line = (r: string[]): string =>
     r
       .map((c, i) => (numeric[i] && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
