@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDriver from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
@@ -24,6 +24,27 @@ class StaticMigrations implements MigrationProvider {
 }
 
 /**
+ * Kysely's SQLite driver prepares every query anew; preparing was the largest single cost of a
+ * simple GET. Queries are built from a small set of shapes, so a bounded cache by SQL text (LRU,
+ * `size` entries) reuses statements. Kysely runs one query at a time per connection, so a cached
+ * statement is never busy when it is handed out again.
+ */
+function withStatementCache(sqlite: SqliteDriver.Database, size = 500): SqliteDatabase {
+  const cache = new Map<string, SqliteDriver.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement) cache.delete(sql);
+      else statement = sqlite.prepare(sql);
+      cache.set(sql, statement);
+      if (cache.size > size) cache.delete(cache.keys().next().value!);
+      return statement;
+    },
+  };
+}
+
+/**
  * Opens the database named by `url` (empty: `<dataDir>/gantry.db`) and applies every pending migration.
  * SQLite runs in WAL mode so that API reads never wait behind the engine's writes.
  */
@@ -40,7 +61,7 @@ export async function openDatabase(url: string, dataDir: string): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

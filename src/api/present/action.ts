@@ -15,19 +15,24 @@ export function presentAction(
   previousId: number | null,
 ): Record<string, unknown> {
   const { variables, ...settings } = a.settings;
-  return {
-    ...urls.pair(urls.action(ws.domain, project.name, pipeline.id, a.id)),
-    id: a.id,
-    name: a.name,
-    type: a.type,
-    after_action_id: previousId,
-    last_execution_status: a.lastExecutionStatus,
-    current_revision: pipeline.lastExecutionRevision,
-    ...settings,
-    password: a.hasPassword ? shownSealed(a.sealedSecrets) : null,
-    variables: variables.map(presentVariable),
-    pipeline: presentPipelineRef(urls, ws, project, pipeline),
-  };
+  // Object.assign rather than spreads, as in presentPipeline: same keys and order, far cheaper per item.
+  return Object.assign(
+    urls.pair(urls.action(ws.domain, project.name, pipeline.id, a.id)),
+    {
+      id: a.id,
+      name: a.name,
+      type: a.type,
+      after_action_id: previousId,
+      last_execution_status: a.lastExecutionStatus,
+      current_revision: pipeline.lastExecutionRevision,
+    },
+    settings,
+    {
+      password: a.hasPassword ? shownSealed(a.sealedSecrets) : null,
+      variables: variables.map(presentVariable),
+      pipeline: presentPipelineRef(urls, ws, project, pipeline),
+    },
+  );
 }
 
 /** The action nested in an action execution: the fields seed 000 shows. */
