@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/setup-docker.sh
+bash scripts/setup-test-tools.sh
 bash scripts/build-test-images.sh
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit

@@ -1,6 +1,6 @@
 import type { InlineVariable } from './pipeline.ts';
 
-export const SUPPORTED_ACTION_TYPES = ['RUN_DOCKER_CONTAINER'] as const;
+export const SUPPORTED_ACTION_TYPES = ['RUN_DOCKER_CONTAINER', 'DOCKERFILE', 'DOCKER_PUSH'] as const;
 export type ActionType = (typeof SUPPORTED_ACTION_TYPES)[number];
 
 export const TRIGGER_TIMES = ['ON_EVERY_EXECUTION', 'ON_SUCCESS', 'ON_FAILURE', 'ON_BACK_TO_SUCCESS'] as const;
@@ -95,12 +95,93 @@ export const DOCKER_CONTAINER_DEFAULTS: Omit<DockerContainerSettings, 'docker_im
   docker_registry: null,
 };
 
+/** A reference to an image an earlier DOCKERFILE action builds in the same execution. */
+export interface BuiltImageReference {
+  /** Id of the DOCKERFILE action; 0 means the nearest earlier one. */
+  docker_build_action_id: number | null;
+  docker_build_action_name: string | null;
+}
+
+/** DOCKERFILE: build an image from a Dockerfile in the pipeline filesystem. */
+export interface DockerfileSettings {
+  dockerfile_path: string;
+  /** Build context, read inside the pipeline filesystem; "/" is its root. */
+  context_path: string;
+  docker_image_tag: string;
+  /** "KEY=value" entries. */
+  build_args: string[];
+  target_platform: string | null;
+  /** Credentials for pulling private base images. */
+  login: string | null;
+  registry: string | null;
+  repository: string | null;
+  integration: { identifier: string } | null;
+  do_not_prune_images: boolean;
+  insecure_registry: boolean;
+}
+
+export const DOCKERFILE_DEFAULTS: Omit<DockerfileSettings, 'dockerfile_path'> = {
+  context_path: '/',
+  docker_image_tag: 'latest',
+  build_args: [],
+  target_platform: null,
+  login: null,
+  registry: null,
+  repository: null,
+  integration: null,
+  do_not_prune_images: false,
+  insecure_registry: false,
+};
+
+/** DOCKER_PUSH: push an image built in this execution to a registry. */
+export interface DockerPushSettings extends BuiltImageReference {
+  docker_image_tag: string;
+  login: string | null;
+  registry: string | null;
+  repository: string;
+  integration: { identifier: string } | null;
+}
+
+export const DOCKER_PUSH_DEFAULTS: Omit<DockerPushSettings, 'repository'> = {
+  docker_image_tag: 'latest',
+  login: null,
+  registry: null,
+  integration: null,
+  docker_build_action_id: 0,
+  docker_build_action_name: null,
+};
+
 /** Values kept sealed and never returned in clear. */
 export interface ActionSecrets {
   password?: string;
 }
 
-export type ActionSettings = CommonActionSettings & DockerContainerSettings;
+export type ContainerActionSettings = CommonActionSettings & DockerContainerSettings;
+export type DockerfileActionSettings = CommonActionSettings & DockerfileSettings;
+export type DockerPushActionSettings = CommonActionSettings & DockerPushSettings;
+/** Stored settings of an action of any type; the action's `type` says which. */
+export type ActionSettings = ContainerActionSettings | DockerfileActionSettings | DockerPushActionSettings;
+
+/** Type defaults (common fields included) for a new action. */
+export function actionDefaults(type: ActionType): Record<string, unknown> {
+  const specific = type === 'RUN_DOCKER_CONTAINER' ? DOCKER_CONTAINER_DEFAULTS : type === 'DOCKERFILE' ? DOCKERFILE_DEFAULTS : DOCKER_PUSH_DEFAULTS;
+  return { ...COMMON_ACTION_DEFAULTS, ...specific };
+}
+
+/**
+ * The DOCKERFILE action a reference points at among `actions` (in pipeline order), for an action
+ * standing at `position`: by name, by id, or (id 0) the nearest earlier one. Undefined when none fits.
+ */
+export function findBuildAction<T extends { id: number; name: string; type: string; position: number }>(
+  actions: readonly T[],
+  ref: BuiltImageReference,
+  position: number,
+): T | undefined {
+  const builds = actions.filter((a) => a.type === 'DOCKERFILE');
+  if (ref.docker_build_action_name !== null) return builds.find((a) => a.name === ref.docker_build_action_name);
+  if (ref.docker_build_action_id !== null && ref.docker_build_action_id !== 0) return builds.find((a) => a.id === ref.docker_build_action_id);
+  return builds.filter((a) => a.position < position).sort((a, b) => b.position - a.position)[0];
+}
 
 /** An action as the engine runs it and the API presents it (secrets excluded). */
 export interface ActionDefinition {

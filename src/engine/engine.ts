@@ -24,6 +24,7 @@ import type { LogStore } from './log-store.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import { pickExecutions } from './scheduler.ts';
+import { STOP_REASONS } from './stop-reason.ts';
 
 export interface EngineDeps {
   db: Db;
@@ -39,6 +40,12 @@ export interface EngineDeps {
   logger: Logger;
 }
 
+/** A DOCKERFILE action's image is removed when its execution ends, so a retry must build it again. */
+function imageWasPruned(snapshotJson: string): boolean {
+  const snapshot = JSON.parse(snapshotJson) as { type: string; settings: { do_not_prune_images?: boolean } };
+  return snapshot.type === 'DOCKERFILE' && snapshot.settings.do_not_prune_images !== true;
+}
+
 /** A refused control operation (cancel, retry) on an execution in the wrong state. */
 export class ExecutionStateError extends Error {}
 
@@ -49,7 +56,7 @@ export class ExecutionStateError extends Error {}
  */
 export class ExecutionEngine {
   readonly changes = new EventEmitter();
-  private readonly running = new Map<number, { abort: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<number, { pipelineId: number; abort: AbortController; done: Promise<void> }>();
   private readonly instanceLabel: string;
   private ticking = false;
   private tickAgain = false;
@@ -103,6 +110,8 @@ export class ExecutionEngine {
             finish_date: now(),
             error_message: 'the server restarted while the action ran',
             container_id: null,
+            // The writer that kept this count died with the process; the file still has every whole line.
+            log_lines: await this.deps.logs.countLines(a.id),
           });
         } else if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
           await updateActionExecution(db, e.id, a.id, { status: 'NOT_EXECUTED' });
@@ -145,18 +154,21 @@ export class ExecutionEngine {
     const { db, maxConcurrentExecutions } = this.deps;
     const free = maxConcurrentExecutions - this.running.size;
     if (free > 0) {
-      const queued = await listRunnable(db, 200);
+      // A launched execution stays ENQUEUED in the store until its runner's first write: it must be
+      // neither launched twice nor leave its pipeline looking idle to a non-concurrent sibling.
+      const queued = (await listRunnable(db, 200)).filter((e) => !this.running.has(e.id));
       const flags = new Map<number, boolean>();
       for (const e of queued) {
         if (!flags.has(e.pipeline_id)) flags.set(e.pipeline_id, (await getPipelineById(db, e.pipeline_id))?.settings.concurrent_pipeline_runs ?? false);
       }
       const busy = await runningPipelineIds(db);
+      for (const run of this.running.values()) busy.add(run.pipelineId);
       const picked = pickExecutions(
         queued.map((e) => ({ id: e.id, pipelineId: e.pipeline_id, concurrentPipelineRuns: flags.get(e.pipeline_id) ?? false })),
         busy,
         free,
       );
-      for (const p of picked) this.launch(p.id);
+      for (const p of picked) this.launch(p.id, p.pipelineId);
     }
     const at = await nextDelayedAt(db);
     if (this.timer) clearTimeout(this.timer);
@@ -168,7 +180,7 @@ export class ExecutionEngine {
     }
   }
 
-  private launch(executionId: number): void {
+  private launch(executionId: number, pipelineId: number): void {
     const abort = new AbortController();
     const done = runExecution(this.runnerDeps(), executionId, abort.signal)
       .catch((err: unknown) => this.failUnexpectedly(executionId, err))
@@ -177,7 +189,7 @@ export class ExecutionEngine {
         this.changes.emit('execution', executionId);
         this.poke();
       });
-    this.running.set(executionId, { abort, done });
+    this.running.set(executionId, { pipelineId, abort, done });
   }
 
   /** A bug or infrastructure fault escaped the runner: the execution still ends truthfully. */
@@ -204,7 +216,7 @@ export class ExecutionEngine {
     const e = await getExecution(db, executionId);
     if (!e) throw new ExecutionStateError(`execution ${executionId} not found`);
     if (e.status === 'ENQUEUED' && !this.running.has(executionId)) {
-      const moved = await transitionExecution(db, executionId, ['ENQUEUED'], 'TERMINATED', { finish_date: now(), error_message: 'cancelled' });
+      const moved = await transitionExecution(db, executionId, ['ENQUEUED'], 'TERMINATED', { finish_date: now(), error_message: STOP_REASONS.cancelled });
       if (moved) {
         for (const a of await listActionExecutions(db, [executionId])) {
           if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
@@ -219,7 +231,7 @@ export class ExecutionEngine {
     if (!run || isFinalExecutionStatus(e.status)) throw new ExecutionStateError(`execution ${executionId} is ${e.status}; only queued or running executions can be cancelled`);
     await transitionExecution(db, executionId, ['INPROGRESS'], 'TERMINATING');
     this.changes.emit('execution', executionId);
-    run.abort.abort();
+    run.abort.abort(STOP_REASONS.cancelled);
     await run.done;
     return (await getExecution(db, executionId))!;
   }
@@ -233,7 +245,7 @@ export class ExecutionEngine {
       throw new ExecutionStateError(`execution ${executionId} is ${e.status}; only FAILED or TERMINATED executions can be retried`);
     }
     for (const a of await listActionExecutions(db, [executionId])) {
-      if (a.status !== 'SUCCESSFUL') {
+      if (a.status !== 'SUCCESSFUL' || imageWasPruned(a.action_snapshot)) {
         await updateActionExecution(db, executionId, a.id, {
           status: 'ENQUEUED',
           start_date: null,
@@ -264,7 +276,7 @@ export class ExecutionEngine {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const run of this.running.values()) run.abort.abort();
+    for (const run of this.running.values()) run.abort.abort(STOP_REASONS.shutdown);
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 }

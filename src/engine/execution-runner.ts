@@ -1,7 +1,15 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ActionSecrets, ActionSettings } from '../domain/action.ts';
+import {
+  findBuildAction,
+  type ActionSecrets,
+  type ActionSettings,
+  type BuiltImageReference,
+  type ContainerActionSettings,
+  type DockerfileActionSettings,
+  type DockerPushActionSettings,
+} from '../domain/action.ts';
 import type { InlineVariable } from '../domain/pipeline.ts';
 import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
 import { checkout } from '../repo/index.ts';
@@ -25,11 +33,15 @@ import { getWorkspaceById } from '../store/workspaces.ts';
 import { conditionsHold, parallelGroups, runsInFinalPhase, type PlannedAction } from './action-plan.ts';
 import { runContainerAction, type ActionOutcome } from './actions/run-docker-container.ts';
 import { ExecutionVariables, prepareOutputsDir } from './execution-variables.ts';
-import type { LogStore } from './log-store.ts';
+import type { LogStore, LogWriter } from './log-store.ts';
+import { builtImageRef, buildTags, runBuildAction } from './actions/build-image.ts';
+import { runPushAction } from './actions/push-image.ts';
+import type { ResolvedVariable } from './variable-scope.ts';
 import { secretMasker } from '../secrets/mask.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import type { ExecutionRequest } from './run-request.ts';
+import { stopReason } from './stop-reason.ts';
 import { resolveIntegrationAuth } from './integrations.ts';
 import { pinnedPackageMount } from './package-pin.ts';
 
@@ -138,6 +150,79 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   const changed = parseJson<string[] | null>(started.changeset ?? 'null');
   const selected = request.actions_to_run.length > 0 ? new Set(request.actions_to_run) : null;
 
+  /** Images and tags this execution made, removed when it ends (unless do_not_prune_images). */
+  const builtImages: string[] = [];
+  const pruneBuiltImages = async (): Promise<void> => {
+    for (const ref of builtImages.splice(0)) await deps.runtime.removeImage(ref).catch(() => undefined);
+  };
+
+  const labelsOf = (a: Planned): Record<string, string> => ({
+    'gantry.instance': deps.instanceLabel,
+    'gantry.execution': String(executionId),
+    'gantry.action_execution': a.id,
+    'gantry.pipeline': String(pipeline.id),
+  });
+  const resolveIntegration = (identifier: string) => resolveIntegrationAuth(db, deps.secrets, ws.id, identifier);
+
+  /** The image a DOCKERFILE action of this execution built for `a`, or the failure explaining why there is none. */
+  const builtImageFor = (a: Planned, ref: BuiltImageReference): string | ActionOutcome => {
+    const candidates = planned.map((p) => ({ id: p.actionId, name: p.snapshot.name, type: p.snapshot.type, position: p.row.position, planned: p }));
+    const build = findBuildAction(candidates, ref, a.row.position);
+    if (!build) return { status: 'FAILED', error: 'the DOCKERFILE action this action takes its image from is not in this execution' };
+    if (build.planned.status !== 'SUCCESSFUL') {
+      return { status: 'FAILED', error: `action "${build.name}" did not build its image in this execution (it is ${build.planned.status})` };
+    }
+    return builtImageRef(build.planned.id);
+  };
+
+  /** One attempt of an action, by its type. */
+  const attemptAction = async (
+    a: Planned,
+    log: LogWriter,
+    secrets: ActionSecrets,
+    values: Map<string, string>,
+    files: ResolvedVariable[],
+    outputsDir: string,
+  ): Promise<ActionOutcome> => {
+    if (a.snapshot.type === 'DOCKERFILE') {
+      const s = a.settings as DockerfileActionSettings;
+      builtImages.push(...(s.do_not_prune_images ? [] : buildTags(s, a.id, values)));
+      return runBuildAction(s, { runtime: deps.runtime, networkMode: deps.networkMode, fs, variables: values, password: secrets.password, log, labels: labelsOf(a), actionExecutionId: a.id, resolveIntegration });
+    }
+    if (a.snapshot.type === 'DOCKER_PUSH') {
+      const s = a.settings as DockerPushActionSettings;
+      const source = builtImageFor(a, s);
+      if (typeof source !== 'string') return source;
+      return runPushAction(s, { runtime: deps.runtime, variables: values, password: secrets.password, log, sourceImage: source, resolveIntegration, onTagged: (t) => builtImages.push(t) });
+    }
+    const settings = a.settings as ContainerActionSettings;
+    let builtImage: string | undefined;
+    if (settings.use_image_from_action || settings.image_location === 'ACTION') {
+      const source = builtImageFor(a, { docker_build_action_id: settings.docker_build_action_id ?? 0, docker_build_action_name: settings.docker_build_action_name });
+      if (typeof source !== 'string') return source;
+      builtImage = source;
+    }
+    return runContainerAction(settings, {
+      runtime: deps.runtime,
+      networkMode: deps.networkMode,
+      cancelGraceSeconds: deps.cancelGraceSeconds,
+      fs,
+      projectName: project.name,
+      variables: values,
+      secrets,
+      log,
+      signal,
+      labels: labelsOf(a),
+      forcePull: started.clear_cache === 1 || pipeline.settings.auto_clear_cache,
+      onContainer: (id) => updateActionExecution(db, executionId, a.id, { container_id: id }),
+      files,
+      outputsDir,
+      packageMount,
+      resolveIntegration,
+      ...(builtImage !== undefined ? { builtImage } : {}),
+    });
+  };
+
   const runOne = async (a: Planned): Promise<ActionOutcome | 'skipped'> => {
     if (a.status === 'SUCCESSFUL') return { status: 'SUCCESSFUL', error: null };
     const vars = await variables.forAction(a.actionId, a.settings.variables);
@@ -166,33 +251,11 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
           await log.line(`Retrying (${attempt}/${a.settings.retry_count}) in ${a.settings.retry_interval} s: ${outcome.error ?? ''}`);
           await abortableSleep(a.settings.retry_interval * 1000, signal);
           if (signal.aborted) {
-            outcome = { status: 'TERMINATED', error: 'cancelled' };
+            outcome = { status: 'TERMINATED', error: stopReason(signal) };
             break;
           }
         }
-        outcome = await runContainerAction(a.settings, {
-          runtime: deps.runtime,
-          networkMode: deps.networkMode,
-          cancelGraceSeconds: deps.cancelGraceSeconds,
-          fs,
-          projectName: project.name,
-          variables: values,
-          secrets,
-          log,
-          signal,
-          labels: {
-            'gantry.instance': deps.instanceLabel,
-            'gantry.execution': String(executionId),
-            'gantry.action_execution': a.id,
-            'gantry.pipeline': String(pipeline.id),
-          },
-          forcePull: started.clear_cache === 1 || pipeline.settings.auto_clear_cache,
-          onContainer: (id) => updateActionExecution(db, executionId, a.id, { container_id: id }),
-          files: vars.files,
-          outputsDir,
-          packageMount,
-          resolveIntegration: (identifier) => resolveIntegrationAuth(db, deps.secrets, ws.id, identifier),
-        });
+        outcome = await attemptAction(a, log, secrets, values, vars.files, outputsDir);
         if (outcome.status !== 'FAILED') break;
       }
     } finally {
@@ -234,7 +297,8 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   }
   if (terminated) {
     await skipRemaining(deps, executionId, final, 'NOT_EXECUTED');
-    await finish(deps, started, 'TERMINATED', 'cancelled');
+    await pruneBuiltImages();
+    await finish(deps, started, 'TERMINATED', stopReason(signal));
     return;
   }
   const previous = await previousExecutionStatus(db, pipeline.id, executionId);
@@ -249,9 +313,11 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   }
   if (signal.aborted) {
     await skipRemaining(deps, executionId, final, 'NOT_EXECUTED');
-    await finish(deps, started, 'TERMINATED', 'cancelled');
+    await pruneBuiltImages();
+    await finish(deps, started, 'TERMINATED', stopReason(signal));
     return;
   }
+  await pruneBuiltImages();
   await finish(deps, started, failed === null ? 'SUCCESSFUL' : 'FAILED', failed);
 }
 

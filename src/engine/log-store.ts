@@ -71,6 +71,19 @@ export class LogStore {
     return out;
   }
 
+  /** How many lines a log holds on disk (0 when there is none): recovery's count after a crash lost the writer's. */
+  async countLines(actionExecutionId: string): Promise<number> {
+    let lines = 0;
+    try {
+      for await (const chunk of createReadStream(this.file(actionExecutionId)) as AsyncIterable<Buffer>) {
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines += 1;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return lines;
+  }
+
   async remove(actionExecutionIds: readonly string[]): Promise<void> {
     for (const id of actionExecutionIds) {
       await fsp.rm(this.file(id), { force: true });

@@ -103,6 +103,8 @@ export interface ContainerRuntime {
     platform?: string;
     networkMode: string;
     labels: Record<string, string>;
+    /** Credentials for pulling private base images. */
+    auth?: RegistryAuth;
     onOutput: (line: string) => void;
   }): Promise<{ imageId: string }>;
   pushImage(ref: string, auth: RegistryAuth | undefined, onProgress?: (line: string) => void): Promise<void>;

@@ -2,6 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { resolveIntegrationAuth } from '../../src/engine/integrations.ts';
+import { loadSecretKey, SecretBox } from '../../src/secrets/cipher.ts';
+import { getWorkspace } from '../../src/store/workspaces.ts';
 import { startGantry, type Harness } from '../support/harness.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -139,4 +142,17 @@ test('integrations: scopes INTEGRATION_INFO / INTEGRATION_ADD / INTEGRATION_MANA
   assert.equal((await h.request('PATCH', `${I}/scoped`, { name: 'x' }, { token: add })).status, 403);
   assert.equal((await h.request('DELETE', `${I}/scoped`, undefined, { token: info })).status, 403);
   assert.equal((await h.request('DELETE', `${I}/scoped`)).status, 204);
+});
+
+test('resolveIntegrationAuth gives the engine clear credentials and the registry address', async () => {
+  const created = await h.request('POST', I, { name: 'Pull', identifier: 'pull', type: 'DOCKER_REGISTRY', username: 'puller', password: 'pull-pass-789', host: '127.0.0.1:5000' });
+  assert.equal(created.status, 201);
+  const hub = await h.request('POST', I, { name: 'Hub pull', identifier: 'hub-pull', type: 'DOCKER_HUB', username: 'hubber', password: 'hub-pass-789' });
+  assert.equal(hub.status, 201);
+  const box = new SecretBox(loadSecretKey(path.join(h.dataDir, 'secret.key'), false));
+  const ws = (await getWorkspace(h.gantry.db, 'ws'))!;
+  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'pull'), { username: 'puller', password: 'pull-pass-789', serveraddress: '127.0.0.1:5000' });
+  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, hub.body.hash_id), { username: 'hubber', password: 'hub-pass-789', serveraddress: 'docker.io' });
+  assert.equal(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'nope'), null);
+  assert.equal(await resolveIntegrationAuth(h.gantry.db, box, ws.id + 1000, 'pull'), null, 'another workspace\'s integrations are not found');
 });

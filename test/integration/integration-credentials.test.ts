@@ -33,7 +33,7 @@ test('an integration that does not exist fails the action naming it', async () =
   assert.equal(r.error, 'integration "missing-registry" not found');
 });
 
-test('an existing Docker Hub integration is used for a Docker Hub image (already present: no pull needed)', async () => {
+test('an existing Docker Hub integration lets the action run (the image is present, so nothing is pulled)', async () => {
   const created = await h.request('POST', '/api/workspaces/ws/integrations', { name: 'Hub', identifier: 'hub', type: 'DOCKER_HUB', username: 'u', password: 'hub-pass-123' });
   assert.equal(created.status, 201);
   const r = await runWith('hub');

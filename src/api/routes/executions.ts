@@ -55,6 +55,12 @@ type ExecParams = Static<typeof ExecutionParams>;
 
 export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls, engine } = ctx;
+  // Open event streams end when the server closes: one left open (a run still going) would keep
+  // close() waiting on its connection, and the engine is only stopped after that.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
   const base = '/workspaces/:workspace/projects/:project_name/pipelines/:pipeline_id/executions';
 
   async function view(request: FastifyRequest, params: Static<typeof PipelineParams>, creators: number[]): Promise<ExecutionView> {
@@ -187,7 +193,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);
       let last = Number(request.headers['last-event-id'] ?? 0) || 0;
-      await streamEvents(request, reply, engine.changes, 'execution', (id) => id === e.id, async (send) => {
+      await streamEvents(openStreams, request, reply, engine.changes, 'execution', (id) => id === e.id, async (send) => {
         for (const ev of await eventsSince(db, e.id, last)) {
           send(String(ev.id), ev.type, ev.payload);
           last = ev.id;
@@ -208,7 +214,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!(await getActionExecution(db, e.id, aeid))) throw notFound(`action execution "${aeid}" not found in execution ${e.id}`);
       const header = request.headers['last-event-id'];
       let next = header === undefined ? 0 : Number(header) + 1 || 0;
-      await streamEvents(request, reply, engine.changes, 'execution', (id) => id === e.id, async (send) => {
+      await streamEvents(openStreams, request, reply, engine.changes, 'execution', (id) => id === e.id, async (send) => {
         // Read the status first: lines written before a final status are all on disk by then.
         const a = await getActionExecution(db, e.id, aeid);
         for (;;) {
@@ -230,6 +236,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
  * at start, whenever `emitter` reports a relevant change, and every 2 s as a safety net.
  */
 async function streamEvents(
+  openStreams: Set<() => void>,
   request: FastifyRequest,
   reply: FastifyReply,
   emitter: NodeJS.EventEmitter,
@@ -242,8 +249,9 @@ async function streamEvents(
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  // An empty id sends no id field, which leaves the client's last event id as it was.
   const send = (id: string, type: string, data: string): void => {
-    res.write(`id: ${id}\nevent: ${type}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
+    res.write(`${id === '' ? '' : `id: ${id}\n`}event: ${type}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
   };
   let busy = false;
   let again = false;
@@ -252,9 +260,11 @@ async function streamEvents(
     const finish = (): void => {
       if (closed) return;
       closed = true;
+      openStreams.delete(finish);
       emitter.off(event, onChange);
       if (extraEmitter && extraEvent) extraEmitter.off(extraEvent, onLine);
       clearInterval(timer);
+      if (pending) clearTimeout(pending);
       res.end();
       resolve();
     };
@@ -269,7 +279,9 @@ async function streamEvents(
         .then((complete) => {
           busy = false;
           if (complete) {
-            send('end', 'end', '');
+            // No id: a client that reconnects after the end (EventSource does) must resume after the
+            // last real event, not replay the whole stream.
+            send('', 'end', '');
             finish();
           } else if (again) {
             again = false;
@@ -295,6 +307,7 @@ async function streamEvents(
     if (extraEmitter && extraEvent) extraEmitter.on(extraEvent, onLine);
     const timer = setInterval(run, 2000);
     request.raw.on('close', finish);
+    openStreams.add(finish);
     run();
   });
 }

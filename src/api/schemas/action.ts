@@ -62,13 +62,47 @@ const DockerContainerFields = {
   docker_registry: Nullable(OneOf(['NONE', 'DOCKER_HUB', 'AMAZON_ECR', 'GOOGLE_GCR', 'GOOGLE_ARTIFACT_REGISTRY', 'OTHER'] as const)),
 };
 
-const TYPE_SCHEMAS: Record<ActionType, TObject> = {
-  RUN_DOCKER_CONTAINER: Type.Object({ ...CommonFields, ...DockerContainerFields }, { additionalProperties: false }),
+const RegistryFields = {
+  login: Nullable(ShortString),
+  password: Nullable(Type.String({ maxLength: 10000 })),
+  registry: Nullable(ShortString),
+  repository: Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s:@]+$' })),
+  integration: Nullable(Type.Object({ identifier: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true })),
+};
+const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s]+$' });
+
+const DockerfileFields = {
+  ...RegistryFields,
+  dockerfile_path: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  context_path: Nullable(Type.String({ minLength: 1, maxLength: 1000 })),
+  docker_image_tag: Type.Optional(Tag),
+  build_args: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 10000 }), { maxItems: 100 })),
+  target_platform: Nullable(Type.String({ maxLength: 64, pattern: '^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$' })),
+  do_not_prune_images: Type.Optional(Type.Boolean()),
+  insecure_registry: Type.Optional(Type.Boolean()),
 };
 
-/** Fields each type requires on create (after `name` and `type`). */
+const DockerPushFields = {
+  ...RegistryFields,
+  docker_image_tag: Type.Optional(Tag),
+  docker_build_action_id: Nullable(Type.Integer({ minimum: 0 })),
+  docker_build_action_name: Nullable(ShortString),
+};
+
+const TYPE_SCHEMAS: Record<ActionType, TObject> = {
+  RUN_DOCKER_CONTAINER: Type.Object({ ...CommonFields, ...DockerContainerFields }, { additionalProperties: false }),
+  DOCKERFILE: Type.Object({ ...CommonFields, ...DockerfileFields }, { additionalProperties: false }),
+  DOCKER_PUSH: Type.Object({ ...CommonFields, ...DockerPushFields }, { additionalProperties: false }),
+};
+
+/**
+ * Fields each type requires on create (after `name` and `type`). A container action's image name and
+ * tag are required unless it takes its image from a DOCKERFILE action (checked with the other rules).
+ */
 export const REQUIRED_FIELDS: Record<ActionType, readonly string[]> = {
-  RUN_DOCKER_CONTAINER: ['docker_image_name', 'docker_image_tag', 'inline_commands'],
+  RUN_DOCKER_CONTAINER: ['inline_commands'],
+  DOCKERFILE: ['dockerfile_path'],
+  DOCKER_PUSH: ['repository'],
 };
 
 // Bodies are checked strictly: no coercion, nothing silently dropped.

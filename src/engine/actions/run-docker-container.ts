@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline as pipeStreams } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { ActionSecrets, ActionSettings } from '../../domain/action.ts';
+import type { ActionSecrets, ContainerActionSettings as ActionSettings } from '../../domain/action.ts';
 import { parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
@@ -11,6 +11,7 @@ import { containerCommand } from '../action-plan.ts';
 import { containerFilePath, type ResolvedVariable } from '../variable-scope.ts';
 import type { LogWriter } from '../log-store.ts';
 import { PathEscapeError, type PipelineFilesystem } from '../pipeline-filesystem.ts';
+import { stopReason } from '../stop-reason.ts';
 
 /** How one attempt of an action ended: data, not an exception. */
 export interface ActionOutcome {
@@ -38,6 +39,8 @@ export interface ContainerActionContext {
   files: readonly ResolvedVariable[];
   /** Host directory mounted at OUTPUTS_DIR, where commands can set variables for later actions. */
   outputsDir: string;
+  /** With use_image_from_action: the image a DOCKERFILE action of this execution built. */
+  builtImage?: string;
   /** The execution's pinned package version, mounted read-only (absent or null when none is pinned). */
   packageMount?: BindMount | null;
   /** Credentials of the workspace integration named by an action's `integration`; null when there is none. */
@@ -161,8 +164,9 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
   let timedOut = false;
   let cancelled = false;
   try {
-    const ref = imageRef(s, vars);
-    await ensureImage(ref, s, ctx);
+    const ref = ctx.builtImage ?? imageRef(s, vars);
+    if (ctx.builtImage === undefined) await ensureImage(ref, s, ctx);
+    else if (!(await ctx.runtime.imageExists(ref))) throw new ActionSetupError(`the image built earlier in this execution (${ref}) is gone`);
     const workDir = substitute(s.mount_filesystem_path ?? `/buddy/${ctx.projectName}`, vars);
     const command = containerCommand(s.entrypoint === null ? null : substitute(s.entrypoint, vars), s.inline_commands);
     const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
@@ -210,13 +214,13 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
       ctx.signal.removeEventListener('abort', onAbort);
     }
     for (const [stream, decoder] of Object.entries(decoders)) await ctx.log.write(decoder.end(), stream);
-    if (cancelled) return { status: 'TERMINATED', error: 'cancelled' };
+    if (cancelled) return { status: 'TERMINATED', error: stopReason(ctx.signal) };
     if (timedOut) return { status: 'FAILED', error: `timed out after ${s.timeout} s` };
     if (exitCode !== 0) return { status: 'FAILED', error: `exit code ${exitCode}` };
     if (s.export_container_path !== null) await exportFilesystem(id, substitute(s.export_container_path, vars), ctx);
     return { status: 'SUCCESSFUL', error: null };
   } catch (err) {
-    if (err instanceof ActionCancelled || ctx.signal.aborted) return { status: 'TERMINATED', error: 'cancelled' };
+    if (err instanceof ActionCancelled || ctx.signal.aborted) return { status: 'TERMINATED', error: stopReason(ctx.signal) };
     const message = (err as Error).message;
     await ctx.log.line(`Error: ${message}`).catch(() => undefined);
     return { status: 'FAILED', error: message };

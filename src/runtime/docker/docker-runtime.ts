@@ -243,6 +243,10 @@ export class DockerRuntime implements ContainerRuntime {
     };
     if (options.target !== undefined) query.target = options.target;
     if (options.platform !== undefined) query.platform = options.platform;
+    if (options.auth) {
+      const { serveraddress, username, password } = options.auth;
+      query.registryconfig = { [serveraddress]: { username, password } };
+    }
     const action = `build image ${options.tags[0] ?? ''}`.trim();
     const stream = (await this.call(action, () =>
       this.docker.buildImage(options.context, query as Docker.ImageBuildOptions),

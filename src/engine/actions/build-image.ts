@@ -1,0 +1,71 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { DockerfileActionSettings } from '../../domain/action.ts';
+import { substitute } from '../../domain/variables.ts';
+import type { ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
+import { CONTEXT_DOCKERFILE, packBuildContext } from '../build-context.ts';
+import type { LogWriter } from '../log-store.ts';
+import { PathEscapeError, type PipelineFilesystem } from '../pipeline-filesystem.ts';
+import { qualifiedRef, RegistryAuthError, registryAuthFor } from '../registry-auth.ts';
+import type { ActionOutcome } from './run-docker-container.ts';
+
+/** The tag under which later actions of the same execution find the image a DOCKERFILE action built. */
+export function builtImageRef(actionExecutionId: string): string {
+  return `gantry-build/${actionExecutionId}:latest`;
+}
+
+export interface BuildActionContext {
+  runtime: ContainerRuntime;
+  networkMode: string;
+  fs: PipelineFilesystem;
+  variables: ReadonlyMap<string, string>;
+  password: string | undefined;
+  log: LogWriter;
+  labels: Record<string, string>;
+  actionExecutionId: string;
+  resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
+}
+
+/** Tags the built image gets: the execution-internal one, and `registry/repository:tag` when a repository is named. */
+export function buildTags(s: DockerfileActionSettings, actionExecutionId: string, vars: ReadonlyMap<string, string>): string[] {
+  const tags = [builtImageRef(actionExecutionId)];
+  if (s.repository) tags.push(qualifiedRef(s.registry ? substitute(s.registry, vars) : null, substitute(s.repository, vars), substitute(s.docker_image_tag, vars)));
+  return tags;
+}
+
+/**
+ * Runs a DOCKERFILE action: reads the Dockerfile and the context inside the pipeline filesystem
+ * (symlinks resolved and confined), streams the build output into the action's log, and tags the image.
+ */
+export async function runBuildAction(s: DockerfileActionSettings, ctx: BuildActionContext): Promise<ActionOutcome> {
+  const vars = ctx.variables;
+  try {
+    const contextDir = await ctx.fs.resolveInside(substitute(s.context_path, vars));
+    const dockerfilePath = await ctx.fs.resolveInside(substitute(s.dockerfile_path, vars));
+    if (!(await stat(contextDir).catch(() => null))?.isDirectory()) return { status: 'FAILED', error: `context_path "${s.context_path}" is not a directory` };
+    if (!(await stat(dockerfilePath).catch(() => null))?.isFile()) return { status: 'FAILED', error: `dockerfile_path "${s.dockerfile_path}" is not a file` };
+    const buildArgs: Record<string, string> = {};
+    for (const arg of s.build_args) {
+      const [key, ...rest] = substitute(arg, vars).split('=');
+      buildArgs[key!] = rest.join('=');
+    }
+    const tags = buildTags(s, ctx.actionExecutionId, vars);
+    const auth = await registryAuthFor(s, ctx.password, tags[1] ?? '', vars, ctx.resolveIntegration);
+    await ctx.log.line(`Building ${tags.join(', ')} from ${s.dockerfile_path}...`);
+    await ctx.runtime.buildImage({
+      context: await packBuildContext(contextDir, await readFile(dockerfilePath)),
+      dockerfile: CONTEXT_DOCKERFILE,
+      tags,
+      buildArgs,
+      ...(s.target_platform ? { platform: substitute(s.target_platform, vars) } : {}),
+      networkMode: ctx.networkMode,
+      labels: ctx.labels,
+      ...(auth ? { auth } : {}),
+      onOutput: (line) => void ctx.log.line(line),
+    });
+    return { status: 'SUCCESSFUL', error: null };
+  } catch (err) {
+    const message = err instanceof PathEscapeError || err instanceof RegistryAuthError ? err.message : (err as Error).message;
+    await ctx.log.line(`Error: ${message}`);
+    return { status: 'FAILED', error: message };
+  }
+}

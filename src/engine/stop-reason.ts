@@ -1,0 +1,13 @@
+/** Why a running execution was stopped, passed as its AbortController's reason. */
+export const STOP_REASONS = {
+  cancelled: 'cancelled',
+  shutdown: 'the server shut down while the execution ran',
+} as const;
+
+/**
+ * The message an execution and its actions end with when `signal` stopped them: a user's cancel and a
+ * server shutdown both end TERMINATED, but only one of them was asked for by someone.
+ */
+export function stopReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : STOP_REASONS.cancelled;
+}

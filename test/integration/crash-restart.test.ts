@@ -1,0 +1,131 @@
+/**
+ * Crash safety with the real server process: `kill -9` while an action runs, start again on the same
+ * data directory, and every execution ends truthfully — the interrupted one FAILED saying why, with its
+ * container gone, and the one still queued runs to SUCCESSFUL.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, makeRepo, TEST_IMAGE } from '../support/harness.ts';
+import { containersWith, executionLabels, instanceLabel, removeContainersWith, removeDirs, runningContainersWith, waitFor } from '../support/runs.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-crash-'));
+const repo = makeRepo([{ message: 'only', files: { 'a.txt': 'a\n' } }]);
+const servers: ChildProcess[] = [];
+let port = 0;
+let token = '';
+
+after(() => {
+  for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+  // Only a failed test leaves something here; the assertion in the test is what matters.
+  removeContainersWith(`gantry.instance=${instanceLabel(dataDir)}`);
+  removeDirs(dataDir, repo.dir);
+});
+
+/** Starts `gantry serve` as a child process and waits until its API answers. */
+async function startServer(): Promise<{ child: ChildProcess; output: () => string }> {
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    ['bin/gantry.js', 'serve', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn', '--max-concurrent-executions', '1', '--cancel-grace-seconds', '2'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CONFIG: '' } },
+  );
+  servers.push(child);
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const tokenFile = path.join(dataDir, 'admin.token');
+  await waitFor(`the server to start (output: ${output})`, async () => {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    if (!existsSync(tokenFile)) return false;
+    token = readFileSync(tokenFile, 'utf8').trim();
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/api/workspaces`, { headers: { authorization: `Bearer ${token}` } })).status === 200;
+    } catch {
+      return false;
+    }
+  });
+  return { child, output: () => output };
+}
+
+async function api(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}/api${apiPath}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
+
+async function pipelineWith(project: string, name: string, commands: string): Promise<string> {
+  const p = await api('POST', `/workspaces/ws/projects/${project}/pipelines`, { name });
+  assert.equal(p.status, 201);
+  const pipelinePath = `/workspaces/ws/projects/${project}/pipelines/${p.body.id}`;
+  const a = await api('POST', `${pipelinePath}/actions`, { name, type: 'RUN_DOCKER_CONTAINER', ...TEST_IMAGE, inline_commands: commands });
+  assert.equal(a.status, 201);
+  return pipelinePath;
+}
+
+test('after kill -9 and a restart, the running execution fails saying why, its container is gone, and the queued one runs', async () => {
+  port = await freePort();
+  const first = await startServer();
+  assert.equal((await api('POST', '/workspaces', { name: 'WS', domain: 'ws' })).status, 201);
+  assert.equal((await api('POST', '/workspaces/ws/projects', { display_name: 'crash', name: 'crash', custom_repo_url: repo.dir })).status, 201);
+  const sleeping = await pipelineWith('crash', 'sleeps-forever', 'echo started\nsleep 600');
+  const quick = await pipelineWith('crash', 'writes-ok', 'echo ok > ok.txt\ncat ok.txt');
+
+  const running = await api('POST', `${sleeping}/executions`, {});
+  assert.equal(running.status, 200);
+  const runningPath = `${sleeping}/executions/${running.body.id}`;
+  const labels = executionLabels(dataDir, running.body.id);
+  await waitFor('the sleeping container to run', () => runningContainersWith(...labels).length === 1);
+  await waitFor('the first line of output', async () => (await api('GET', `${runningPath}/action_executions/${running.body.action_executions[0].action_execution_id}/logs`)).body.logs.length === 1);
+  assert.equal((await api('GET', runningPath)).body.status, 'INPROGRESS');
+  // One slot (max-concurrent-executions 1): this one waits in the queue.
+  const queued = await api('POST', `${quick}/executions`, {});
+  assert.equal(queued.status, 200);
+  const queuedPath = `${quick}/executions/${queued.body.id}`;
+  assert.equal((await api('GET', queuedPath)).body.status, 'ENQUEUED');
+
+  first.child.kill('SIGKILL');
+  await waitFor('the server to die', () => first.child.signalCode !== null);
+  // The crash left the container running: what recovery has to clean up.
+  assert.equal(runningContainersWith(...labels).length, 1);
+
+  const second = await startServer();
+  const interrupted = await waitFor('the interrupted execution to end', async () => {
+    const e = (await api('GET', runningPath)).body;
+    return ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status) ? e : null;
+  });
+  assert.equal(interrupted.status, 'FAILED');
+  assert.match(interrupted.error_message, /restart/);
+  assert.ok(interrupted.finish_date);
+  assert.equal(interrupted.action_executions[0].status, 'FAILED');
+  assert.match(interrupted.action_executions[0].error_message, /restart/);
+  assert.deepEqual(containersWith(...labels), []);
+  assert.equal((await api('GET', sleeping)).body.last_execution_status, 'FAILED');
+  // What the action printed before the crash is still there, and counted.
+  const before = await api('GET', `${runningPath}/action_executions/${interrupted.action_executions[0].action_execution_id}/logs`);
+  assert.deepEqual(before.body.logs, ['started']);
+  assert.equal(before.body.total_element_count, 1);
+
+  const ran = await waitFor('the queued execution to end', async () => {
+    const e = (await api('GET', queuedPath)).body;
+    return ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status) ? e : null;
+  }, 60_000);
+  assert.equal(ran.status, 'SUCCESSFUL', second.output());
+  const logs = await api('GET', `${queuedPath}/action_executions/${ran.action_executions[0].action_execution_id}/logs`);
+  assert.deepEqual(logs.body.logs, ['ok']);
+
+  // A clean stop leaves nothing behind either.
+  second.child.kill('SIGTERM');
+  await waitFor('the server to stop', () => second.child.exitCode !== null || second.child.signalCode !== null);
+  assert.deepEqual(containersWith(`gantry.instance=${instanceLabel(dataDir)}`), []);
+});
