@@ -121,7 +121,7 @@ export class ExecutionEngine {
         finish_date: now(),
         error_message: 'the server restarted while the execution ran',
       });
-      await setPipelineLastExecution(db, e.pipeline_id, wasCancelled ? 'TERMINATED' : 'FAILED', e.revision);
+      await setPipelineLastExecution(db, e.pipeline_id, e.id, wasCancelled ? 'TERMINATED' : 'FAILED', e.revision);
       logger.warn({ execution: e.id }, 'execution interrupted by a restart marked as ended');
     }
     const leftovers = await runtime.listContainers({ 'gantry.instance': this.instanceLabel });

@@ -79,7 +79,7 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   deps.notify(executionId);
   if (!started) return;
   // Buddy's pipeline shows the run in progress, not the previous run's result, while it runs.
-  await setPipelineLastExecution(db, started.pipeline_id, 'INPROGRESS', started.revision);
+  await setPipelineLastExecution(db, started.pipeline_id, started.id, 'INPROGRESS', started.revision);
   const pipeline = await getPipelineById(db, started.pipeline_id);
   const project = pipeline && (await getProjectById(db, pipeline.projectId));
   const ws = project && (await getWorkspaceById(db, project.workspace_id));
@@ -341,7 +341,7 @@ async function skipRemaining(deps: RunnerDeps, executionId: number, actions: rea
 
 async function finish(deps: RunnerDeps, e: ExecutionRow, status: ExecutionStatus, error: string | null): Promise<void> {
   await transitionExecution(deps.db, e.id, ['INPROGRESS', 'TERMINATING'], status, { finish_date: now(), error_message: error });
-  await setPipelineLastExecution(deps.db, e.pipeline_id, status, e.revision);
+  await setPipelineLastExecution(deps.db, e.pipeline_id, e.id, status, e.revision);
   deps.notify(e.id);
   const current = await getExecution(deps.db, e.id);
   deps.logger.info({ execution: e.id, status: current?.status }, 'execution finished');

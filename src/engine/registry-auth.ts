@@ -1,3 +1,4 @@
+import { sameRegistry } from '../domain/integrations.ts';
 import { substitute } from '../domain/variables.ts';
 import type { RegistryAuth } from '../runtime/container-runtime.ts';
 
@@ -18,7 +19,7 @@ export interface RegistryFields {
 }
 
 /**
- * Credentials for talking to the registry of `imageRef`: the action's integration, else its
+ * Credentials for talking to the registry of `imageRef` ('' when unknown, as for a build's base images): the action's integration, else its
  * login + password, else none (anonymous).
  */
 export async function registryAuthFor(
@@ -29,8 +30,16 @@ export async function registryAuthFor(
   resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>,
 ): Promise<RegistryAuth | undefined> {
   if (fields.integration !== null) {
-    const auth = await resolveIntegration(fields.integration.identifier);
-    if (!auth) throw new RegistryAuthError(`integration "${fields.integration.identifier}" not found`);
+    const identifier = fields.integration.identifier;
+    const auth = await resolveIntegration(identifier);
+    if (!auth) throw new RegistryAuthError(`integration "${identifier}" not found`);
+    // Credentials go only to the registry they belong to: sending them elsewhere would leak them.
+    const imageRegistry = imageRef === '' ? null : registryOf(imageRef, fields.registry ? substitute(fields.registry, variables) : null);
+    if (imageRegistry !== null && !sameRegistry(imageRegistry, auth.serveraddress)) {
+      throw new RegistryAuthError(
+        `integration "${identifier}" holds credentials for ${auth.serveraddress}, but image ${imageRef} comes from ${imageRegistry}; set "registry" or name the image with its registry`,
+      );
+    }
     return auth;
   }
   if (!fields.login) return undefined;

@@ -209,8 +209,28 @@ export async function previousExecutionStatus(db: Db, pipelineId: number, execut
   return row?.status ?? null;
 }
 
-export async function setPipelineLastExecution(db: Db, pipelineId: number, status: string, revision: string | null): Promise<void> {
-  await db.updateTable('pipelines').set({ last_execution_status: status, last_execution_revision: revision }).where('id', '=', pipelineId).execute();
+/**
+ * Shows execution `executionId`'s status and revision on its pipeline, unless a later execution of the
+ * pipeline has already started: with concurrent runs an older one finishing last must not hide the
+ * newest run's state.
+ */
+export async function setPipelineLastExecution(db: Db, pipelineId: number, executionId: number, status: string, revision: string | null): Promise<void> {
+  await db
+    .updateTable('pipelines')
+    .set({ last_execution_status: status, last_execution_revision: revision })
+    .where('id', '=', pipelineId)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('executions')
+            .select('executions.id')
+            .where('executions.pipeline_id', '=', pipelineId)
+            .where('executions.id', '>', executionId)
+            .where('executions.start_date', 'is not', null),
+        ),
+      ),
+    )
+    .execute();
 }
 
 export async function hasActiveExecutionsInEnvironment(db: Db, environmentId: string): Promise<boolean> {

@@ -6,8 +6,27 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path_ from 'node:path';
-import { addAction, git, logsOf, makeRepo, setupPipeline, startGantry, waitForExecution, type Harness } from '../support/harness.ts';
-import { actionNamed, containersWith, executionLabels, instanceLabel, removeDirs, runningContainersWith, runPipeline, runToEnd, waitFor } from '../support/runs.ts';
+import {
+  addAction,
+  git,
+  logsOf,
+  makeRepo,
+  setupPipeline,
+  startGantry,
+  waitForExecution,
+  type Harness,
+} from '../support/harness.ts';
+import {
+  actionNamed,
+  containersWith,
+  executionLabels,
+  instanceLabel,
+  removeDirs,
+  runningContainersWith,
+  runPipeline,
+  runToEnd,
+  waitFor,
+} from '../support/runs.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -76,7 +95,10 @@ test('a cancel that lands while the container is being created or started still 
     const e = await waitForExecution(h, run.path, 30_000);
     assert.equal(res.status, 200);
     assert.equal(e.status, 'TERMINATED');
-    assert.ok((Date.now() - t0) / 1000 <= GRACE_SECONDS + 2, `attempt ${i} took ${(Date.now() - t0) / 1000} s`);
+    assert.ok(
+      (Date.now() - t0) / 1000 <= GRACE_SECONDS + 2,
+      `attempt ${i} took ${(Date.now() - t0) / 1000} s`,
+    );
     assert.deepEqual(containersWith(...executionLabels(h.dataDir, e.id)), []);
   }
 });
@@ -94,7 +116,10 @@ test('cancelling a queued execution ends it TERMINATED without running anything'
   assert.equal(res.status, 200);
   assert.equal(res.body.status, 'TERMINATED');
   assert.equal(res.body.start_date, null);
-  assert.deepEqual(res.body.action_executions.map((a: any) => a.status), ['NOT_EXECUTED']);
+  assert.deepEqual(
+    res.body.action_executions.map((a: any) => a.status),
+    ['NOT_EXECUTED'],
+  );
 
   await h.request('PATCH', blocker.path, { operation: 'CANCEL' });
   assert.equal((await waitForExecution(h, blocker.path)).status, 'TERMINATED');
@@ -114,11 +139,20 @@ test('RETRY re-runs a failed execution from its first unsuccessful action, at th
     const { pipelinePath } = await setupPipeline(h, retryRepo.dir);
     await addAction(h, pipelinePath, { name: 'counts', inline_commands: 'echo run >> count.txt' });
     // Fails the first time it runs, succeeds once its marker exists.
-    await addAction(h, pipelinePath, { name: 'fails-once', inline_commands: 'if [ -f marker ]; then echo fine; else touch marker; exit 4; fi' });
-    await addAction(h, pipelinePath, { name: 'reports', inline_commands: 'echo "count=$(wc -l < count.txt) version=$(cat version.txt)"' });
+    await addAction(h, pipelinePath, {
+      name: 'fails-once',
+      inline_commands: 'if [ -f marker ]; then echo fine; else touch marker; exit 4; fi',
+    });
+    await addAction(h, pipelinePath, {
+      name: 'reports',
+      inline_commands: 'echo "count=$(wc -l < count.txt) version=$(cat version.txt)"',
+    });
     const { execution: failed, path } = await runToEnd(h, pipelinePath);
     assert.equal(failed.status, 'FAILED');
-    assert.deepEqual(failed.action_executions.map((a: any) => a.status), ['SUCCESSFUL', 'FAILED', 'NOT_EXECUTED']);
+    assert.deepEqual(
+      failed.action_executions.map((a: any) => a.status),
+      ['SUCCESSFUL', 'FAILED', 'NOT_EXECUTED'],
+    );
     assert.equal(actionNamed(failed, 'fails-once').error_message, 'exit code 4');
     assert.equal((await h.request('GET', pipelinePath)).body.last_execution_status, 'FAILED');
 
@@ -132,10 +166,15 @@ test('RETRY re-runs a failed execution from its first unsuccessful action, at th
     assert.equal(e.status, 'SUCCESSFUL');
     assert.equal(e.id, failed.id);
     assert.equal(e.to_revision.revision, retryRepo.shas[0]);
-    assert.deepEqual(e.action_executions.map((a: any) => a.status), ['SUCCESSFUL', 'SUCCESSFUL', 'SUCCESSFUL']);
+    assert.deepEqual(
+      e.action_executions.map((a: any) => a.status),
+      ['SUCCESSFUL', 'SUCCESSFUL', 'SUCCESSFUL'],
+    );
     // The successful first action kept its result and was not run again.
     assert.equal(actionNamed(e, 'counts').start_date, actionNamed(failed, 'counts').start_date);
-    assert.ok((await logsOf(h, path, actionNamed(e, 'reports').action_execution_id)).includes('count=1 version=one'));
+    assert.ok(
+      (await logsOf(h, path, actionNamed(e, 'reports').action_execution_id)).includes('count=1 version=one'),
+    );
     assert.equal((await h.request('GET', pipelinePath)).body.last_execution_status, 'SUCCESSFUL');
     // Only failed or terminated executions can be retried.
     assert.equal((await h.request('PATCH', path, { operation: 'RETRY' })).status, 409);

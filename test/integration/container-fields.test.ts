@@ -14,7 +14,9 @@ import { actionNamed, containersWith, instanceLabel, removeDirs, runToEnd } from
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 let h: Harness;
-const repo = makeRepo([{ message: 'only', files: { 'a.txt': 'from the repository\n', 'conf/app.conf': 'answer=42\n' } }]);
+const repo = makeRepo([
+  { message: 'only', files: { 'a.txt': 'from the repository\n', 'conf/app.conf': 'answer=42\n' } },
+]);
 
 before(async () => {
   h = await startGantry({ config: { maxConcurrentExecutions: 4 } });
@@ -27,11 +29,18 @@ after(async () => {
 });
 
 /** Runs a one-pipeline scenario; returns the finished execution and a reader of each action's log. */
-async function scenario(actions: Record<string, unknown>[]): Promise<{ e: any; logs: (name: string) => Promise<string[]>; pipelineId: number; projectName: string }> {
+async function scenario(
+  actions: Record<string, unknown>[],
+): Promise<{ e: any; logs: (name: string) => Promise<string[]>; pipelineId: number; projectName: string }> {
   const { pipelinePath, pipelineId, projectPath } = await setupPipeline(h, repo.dir);
   for (const a of actions) await addAction(h, pipelinePath, a);
   const { execution: e, path: p } = await runToEnd(h, pipelinePath);
-  return { e, logs: (name) => logsOf(h, p, actionNamed(e, name).action_execution_id), pipelineId, projectName: projectPath.split('/').pop()! };
+  return {
+    e,
+    logs: (name) => logsOf(h, p, actionNamed(e, name).action_execution_id),
+    pipelineId,
+    projectName: projectPath.split('/').pop()!,
+  };
 }
 
 /** Name → content of the regular files in a tar archive. */
@@ -60,7 +69,11 @@ async function tarFiles(file: string): Promise<Map<string, string>> {
 
 test('export_container_path writes the container filesystem, including what the commands wrote, as a tar', async () => {
   const { e, pipelineId } = await scenario([
-    { name: 'exports', inline_commands: 'echo made-by-command > /tmp/made.txt', export_container_path: 'exports/container.tar' },
+    {
+      name: 'exports',
+      inline_commands: 'echo made-by-command > /tmp/made.txt',
+      export_container_path: 'exports/container.tar',
+    },
     { name: 'sees-export', inline_commands: 'ls -l exports/container.tar' },
   ]);
   assert.equal(e.status, 'SUCCESSFUL', JSON.stringify(e.action_executions.map((a: any) => a.error_message)));
@@ -72,8 +85,17 @@ test('export_container_path writes the container filesystem, including what the 
 
 test('run_as_user runs the commands as that user, also when given as a variable', async () => {
   const { e, logs } = await scenario([
-    { name: 'as-notRoot', run_as_user: 'notRoot', inline_commands: 'id -un\ntouch written-by-notRoot && echo can-write' },
-    { name: 'as-variable', run_as_user: '$containerUser', variables: [{ key: 'containerUser', value: 'builder' }], inline_commands: 'id -un' },
+    {
+      name: 'as-notRoot',
+      run_as_user: 'notRoot',
+      inline_commands: 'id -un\ntouch written-by-notRoot && echo can-write',
+    },
+    {
+      name: 'as-variable',
+      run_as_user: '$containerUser',
+      variables: [{ key: 'containerUser', value: 'builder' }],
+      inline_commands: 'id -un',
+    },
     { name: 'as-default', inline_commands: 'id -un' },
   ]);
   assert.equal(e.status, 'SUCCESSFUL', JSON.stringify(e.action_executions.map((a: any) => a.error_message)));
@@ -96,8 +118,18 @@ test('entrypoint: a shell runs the commands with -c, another program gets them a
 test('the pipeline filesystem is mounted at /buddy/<project> (the working directory) unless disabled, or at mount_filesystem_path', async () => {
   const { e, logs, projectName } = await scenario([
     { name: 'default-mount', inline_commands: 'pwd\ncat a.txt' },
-    { name: 'no-mount', mount_filesystem_disable: true, inline_commands: 'if [ -d /buddy/$BUDDY_PROJECT_NAME ]; then echo mounted; else echo not-mounted; fi\nls /buddy 2>/dev/null | wc -l' },
-    { name: 'custom-mount', mount_filesystem_path: '/src', inline_commands: 'pwd\ncat /src/a.txt\nif [ -d /buddy/$BUDDY_PROJECT_NAME ]; then echo also-default; fi' },
+    {
+      name: 'no-mount',
+      mount_filesystem_disable: true,
+      inline_commands:
+        'if [ -d /buddy/$BUDDY_PROJECT_NAME ]; then echo mounted; else echo not-mounted; fi\nls /buddy 2>/dev/null | wc -l',
+    },
+    {
+      name: 'custom-mount',
+      mount_filesystem_path: '/src',
+      inline_commands:
+        'pwd\ncat /src/a.txt\nif [ -d /buddy/$BUDDY_PROJECT_NAME ]; then echo also-default; fi',
+    },
   ]);
   assert.equal(e.status, 'SUCCESSFUL', JSON.stringify(e.action_executions.map((a: any) => a.error_message)));
   assert.deepEqual(await logs('default-mount'), [`/buddy/${projectName}`, 'from the repository']);
@@ -107,7 +139,12 @@ test('the pipeline filesystem is mounted at /buddy/<project> (the working direct
 
 test('volume_mappings put a directory of the pipeline filesystem at a container path, both ways', async () => {
   const { e, logs } = await scenario([
-    { name: 'maps-conf', volume_mappings: ['conf:/etc/app', '/new-dir:/data'], inline_commands: 'cat /etc/app/app.conf\necho from-container > /etc/app/written.txt\necho data > /data/x' },
+    {
+      name: 'maps-conf',
+      volume_mappings: ['conf:/etc/app', '/new-dir:/data'],
+      inline_commands:
+        'cat /etc/app/app.conf\necho from-container > /etc/app/written.txt\necho data > /data/x',
+    },
     { name: 'reads-back', inline_commands: 'cat conf/written.txt\ncat new-dir/x' },
   ]);
   assert.equal(e.status, 'SUCCESSFUL', JSON.stringify(e.action_executions.map((a: any) => a.error_message)));

@@ -11,7 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, makeRepo, TEST_IMAGE } from '../support/harness.ts';
-import { containersWith, executionLabels, instanceLabel, removeContainersWith, removeDirs, runningContainersWith, waitFor } from '../support/runs.ts';
+import {
+  containersWith,
+  executionLabels,
+  instanceLabel,
+  removeContainersWith,
+  removeDirs,
+  runningContainersWith,
+  waitFor,
+} from '../support/runs.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -34,7 +42,20 @@ async function startServer(): Promise<{ child: ChildProcess; output: () => strin
   let output = '';
   const child = spawn(
     process.execPath,
-    ['bin/gantry.js', 'serve', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn', '--max-concurrent-executions', '1', '--cancel-grace-seconds', '2'],
+    [
+      'bin/gantry.js',
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+      '--max-concurrent-executions',
+      '2',
+      '--cancel-grace-seconds',
+      '60',
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CONFIG: '' } },
   );
   servers.push(child);
@@ -46,7 +67,13 @@ async function startServer(): Promise<{ child: ChildProcess; output: () => strin
     if (!existsSync(tokenFile)) return false;
     token = readFileSync(tokenFile, 'utf8').trim();
     try {
-      return (await fetch(`http://127.0.0.1:${port}/api/workspaces`, { headers: { authorization: `Bearer ${token}` } })).status === 200;
+      return (
+        (
+          await fetch(`http://127.0.0.1:${port}/api/workspaces`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).status === 200
+      );
     } catch {
       return false;
     }
@@ -57,7 +84,10 @@ async function startServer(): Promise<{ child: ChildProcess; output: () => strin
 async function api(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`http://127.0.0.1:${port}/api${apiPath}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -68,64 +98,110 @@ async function pipelineWith(project: string, name: string, commands: string): Pr
   const p = await api('POST', `/workspaces/ws/projects/${project}/pipelines`, { name });
   assert.equal(p.status, 201);
   const pipelinePath = `/workspaces/ws/projects/${project}/pipelines/${p.body.id}`;
-  const a = await api('POST', `${pipelinePath}/actions`, { name, type: 'RUN_DOCKER_CONTAINER', ...TEST_IMAGE, inline_commands: commands });
+  const a = await api('POST', `${pipelinePath}/actions`, {
+    name,
+    type: 'RUN_DOCKER_CONTAINER',
+    ...TEST_IMAGE,
+    inline_commands: commands,
+  });
   assert.equal(a.status, 201);
   return pipelinePath;
 }
 
-test('after kill -9 and a restart, the running execution fails saying why, its container is gone, and the queued one runs', async () => {
+test('after kill -9 and a restart, interrupted executions end truthfully, their containers are gone, and the queued one runs', async () => {
   port = await freePort();
   const first = await startServer();
   assert.equal((await api('POST', '/workspaces', { name: 'WS', domain: 'ws' })).status, 201);
-  assert.equal((await api('POST', '/workspaces/ws/projects', { display_name: 'crash', name: 'crash', custom_repo_url: repo.dir })).status, 201);
+  const project = { display_name: 'crash', name: 'crash', custom_repo_url: repo.dir };
+  assert.equal((await api('POST', '/workspaces/ws/projects', project)).status, 201);
   const sleeping = await pipelineWith('crash', 'sleeps-forever', 'echo started\nsleep 600');
+  const cancelling = await pipelineWith('crash', 'being-cancelled', 'sleep 600');
   const quick = await pipelineWith('crash', 'writes-ok', 'echo ok > ok.txt\ncat ok.txt');
 
-  const running = await api('POST', `${sleeping}/executions`, {});
-  assert.equal(running.status, 200);
-  const runningPath = `${sleeping}/executions/${running.body.id}`;
-  const labels = executionLabels(dataDir, running.body.id);
-  await waitFor('the sleeping container to run', () => runningContainersWith(...labels).length === 1);
-  await waitFor('the first line of output', async () => (await api('GET', `${runningPath}/action_executions/${running.body.action_executions[0].action_execution_id}/logs`)).body.logs.length === 1);
-  assert.equal((await api('GET', runningPath)).body.status, 'INPROGRESS');
-  // One slot (max-concurrent-executions 1): this one waits in the queue.
+  const running = await startedExecution(sleeping);
+  const aeid = running.body.action_executions[0].action_execution_id;
+  await waitFor(
+    'the first line of output',
+    async () => (await api('GET', `${running.path}/action_executions/${aeid}/logs`)).body.logs.length === 1,
+  );
+  const stopping = await startedExecution(cancelling);
+  // Both slots (max-concurrent-executions 2) are taken: this one waits in the queue.
   const queued = await api('POST', `${quick}/executions`, {});
   assert.equal(queued.status, 200);
   const queuedPath = `${quick}/executions/${queued.body.id}`;
   assert.equal((await api('GET', queuedPath)).body.status, 'ENQUEUED');
+  // A cancel in its grace period (sleep ignores SIGTERM, the grace is 60 s) when the server dies.
+  api('PATCH', stopping.path, { operation: 'CANCEL' }).catch(() => undefined);
+  await waitFor(
+    'the cancel to begin',
+    async () => (await api('GET', stopping.path)).body.status === 'TERMINATING',
+  );
 
   first.child.kill('SIGKILL');
   await waitFor('the server to die', () => first.child.signalCode !== null);
-  // The crash left the container running: what recovery has to clean up.
-  assert.equal(runningContainersWith(...labels).length, 1);
+  // The crash left both containers running: what recovery has to clean up.
+  assert.equal(runningContainersWith(...running.labels).length, 1);
+  assert.equal(runningContainersWith(...stopping.labels).length, 1);
 
   const second = await startServer();
-  const interrupted = await waitFor('the interrupted execution to end', async () => {
-    const e = (await api('GET', runningPath)).body;
-    return ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status) ? e : null;
-  });
+  const interrupted = await finished(running.path);
   assert.equal(interrupted.status, 'FAILED');
   assert.match(interrupted.error_message, /restart/);
   assert.ok(interrupted.finish_date);
   assert.equal(interrupted.action_executions[0].status, 'FAILED');
   assert.match(interrupted.action_executions[0].error_message, /restart/);
-  assert.deepEqual(containersWith(...labels), []);
+  assert.deepEqual(containersWith(...running.labels), []);
   assert.equal((await api('GET', sleeping)).body.last_execution_status, 'FAILED');
   // What the action printed before the crash is still there, and counted.
-  const before = await api('GET', `${runningPath}/action_executions/${interrupted.action_executions[0].action_execution_id}/logs`);
+  const before = await api('GET', `${running.path}/action_executions/${aeid}/logs`);
   assert.deepEqual(before.body.logs, ['started']);
   assert.equal(before.body.total_element_count, 1);
 
-  const ran = await waitFor('the queued execution to end', async () => {
-    const e = (await api('GET', queuedPath)).body;
-    return ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status) ? e : null;
-  }, 60_000);
+  // Someone asked for this one to stop: it ends TERMINATED, not FAILED.
+  const cancelled = await finished(stopping.path);
+  assert.equal(cancelled.status, 'TERMINATED');
+  assert.match(cancelled.error_message, /restart/);
+  assert.equal(cancelled.action_executions[0].status, 'TERMINATED');
+  assert.deepEqual(containersWith(...stopping.labels), []);
+
+  const ran = await finished(queuedPath);
   assert.equal(ran.status, 'SUCCESSFUL', second.output());
-  const logs = await api('GET', `${queuedPath}/action_executions/${ran.action_executions[0].action_execution_id}/logs`);
+  const logs = await api(
+    'GET',
+    `${queuedPath}/action_executions/${ran.action_executions[0].action_execution_id}/logs`,
+  );
   assert.deepEqual(logs.body.logs, ['ok']);
 
   // A clean stop leaves nothing behind either.
   second.child.kill('SIGTERM');
-  await waitFor('the server to stop', () => second.child.exitCode !== null || second.child.signalCode !== null);
+  await waitFor(
+    'the server to stop',
+    () => second.child.exitCode !== null || second.child.signalCode !== null,
+  );
   assert.deepEqual(containersWith(`gantry.instance=${instanceLabel(dataDir)}`), []);
 });
+
+/** Runs a pipeline and waits until its container runs. */
+async function startedExecution(
+  pipelinePath: string,
+): Promise<{ body: any; path: string; labels: string[] }> {
+  const res = await api('POST', `${pipelinePath}/executions`, {});
+  assert.equal(res.status, 200);
+  const labels = executionLabels(dataDir, res.body.id);
+  await waitFor('the container to run', () => runningContainersWith(...labels).length === 1);
+  const executionPath = `${pipelinePath}/executions/${res.body.id}`;
+  assert.equal((await api('GET', executionPath)).body.status, 'INPROGRESS');
+  return { body: res.body, path: executionPath, labels };
+}
+
+/** Waits for an execution's final status and returns it. */
+async function finished(executionPath: string): Promise<any> {
+  return waitFor(
+    `${executionPath} to end`,
+    async () => {
+      const e = (await api('GET', executionPath)).body;
+      return ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status) ? e : null;
+    },
+    60_000,
+  );
+}

@@ -8,10 +8,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addAction, logsOf, makeRepo, setupPipeline, startGantry, waitForExecution, type Harness } from '../support/harness.ts';
-import { actionNamed, containersWith, instanceLabel, removeDirs, runPipeline, runToEnd, waitFor } from '../support/runs.ts';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
+import {
+  addAction,
+  logsOf,
+  makeRepo,
+  setupPipeline,
+  startGantry,
+  waitForExecution,
+  type Harness,
+} from '../support/harness.ts';
+import {
+  actionNamed,
+  containersWith,
+  instanceLabel,
+  removeDirs,
+  runPipeline,
+  runToEnd,
+  waitFor,
+} from '../support/runs.ts';
 
 let h: Harness;
 const repo = makeRepo([{ message: 'only', files: { 'a.txt': 'a\n' } }]);
@@ -36,9 +50,16 @@ interface SseEvent {
  * Reads an SSE stream as text. Stops at the "end" event, or (closing the connection) once `stopAfter`
  * events arrived. `lastEventId` is sent as the Last-Event-ID header, as a browser does on reconnect.
  */
-async function readSse(apiPath: string, options: { lastEventId?: string; stopAfter?: number } = {}, server: Harness = h): Promise<{ events: SseEvent[]; ended: boolean; lastEventId: string | undefined }> {
+async function readSse(
+  apiPath: string,
+  options: { lastEventId?: string; stopAfter?: number } = {},
+  server: Harness = h,
+): Promise<{ events: SseEvent[]; ended: boolean; lastEventId: string | undefined }> {
   const abort = new AbortController();
-  const headers: Record<string, string> = { authorization: `Bearer ${server.token}`, accept: 'text/event-stream' };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${server.token}`,
+    accept: 'text/event-stream',
+  };
   if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
   const res = await fetch(`${server.baseUrl}${apiPath}`, { headers, signal: abort.signal });
   assert.equal(res.status, 200);
@@ -70,7 +91,8 @@ async function readSse(apiPath: string, options: { lastEventId?: string; stopAft
         ev.data = data.join('\n');
         if (ev.event === 'end') return { events, ended: true, lastEventId };
         events.push(ev);
-        if (options.stopAfter !== undefined && events.length >= options.stopAfter) return { events, ended: false, lastEventId };
+        if (options.stopAfter !== undefined && events.length >= options.stopAfter)
+          return { events, ended: false, lastEventId };
       }
     }
   } finally {
@@ -82,19 +104,31 @@ async function readSse(apiPath: string, options: { lastEventId?: string; stopAft
 test('stdout and stderr are both captured, each line once', async () => {
   const { execution: e, path } = await (async () => {
     const { pipelinePath } = await setupPipeline(h, repo.dir);
-    await addAction(h, pipelinePath, { name: 'both-streams', inline_commands: 'echo to-stdout\necho to-stderr >&2\nsleep 0.2\necho partial-no-newline >&2; printf "last-without-newline"' });
+    await addAction(h, pipelinePath, {
+      name: 'both-streams',
+      inline_commands:
+        'echo to-stdout\necho to-stderr >&2\nsleep 0.2\necho partial-no-newline >&2; printf "last-without-newline"',
+    });
     return runToEnd(h, pipelinePath);
   })();
   assert.equal(e.status, 'SUCCESSFUL');
   const logs = await logsOf(h, path, actionNamed(e, 'both-streams').action_execution_id);
-  assert.deepEqual([...logs].sort(), ['last-without-newline', 'partial-no-newline', 'to-stderr', 'to-stdout']);
+  assert.deepEqual([...logs].sort(), [
+    'last-without-newline',
+    'partial-no-newline',
+    'to-stderr',
+    'to-stdout',
+  ]);
 });
 
 test('5 MB of output is stored whole and pages by offset', async () => {
   const { pipelinePath } = await setupPipeline(h, repo.dir);
   const pad = 'x'.repeat(90);
   // 55,000 numbered lines of 97 bytes: about 5.3 MB.
-  await addAction(h, pipelinePath, { name: 'prints-5mb', inline_commands: `awk 'BEGIN { for (i = 1; i <= 55000; i++) printf "%06d ${pad}\\n", i }'` });
+  await addAction(h, pipelinePath, {
+    name: 'prints-5mb',
+    inline_commands: `awk 'BEGIN { for (i = 1; i <= 55000; i++) printf "%06d ${pad}\\n", i }'`,
+  });
   const { execution: e, path } = await runToEnd(h, pipelinePath, {}, 120_000);
   assert.equal(e.status, 'SUCCESSFUL');
   const aeid = actionNamed(e, 'prints-5mb').action_execution_id;
@@ -105,7 +139,8 @@ test('5 MB of output is stored whole and pages by offset', async () => {
   const all = await logsOf(h, path, aeid);
   assert.equal(all.length, 55000);
   all.forEach((line, i) => {
-    if (line !== `${String(i + 1).padStart(6, '0')} ${pad}`) assert.fail(`line ${i} is ${JSON.stringify(line.slice(0, 120))}`);
+    if (line !== `${String(i + 1).padStart(6, '0')} ${pad}`)
+      assert.fail(`line ${i} is ${JSON.stringify(line.slice(0, 120))}`);
   });
 });
 
@@ -131,20 +166,34 @@ test('the execution event stream delivers status changes and resumes after Last-
   const resumed = [...firstPart.events, ...rest.events];
   assert.deepEqual(resumed, whole.events);
   const ids = whole.events.map((ev) => Number(ev.id));
-  assert.deepEqual(ids, [...new Set(ids)].sort((a, b) => a - b), 'ids increase, none repeated');
-  const statuses = whole.events.filter((ev) => ev.event === 'execution').map((ev) => JSON.parse(ev.data).status);
+  assert.deepEqual(
+    ids,
+    [...new Set(ids)].sort((a, b) => a - b),
+    'ids increase, none repeated',
+  );
+  const statuses = whole.events
+    .filter((ev) => ev.event === 'execution')
+    .map((ev) => JSON.parse(ev.data).status);
   assert.deepEqual(statuses, ['ENQUEUED', 'INPROGRESS', 'SUCCESSFUL']);
   const [first, second] = ['first', 'second'].map((n) => actionNamed(e, n).action_execution_id);
-  const actionChanges = whole.events.filter((ev) => ev.event === 'action_execution').map((ev) => JSON.parse(ev.data));
+  const actionChanges = whole.events
+    .filter((ev) => ev.event === 'action_execution')
+    .map((ev) => JSON.parse(ev.data));
   assert.deepEqual(
-    actionChanges.map((c) => `${c.action_execution_id === first ? 'first' : c.action_execution_id === second ? 'second' : '?'}:${c.status}`),
+    actionChanges.map(
+      (c) =>
+        `${c.action_execution_id === first ? 'first' : c.action_execution_id === second ? 'second' : '?'}:${c.status}`,
+    ),
     ['first:INPROGRESS', 'first:SUCCESSFUL', 'second:INPROGRESS', 'second:SUCCESSFUL'],
   );
 });
 
 test('the log stream delivers every line while the action runs and resumes after Last-Event-ID without loss or duplicates', async () => {
   const { pipelinePath } = await setupPipeline(h, repo.dir);
-  await addAction(h, pipelinePath, { name: 'prints-slowly', inline_commands: 'for i in $(seq 1 40); do echo "line $i"; sleep 0.05; done\necho "on stderr" >&2' });
+  await addAction(h, pipelinePath, {
+    name: 'prints-slowly',
+    inline_commands: 'for i in $(seq 1 40); do echo "line $i"; sleep 0.05; done\necho "on stderr" >&2',
+  });
   const run = await runPipeline(h, pipelinePath);
   const aeid = run.body.action_executions[0].action_execution_id;
   const streamPath = `${run.path}/action_executions/${aeid}/logs/stream`;
@@ -157,45 +206,68 @@ test('the log stream delivers every line while the action runs and resumes after
 
   const expected = [...Array.from({ length: 40 }, (_, i) => `line ${i + 1}`), 'on stderr'];
   const resumed = [...firstPart.events, ...rest.events];
-  assert.deepEqual(resumed.map((ev) => ev.data), expected);
-  assert.deepEqual(resumed.map((ev) => Number(ev.id)), expected.map((_, i) => i));
+  assert.deepEqual(
+    resumed.map((ev) => ev.data),
+    expected,
+  );
+  assert.deepEqual(
+    resumed.map((ev) => Number(ev.id)),
+    expected.map((_, i) => i),
+  );
   assert.ok(resumed.every((ev) => ev.event === 'log'));
   assert.deepEqual(await logsOf(h, run.path, aeid), expected);
   // After the end, a fresh client gets the whole log and the end marker.
   const whole = await readSse(streamPath);
   assert.equal(whole.ended, true);
-  assert.deepEqual(whole.events.map((ev) => ev.data), expected);
+  assert.deepEqual(
+    whole.events.map((ev) => ev.data),
+    expected,
+  );
   const afterEnd = await readSse(streamPath, { lastEventId: whole.lastEventId! });
   assert.deepEqual(afterEnd, { events: [], ended: true, lastEventId: whole.lastEventId });
 });
 
-test('closing the server ends open streams of a running execution, which ends TERMINATED saying why', { timeout: 60_000 }, async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-test-'));
-  const own = await startGantry({ listen: true, dataDir });
-  try {
-    const { pipelinePath } = await setupPipeline(own, repo.dir);
-    await addAction(own, pipelinePath, { name: 'sleeps-forever', inline_commands: 'echo started\nsleep 600' });
-    const run = await runPipeline(own, pipelinePath);
-    await waitForExecution(own, run.path, 30_000, (e) => e.action_executions[0].status === 'INPROGRESS');
-    const aeid = run.body.action_executions[0].action_execution_id;
-    const streams = [readSse(`${run.path}/events`, {}, own), readSse(`${run.path}/action_executions/${aeid}/logs/stream`, {}, own)];
-    await waitFor('the first log line', async () => (await own.request('GET', `${run.path}/action_executions/${aeid}/logs`)).body.logs.length > 0);
-    // Would wait on the open streams (and so on the 600 s sleep) if they were not ended on close.
-    await own.close();
-    for (const s of await Promise.all(streams)) assert.equal(s.ended, false);
-    assert.deepEqual(containersWith(`gantry.instance=${instanceLabel(dataDir)}`), []);
-
-    const reopened = await startGantry({ dataDir });
+test(
+  'closing the server ends open streams of a running execution, which ends TERMINATED saying why',
+  { timeout: 60_000 },
+  async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-test-'));
+    const own = await startGantry({ listen: true, dataDir });
     try {
-      const e = (await reopened.request('GET', run.path)).body;
-      assert.equal(e.status, 'TERMINATED');
-      assert.match(e.error_message, /shut down/);
-      assert.equal(e.action_executions[0].status, 'TERMINATED');
-      assert.match(e.action_executions[0].error_message, /shut down/);
+      const { pipelinePath } = await setupPipeline(own, repo.dir);
+      await addAction(own, pipelinePath, {
+        name: 'sleeps-forever',
+        inline_commands: 'echo started\nsleep 600',
+      });
+      const run = await runPipeline(own, pipelinePath);
+      await waitForExecution(own, run.path, 30_000, (e) => e.action_executions[0].status === 'INPROGRESS');
+      const aeid = run.body.action_executions[0].action_execution_id;
+      const streams = [
+        readSse(`${run.path}/events`, {}, own),
+        readSse(`${run.path}/action_executions/${aeid}/logs/stream`, {}, own),
+      ];
+      await waitFor(
+        'the first log line',
+        async () =>
+          (await own.request('GET', `${run.path}/action_executions/${aeid}/logs`)).body.logs.length > 0,
+      );
+      // Would wait on the open streams (and so on the 600 s sleep) if they were not ended on close.
+      await own.close();
+      for (const s of await Promise.all(streams)) assert.equal(s.ended, false);
+      assert.deepEqual(containersWith(`gantry.instance=${instanceLabel(dataDir)}`), []);
+
+      const reopened = await startGantry({ dataDir });
+      try {
+        const e = (await reopened.request('GET', run.path)).body;
+        assert.equal(e.status, 'TERMINATED');
+        assert.match(e.error_message, /shut down/);
+        assert.equal(e.action_executions[0].status, 'TERMINATED');
+        assert.match(e.action_executions[0].error_message, /shut down/);
+      } finally {
+        await reopened.close();
+      }
     } finally {
-      await reopened.close();
+      removeDirs(dataDir);
     }
-  } finally {
-    removeDirs(dataDir);
-  }
-});
+  },
+);

@@ -8,8 +8,23 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addAction, logsOf, makeRepo, setupPipeline, startGantry, TEST_IMAGE, type Harness } from '../support/harness.ts';
-import { actionNamed, containersWith, executionCount, instanceLabel, removeDirs, runToEnd } from '../support/runs.ts';
+import {
+  addAction,
+  logsOf,
+  makeRepo,
+  setupPipeline,
+  startGantry,
+  TEST_IMAGE,
+  type Harness,
+} from '../support/harness.ts';
+import {
+  actionNamed,
+  containersWith,
+  executionCount,
+  instanceLabel,
+  removeDirs,
+  runToEnd,
+} from '../support/runs.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -51,16 +66,30 @@ test('volume_mappings and export_container_path with ../ are refused when the ac
   }
   // PATCH is held to the same rule.
   const ok = await addAction(h, pipelinePath, { name: 'fine', volume_mappings: ['inside:/mnt'] });
-  const patched = await h.request('PATCH', `${pipelinePath}/actions/${ok.id}`, { volume_mappings: ['../etc:/mnt'] });
+  const patched = await h.request('PATCH', `${pipelinePath}/actions/${ok.id}`, {
+    volume_mappings: ['../etc:/mnt'],
+  });
   assert.equal(patched.status, 400);
   const list = await h.request('GET', `${pipelinePath}/actions`);
-  assert.deepEqual(list.body.actions.map((a: any) => a.volume_mappings), [['inside:/mnt']]);
+  assert.deepEqual(
+    list.body.actions.map((a: any) => a.volume_mappings),
+    [['inside:/mnt']],
+  );
 });
 
 test('a volume mapping through a symbolic link out of the filesystem fails the action and mounts nothing', async () => {
   const { pipelinePath } = await setupPipeline(h, repo.dir);
-  await addAction(h, pipelinePath, { name: 'maps-etc-link', volume_mappings: ['etc-link:/mnt'], inline_commands: 'echo RAN; cat /mnt/hostname /mnt/passwd' });
-  await addAction(h, pipelinePath, { name: 'maps-host-link', volume_mappings: ['host-link:/mnt'], ignore_errors: true, inline_commands: 'echo RAN; cat /mnt/host-secret.txt' });
+  await addAction(h, pipelinePath, {
+    name: 'maps-etc-link',
+    volume_mappings: ['etc-link:/mnt'],
+    inline_commands: 'echo RAN; cat /mnt/hostname /mnt/passwd',
+  });
+  await addAction(h, pipelinePath, {
+    name: 'maps-host-link',
+    volume_mappings: ['host-link:/mnt'],
+    ignore_errors: true,
+    inline_commands: 'echo RAN; cat /mnt/host-secret.txt',
+  });
   const { execution: e, path: p } = await runToEnd(h, pipelinePath);
   assert.equal(e.status, 'FAILED');
   const failed = actionNamed(e, 'maps-etc-link');
@@ -75,8 +104,16 @@ test('a volume mapping through a symbolic link out of the filesystem fails the a
 test('a link made by an earlier action, and a link inside the filesystem, are judged by where they point', async () => {
   const { pipelinePath } = await setupPipeline(h, repo.dir);
   await addAction(h, pipelinePath, { name: 'plants-link', inline_commands: `ln -sfn ${hostDir} planted` });
-  await addAction(h, pipelinePath, { name: 'inner-link-ok', volume_mappings: ['inner-link:/mnt'], inline_commands: 'cat /mnt/ok.txt' });
-  await addAction(h, pipelinePath, { name: 'maps-planted', volume_mappings: ['planted/sub:/mnt'], inline_commands: 'echo RAN; cat /mnt/../host-secret.txt; touch /mnt/escaped' });
+  await addAction(h, pipelinePath, {
+    name: 'inner-link-ok',
+    volume_mappings: ['inner-link:/mnt'],
+    inline_commands: 'cat /mnt/ok.txt',
+  });
+  await addAction(h, pipelinePath, {
+    name: 'maps-planted',
+    volume_mappings: ['planted/sub:/mnt'],
+    inline_commands: 'echo RAN; cat /mnt/../host-secret.txt; touch /mnt/escaped',
+  });
   const { execution: e, path: p } = await runToEnd(h, pipelinePath);
   assert.equal(actionNamed(e, 'plants-link').status, 'SUCCESSFUL');
   assert.equal(actionNamed(e, 'inner-link-ok').status, 'SUCCESSFUL');
@@ -90,8 +127,18 @@ test('a link made by an earlier action, and a link inside the filesystem, are ju
 
 test('export_container_path through a symbolic link out of the filesystem fails and writes nothing there', async () => {
   const { pipelinePath } = await setupPipeline(h, repo.dir);
-  await addAction(h, pipelinePath, { name: 'exports-through-link', ignore_errors: true, inline_commands: 'echo RAN', export_container_path: 'host-link/evil.tar' });
-  await addAction(h, pipelinePath, { name: 'exports-into-new-dir', ignore_errors: true, inline_commands: 'true', export_container_path: 'host-link/new/evil.tar' });
+  await addAction(h, pipelinePath, {
+    name: 'exports-through-link',
+    ignore_errors: true,
+    inline_commands: 'echo RAN',
+    export_container_path: 'host-link/evil.tar',
+  });
+  await addAction(h, pipelinePath, {
+    name: 'exports-into-new-dir',
+    ignore_errors: true,
+    inline_commands: 'true',
+    export_container_path: 'host-link/new/evil.tar',
+  });
   const before = await executionCount(h, pipelinePath);
   const { execution: e } = await runToEnd(h, pipelinePath);
   assert.equal(await executionCount(h, pipelinePath), before + 1);

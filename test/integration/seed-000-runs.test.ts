@@ -4,16 +4,85 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addAction, logsOf, makeRepo, setupPipeline, startGantry, waitForExecution, type Harness } from '../support/harness.ts';
-import { actionNamed, containersWith, executionCount, instanceLabel, removeDirs, runPipeline, runToEnd } from '../support/runs.ts';
+import {
+  addAction,
+  logsOf,
+  makeRepo,
+  setupPipeline,
+  startGantry,
+  waitForExecution,
+  type Harness,
+} from '../support/harness.ts';
+import {
+  actionNamed,
+  containersWith,
+  executionCount,
+  instanceLabel,
+  removeDirs,
+  runPipeline,
+  runToEnd,
+} from '../support/runs.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 /** Top-level keys of seed 000's example response; every one must be present (null is fine for environment/package). */
-const EXECUTION_KEYS = ['url', 'html_url', 'id', 'start_date', 'finish_date', 'triggered_on', 'priority', 'refresh', 'clear_cache', 'status', 'comment', 'branch', 'to_revision', 'creator', 'environment', 'package', 'package_version', 'pipeline', 'action_executions'];
-const ACTION_EXECUTION_KEYS = ['url', 'html_url', 'action_execution_id', 'start_date', 'finish_date', 'status', 'progress', 'action', 'passed_variables', 'outputted_variables'];
-const ACTION_KEYS = ['url', 'html_url', 'id', 'name', 'type', 'current_revision', 'trigger_time', 'run_next', 'disabled', 'timeout', 'ignore_errors', 'last_execution_status'];
-const REVISION_KEYS = ['url', 'html_url', 'revision', 'author_date', 'commit_date', 'message', 'committer', 'author'];
+const EXECUTION_KEYS = [
+  'url',
+  'html_url',
+  'id',
+  'start_date',
+  'finish_date',
+  'triggered_on',
+  'priority',
+  'refresh',
+  'clear_cache',
+  'status',
+  'comment',
+  'branch',
+  'to_revision',
+  'creator',
+  'environment',
+  'package',
+  'package_version',
+  'pipeline',
+  'action_executions',
+];
+const ACTION_EXECUTION_KEYS = [
+  'url',
+  'html_url',
+  'action_execution_id',
+  'start_date',
+  'finish_date',
+  'status',
+  'progress',
+  'action',
+  'passed_variables',
+  'outputted_variables',
+];
+const ACTION_KEYS = [
+  'url',
+  'html_url',
+  'id',
+  'name',
+  'type',
+  'current_revision',
+  'trigger_time',
+  'run_next',
+  'disabled',
+  'timeout',
+  'ignore_errors',
+  'last_execution_status',
+];
+const REVISION_KEYS = [
+  'url',
+  'html_url',
+  'revision',
+  'author_date',
+  'commit_date',
+  'message',
+  'committer',
+  'author',
+];
 
 let h: Harness;
 let repo: { dir: string; shas: string[] };
@@ -24,7 +93,8 @@ const short = (sha: string): string => sha.slice(0, 10);
 function assertSeedShape(e: any): void {
   for (const key of EXECUTION_KEYS) assert.ok(key in e, `execution lacks "${key}"`);
   for (const key of REVISION_KEYS) assert.ok(key in e.to_revision, `to_revision lacks "${key}"`);
-  for (const key of ['url', 'html_url', 'name', 'default']) assert.ok(key in e.branch, `branch lacks "${key}"`);
+  for (const key of ['url', 'html_url', 'name', 'default'])
+    assert.ok(key in e.branch, `branch lacks "${key}"`);
   assert.equal(typeof e.id, 'number');
   assert.equal(e.triggered_on !== undefined && e.triggered_on !== null, true);
   assert.equal(e.pipeline.id, Number(pipelinePath.split('/').pop()));
@@ -52,7 +122,10 @@ before(async () => {
     inline_commands: 'cp version.txt seen.txt\nseq 1 10\necho "version=$version"\necho "pass=$pass"',
     mount_filesystem_disable: false,
   });
-  const reader = await addAction(h, pipelinePath, { name: 'read', inline_commands: "echo \"read $(cat seen.txt)\"\nenv | grep '^version=' || echo no-version" });
+  const reader = await addAction(h, pipelinePath, {
+    name: 'read',
+    inline_commands: 'echo "read $(cat seen.txt)"\nenv | grep \'^version=\' || echo no-version',
+  });
   const third = await addAction(h, pipelinePath, { name: 'third', inline_commands: 'echo third ran' });
   actionIds = [writer.id, reader.id, third.id];
 });
@@ -64,7 +137,10 @@ after(async () => {
 });
 
 test('body 1: to_revision (abbreviated sha) runs that commit; files pass from one action to the next; logs page by offset/limit', async () => {
-  const started = await runPipeline(h, pipelinePath, { to_revision: { revision: short(repo.shas[0]!) }, comment: 'Deploy hotfix to production' });
+  const started = await runPipeline(h, pipelinePath, {
+    to_revision: { revision: short(repo.shas[0]!) },
+    comment: 'Deploy hotfix to production',
+  });
   assert.equal(started.status, 200);
   assertSeedShape(started.body);
   assert.ok(['ENQUEUED', 'INPROGRESS'].includes(started.body.status), started.body.status);
@@ -77,8 +153,14 @@ test('body 1: to_revision (abbreviated sha) runs that commit; files pass from on
   assert.ok(e.start_date && e.finish_date && e.finish_date >= e.start_date);
   assert.equal(e.to_revision.revision, repo.shas[0]);
   assert.equal(e.branch.name, 'master');
-  assert.deepEqual(e.action_executions.map((a: any) => a.status), ['SUCCESSFUL', 'SUCCESSFUL', 'SUCCESSFUL']);
-  assert.deepEqual(e.action_executions.map((a: any) => a.progress), [100, 100, 100]);
+  assert.deepEqual(
+    e.action_executions.map((a: any) => a.status),
+    ['SUCCESSFUL', 'SUCCESSFUL', 'SUCCESSFUL'],
+  );
+  assert.deepEqual(
+    e.action_executions.map((a: any) => a.progress),
+    [100, 100, 100],
+  );
   // The second action read what the first wrote: the first commit's content.
   assert.ok((await logsOf(h, path, actionNamed(e, 'read').action_execution_id)).includes('read one'));
   const writeId = actionNamed(e, 'write').action_execution_id;
@@ -118,6 +200,8 @@ test('body 2: from_revision + priority HIGH + clear_cache run the second commit 
 });
 
 test('body 3: variables (one encrypted) reach the containers and actions_to_run runs only the chosen actions', async () => {
+  // The pipeline's actions are the first of this server, so seed 000's literal ids 1 and 2 are real.
+  assert.deepEqual(actionIds, [1, 2, 3]);
   const body = {
     to_revision: { revision: 'HEAD' },
     comment: 'hotfix',
@@ -127,7 +211,7 @@ test('body 3: variables (one encrypted) reach the containers and actions_to_run 
       { key: 'version', value: '1.0' },
       { key: 'pass', value: 'qwerty', encrypted: true },
     ],
-    actions_to_run: actionIds.slice(0, 2),
+    actions_to_run: [1, 2],
   };
   const started = await runPipeline(h, pipelinePath, body);
   assert.equal(started.status, 200, JSON.stringify(started.body));
@@ -200,14 +284,19 @@ test('a failing command fails its action with "exit code 3" and the pipeline rec
     assert.equal(p.body.last_execution_status, 'FAILED');
     assert.equal(p.body.last_execution_revision, failRepo.shas[0]);
 
-    await h.request('PATCH', `${failing}/actions/${actionNamed(e, 'fails-with-exit-3').action.id}`, { inline_commands: 'true' });
+    await h.request('PATCH', `${failing}/actions/${actionNamed(e, 'fails-with-exit-3').action.id}`, {
+      inline_commands: 'true',
+    });
     const { execution: ok } = await runToEnd(h, failing);
     assert.equal(ok.status, 'SUCCESSFUL');
     p = await h.request('GET', failing);
     assert.equal(p.body.last_execution_status, 'SUCCESSFUL');
     assert.equal(p.body.last_execution_revision, failRepo.shas[0]);
     // The execution's own pipeline object says the same once it has finished.
-    assert.equal((await h.request('GET', `${failing}/executions/${ok.id}`)).body.pipeline.last_execution_status, 'SUCCESSFUL');
+    assert.equal(
+      (await h.request('GET', `${failing}/executions/${ok.id}`)).body.pipeline.last_execution_status,
+      'SUCCESSFUL',
+    );
   } finally {
     removeDirs(failRepo.dir);
   }

@@ -41,20 +41,34 @@ export function executionLabels(dataDir: string, executionId: number): string[] 
 }
 
 /** POSTs a run request; returns the response and, when accepted, the execution's API path. */
-export async function runPipeline(h: Harness, pipelinePath: string, body: Record<string, unknown> = {}): Promise<{ status: number; body: any; path: string }> {
+export async function runPipeline(
+  h: Harness,
+  pipelinePath: string,
+  body: Record<string, unknown> = {},
+): Promise<{ status: number; body: any; path: string }> {
   const res = await h.request('POST', `${pipelinePath}/executions`, body);
   return { status: res.status, body: res.body, path: `${pipelinePath}/executions/${res.body?.id}` };
 }
 
 /** Runs the pipeline, fails the test unless the request is accepted, and waits for the final status. */
-export async function runToEnd(h: Harness, pipelinePath: string, body: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<{ execution: any; path: string }> {
+export async function runToEnd(
+  h: Harness,
+  pipelinePath: string,
+  body: Record<string, unknown> = {},
+  timeoutMs = 60_000,
+): Promise<{ execution: any; path: string }> {
   const started = await runPipeline(h, pipelinePath, body);
-  if (started.status !== 200) throw new Error(`run refused: ${started.status} ${JSON.stringify(started.body)}`);
+  if (started.status !== 200)
+    throw new Error(`run refused: ${started.status} ${JSON.stringify(started.body)}`);
   return { execution: await waitForExecution(h, started.path, timeoutMs), path: started.path };
 }
 
 /** Polls `probe` every 100 ms until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T> | T, timeoutMs = 30_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  timeoutMs = 30_000,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -67,7 +81,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
 /** The action execution of `execution` whose action has `name`. */
 export function actionNamed(execution: any, name: string): any {
   const found = execution.action_executions.find((a: any) => a.action.name === name);
-  if (!found) throw new Error(`no action "${name}" in execution ${execution.id}: ${execution.action_executions.map((a: any) => a.action.name).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `no action "${name}" in execution ${execution.id}: ${execution.action_executions.map((a: any) => a.action.name).join(', ')}`,
+    );
   return found;
 }
 

@@ -6,7 +6,7 @@ import type { ActionSecrets, ContainerActionSettings as ActionSettings } from '.
 import { parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
-import { sameRegistry } from '../../domain/integrations.ts';
+import { registryAuthFor } from '../registry-auth.ts';
 import { containerCommand } from '../action-plan.ts';
 import { containerFilePath, type ResolvedVariable } from '../variable-scope.ts';
 import type { LogWriter } from '../log-store.ts';
@@ -44,7 +44,7 @@ export interface ContainerActionContext {
   /** The execution's pinned package version, mounted read-only (absent or null when none is pinned). */
   packageMount?: BindMount | null;
   /** Credentials of the workspace integration named by an action's `integration`; null when there is none. */
-  resolveIntegration?: (identifier: string) => Promise<RegistryAuth | null>;
+  resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
 }
 
 /** Where commands find the file they may append `KEY=value` lines to (also in $GANTRY_OUTPUTS). */
@@ -88,12 +88,6 @@ async function placeFiles(ctx: ContainerActionContext, containerId: string, user
 
 class ActionSetupError extends Error {}
 
-function registryOf(image: string, registry: string | null): string {
-  if (registry) return registry.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-  const first = image.split('/')[0] ?? '';
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
-}
-
 /** The image reference: a registry given separately is prefixed unless the name already carries it. */
 function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string {
   const name = substitute(s.docker_image_name, vars);
@@ -116,32 +110,11 @@ async function mounts(s: ActionSettings, ctx: ContainerActionContext, workDir: s
   return binds;
 }
 
-/**
- * The credentials of the integration an action names, checked against the registry the image comes
- * from: sending them to another registry would leak them and fail anyway.
- */
-async function integrationAuth(identifier: string, ref: string, ctx: ContainerActionContext): Promise<RegistryAuth> {
-  const auth = ctx.resolveIntegration ? await ctx.resolveIntegration(identifier) : null;
-  if (!auth) throw new ActionSetupError(`integration "${identifier}" not found`);
-  const imageRegistry = registryOf(ref, null);
-  if (!sameRegistry(imageRegistry, auth.serveraddress)) {
-    throw new ActionSetupError(`integration "${identifier}" holds credentials for ${auth.serveraddress}, but image ${ref} comes from ${imageRegistry}; set "registry" or name the image with its registry`);
-  }
-  return auth;
-}
-
 async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionContext): Promise<void> {
-  const fromIntegration = s.integration !== null ? await integrationAuth(s.integration.identifier, ref, ctx) : undefined;
+  // Resolved before the presence check, so a missing or mismatched integration fails every run alike.
+  const auth = await registryAuthFor(s, ctx.secrets.password, ref, ctx.variables, ctx.resolveIntegration);
   const present = await ctx.runtime.imageExists(ref);
   if (present && !ctx.forcePull) return;
-  let auth: RegistryAuth | undefined = fromIntegration;
-  if (!auth && s.login) {
-    auth = {
-      username: substitute(s.login, ctx.variables),
-      password: ctx.secrets.password ?? '',
-      serveraddress: registryOf(ref, s.registry ? substitute(s.registry, ctx.variables) : null),
-    };
-  }
   await ctx.log.line(`Pulling image ${ref}...`);
   try {
     await ctx.runtime.pullImage(ref, auth);
@@ -182,9 +155,12 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
     });
     await ctx.onContainer(containerId);
     await placeFiles(ctx, containerId, user);
+    // The last point to give up without starting: the engine never ends an attachment to a container
+    // that was removed without being started, so once attached the container is always started (and a
+    // cancel that arrives meanwhile stops it below).
+    if (ctx.signal.aborted) throw new ActionCancelled();
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) => ctx.log.write(decoders[stream].write(chunk), stream));
-    if (ctx.signal.aborted) throw new ActionCancelled();
     await ctx.runtime.startContainer(containerId);
     const id = containerId;
     const stop = (): void => {
@@ -195,8 +171,8 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
       stop();
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    // A cancel that arrived while the container was starting fired before there was a listener; without
-    // this the action would run to its natural end (600 s of `sleep 600`) with the execution TERMINATING.
+    // A cancel that arrived while attaching or starting fired before there was a listener; without this
+    // the action would run to its natural end (600 s of `sleep 600`) with the execution TERMINATING.
     if (ctx.signal.aborted) onAbort();
     const timer =
       s.timeout !== null
