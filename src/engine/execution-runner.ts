@@ -132,7 +132,7 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   try {
     await fs.ensure();
     if (started.clear_cache === 1 || pipeline.settings.auto_clear_cache) await fs.clearCache();
-    const mirror = await deps.repositories.sync(project);
+    const mirror = await deps.repositories.mirrorWith(project, started.revision!);
     await checkout({
       mirrorPath: mirror,
       sha: started.revision!,

@@ -7,6 +7,7 @@ import {
   defaultBranch,
   syncMirror,
   resolveRevision,
+  runGit,
   type CommitInfo,
   type ResolvedRevision,
   type RevisionRequest,
@@ -71,6 +72,17 @@ export class ProjectRepositories {
       this.syncing.delete(project.id);
     }
     return this.mirrorPath(project.id);
+  }
+
+  /**
+   * The mirror, fetched only when it lacks `sha`: the run request fetched moments ago, so a second
+   * fetch before the checkout would cost a network round trip for nothing (a retry of an old run, or a
+   * fresh data directory, still fetches).
+   */
+  async mirrorWith(project: ProjectRow, sha: string): Promise<string> {
+    const mirror = this.mirrorPath(project.id);
+    const { exitCode } = await runGit(['--git-dir', mirror, 'cat-file', '-e', `${sha}^{commit}`], { okCodes: [1, 128] }).catch(() => ({ exitCode: 1 }));
+    return exitCode === 0 ? mirror : this.sync(project);
   }
 
   async resolve(project: ProjectRow, request: RevisionRequest, fallbackBranch: string | null): Promise<ResolvedRevision> {
