@@ -92,32 +92,57 @@ export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
 
   await serialised(dir, async () => {
     if (!isGitDir(dir)) await runGit(['init', '--bare', '--quiet', '--', dir]);
-    await runGit(
-      [
-        ...remote,
-        '--git-dir',
-        dir,
-        'fetch',
-        '--quiet',
-        '--prune',
-        '--no-tags',
-        '--no-write-fetch-head',
-        '--',
-        url,
-        '+refs/heads/*:refs/heads/*',
-        '+refs/tags/*:refs/tags/*',
-      ],
-      run,
-    );
-    // A second round trip, but the only way git 2.39 tells which branch the source calls default.
-    const { stdout } = await runGit(
-      [...remote, '--git-dir', dir, 'ls-remote', '--symref', '--', url, 'HEAD'],
-      run,
-    );
-    const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(stdout)?.[1];
-    if (head && (await branchNames(dir)).includes(head)) {
+    // One round trip tells both what the source has and which branch it calls default; when the
+    // mirror already has exactly those refs, the fetch (the expensive part) is skipped.
+    const { stdout } = await runGit([...remote, '--git-dir', dir, 'ls-remote', '--symref', '--', url], run);
+    const advertised = parseAdvertisedRefs(stdout);
+    if (!(await mirrorHasRefs(dir, advertised.refs))) {
+      await runGit(
+        [
+          ...remote,
+          '--git-dir',
+          dir,
+          'fetch',
+          '--quiet',
+          '--prune',
+          '--no-tags',
+          '--no-write-fetch-head',
+          '--',
+          url,
+          '+refs/heads/*:refs/heads/*',
+          '+refs/tags/*:refs/tags/*',
+        ],
+        run,
+      );
+    }
+    const head = advertised.head;
+    if (head && advertised.refs.has(`refs/heads/${head}`)) {
       await runGit(['--git-dir', dir, 'symbolic-ref', 'HEAD', `refs/heads/${head}`]);
     }
+  });
+}
+
+/** Branches and tags (not peeled) a source advertises, and the branch its HEAD names. */
+function parseAdvertisedRefs(lsRemote: string): { refs: Map<string, string>; head: string | undefined } {
+  const refs = new Map<string, string>();
+  let head: string | undefined;
+  for (const line of lsRemote.split('\n')) {
+    const symref = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
+    if (symref) head = symref[1];
+    const ref = /^([0-9a-f]{40,64})\t(refs\/(?:heads|tags)\/\S+)$/.exec(line);
+    if (ref && !ref[2]!.endsWith('^{}')) refs.set(ref[2]!, ref[1]!);
+  }
+  return { refs, head };
+}
+
+/** True when the mirror's branches and tags are exactly `refs`. */
+async function mirrorHasRefs(dir: string, refs: ReadonlyMap<string, string>): Promise<boolean> {
+  const { stdout } = await runGit(['--git-dir', dir, 'for-each-ref', '--format=%(objectname)\t%(refname)', 'refs/heads', 'refs/tags']);
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  if (lines.length !== refs.size) return false;
+  return lines.every((line) => {
+    const [sha, name] = line.split('\t');
+    return name !== undefined && refs.get(name) === sha;
   });
 }
 

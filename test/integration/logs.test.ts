@@ -52,7 +52,7 @@ interface SseEvent {
  */
 async function readSse(
   apiPath: string,
-  options: { lastEventId?: string; stopAfter?: number } = {},
+  options: { lastEventId?: string; stopAfter?: number; onEvent?: (ev: SseEvent) => void } = {},
   server: Harness = h,
 ): Promise<{ events: SseEvent[]; ended: boolean; lastEventId: string | undefined }> {
   const abort = new AbortController();
@@ -91,6 +91,7 @@ async function readSse(
         ev.data = data.join('\n');
         if (ev.event === 'end') return { events, ended: true, lastEventId };
         events.push(ev);
+        options.onEvent?.(ev);
         if (options.stopAfter !== undefined && events.length >= options.stopAfter)
           return { events, ended: false, lastEventId };
       }
@@ -242,15 +243,12 @@ test(
       const run = await runPipeline(own, pipelinePath);
       await waitForExecution(own, run.path, 30_000, (e) => e.action_executions[0].status === 'INPROGRESS');
       const aeid = run.body.action_executions[0].action_execution_id;
-      const streams = [
-        readSse(`${run.path}/events`, {}, own),
-        readSse(`${run.path}/action_executions/${aeid}/logs/stream`, {}, own),
-      ];
-      await waitFor(
-        'the first log line',
-        async () =>
-          (await own.request('GET', `${run.path}/action_executions/${aeid}/logs`)).body.logs.length > 0,
+      // Both clients are connected once each has had an event (the log stream's is "started").
+      const seen = [0, 0];
+      const streams = [`${run.path}/events`, `${run.path}/action_executions/${aeid}/logs/stream`].map(
+        (p, i) => readSse(p, { onEvent: () => void (seen[i]! += 1) }, own),
       );
+      await waitFor('both streams to deliver', () => seen[0]! > 0 && seen[1]! > 0);
       // Would wait on the open streams (and so on the 600 s sleep) if they were not ended on close.
       await own.close();
       for (const s of await Promise.all(streams)) assert.equal(s.ended, false);

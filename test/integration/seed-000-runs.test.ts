@@ -73,6 +73,11 @@ const ACTION_KEYS = [
   'ignore_errors',
   'last_execution_status',
 ];
+/** Keys of the pipeline object nested in seed 000's example response. */
+const PIPELINE_KEYS =
+  'url html_url id identifier name definition_source git_config_ref refs events priority last_execution_status last_execution_revision execution_message_template always_from_scratch ignore_fail_on_project_status strict_context no_skip_to_most_recent terminate_stale_runs auto_clear_cache fail_on_prepare_env_warning concurrent_pipeline_runs do_not_create_commit_status waiting_for_push resources git_changeset_base filesystem_changeset_base cpu description_required'.split(
+    ' ',
+  );
 const REVISION_KEYS = [
   'url',
   'html_url',
@@ -93,10 +98,11 @@ const short = (sha: string): string => sha.slice(0, 10);
 function assertSeedShape(e: any): void {
   for (const key of EXECUTION_KEYS) assert.ok(key in e, `execution lacks "${key}"`);
   for (const key of REVISION_KEYS) assert.ok(key in e.to_revision, `to_revision lacks "${key}"`);
+  for (const key of PIPELINE_KEYS) assert.ok(key in e.pipeline, `pipeline lacks "${key}"`);
   for (const key of ['url', 'html_url', 'name', 'default'])
     assert.ok(key in e.branch, `branch lacks "${key}"`);
   assert.equal(typeof e.id, 'number');
-  assert.equal(e.triggered_on !== undefined && e.triggered_on !== null, true);
+  assert.equal(typeof e.triggered_on, 'string');
   assert.equal(e.pipeline.id, Number(pipelinePath.split('/').pop()));
   assert.equal(e.action_executions.length, 3);
   for (const a of e.action_executions) {
