@@ -78,3 +78,11 @@ export function pageOf(query: { page?: number; per_page?: number }): PageRequest
   if (!Number.isSafeInteger(offset)) throw badRequest('page is too large');
   return { page, perPage, limit: perPage, offset };
 }
+
+/** The id of the project a list is filtered by (`?project_name=`), or undefined for no filter. */
+export async function projectFilter(db: Db, ws: WorkspaceRow, projectName: string | undefined): Promise<number | undefined> {
+  if (projectName === undefined) return undefined;
+  const project = await getProject(db, ws.id, projectName);
+  if (!project) throw notFound(`project "${projectName}" not found`);
+  return project.id;
+}

@@ -81,7 +81,7 @@ async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
 export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
   const dir = path.resolve(opts.mirrorPath);
   const url = opts.sourceUrl;
-  // eslint-disable-next-line no-control-regex
+   
   if (url === '' || url.startsWith('-') || /[\x00-\x1f\x7f]/.test(url)) {
     throw new RepositoryError('the repository URL is empty or malformed');
   }

@@ -23,7 +23,7 @@ export class EmptyRepositoryError extends RepositoryError {
   }
 }
 
-// eslint-disable-next-line no-control-regex
+ 
 const FORBIDDEN_CHARS = /[\x00-\x20\x7f~^:?*[\\]/;
 
 /**
@@ -63,7 +63,7 @@ export const SHA_PATTERN = /^[0-9a-f]{4,64}$/i;
  */
 export function assertRevision(revision: string): void {
   if (revision === 'HEAD' || SHA_PATTERN.test(revision)) return;
-  // eslint-disable-next-line no-control-regex
+   
   if (revision.startsWith('-') || /[\x00-\x1f\x7f]/.test(revision) || revision.includes('..')) {
     throw new InvalidRefError(`revision ${JSON.stringify(revision)} is not a commit SHA`);
   }

@@ -1,38 +1,24 @@
 import type { ExecutionStatus } from '../domain/status.ts';
 import type { Db } from './database.ts';
 import type { PackageRow, PackagesTable, PackageVersionRow, PackageVersionsTable } from './schema.ts';
+import { findForProject, identifierTakenInScope, listInScope } from './project-scoped.ts';
 import { now } from './time.ts';
 
-export async function listPackages(db: Db, workspaceId: number, projectId?: number): Promise<PackageRow[]> {
-  let q = db.selectFrom('packages').selectAll().where('workspace_id', '=', workspaceId);
-  if (projectId !== undefined) q = q.where((eb) => eb.or([eb('project_id', '=', projectId), eb('project_id', 'is', null)]));
-  return q.orderBy('create_date').execute();
+export function listPackages(db: Db, workspaceId: number, projectId?: number): Promise<PackageRow[]> {
+  return listInScope(db, 'packages', workspaceId, projectId);
 }
 
 export async function getPackage(db: Db, workspaceId: number, id: string): Promise<PackageRow | undefined> {
   return db.selectFrom('packages').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
 }
 
-/**
- * The package an execution names by identifier: a project's own package wins over a workspace-wide
- * one with the same identifier, as environments do.
- */
-export async function findPackageForProject(db: Db, workspaceId: number, projectId: number, identifier: string): Promise<PackageRow | undefined> {
-  const rows = await db
-    .selectFrom('packages')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('identifier', '=', identifier)
-    .where((eb) => eb.or([eb('project_id', '=', projectId), eb('project_id', 'is', null)]))
-    .execute();
-  return rows.find((r) => r.project_id === projectId) ?? rows[0];
+/** The package an execution names by identifier (a project's own wins over a workspace-wide one, as environments do). */
+export function findPackageForProject(db: Db, workspaceId: number, projectId: number, identifier: string): Promise<PackageRow | undefined> {
+  return findForProject(db, 'packages', workspaceId, projectId, identifier);
 }
 
-export async function packageIdentifierInUse(db: Db, workspaceId: number, projectId: number | null, identifier: string, exceptId?: string): Promise<boolean> {
-  let q = db.selectFrom('packages').select('id').where('workspace_id', '=', workspaceId).where('identifier', '=', identifier);
-  q = projectId === null ? q.where('project_id', 'is', null) : q.where('project_id', '=', projectId);
-  if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
-  return (await q.executeTakeFirst()) !== undefined;
+export function packageIdentifierInUse(db: Db, workspaceId: number, projectId: number | null, identifier: string, exceptId?: string): Promise<boolean> {
+  return identifierTakenInScope(db, 'packages', workspaceId, projectId, identifier, exceptId);
 }
 
 export type NewPackage = Omit<PackagesTable, 'create_date'>;

@@ -10,7 +10,7 @@ import type { EnvironmentRow, WorkspaceRow } from '../../store/schema.ts';
 import { createVariable, deleteVariable, listVariables } from '../../store/variables.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import { loadWorkspace } from '../lookup.ts';
+import { loadWorkspace, projectFilter } from '../lookup.ts';
 import { presentEnvironment, presentVariableRow } from '../present/variable.ts';
 import { AuthQuery, Name, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
 import { VariableFields, variableValues } from './variables.ts';
@@ -72,12 +72,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { scope: 'ENVIRONMENT_INFO' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
-      let projectId: number | undefined;
-      if (request.query.project_name !== undefined) {
-        const project = await getProject(db, ws.id, request.query.project_name);
-        if (!project) throw notFound(`project "${request.query.project_name}" not found`);
-        projectId = project.id;
-      }
+      const projectId = await projectFilter(db, ws, request.query.project_name);
       const rows = await listEnvironments(db, ws.id, projectId);
       return { ...urls.pair(`${urls.workspace(ws.domain)}/environments`), environments: await Promise.all(rows.map((e) => present(ws, e))) };
     },

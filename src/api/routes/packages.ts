@@ -19,7 +19,7 @@ import { getProject, getProjectById } from '../../store/projects.ts';
 import type { PackageRow, WorkspaceRow } from '../../store/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import { loadWorkspace } from '../lookup.ts';
+import { loadWorkspace, projectFilter } from '../lookup.ts';
 import { presentPackage } from '../present/package.ts';
 import { AuthQuery, Name, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
 
@@ -79,12 +79,7 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { scope: 'EXECUTION_INFO' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
-      let projectId: number | undefined;
-      if (request.query.project_name !== undefined) {
-        const project = await getProject(db, ws.id, request.query.project_name);
-        if (!project) throw notFound(`project "${request.query.project_name}" not found`);
-        projectId = project.id;
-      }
+      const projectId = await projectFilter(db, ws, request.query.project_name);
       const rows = await listPackages(db, ws.id, projectId);
       return { ...urls.pair(`${urls.workspace(ws.domain)}/packages`), packages: await Promise.all(rows.map((p) => present(ws, p))) };
     },
