@@ -92,6 +92,9 @@ export class LogStore {
   }
 }
 
+/** A per-line rewrite (secret masking); `anyIn` lets a whole chunk skip it when nothing in it matches. */
+export type LineTransform = ((line: string) => string) & { anyIn?: (text: string) => boolean };
+
 /** Writes one action execution's output as lines, applying back-pressure and a transform (secret masking). */
 export class LogWriter {
   private readonly out: WriteStream;
@@ -104,7 +107,7 @@ export class LogWriter {
   constructor(
     file: string,
     private readonly onWrite: () => void,
-    private transform: (line: string) => string = (l) => l,
+    private transform: LineTransform = (l) => l,
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
     // A large buffer lets the container stream run ahead of the disk instead of waiting every 16 KB.
@@ -112,7 +115,7 @@ export class LogWriter {
     this.index = createWriteStream(file + '.idx');
   }
 
-  setTransform(transform: (line: string) => string): void {
+  setTransform(transform: LineTransform): void {
     this.transform = transform;
   }
 
@@ -124,16 +127,17 @@ export class LogWriter {
   async write(chunk: string, stream = 'gantry'): Promise<void> {
     const text = (this.pending.get(stream) ?? '') + chunk;
     const parts: string[] = [];
+    const transform = this.transform.anyIn === undefined || this.transform.anyIn(text) ? this.transform : null;
     let start = 0;
     let nl: number;
     while ((nl = text.indexOf('\n', start)) >= 0) {
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      this.append(parts, text.slice(start, end));
+      this.append(parts, text.slice(start, end), transform);
       start = nl + 1;
     }
     let rest = text.slice(start);
     while (rest.length > MAX_LINE_BYTES) {
-      this.append(parts, rest.slice(0, MAX_LINE_BYTES));
+      this.append(parts, rest.slice(0, MAX_LINE_BYTES), transform);
       rest = rest.slice(MAX_LINE_BYTES);
     }
     this.pending.set(stream, rest);
@@ -148,13 +152,13 @@ export class LogWriter {
     await this.write(text + '\n');
   }
 
-  private append(parts: string[], raw: string): void {
+  private append(parts: string[], raw: string, transform: LineTransform | null = this.transform): void {
     if (this.lines > 0 && this.lines % INDEX_EVERY === 0) {
       const buf = Buffer.alloc(8);
       buf.writeBigUInt64LE(BigInt(this.bytes));
       this.index.write(buf);
     }
-    const data = this.transform(raw) + '\n';
+    const data = (transform === null ? raw : transform(raw)) + '\n';
     this.bytes += Buffer.byteLength(data);
     this.lines += 1;
     parts.push(data);

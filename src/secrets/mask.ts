@@ -17,15 +17,25 @@ function base64Forms(value: string): string[] {
  * piecewise), and its base64 forms. Values arriving split across writes are caught because lines
  * are assembled before masking. One regular expression keeps it to a single pass per line.
  */
-export function secretMasker(secrets: readonly string[]): (line: string) => string {
+export interface LineMasker {
+  (line: string): string;
+  /** Cheap pre-check over a block of lines: false means no line in it needs masking. */
+  anyIn(text: string): boolean;
+}
+
+export function secretMasker(secrets: readonly string[]): LineMasker {
   const needles = new Set<string>();
   for (const secret of secrets) {
     if (secret === '') continue;
-    for (const part of [secret, ...secret.split(/\r?\n/)]) if (part.trim() !== '') needles.add(part);
+    // Lines are masked one by one, so a multi-line value is caught through its lines.
+    for (const part of secret.split(/\r?\n/)) if (part.trim() !== '') needles.add(part);
     for (const form of base64Forms(secret)) if (form.length >= 4) needles.add(form);
   }
-  if (needles.size === 0) return (line) => line;
   const sorted = [...needles].sort((a, b) => b.length - a.length);
   const pattern = new RegExp(sorted.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return (line) => line.replace(pattern, '***');
+  const mask = ((line: string) => (sorted.length === 0 ? line : line.replace(pattern, '***'))) as LineMasker;
+  // String.includes per needle over a whole chunk is far cheaper than a regex pass per line, and
+  // most chunks hold no secret at all.
+  mask.anyIn = (text) => sorted.some((n) => text.includes(n));
+  return mask;
 }
