@@ -36,6 +36,8 @@ export function secretMasker(secrets: readonly string[]): LineMasker {
   const mask = ((line: string) => (sorted.length === 0 ? line : line.replace(pattern, '***'))) as LineMasker;
   // String.includes per needle over a whole chunk is far cheaper than a regex pass per line, and
   // most chunks hold no secret at all.
-  mask.anyIn = (text) => sorted.some((n) => text.includes(n));
+  // A needle that contains a shorter needle can only be present where the shorter one is.
+  const minimal = sorted.filter((n) => !sorted.some((m) => m !== n && m.length < n.length && n.includes(m)));
+  mask.anyIn = (text) => minimal.some((n) => text.includes(n));
   return mask;
 }
