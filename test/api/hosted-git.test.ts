@@ -134,6 +134,14 @@ describe('hosted project repositories over HTTP', () => {
 });
 
 describe('custom_repo_url pointing at a local repository', () => {
+  test("a path into Gantry's data directory (another project's repository) is refused", async () => {
+    for (const url of [`${h.dataDir}/repos/1.git`, `file://${h.dataDir}/repos/1.git`, h.dataDir]) {
+      const res = await h.request('POST', '/api/workspaces/ws/projects', { display_name: 'Sneaky', custom_repo_url: url });
+      assert.equal(res.status, 400, url);
+      assert.match(res.body.errors[0].message, /data directory/);
+    }
+  });
+
   for (const [label, url] of [
     ['absolute path', () => local.dir],
     ['file:// URL', () => pathToFileURL(local.dir).toString()],

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
@@ -51,11 +52,20 @@ const ListQuery = Type.Object({
   access_token: Type.Optional(Type.String()),
 });
 
-/** Accepts git URLs of the usual schemes and local paths; refuses anything git could read as an option. */
-export function checkRepoUrl(url: string): string | null {
+/**
+ * Accepts git URLs of the usual schemes and local paths; refuses anything git could read as an option,
+ * and local paths inside Gantry's data directory (other projects' repositories, pipeline filesystems).
+ */
+export function checkRepoUrl(url: string, dataDir: string): string | null {
   if (url.startsWith('-')) return 'custom_repo_url must not start with "-"';
   if (/[\0\n\r]/.test(url)) return 'custom_repo_url contains control characters';
-  if (/^(https?|git|ssh|file):\/\//.test(url) || url.startsWith('/') || /^[\w.-]+@[\w.-]+:/.test(url)) return null;
+  const local = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url.startsWith('/') ? url : null;
+  if (local !== null) {
+    const rel = path.relative(dataDir, path.resolve(local));
+    if (rel === '' || !(rel.startsWith('..') || path.isAbsolute(rel))) return "custom_repo_url must not point into Gantry's data directory";
+    return null;
+  }
+  if (/^(https?|git|ssh):\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url)) return null;
   return 'custom_repo_url must be an http(s), git, ssh or file:// URL, or an absolute local path';
 }
 
@@ -95,7 +105,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body;
-      const urlError = body.custom_repo_url !== undefined ? checkRepoUrl(body.custom_repo_url) : null;
+      const urlError = body.custom_repo_url !== undefined ? checkRepoUrl(body.custom_repo_url, ctx.config.dataDir) : null;
       if (urlError) throw badRequest(urlError);
       if (body.custom_repo_url === undefined && (body.custom_repo_user !== undefined || body.custom_repo_pass !== undefined)) {
         throw badRequest('custom_repo_user and custom_repo_pass need custom_repo_url');
@@ -155,7 +165,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (changesSource) {
         if (project.custom_repo_url === null) throw badRequest('a project with a hosted repository cannot switch to custom_repo_url');
         if (body.custom_repo_url !== undefined) {
-          const urlError = checkRepoUrl(body.custom_repo_url);
+          const urlError = checkRepoUrl(body.custom_repo_url, ctx.config.dataDir);
           if (urlError) throw badRequest(urlError);
           patch.custom_repo_url = body.custom_repo_url;
         }
