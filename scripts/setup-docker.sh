@@ -25,28 +25,7 @@ if engine_up; then exit 0; fi
 
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
   log "installing docker.io (apt-get)..."
-  apt_log=$(mktemp)
-  # Keep the package's maintainer scripts from starting a default dockerd (bridge + iptables) via
-  # invoke-rc.d; we start our own below. Only add the policy file if there is none, and only for the install.
-  policy=/usr/sbin/policy-rc.d
-  added_policy=
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    added_policy=1
-  fi
-  status=0
-  {
-    apt-get update &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io
-  } >"$apt_log" 2>&1 || status=$?
-  [ -n "$added_policy" ] && rm -f "$policy"
-  if [ "$status" -ne 0 ]; then
-    cat "$apt_log" >&2
-    rm -f "$apt_log"
-    die "apt-get could not install docker.io"
-  fi
-  rm -f "$apt_log"
+  bash "$(dirname "$0")/apt-install-quiet.sh" docker.io || die "apt-get could not install docker.io"
   command -v dockerd >/dev/null 2>&1 || die "docker.io is installed but dockerd is not on PATH"
 fi
 
