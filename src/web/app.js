@@ -53,6 +53,12 @@
   }
 
   /** Creates an element. attrs: class, on<event> handlers, dataset-free plain attributes; children: strings, nodes, arrays, null. */
+  /** A list table: `headers` are titles or [title, attrs]; `row` builds each item's <tr>. */
+  function listTable(headers, items, row) {
+    const th = headers.map((x) => (Array.isArray(x) ? h('th', x[1], x[0]) : h('th', null, x)));
+    return h('table', { class: 'list' }, h('thead', null, h('tr', null, ...th)), h('tbody', null, items.map(row)));
+  }
+
   function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
     if (attrs) {
@@ -560,18 +566,7 @@
                 `curl -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d '{"name":"My team","domain":"my-team"}' ${location.origin}${API}/workspaces`,
               ),
             )
-          : h(
-              'table',
-              { class: 'list' },
-              h(
-                'thead',
-                null,
-                h('tr', null, h('th', null, 'Name'), h('th', null, 'Domain'), h('th', null, 'Created')),
-              ),
-              h(
-                'tbody',
-                null,
-                list.map((w) =>
+          : listTable(['Name', 'Domain', 'Created'], list, (w) =>
                   h(
                     'tr',
                     null,
@@ -584,8 +579,6 @@
                     h('td', { class: 'nowrap' }, when(w.create_date)),
                   ),
                 ),
-              ),
-            ),
       ),
     );
   }
@@ -634,25 +627,7 @@
               h('code', null, `POST ${API}${path('workspaces', ws, 'projects')} {"display_name":"My app"}`),
               ' — without custom_repo_url it gets a hosted git repository you can push to.',
             )
-          : h(
-              'table',
-              { class: 'list' },
-              h(
-                'thead',
-                null,
-                h(
-                  'tr',
-                  null,
-                  h('th', null, 'Project'),
-                  h('th', null, 'Status'),
-                  h('th', null, 'Repository'),
-                  h('th', null, 'Created'),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                list.map((p) =>
+          : listTable(['Project', 'Status', 'Repository', 'Created'], list, (p) =>
                   h(
                     'tr',
                     null,
@@ -694,8 +669,6 @@
                     ),
                   ),
                 ),
-              ),
-            ),
         pager(data.page || page, data.total_page_count, data.total_element_count, 'projects', (n) => {
           location.hash = base + '?page=' + n;
         }),
@@ -790,26 +763,7 @@
               h('code', null, `POST ${API}${path('workspaces', ws, 'projects', p.name, 'pipelines')}`),
               '.',
             )
-          : h(
-              'table',
-              { class: 'list' },
-              h(
-                'thead',
-                null,
-                h(
-                  'tr',
-                  null,
-                  h('th', null, 'Pipeline'),
-                  h('th', null, 'Last execution'),
-                  h('th', null, 'Trigger'),
-                  h('th', null, 'Refs'),
-                  h('th', null, 'Priority'),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                pipelines.map((pl) =>
+          : listTable(['Pipeline', 'Last execution', 'Trigger', 'Refs', 'Priority'], pipelines, (pl) =>
                   h(
                     'tr',
                     null,
@@ -847,8 +801,6 @@
                     h('td', { class: 'small' }, pl.priority || ''),
                   ),
                 ),
-              ),
-            ),
       ),
       h('div', { class: 'panel' }, h('h2', null, 'Repository'), repo),
     );
@@ -920,28 +872,7 @@
                 ? 'No executions on this page.'
                 : 'This pipeline has not run yet. Use “Run” to start it.',
             )
-          : h(
-              'table',
-              { class: 'list' },
-              h(
-                'thead',
-                null,
-                h(
-                  'tr',
-                  null,
-                  h('th', null, '#'),
-                  h('th', null, 'Status'),
-                  h('th', null, 'Revision'),
-                  h('th', null, 'Branch'),
-                  h('th', null, 'Triggered'),
-                  h('th', null, 'Started'),
-                  h('th', { class: 'num' }, 'Duration'),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                list.map((e) => {
+          : listTable(['#', 'Status', 'Revision', 'Branch', 'Triggered', 'Started', ['Duration', { class: 'num' }]], list, (e) => {
                   const rev = e.to_revision;
                   const href = linkOf(e, pPath + '/executions/' + e.id);
                   return h(
@@ -998,8 +929,6 @@
                     ),
                   );
                 }),
-              ),
-            ),
         pager(data.page || page, data.total_page_count, data.total_element_count, 'executions', (n) => {
           location.hash = '#' + pPath + '?page=' + n;
         }),
@@ -1062,27 +991,7 @@
               h('code', null, `POST ${API}${pPath}/actions`),
               '.',
             )
-          : h(
-              'table',
-              { class: 'list' },
-              h(
-                'thead',
-                null,
-                h(
-                  'tr',
-                  null,
-                  h('th', null, '#'),
-                  h('th', null, 'Action'),
-                  h('th', null, 'Type'),
-                  h('th', null, 'Runs'),
-                  h('th', null, 'Details'),
-                  h('th', null, 'Last status'),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                actions.map((a, i) =>
+          : listTable(['#', 'Action', 'Type', 'Runs', 'Details', 'Last status'], actions, (a, i) =>
                   h(
                     'tr',
                     null,
@@ -1110,8 +1019,6 @@
                     ),
                   ),
                 ),
-              ),
-            ),
       ),
       execPanel,
     );
