@@ -23,7 +23,13 @@ const RUNS = 5;
 const BYTES = 100_000_000;
 const LINE = '0123456789012345678901234567890123456789012345678901234567890123456789';
 const COMMAND = `yes ${LINE} | head -c ${BYTES}`;
-const SECRETS = ['s3cr3t-alpha-value', 'another-Secret-42', 'token_abcdefghijklmnop', 'pa55word!x', 'multi\nline-secret'];
+const SECRETS = [
+  's3cr3t-alpha-value',
+  'another-Secret-42',
+  'token_abcdefghijklmnop',
+  'pa55word!x',
+  'multi\nline-secret',
+];
 
 async function endToEnd(): Promise<{ plain: number; masked: number }> {
   const server = await startGantryServer();
@@ -31,7 +37,9 @@ async function endToEnd(): Promise<{ plain: number; masked: number }> {
   try {
     const project = await createBenchProject(server);
     removeRepo = project.removeRepo;
-    const plain = await createPipelineWithActions(server, project.projectPath, 'plain', [busyboxAction('prints-100mb', { inline_commands: COMMAND })]);
+    const plain = await createPipelineWithActions(server, project.projectPath, 'plain', [
+      busyboxAction('prints-100mb', { inline_commands: COMMAND }),
+    ]);
     const masked = await createPipelineWithActions(server, project.projectPath, 'masked', [
       busyboxAction('prints-100mb', {
         inline_commands: COMMAND,
@@ -44,11 +52,15 @@ async function endToEnd(): Promise<{ plain: number; masked: number }> {
       if (e.status !== 'SUCCESSFUL') throw new Error(`execution ${e.id} ended ${e.status}`);
       const a = e.action_executions[0];
       const logs = expectStatus(
-        await server.request('GET', `${pipelinePath}/executions/${e.id}/action_executions/${a.action_execution_id}/logs?offset=0&limit=1`),
+        await server.request(
+          'GET',
+          `${pipelinePath}/executions/${e.id}/action_executions/${a.action_execution_id}/logs?offset=0&limit=1`,
+        ),
         200,
         'read log',
       );
-      if (logs.total_element_count !== Math.ceil(BYTES / (LINE.length + 1))) throw new Error(`lost lines: ${logs.total_element_count}`);
+      if (logs.total_element_count !== Math.ceil(BYTES / (LINE.length + 1)))
+        throw new Error(`lost lines: ${logs.total_element_count}`);
       return at(a.finish_date) - at(a.start_date);
     };
     const plainTimes: number[] = [];
@@ -57,7 +69,9 @@ async function endToEnd(): Promise<{ plain: number; masked: number }> {
       // Alternate which goes first: the second run of a pair pays for the first one's 100 MB of writeback.
       const order = i % 2 === 0 ? (['plain', 'masked'] as const) : (['masked', 'plain'] as const);
       for (const which of order) {
-        progress(`run ${i}/${RUNS}: ${which === 'plain' ? 'without secrets' : `with ${SECRETS.length} encrypted variables`}`);
+        progress(
+          `run ${i}/${RUNS}: ${which === 'plain' ? 'without secrets' : `with ${SECRETS.length} encrypted variables`}`,
+        );
         if (which === 'plain') plainTimes.push(await actionTime(plain.pipelinePath));
         else maskedTimes.push(await actionTime(masked.pipelinePath));
         await sleep(1000);
@@ -87,7 +101,11 @@ async function writerOnly(mask: boolean): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`bench/masking: ${cpus().length} CPUs, load average ${loadavg().map((l) => round(l, 2)).join(' ')} at start\n`);
+  process.stdout.write(
+    `bench/masking: ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => round(l, 2))
+      .join(' ')} at start\n`,
+  );
   const inProcess = { plain: [] as number[], masked: [] as number[] };
   for (let i = 0; i < RUNS; i += 1) {
     inProcess.plain.push(await writerOnly(false));
@@ -97,10 +115,19 @@ async function main(): Promise<void> {
   const writerMasked = median(inProcess.masked);
   const e2e = await endToEnd();
   const pct = (a: number, b: number): string => `${(((a - b) / b) * 100).toFixed(1)}%`;
-  printTable(`Masking cost, 100 MB of 71-byte lines, ${SECRETS.length} secrets, median of ${RUNS}`, ['measure', 'unmasked', 'masked', 'slowdown'], [
-    ['log writer alone (in process)', ms(writerPlain), ms(writerMasked), pct(writerMasked, writerPlain)],
-    ['action through Gantry (start_date → finish_date)', ms(e2e.plain), ms(e2e.masked), pct(e2e.masked, e2e.plain)],
-  ]);
+  printTable(
+    `Masking cost, 100 MB of 71-byte lines, ${SECRETS.length} secrets, median of ${RUNS}`,
+    ['measure', 'unmasked', 'masked', 'slowdown'],
+    [
+      ['log writer alone (in process)', ms(writerPlain), ms(writerMasked), pct(writerMasked, writerPlain)],
+      [
+        'action through Gantry (start_date → finish_date)',
+        ms(e2e.plain),
+        ms(e2e.masked),
+        pct(e2e.masked, e2e.plain),
+      ],
+    ],
+  );
   printJsonLine('masking', {
     runs: RUNS,
     secrets: SECRETS.length,

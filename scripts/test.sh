@@ -10,6 +10,10 @@ bash scripts/setup-test-tools.sh
 bash scripts/build-test-images.sh
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit
+echo "== lint"
+npx eslint --max-warnings 0 src test bench
+echo "== format"
+npx prettier --check --log-level warn src test bench eslint.config.js
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

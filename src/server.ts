@@ -28,7 +28,11 @@ export interface Gantry {
 
 async function openSecrets(db: Db, config: Config): Promise<SecretBox> {
   const file = config.secretKeyFile || path.join(config.dataDir, 'secret.key');
-  const stored = await db.selectFrom('meta').select('value').where('key', '=', 'secret_key_fingerprint').executeTakeFirst();
+  const stored = await db
+    .selectFrom('meta')
+    .select('value')
+    .where('key', '=', 'secret_key_fingerprint')
+    .executeTakeFirst();
   const key = loadSecretKey(file, stored === undefined);
   const fingerprint = createHash('sha256').update(key).digest('hex');
   if (stored === undefined) {
@@ -61,7 +65,10 @@ async function bootstrapAdmin(db: Db, dataDir: string): Promise<string | null> {
  * The composition root: config → store → secrets → runtime → engine → HTTP. Nothing else reads the
  * environment or builds these objects. `runtime` may be swapped (tests of scheduling logic).
  */
-export async function createGantry(config: Config, options: { logger?: Logger | false; runtime?: ContainerRuntime } = {}): Promise<Gantry> {
+export async function createGantry(
+  config: Config,
+  options: { logger?: Logger | false; runtime?: ContainerRuntime } = {},
+): Promise<Gantry> {
   mkdirSync(config.dataDir, { recursive: true });
   const logger = options.logger === undefined ? pino({ level: config.logLevel }) : options.logger;
   const engineLogger = logger === false ? pino({ level: 'silent' }) : logger;

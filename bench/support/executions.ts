@@ -13,7 +13,7 @@ export interface ObservedExecution {
   /** When polling first saw a final status. */
   observedFinalAt: number;
   /** The final GET of the execution (server-side start_date, finish_date, action_executions). */
-  execution: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  execution: any;
 }
 
 /**

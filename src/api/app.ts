@@ -25,7 +25,8 @@ function validators(): { body: Ajv; other: Ajv } {
   const common = { allErrors: false, strict: false, keywords: ['kind', 'modifier'] };
   const body = new Ajv({ ...common, coerceTypes: false, removeAdditional: false, useDefaults: false });
   const other = new Ajv({ ...common, coerceTypes: true, removeAdditional: false, useDefaults: true });
-  for (const ajv of [body, other]) ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
+  for (const ajv of [body, other])
+    ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
   return { body, other };
 }
 
@@ -39,7 +40,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     frameworkErrors: answerFrameworkError,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const { body, other } = validators();
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body.compile(schema) : other.compile(schema)));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? body.compile(schema) : other.compile(schema),
+  );
   installErrorHandler(app);
   installAuth(app, ctx.db);
 
@@ -56,7 +59,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       // The API speaks JSON only; without this, Fastify's default text/plain parser would hand routes
       // a string and the client would get a confusing "must be object" instead of 415.
       api.removeContentTypeParser('text/plain');
-      api.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () => app.swagger());
+      api.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () =>
+        app.swagger(),
+      );
       // The documentation pages are public; the hook must precede the plugin to see its routes.
       api.addHook('onRoute', (route) => {
         if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), scope: null };

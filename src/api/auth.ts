@@ -67,7 +67,14 @@ export function ipAllowed(ip: string, restrictions: readonly string[]): boolean 
 export function ipRestrictionProblem(entry: string): string | null {
   if (isIP(entry) !== 0) return null;
   const [net, bits, extra] = entry.split('/');
-  if (extra === undefined && net && isIP(net) === 4 && bits !== undefined && /^(?:[0-9]|[12][0-9]|3[0-2])$/.test(bits)) return null;
+  if (
+    extra === undefined &&
+    net &&
+    isIP(net) === 4 &&
+    bits !== undefined &&
+    /^(?:[0-9]|[12][0-9]|3[0-2])$/.test(bits)
+  )
+    return null;
   return `ip_restrictions: "${entry}" is not an IP address or an IPv4 CIDR block`;
 }
 
@@ -76,7 +83,8 @@ export async function authenticate(db: Db, token: string | null, ip: string): Pr
   if (!token) throw new ApiError(401, 'authentication required: send "Authorization: Bearer <token>"');
   const row = await findTokenByValue(db, token);
   if (!row) throw new ApiError(401, 'invalid token');
-  if (row.expires_at && Date.parse(row.expires_at) <= Date.now()) throw new ApiError(401, 'token has expired');
+  if (row.expires_at && Date.parse(row.expires_at) <= Date.now())
+    throw new ApiError(401, 'token has expired');
   if (!ipAllowed(ip, parseJson<string[]>(row.ip_restrictions))) {
     throw new ApiError(403, `token may not be used from ${ip}`);
   }

@@ -26,7 +26,8 @@ function validationMessage(err: FastifyError): string {
   const where = err.validationContext === 'body' ? '' : `${err.validationContext ?? 'request'} `;
   const instancePath = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const params = first.params as Record<string, unknown>;
-  if (first.keyword === 'required') return `${where}field "${[instancePath, params.missingProperty].filter(Boolean).join('.')}" is required`;
+  if (first.keyword === 'required')
+    return `${where}field "${[instancePath, params.missingProperty].filter(Boolean).join('.')}" is required`;
   if (first.keyword === 'additionalProperties') {
     return `${where}unknown field "${[instancePath, params.additionalProperty].filter(Boolean).join('.')}"`;
   }
@@ -43,7 +44,8 @@ function validationMessage(err: FastifyError): string {
  * Passed as Fastify's `frameworkErrors` option.
  */
 export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const status =
+    err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
   void reply.status(status).send(errorBody(err.message));
 }
 
@@ -59,8 +61,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       let message = err.message;
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'request body is larger than 1 MB';
-      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'Content-Type must be application/json';
-      else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'request body is empty; send a JSON object';
+      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        message = 'Content-Type must be application/json';
+      else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+        message = 'request body is empty; send a JSON object';
       else if (status === 400 && err instanceof SyntaxError) message = `malformed JSON: ${err.message}`;
       return reply.status(status).send(errorBody(message));
     }

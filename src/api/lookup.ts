@@ -23,7 +23,12 @@ export async function loadWorkspace(db: Db, request: FastifyRequest, domain: str
   return ws;
 }
 
-export async function loadProject(db: Db, request: FastifyRequest, domain: string, name: string): Promise<{ ws: WorkspaceRow; project: ProjectRow }> {
+export async function loadProject(
+  db: Db,
+  request: FastifyRequest,
+  domain: string,
+  name: string,
+): Promise<{ ws: WorkspaceRow; project: ProjectRow }> {
   const ws = await loadWorkspace(db, request, domain);
   const project = await getProject(db, ws.id, name);
   if (!project) throw notFound(`project "${name}" not found in workspace "${domain}"`);
@@ -32,7 +37,8 @@ export async function loadProject(db: Db, request: FastifyRequest, domain: strin
 
 /** Parses a numeric id from the path; anything else is a 404 since no such object can exist. */
 export function numericId(value: string | undefined, what: string): number {
-  if (value === undefined || !/^[1-9][0-9]{0,15}$/.test(value)) throw notFound(`${what} "${value ?? ''}" not found`);
+  if (value === undefined || !/^[1-9][0-9]{0,15}$/.test(value))
+    throw notFound(`${what} "${value ?? ''}" not found`);
   return Number(value);
 }
 
@@ -80,7 +86,11 @@ export function pageOf(query: { page?: number; per_page?: number }): PageRequest
 }
 
 /** The id of the project a list is filtered by (`?project_name=`), or undefined for no filter. */
-export async function projectFilter(db: Db, ws: WorkspaceRow, projectName: string | undefined): Promise<number | undefined> {
+export async function projectFilter(
+  db: Db,
+  ws: WorkspaceRow,
+  projectName: string | undefined,
+): Promise<number | undefined> {
   if (projectName === undefined) return undefined;
   const project = await getProject(db, ws.id, projectName);
   if (!project) throw notFound(`project "${projectName}" not found`);

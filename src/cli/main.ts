@@ -7,7 +7,9 @@ import { openDatabase } from '../store/database.ts';
 import { createToken, firstAdmin } from '../store/identity.ts';
 import { getWorkspace } from '../store/workspaces.ts';
 
-const program = new Command('gantry').description('Self-hosted CI/CD server speaking the Buddy.Works pipelines API');
+const program = new Command('gantry').description(
+  'Self-hosted CI/CD server speaking the Buddy.Works pipelines API',
+);
 
 interface CommonFlags {
   config?: string;
@@ -31,16 +33,29 @@ function withConfigOptions(cmd: Command): Command {
     .option('--port <port>', `listen port [${DEFAULTS.port}] (${envName('port')})`)
     .option('--public-url <url>', `base URL in url/html_url [http://<host>:<port>] (${envName('publicUrl')})`)
     .option('--database-url <url>', `database URL [sqlite file in the data dir] (${envName('databaseUrl')})`)
-    .option('--docker-host <addr>', `Docker engine socket or tcp://host:port [${DEFAULTS.dockerHost}] (${envName('dockerHost')})`)
-    .option('--network-mode <mode>', `network mode of action containers [${DEFAULTS.networkMode}] (${envName('networkMode')})`)
-    .option('--max-concurrent-executions <n>', `executions run at once [${DEFAULTS.maxConcurrentExecutions}] (${envName('maxConcurrentExecutions')})`)
-    .option('--cancel-grace-seconds <n>', `SIGTERM→SIGKILL grace on cancel [${DEFAULTS.cancelGraceSeconds}] (${envName('cancelGraceSeconds')})`)
+    .option(
+      '--docker-host <addr>',
+      `Docker engine socket or tcp://host:port [${DEFAULTS.dockerHost}] (${envName('dockerHost')})`,
+    )
+    .option(
+      '--network-mode <mode>',
+      `network mode of action containers [${DEFAULTS.networkMode}] (${envName('networkMode')})`,
+    )
+    .option(
+      '--max-concurrent-executions <n>',
+      `executions run at once [${DEFAULTS.maxConcurrentExecutions}] (${envName('maxConcurrentExecutions')})`,
+    )
+    .option(
+      '--cancel-grace-seconds <n>',
+      `SIGTERM→SIGKILL grace on cancel [${DEFAULTS.cancelGraceSeconds}] (${envName('cancelGraceSeconds')})`,
+    )
     .option('--log-level <level>', `log level [${DEFAULTS.logLevel}] (${envName('logLevel')})`);
 }
 
 function configFrom(flags: CommonFlags): Config {
   // Plain decimal integers only; other text is passed on as text for loadConfig to refuse by name.
-  const num = (v: string | undefined): number | string | undefined => (v !== undefined && /^-?[0-9]+$/.test(v) ? Number(v) : v);
+  const num = (v: string | undefined): number | string | undefined =>
+    v !== undefined && /^-?[0-9]+$/.test(v) ? Number(v) : v;
   return loadConfig({
     ...(flags.config ? { file: flags.config } : {}),
     env: process.env,
@@ -59,7 +74,9 @@ function configFrom(flags: CommonFlags): Config {
   });
 }
 
-withConfigOptions(program.command('serve').description('Start the API server, the web UI and the execution engine')).action(async (flags: CommonFlags) => {
+withConfigOptions(
+  program.command('serve').description('Start the API server, the web UI and the execution engine'),
+).action(async (flags: CommonFlags) => {
   const config = configFrom(flags);
   const gantry = await createGantry(config);
   await gantry.app.listen({ host: config.host, port: config.port });
@@ -88,44 +105,59 @@ withConfigOptions(program.command('serve').description('Start the API server, th
 const token = program.command('token').description('Manage API tokens');
 withConfigOptions(token.command('create').description('Create a token for the admin user and print it'))
   .requiredOption('--name <name>', 'token name')
-  .addOption(new Option('--scopes <list>', `comma-separated scopes, or ALL (${SCOPES.join(', ')})`).default('ALL'))
+  .addOption(
+    new Option('--scopes <list>', `comma-separated scopes, or ALL (${SCOPES.join(', ')})`).default('ALL'),
+  )
   .option('--workspace <domain...>', 'restrict the token to these workspaces')
   .option('--expires-in <seconds>', 'lifetime in seconds')
-  .action(async (flags: CommonFlags & { name: string; scopes: string; workspace?: string[]; expiresIn?: string }) => {
-    const config = configFrom(flags);
-    const db = await openDatabase(config.databaseUrl, config.dataDir);
-    try {
-      const admin = await firstAdmin(db);
-      if (!admin) throw new ConfigError(`no admin user in ${config.dataDir}: run "gantry serve" once first`);
-      const scopes = flags.scopes === 'ALL' ? [...SCOPES] : flags.scopes.split(',').map((s) => s.trim()).filter(Boolean);
-      const unknown = scopes.filter((s) => !isScope(s));
-      if (unknown.length > 0) throw new ConfigError(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
-      // Restrictions are stored by workspace id, so they follow a workspace through a change of domain.
-      const workspaceIds: number[] = [];
-      for (const w of flags.workspace ?? []) {
-        const ws = await getWorkspace(db, w);
-        if (!ws) throw new ConfigError(`workspace "${w}" not found`);
-        workspaceIds.push(ws.id);
+  .action(
+    async (
+      flags: CommonFlags & { name: string; scopes: string; workspace?: string[]; expiresIn?: string },
+    ) => {
+      const config = configFrom(flags);
+      const db = await openDatabase(config.databaseUrl, config.dataDir);
+      try {
+        const admin = await firstAdmin(db);
+        if (!admin)
+          throw new ConfigError(`no admin user in ${config.dataDir}: run "gantry serve" once first`);
+        const scopes =
+          flags.scopes === 'ALL'
+            ? [...SCOPES]
+            : flags.scopes
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean);
+        const unknown = scopes.filter((s) => !isScope(s));
+        if (unknown.length > 0)
+          throw new ConfigError(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+        // Restrictions are stored by workspace id, so they follow a workspace through a change of domain.
+        const workspaceIds: number[] = [];
+        for (const w of flags.workspace ?? []) {
+          const ws = await getWorkspace(db, w);
+          if (!ws) throw new ConfigError(`workspace "${w}" not found`);
+          workspaceIds.push(ws.id);
+        }
+        let expiresAt: string | null = null;
+        if (flags.expiresIn !== undefined) {
+          const seconds = Number(flags.expiresIn);
+          if (!Number.isInteger(seconds) || seconds <= 0)
+            throw new ConfigError('--expires-in takes a positive number of seconds');
+          expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+        }
+        const created = await createToken(db, {
+          userId: admin.id,
+          name: flags.name,
+          scopes,
+          ipRestrictions: [],
+          workspaceRestrictions: workspaceIds,
+          expiresAt,
+        });
+        process.stdout.write(created.token + '\n');
+      } finally {
+        await db.destroy();
       }
-      let expiresAt: string | null = null;
-      if (flags.expiresIn !== undefined) {
-        const seconds = Number(flags.expiresIn);
-        if (!Number.isInteger(seconds) || seconds <= 0) throw new ConfigError('--expires-in takes a positive number of seconds');
-        expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
-      }
-      const created = await createToken(db, {
-        userId: admin.id,
-        name: flags.name,
-        scopes,
-        ipRestrictions: [],
-        workspaceRestrictions: workspaceIds,
-        expiresAt,
-      });
-      process.stdout.write(created.token + '\n');
-    } finally {
-      await db.destroy();
-    }
-  });
+    },
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof SecretKeyError) {

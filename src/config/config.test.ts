@@ -60,7 +60,13 @@ describe('loadConfig', () => {
   test('every key has a GANTRY_* variable', () => {
     assert.equal(envName('dataDir'), 'GANTRY_DATA_DIR');
     assert.equal(envName('maxConcurrentExecutions'), 'GANTRY_MAX_CONCURRENT_EXECUTIONS');
-    const c = loadConfig({ env: { GANTRY_DATA_DIR: '/srv/gantry', GANTRY_MAX_CONCURRENT_EXECUTIONS: '7', GANTRY_LOG_LEVEL: 'debug' } });
+    const c = loadConfig({
+      env: {
+        GANTRY_DATA_DIR: '/srv/gantry',
+        GANTRY_MAX_CONCURRENT_EXECUTIONS: '7',
+        GANTRY_LOG_LEVEL: 'debug',
+      },
+    });
     assert.equal(c.dataDir, '/srv/gantry');
     assert.equal(c.maxConcurrentExecutions, 7);
     assert.equal(c.logLevel, 'debug');
@@ -81,7 +87,10 @@ describe('loadConfig', () => {
   test('types and ranges are validated', () => {
     refused(() => loadConfig({ file: configFile({ port: '8080' }) }), /port/);
     refused(() => loadConfig({ file: configFile({ port: 70000 }) }), /port/);
-    refused(() => loadConfig({ file: configFile({ maxConcurrentExecutions: 0 }) }), /maxConcurrentExecutions/);
+    refused(
+      () => loadConfig({ file: configFile({ maxConcurrentExecutions: 0 }) }),
+      /maxConcurrentExecutions/,
+    );
     refused(() => loadConfig({ file: configFile({ cancelGraceSeconds: 1.5 }) }), /cancelGraceSeconds/);
     refused(() => loadConfig({ file: configFile({ dataDir: null }) }), /dataDir/);
     refused(() => loadConfig({ file: configFile({ logLevel: 'loud' }) }), /logLevel/);
@@ -108,7 +117,9 @@ describe('loadConfig', () => {
   });
 
   test('publicUrl is normalised and relative data directories are resolved', () => {
-    const c = loadConfig({ flags: { publicUrl: 'https://ci.example.test/gantry///', dataDir: 'relative/data' } });
+    const c = loadConfig({
+      flags: { publicUrl: 'https://ci.example.test/gantry///', dataDir: 'relative/data' },
+    });
     assert.equal(c.publicUrl, 'https://ci.example.test/gantry');
     assert.equal(c.dataDir, path.resolve('relative/data'));
   });

@@ -8,14 +8,26 @@ export const ConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1, description: 'Interface the HTTP server listens on' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free one)' }),
-    dataDir: Type.String({ minLength: 1, description: 'Directory for the database, logs, repositories and keys' }),
+    dataDir: Type.String({
+      minLength: 1,
+      description: 'Directory for the database, logs, repositories and keys',
+    }),
     publicUrl: Type.String({
       description: 'Base URL used in every url/html_url; empty means http://<host>:<port>',
     }),
-    databaseUrl: Type.String({ description: 'Database URL; empty means the SQLite file <dataDir>/gantry.db' }),
+    databaseUrl: Type.String({
+      description: 'Database URL; empty means the SQLite file <dataDir>/gantry.db',
+    }),
     dockerHost: Type.String({ description: 'Docker engine address: a unix socket path or tcp://host:port' }),
-    networkMode: Type.String({ minLength: 1, description: 'Network mode of action containers (none, host, ...)' }),
-    maxConcurrentExecutions: Type.Integer({ minimum: 1, maximum: 1000, description: 'Executions run at once' }),
+    networkMode: Type.String({
+      minLength: 1,
+      description: 'Network mode of action containers (none, host, ...)',
+    }),
+    maxConcurrentExecutions: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      description: 'Executions run at once',
+    }),
     cancelGraceSeconds: Type.Integer({
       minimum: 0,
       maximum: 3600,
@@ -101,9 +113,7 @@ function fromFile(file: string): Layer {
  * environment variables, then CLI flags — validates it and returns it frozen. Unknown keys are
  * rejected so that a typo does not silently fall back to a default.
  */
-export function loadConfig(
-  options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Layer } = {},
-): Config {
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Layer } = {}): Config {
   const env = options.env ?? {};
   const file = options.file ?? env.GANTRY_CONFIG;
   const merged: Layer = { ...DEFAULTS, ...(file ? fromFile(file) : {}), ...fromEnv(env) };
@@ -121,6 +131,7 @@ export function loadConfig(
   config.dataDir = path.resolve(config.dataDir);
   if (config.publicUrl === '') config.publicUrl = `http://${config.host}:${config.port}`;
   config.publicUrl = config.publicUrl.replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(config.publicUrl)) throw new ConfigError('publicUrl must start with http:// or https://');
+  if (!/^https?:\/\//.test(config.publicUrl))
+    throw new ConfigError('publicUrl must start with http:// or https://');
   return Object.freeze(config);
 }

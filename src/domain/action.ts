@@ -3,7 +3,12 @@ import type { InlineVariable } from './pipeline.ts';
 export const SUPPORTED_ACTION_TYPES = ['RUN_DOCKER_CONTAINER', 'DOCKERFILE', 'DOCKER_PUSH'] as const;
 export type ActionType = (typeof SUPPORTED_ACTION_TYPES)[number];
 
-export const TRIGGER_TIMES = ['ON_EVERY_EXECUTION', 'ON_SUCCESS', 'ON_FAILURE', 'ON_BACK_TO_SUCCESS'] as const;
+export const TRIGGER_TIMES = [
+  'ON_EVERY_EXECUTION',
+  'ON_SUCCESS',
+  'ON_FAILURE',
+  'ON_BACK_TO_SUCCESS',
+] as const;
 export type TriggerTime = (typeof TRIGGER_TIMES)[number];
 /** Trigger times Buddy has that Gantry does not run yet; saying so beats accepting them silently. */
 export const UNSUPPORTED_TRIGGER_TIMES = ['ON_WARNING', 'ON_WAIT_FOR_APPROVE', 'ON_TERMINATE'] as const;
@@ -77,7 +82,10 @@ export interface DockerContainerSettings {
   docker_registry: string | null;
 }
 
-export const DOCKER_CONTAINER_DEFAULTS: Omit<DockerContainerSettings, 'docker_image_name' | 'docker_image_tag' | 'inline_commands'> = {
+export const DOCKER_CONTAINER_DEFAULTS: Omit<
+  DockerContainerSettings,
+  'docker_image_name' | 'docker_image_tag' | 'inline_commands'
+> = {
   run_as_user: null,
   mount_filesystem_disable: false,
   mount_filesystem_path: null,
@@ -164,7 +172,12 @@ export type ActionSettings = ContainerActionSettings | DockerfileActionSettings 
 
 /** Type defaults (common fields included) for a new action. */
 export function actionDefaults(type: ActionType): Record<string, unknown> {
-  const specific = type === 'RUN_DOCKER_CONTAINER' ? DOCKER_CONTAINER_DEFAULTS : type === 'DOCKERFILE' ? DOCKERFILE_DEFAULTS : DOCKER_PUSH_DEFAULTS;
+  const specific =
+    type === 'RUN_DOCKER_CONTAINER'
+      ? DOCKER_CONTAINER_DEFAULTS
+      : type === 'DOCKERFILE'
+        ? DOCKERFILE_DEFAULTS
+        : DOCKER_PUSH_DEFAULTS;
   return { ...COMMON_ACTION_DEFAULTS, ...specific };
 }
 
@@ -178,8 +191,10 @@ export function findBuildAction<T extends { id: number; name: string; type: stri
   position: number,
 ): T | undefined {
   const builds = actions.filter((a) => a.type === 'DOCKERFILE');
-  if (ref.docker_build_action_name !== null) return builds.find((a) => a.name === ref.docker_build_action_name);
-  if (ref.docker_build_action_id !== null && ref.docker_build_action_id !== 0) return builds.find((a) => a.id === ref.docker_build_action_id);
+  if (ref.docker_build_action_name !== null)
+    return builds.find((a) => a.name === ref.docker_build_action_name);
+  if (ref.docker_build_action_id !== null && ref.docker_build_action_id !== 0)
+    return builds.find((a) => a.id === ref.docker_build_action_id);
   return builds.filter((a) => a.position < position).sort((a, b) => b.position - a.position)[0];
 }
 

@@ -58,12 +58,16 @@ export function integrationRegistry(type: IntegrationType, host: string | null):
  * not one (a path, spaces, an empty host).
  */
 export function normalizeRegistryHost(value: string): string | null {
-  const bare = value.trim().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const bare = value
+    .trim()
+    .replace(/^https?:\/\//, '')
+    .replace(/\/+$/, '');
   return /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/.test(bare) ? bare : null;
 }
 
 /** Docker Hub answers under several names; they are one registry. */
 export function sameRegistry(a: string, b: string): boolean {
-  const hub = (r: string): string => (['docker.io', 'index.docker.io', 'registry-1.docker.io'].includes(r) ? DOCKER_HUB_REGISTRY : r);
+  const hub = (r: string): string =>
+    ['docker.io', 'index.docker.io', 'registry-1.docker.io'].includes(r) ? DOCKER_HUB_REGISTRY : r;
   return hub(a.toLowerCase()) === hub(b.toLowerCase());
 }

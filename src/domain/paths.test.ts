@@ -18,7 +18,10 @@ test('staysInside refuses climbing out', () => {
 });
 
 test('parseVolumeMapping', () => {
-  assert.deepEqual(parseVolumeMapping('/:/buddy/mount/directory'), { source: '/', target: '/buddy/mount/directory' });
+  assert.deepEqual(parseVolumeMapping('/:/buddy/mount/directory'), {
+    source: '/',
+    target: '/buddy/mount/directory',
+  });
   assert.equal(typeof parseVolumeMapping('nocolon'), 'string');
   assert.equal(typeof parseVolumeMapping('../etc:/x'), 'string');
   assert.equal(typeof parseVolumeMapping('/a:relative'), 'string');

@@ -43,9 +43,11 @@ export function parseVolumeMapping(entry: string): VolumeMapping | string {
   if (idx < 0) return `volume mapping "${entry}" must be "<filesystem path>:<container path>"`;
   const source = entry.slice(0, idx);
   const target = entry.slice(idx + 1);
-  if (source === '' || target === '') return `volume mapping "${entry}" must be "<filesystem path>:<container path>"`;
+  if (source === '' || target === '')
+    return `volume mapping "${entry}" must be "<filesystem path>:<container path>"`;
   if (target.includes(':')) return `volume mapping "${entry}" has more than one ":"`;
-  if (!target.startsWith('/') && !target.startsWith('$')) return `volume mapping "${entry}": the container path must be absolute`;
+  if (!target.startsWith('/') && !target.startsWith('$'))
+    return `volume mapping "${entry}": the container path must be absolute`;
   if (!staysInside(source)) return `volume mapping "${entry}" leaves the pipeline filesystem`;
   return { source, target };
 }

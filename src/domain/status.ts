@@ -19,16 +19,14 @@ export type ExecutionStatus =
 
 /** Action execution lifecycle: INITIAL → ENQUEUED → INPROGRESS → SUCCESSFUL | FAILED | TERMINATED, or SKIPPED. */
 export type ActionExecutionStatus =
-  | 'INITIAL'
-  | 'ENQUEUED'
-  | 'INPROGRESS'
-  | 'SUCCESSFUL'
-  | 'FAILED'
-  | 'TERMINATED'
-  | 'SKIPPED'
-  | 'NOT_EXECUTED';
+  'INITIAL' | 'ENQUEUED' | 'INPROGRESS' | 'SUCCESSFUL' | 'FAILED' | 'TERMINATED' | 'SKIPPED' | 'NOT_EXECUTED';
 
-export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['SUCCESSFUL', 'FAILED', 'TERMINATED', 'NOT_EXECUTED'];
+export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  'SUCCESSFUL',
+  'FAILED',
+  'TERMINATED',
+  'NOT_EXECUTED',
+];
 
 const EXECUTION_TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
   INITIAL: ['ENQUEUED'],

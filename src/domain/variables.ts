@@ -16,7 +16,9 @@ export interface ScopedVariable {
  * Merges variable levels, lowest precedence first (workspace, project, environment, pipeline, action,
  * execution): a later level's key replaces an earlier one's.
  */
-export function mergeVariableLevels(levels: readonly (readonly ScopedVariable[])[]): Map<string, ScopedVariable> {
+export function mergeVariableLevels(
+  levels: readonly (readonly ScopedVariable[])[],
+): Map<string, ScopedVariable> {
   const merged = new Map<string, ScopedVariable>();
   for (const level of levels) for (const v of level) merged.set(v.key, v);
   return merged;
@@ -34,7 +36,8 @@ export function parseOutputs(text: string): Map<string, string> {
     const match = OUTPUT_LINE.exec(raw.trim());
     if (!match) continue;
     let value = match[2]!;
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) value = value.slice(1, -1);
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]))
+      value = value.slice(1, -1);
     outputs.set(match[1]!, value);
   }
   return outputs;

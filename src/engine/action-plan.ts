@@ -45,7 +45,9 @@ export function conditionsHold(
           changedPaths === null ||
           (c.trigger_condition_paths ?? []).some((p) => {
             const prefix = p.replace(/^\/+/, '');
-            return changedPaths.some((changed) => changed === prefix || changed.startsWith(prefix.replace(/\/?$/, '/')));
+            return changedPaths.some(
+              (changed) => changed === prefix || changed.startsWith(prefix.replace(/\/?$/, '/')),
+            );
           })
         );
       case 'VAR_IS':
@@ -61,10 +63,15 @@ export function conditionsHold(
 }
 
 /** Whether an action with `trigger_time` runs at the end phase, given how the main actions went. */
-export function runsInFinalPhase(triggerTime: string, mainSucceeded: boolean, previousStatus: string | null): boolean {
+export function runsInFinalPhase(
+  triggerTime: string,
+  mainSucceeded: boolean,
+  previousStatus: string | null,
+): boolean {
   if (triggerTime === 'ON_SUCCESS') return mainSucceeded;
   if (triggerTime === 'ON_FAILURE') return !mainSucceeded;
-  if (triggerTime === 'ON_BACK_TO_SUCCESS') return mainSucceeded && (previousStatus === 'FAILED' || previousStatus === 'TERMINATED');
+  if (triggerTime === 'ON_BACK_TO_SUCCESS')
+    return mainSucceeded && (previousStatus === 'FAILED' || previousStatus === 'TERMINATED');
   return false;
 }
 
@@ -101,7 +108,10 @@ const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
  * entrypoint gets the commands as word-split arguments, no entrypoint keeps the image's and runs
  * `sh -c "<commands>"`.
  */
-export function containerCommand(entrypoint: string | null, commands: string): { entrypoint?: string[]; cmd?: string[] } {
+export function containerCommand(
+  entrypoint: string | null,
+  commands: string,
+): { entrypoint?: string[]; cmd?: string[] } {
   const ep = entrypoint === null || entrypoint.trim() === '' ? null : splitWords(entrypoint);
   const hasCommands = commands.trim() !== '';
   if (ep === null) return hasCommands ? { cmd: ['sh', '-c', commands] } : {};

@@ -21,7 +21,14 @@ export function dockerignoreMatcher(text: string): (relPath: string) => boolean 
       const pattern = path.posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+|\/+$/g, '');
       const regex = pattern
         .split('/')
-        .map((part) => (part === '**' ? '.*' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .map((part) =>
+          part === '**'
+            ? '.*'
+            : part
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
         .join('/');
       return { negate, re: new RegExp(`^${regex}(/.*)?$`) };
     });
@@ -53,14 +60,17 @@ export async function packBuildContext(contextDir: string, dockerfile: Buffer): 
       const full = path.join(contextDir, relPath);
       const stat = await lstat(full);
       const header = { name: relPath, mode: stat.mode & 0o7777, mtime: stat.mtime, uid: 0, gid: 0 };
-      if (stat.isSymbolicLink()) archive.entry({ ...header, type: 'symlink', linkname: await readlink(full) });
+      if (stat.isSymbolicLink())
+        archive.entry({ ...header, type: 'symlink', linkname: await readlink(full) });
       else if (stat.isDirectory()) {
         archive.entry({ ...header, name: relPath + '/', type: 'directory' });
         await walk(relPath);
       } else if (stat.isFile()) {
         // Streamed entry by entry, so a large file never sits in memory whole.
         await new Promise<void>((resolve, reject) => {
-          const entry = archive.entry({ ...header, size: stat.size }, (err) => (err ? reject(err) : resolve()));
+          const entry = archive.entry({ ...header, size: stat.size }, (err) =>
+            err ? reject(err) : resolve(),
+          );
           createReadStream(full).on('error', reject).pipe(entry);
         });
       }

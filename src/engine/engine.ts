@@ -56,7 +56,10 @@ export class ExecutionStateError extends Error {}
  */
 export class ExecutionEngine {
   readonly changes = new EventEmitter();
-  private readonly running = new Map<number, { pipelineId: number; abort: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<
+    number,
+    { pipelineId: number; abort: AbortController; done: Promise<void> }
+  >();
   private readonly instanceLabel: string;
   private ticking = false;
   private tickAgain = false;
@@ -117,11 +120,23 @@ export class ExecutionEngine {
           await updateActionExecution(db, e.id, a.id, { status: 'NOT_EXECUTED' });
         }
       }
-      await transitionExecution(db, e.id, ['INPROGRESS', 'TERMINATING'], wasCancelled ? 'TERMINATED' : 'FAILED', {
-        finish_date: now(),
-        error_message: 'the server restarted while the execution ran',
-      });
-      await setPipelineLastExecution(db, e.pipeline_id, e.id, wasCancelled ? 'TERMINATED' : 'FAILED', e.revision);
+      await transitionExecution(
+        db,
+        e.id,
+        ['INPROGRESS', 'TERMINATING'],
+        wasCancelled ? 'TERMINATED' : 'FAILED',
+        {
+          finish_date: now(),
+          error_message: 'the server restarted while the execution ran',
+        },
+      );
+      await setPipelineLastExecution(
+        db,
+        e.pipeline_id,
+        e.id,
+        wasCancelled ? 'TERMINATED' : 'FAILED',
+        e.revision,
+      );
       logger.warn({ execution: e.id }, 'execution interrupted by a restart marked as ended');
     }
     const leftovers = await runtime.listContainers({ 'gantry.instance': this.instanceLabel });
@@ -159,12 +174,20 @@ export class ExecutionEngine {
       const queued = (await listRunnable(db, 200)).filter((e) => !this.running.has(e.id));
       const flags = new Map<number, boolean>();
       for (const e of queued) {
-        if (!flags.has(e.pipeline_id)) flags.set(e.pipeline_id, (await getPipelineById(db, e.pipeline_id))?.settings.concurrent_pipeline_runs ?? false);
+        if (!flags.has(e.pipeline_id))
+          flags.set(
+            e.pipeline_id,
+            (await getPipelineById(db, e.pipeline_id))?.settings.concurrent_pipeline_runs ?? false,
+          );
       }
       const busy = await runningPipelineIds(db);
       for (const run of this.running.values()) busy.add(run.pipelineId);
       const picked = pickExecutions(
-        queued.map((e) => ({ id: e.id, pipelineId: e.pipeline_id, concurrentPipelineRuns: flags.get(e.pipeline_id) ?? false })),
+        queued.map((e) => ({
+          id: e.id,
+          pipelineId: e.pipeline_id,
+          concurrentPipelineRuns: flags.get(e.pipeline_id) ?? false,
+        })),
         busy,
         free,
       );
@@ -195,10 +218,16 @@ export class ExecutionEngine {
   /** A bug or infrastructure fault escaped the runner: the execution still ends truthfully. */
   private async failUnexpectedly(executionId: number, err: unknown): Promise<void> {
     this.deps.logger.error({ err, execution: executionId }, 'execution crashed');
-    await transitionExecution(this.deps.db, executionId, ['ENQUEUED', 'INPROGRESS', 'TERMINATING'], 'FAILED', {
-      finish_date: now(),
-      error_message: `internal error: ${(err as Error).message}`,
-    });
+    await transitionExecution(
+      this.deps.db,
+      executionId,
+      ['ENQUEUED', 'INPROGRESS', 'TERMINATING'],
+      'FAILED',
+      {
+        finish_date: now(),
+        error_message: `internal error: ${(err as Error).message}`,
+      },
+    );
   }
 
   /** Called after an execution was accepted and persisted. */
@@ -216,11 +245,18 @@ export class ExecutionEngine {
     const e = await getExecution(db, executionId);
     if (!e) throw new ExecutionStateError(`execution ${executionId} not found`);
     if (e.status === 'ENQUEUED' && !this.running.has(executionId)) {
-      const moved = await transitionExecution(db, executionId, ['ENQUEUED'], 'TERMINATED', { finish_date: now(), error_message: STOP_REASONS.cancelled });
+      const moved = await transitionExecution(db, executionId, ['ENQUEUED'], 'TERMINATED', {
+        finish_date: now(),
+        error_message: STOP_REASONS.cancelled,
+      });
       if (moved) {
         for (const a of await listActionExecutions(db, [executionId])) {
           if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
-            await updateActionExecution(db, executionId, a.id, { status: 'NOT_EXECUTED', terminator_id: userId, termination_date: now() });
+            await updateActionExecution(db, executionId, a.id, {
+              status: 'NOT_EXECUTED',
+              terminator_id: userId,
+              termination_date: now(),
+            });
           }
         }
         this.changes.emit('execution', executionId);
@@ -228,7 +264,10 @@ export class ExecutionEngine {
       }
     }
     const run = this.running.get(executionId);
-    if (!run || isFinalExecutionStatus(e.status)) throw new ExecutionStateError(`execution ${executionId} is ${e.status}; only queued or running executions can be cancelled`);
+    if (!run || isFinalExecutionStatus(e.status))
+      throw new ExecutionStateError(
+        `execution ${executionId} is ${e.status}; only queued or running executions can be cancelled`,
+      );
     await transitionExecution(db, executionId, ['INPROGRESS'], 'TERMINATING');
     this.changes.emit('execution', executionId);
     run.abort.abort(STOP_REASONS.cancelled);
@@ -242,7 +281,9 @@ export class ExecutionEngine {
     const e = await getExecution(db, executionId);
     if (!e) throw new ExecutionStateError(`execution ${executionId} not found`);
     if (e.status !== 'FAILED' && e.status !== 'TERMINATED') {
-      throw new ExecutionStateError(`execution ${executionId} is ${e.status}; only FAILED or TERMINATED executions can be retried`);
+      throw new ExecutionStateError(
+        `execution ${executionId} is ${e.status}; only FAILED or TERMINATED executions can be retried`,
+      );
     }
     for (const a of await listActionExecutions(db, [executionId])) {
       if (a.status !== 'SUCCESSFUL' || imageWasPruned(a.action_snapshot)) {
@@ -258,7 +299,10 @@ export class ExecutionEngine {
         });
       }
     }
-    const moved = await transitionExecution(db, executionId, ['FAILED', 'TERMINATED'], 'ENQUEUED', { finish_date: null, error_message: null });
+    const moved = await transitionExecution(db, executionId, ['FAILED', 'TERMINATED'], 'ENQUEUED', {
+      finish_date: null,
+      error_message: null,
+    });
     if (!moved) throw new ExecutionStateError(`execution ${executionId} changed state; try again`);
     this.enqueued(executionId);
     return moved;

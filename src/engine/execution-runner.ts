@@ -73,9 +73,17 @@ type Planned = PlannedAction & { row: ActionExecutionRow; snapshot: Snapshot };
  * Runs one execution from ENQUEUED to a final status. Actions that fail are data: each action
  * execution ends with a status and an error message; only infrastructure faults throw.
  */
-export async function runExecution(deps: RunnerDeps, executionId: number, signal: AbortSignal): Promise<void> {
+export async function runExecution(
+  deps: RunnerDeps,
+  executionId: number,
+  signal: AbortSignal,
+): Promise<void> {
   const { db } = deps;
-  const started = await transitionExecution(db, executionId, ['ENQUEUED'], 'INPROGRESS', { start_date: now(), finish_date: null, error_message: null });
+  const started = await transitionExecution(db, executionId, ['ENQUEUED'], 'INPROGRESS', {
+    start_date: now(),
+    finish_date: null,
+    error_message: null,
+  });
   deps.notify(executionId);
   if (!started) return;
   // Buddy's pipeline shows the run in progress, not the previous run's result, while it runs.
@@ -92,7 +100,14 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
   const actionRows = await listActionExecutions(db, [executionId]);
   const planned: Planned[] = actionRows.map((row) => {
     const snapshot = parseJson<Snapshot>(row.action_snapshot);
-    return { id: row.id, actionId: row.action_id, settings: snapshot.settings, status: row.status, row, snapshot };
+    return {
+      id: row.id,
+      actionId: row.action_id,
+      settings: snapshot.settings,
+      status: row.status,
+      row,
+      snapshot,
+    };
   });
 
   const builtIns: Record<string, string> = {
@@ -110,17 +125,26 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     BUDDY_PIPELINE_NAME: pipeline.name,
     BUDDY_PROJECT_NAME: project.name,
     BUDDY_WORKSPACE_DOMAIN: ws.domain,
-    BUDDY_EXECUTION_REVISION_SUBJECT: (parseJson<{ message?: string } | null>(started.commit_info ?? 'null')?.message ?? '').split('\n')[0] ?? '',
+    BUDDY_EXECUTION_REVISION_SUBJECT:
+      (parseJson<{ message?: string } | null>(started.commit_info ?? 'null')?.message ?? '').split('\n')[0] ??
+      '',
   };
   const variables = await ExecutionVariables.load(
     db,
     deps.secrets,
-    { workspaceId: ws.id, projectId: project.id, environmentId: started.environment_id, pipelineId: pipeline.id },
+    {
+      workspaceId: ws.id,
+      projectId: project.id,
+      environmentId: started.environment_id,
+      pipelineId: pipeline.id,
+    },
     builtIns,
     pipeline.settings.variables,
     request.variables,
   );
-  for (const row of actionRows) if (row.status === 'SUCCESSFUL') variables.restoreOutputs(parseJson<InlineVariable[]>(row.outputted_variables));
+  for (const row of actionRows)
+    if (row.status === 'SUCCESSFUL')
+      variables.restoreOutputs(parseJson<InlineVariable[]>(row.outputted_variables));
 
   // Checked before any action runs: a retry after the pinned version was deleted must not half-run.
   const packageMount = await pinnedPackageMount(deps.dataDir, started);
@@ -143,7 +167,12 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     });
   } catch (err) {
     await skipRemaining(deps, executionId, planned, 'NOT_EXECUTED');
-    await finish(deps, started, signal.aborted ? 'TERMINATED' : 'FAILED', `preparing the pipeline filesystem failed: ${(err as Error).message}`);
+    await finish(
+      deps,
+      started,
+      signal.aborted ? 'TERMINATED' : 'FAILED',
+      `preparing the pipeline filesystem failed: ${(err as Error).message}`,
+    );
     return;
   }
 
@@ -162,15 +191,29 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     'gantry.action_execution': a.id,
     'gantry.pipeline': String(pipeline.id),
   });
-  const resolveIntegration = (identifier: string) => resolveIntegrationAuth(db, deps.secrets, ws.id, identifier);
+  const resolveIntegration = (identifier: string) =>
+    resolveIntegrationAuth(db, deps.secrets, ws.id, identifier);
 
   /** The image a DOCKERFILE action of this execution built for `a`, or the failure explaining why there is none. */
   const builtImageFor = (a: Planned, ref: BuiltImageReference): string | ActionOutcome => {
-    const candidates = planned.map((p) => ({ id: p.actionId, name: p.snapshot.name, type: p.snapshot.type, position: p.row.position, planned: p }));
+    const candidates = planned.map((p) => ({
+      id: p.actionId,
+      name: p.snapshot.name,
+      type: p.snapshot.type,
+      position: p.row.position,
+      planned: p,
+    }));
     const build = findBuildAction(candidates, ref, a.row.position);
-    if (!build) return { status: 'FAILED', error: 'the DOCKERFILE action this action takes its image from is not in this execution' };
+    if (!build)
+      return {
+        status: 'FAILED',
+        error: 'the DOCKERFILE action this action takes its image from is not in this execution',
+      };
     if (build.planned.status !== 'SUCCESSFUL') {
-      return { status: 'FAILED', error: `action "${build.name}" did not build its image in this execution (it is ${build.planned.status})` };
+      return {
+        status: 'FAILED',
+        error: `action "${build.name}" did not build its image in this execution (it is ${build.planned.status})`,
+      };
     }
     return builtImageRef(build.planned.id);
   };
@@ -187,18 +230,39 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     if (a.snapshot.type === 'DOCKERFILE') {
       const s = a.settings as DockerfileActionSettings;
       builtImages.push(...(s.do_not_prune_images ? [] : buildTags(s, a.id, values)));
-      return runBuildAction(s, { runtime: deps.runtime, networkMode: deps.networkMode, fs, variables: values, password: secrets.password, log, labels: labelsOf(a), actionExecutionId: a.id, resolveIntegration });
+      return runBuildAction(s, {
+        runtime: deps.runtime,
+        networkMode: deps.networkMode,
+        fs,
+        variables: values,
+        password: secrets.password,
+        log,
+        labels: labelsOf(a),
+        actionExecutionId: a.id,
+        resolveIntegration,
+      });
     }
     if (a.snapshot.type === 'DOCKER_PUSH') {
       const s = a.settings as DockerPushActionSettings;
       const source = builtImageFor(a, s);
       if (typeof source !== 'string') return source;
-      return runPushAction(s, { runtime: deps.runtime, variables: values, password: secrets.password, log, sourceImage: source, resolveIntegration, onTagged: (t) => builtImages.push(t) });
+      return runPushAction(s, {
+        runtime: deps.runtime,
+        variables: values,
+        password: secrets.password,
+        log,
+        sourceImage: source,
+        resolveIntegration,
+        onTagged: (t) => builtImages.push(t),
+      });
     }
     const settings = a.settings as ContainerActionSettings;
     let builtImage: string | undefined;
     if (settings.use_image_from_action || settings.image_location === 'ACTION') {
-      const source = builtImageFor(a, { docker_build_action_id: settings.docker_build_action_id ?? 0, docker_build_action_name: settings.docker_build_action_name });
+      const source = builtImageFor(a, {
+        docker_build_action_id: settings.docker_build_action_id ?? 0,
+        docker_build_action_name: settings.docker_build_action_name,
+      });
       if (typeof source !== 'string') return source;
       builtImage = source;
     }
@@ -227,7 +291,11 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     if (a.status === 'SUCCESSFUL') return { status: 'SUCCESSFUL', error: null };
     const vars = await variables.forAction(a.actionId, a.settings.variables);
     const values = vars.values;
-    if ((selected && !selected.has(a.actionId)) || a.settings.disabled || !conditionsHold(a.settings.trigger_conditions, changed, values)) {
+    if (
+      (selected && !selected.has(a.actionId)) ||
+      a.settings.disabled ||
+      !conditionsHold(a.settings.trigger_conditions, changed, values)
+    ) {
       await setStatus(deps, executionId, a, 'SKIPPED', {});
       return 'skipped';
     }
@@ -243,12 +311,16 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     const log = deps.logs.writer(a.id);
     const mask = secretMasker(vars.secrets);
     log.setTransform(mask);
-    const secrets: ActionSecrets = a.snapshot.sealedSecrets ? parseJson<ActionSecrets>(deps.secrets.open(a.snapshot.sealedSecrets)) : {};
+    const secrets: ActionSecrets = a.snapshot.sealedSecrets
+      ? parseJson<ActionSecrets>(deps.secrets.open(a.snapshot.sealedSecrets))
+      : {};
     let outcome: ActionOutcome = { status: 'FAILED', error: 'not run' };
     try {
       for (let attempt = 0; attempt <= a.settings.retry_count; attempt += 1) {
         if (attempt > 0) {
-          await log.line(`Retrying (${attempt}/${a.settings.retry_count}) in ${a.settings.retry_interval} s: ${outcome.error ?? ''}`);
+          await log.line(
+            `Retrying (${attempt}/${a.settings.retry_count}) in ${a.settings.retry_interval} s: ${outcome.error ?? ''}`,
+          );
           await abortableSleep(a.settings.retry_interval * 1000, signal);
           if (signal.aborted) {
             outcome = { status: 'TERMINATED', error: stopReason(signal) };
@@ -265,7 +337,10 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     // Engine messages can quote substituted fields (an image tag made of a secret): mask them too.
     if (outcome.error !== null) outcome = { ...outcome, error: mask(outcome.error) };
     // Outputs of a successful action feed the next ones; a failed action's are discarded.
-    const outputs = outcome.status === 'SUCCESSFUL' ? await variables.collectOutputs(path.join(outputsDir, 'outputs.env'), vars.merged) : [];
+    const outputs =
+      outcome.status === 'SUCCESSFUL'
+        ? await variables.collectOutputs(path.join(outputsDir, 'outputs.env'), vars.merged)
+        : [];
     await rm(outputsDir, { recursive: true, force: true });
     await setStatus(deps, executionId, a, outcome.status, {
       outputted_variables: JSON.stringify(outputs),
@@ -292,7 +367,8 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
     for (const [i, o] of outcomes.entries()) {
       if (o === 'skipped') continue;
       if (o.status === 'TERMINATED') terminated = true;
-      else if (o.status === 'FAILED' && !group[i]!.settings.ignore_errors) failed ??= `action "${group[i]!.snapshot.name}" failed: ${o.error}`;
+      else if (o.status === 'FAILED' && !group[i]!.settings.ignore_errors)
+        failed ??= `action "${group[i]!.snapshot.name}" failed: ${o.error}`;
     }
   }
   if (terminated) {
@@ -309,7 +385,8 @@ export async function runExecution(deps: RunnerDeps, executionId: number, signal
       continue;
     }
     const o = await runOne(a);
-    if (o !== 'skipped' && o.status === 'FAILED' && !a.settings.ignore_errors) failed ??= `action "${a.snapshot.name}" failed: ${o.error}`;
+    if (o !== 'skipped' && o.status === 'FAILED' && !a.settings.ignore_errors)
+      failed ??= `action "${a.snapshot.name}" failed: ${o.error}`;
   }
   if (signal.aborted) {
     await skipRemaining(deps, executionId, final, 'NOT_EXECUTED');
@@ -333,14 +410,27 @@ async function setStatus(
   deps.notify(executionId);
 }
 
-async function skipRemaining(deps: RunnerDeps, executionId: number, actions: readonly Planned[], status: ActionExecutionStatus): Promise<void> {
+async function skipRemaining(
+  deps: RunnerDeps,
+  executionId: number,
+  actions: readonly Planned[],
+  status: ActionExecutionStatus,
+): Promise<void> {
   for (const a of actions) {
     if (a.status === 'INITIAL' || a.status === 'ENQUEUED') await setStatus(deps, executionId, a, status, {});
   }
 }
 
-async function finish(deps: RunnerDeps, e: ExecutionRow, status: ExecutionStatus, error: string | null): Promise<void> {
-  await transitionExecution(deps.db, e.id, ['INPROGRESS', 'TERMINATING'], status, { finish_date: now(), error_message: error });
+async function finish(
+  deps: RunnerDeps,
+  e: ExecutionRow,
+  status: ExecutionStatus,
+  error: string | null,
+): Promise<void> {
+  await transitionExecution(deps.db, e.id, ['INPROGRESS', 'TERMINATING'], status, {
+    finish_date: now(),
+    error_message: error,
+  });
   await setPipelineLastExecution(deps.db, e.pipeline_id, e.id, status, e.revision);
   deps.notify(e.id);
   const current = await getExecution(deps.db, e.id);

@@ -5,7 +5,14 @@ import { parseOutputs } from '../domain/variables.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import { updateVariable } from '../store/variables.ts';
-import { fromInline, loadActionLevel, loadExecutionLevels, mergeLevels, type ResolvedVariable, type ScopeIds } from './variable-scope.ts';
+import {
+  fromInline,
+  loadActionLevel,
+  loadExecutionLevels,
+  mergeLevels,
+  type ResolvedVariable,
+  type ScopeIds,
+} from './variable-scope.ts';
 
 /** What one action runs with. */
 export interface ActionVariables {
@@ -44,9 +51,17 @@ export class ExecutionVariables {
     pipelineInline: readonly InlineVariable[],
     requestVariables: readonly InlineVariable[],
   ): Promise<ExecutionVariables> {
-    const builtInLevel = Object.entries(builtIns).map(([key, value]) => fromInline(box, { key, value, encrypted: false }));
+    const builtInLevel = Object.entries(builtIns).map(([key, value]) =>
+      fromInline(box, { key, value, encrypted: false }),
+    );
     const levels = await loadExecutionLevels(db, box, ids, pipelineInline);
-    return new ExecutionVariables(db, box, ids.workspaceId, [builtInLevel, ...levels], requestVariables.map((v) => fromInline(box, v)));
+    return new ExecutionVariables(
+      db,
+      box,
+      ids.workspaceId,
+      [builtInLevel, ...levels],
+      requestVariables.map((v) => fromInline(box, v)),
+    );
   }
 
   /** Restores outputs recorded by actions that already succeeded (RETRY does not re-run them). */
@@ -72,7 +87,10 @@ export class ExecutionVariables {
    * execution, keeps the encryption of the variable it replaces, and updates a stored settable variable
    * for future runs (Buddy's settable variables). Returns the outputs, secrets sealed.
    */
-  async collectOutputs(outputsFile: string, merged: ReadonlyMap<string, ResolvedVariable>): Promise<InlineVariable[]> {
+  async collectOutputs(
+    outputsFile: string,
+    merged: ReadonlyMap<string, ResolvedVariable>,
+  ): Promise<InlineVariable[]> {
     let text: string;
     try {
       text = await readFile(outputsFile, 'utf8');
@@ -82,10 +100,14 @@ export class ExecutionVariables {
     const out: InlineVariable[] = [];
     for (const [key, value] of parseOutputs(text)) {
       const known = merged.get(key);
-      const resolved: ResolvedVariable = known ? { ...known, value } : fromInline(this.box, { key, value, encrypted: false });
+      const resolved: ResolvedVariable = known
+        ? { ...known, value }
+        : fromInline(this.box, { key, value, encrypted: false });
       this.outputs.set(key, resolved);
       if (known?.settable && known.storedId !== null) {
-        await updateVariable(this.db, known.storedId, { value: known.encrypted ? this.box.seal(value) : value });
+        await updateVariable(this.db, known.storedId, {
+          value: known.encrypted ? this.box.seal(value) : value,
+        });
       }
       out.push(this.sealed(resolved));
     }
@@ -93,7 +115,12 @@ export class ExecutionVariables {
   }
 
   private sealed(v: ResolvedVariable): InlineVariable {
-    return { key: v.key, value: v.encrypted ? this.box.seal(v.value) : v.value, encrypted: v.encrypted, settable: v.settable };
+    return {
+      key: v.key,
+      value: v.encrypted ? this.box.seal(v.value) : v.value,
+      encrypted: v.encrypted,
+      settable: v.settable,
+    };
   }
 }
 

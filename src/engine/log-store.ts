@@ -127,7 +127,8 @@ export class LogWriter {
   async write(chunk: string, stream = 'gantry'): Promise<void> {
     const text = (this.pending.get(stream) ?? '') + chunk;
     const parts: string[] = [];
-    const transform = this.transform.anyIn === undefined || this.transform.anyIn(text) ? this.transform : null;
+    const transform =
+      this.transform.anyIn === undefined || this.transform.anyIn(text) ? this.transform : null;
     let start = 0;
     let nl: number;
     while ((nl = text.indexOf('\n', start)) >= 0) {

@@ -15,7 +15,10 @@ export class PipelineFilesystem {
   readonly indexFile: string;
   readonly cacheDir: string;
 
-  constructor(dataDir: string, readonly pipelineId: number) {
+  constructor(
+    dataDir: string,
+    readonly pipelineId: number,
+  ) {
     this.root = path.join(dataDir, 'pipelines', String(pipelineId));
     this.workTree = path.join(this.root, 'fs');
     this.indexFile = path.join(this.root, 'index');
@@ -64,7 +67,9 @@ export class PipelineFilesystem {
       }
       if (stat.isSymbolicLink()) {
         // A dangling link is judged by where it points, not followed.
-        current = await realpath(next).catch(async () => path.resolve(path.dirname(next), await readlink(next)));
+        current = await realpath(next).catch(async () =>
+          path.resolve(path.dirname(next), await readlink(next)),
+        );
       } else current = next;
       this.checkInside(rootReal, current, userPath);
     }
@@ -75,7 +80,9 @@ export class PipelineFilesystem {
   private checkInside(rootReal: string, candidate: string, userPath: string): string {
     const rel = path.relative(rootReal, candidate);
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new PathEscapeError(`path "${userPath}" leaves the pipeline filesystem (through a symbolic link)`);
+      throw new PathEscapeError(
+        `path "${userPath}" leaves the pipeline filesystem (through a symbolic link)`,
+      );
     }
     return candidate;
   }

@@ -81,11 +81,17 @@ export class ProjectRepositories {
    */
   async mirrorWith(project: ProjectRow, sha: string): Promise<string> {
     const mirror = this.mirrorPath(project.id);
-    const { exitCode } = await runGit(['--git-dir', mirror, 'cat-file', '-e', `${sha}^{commit}`], { okCodes: [1, 128] }).catch(() => ({ exitCode: 1 }));
+    const { exitCode } = await runGit(['--git-dir', mirror, 'cat-file', '-e', `${sha}^{commit}`], {
+      okCodes: [1, 128],
+    }).catch(() => ({ exitCode: 1 }));
     return exitCode === 0 ? mirror : this.sync(project);
   }
 
-  async resolve(project: ProjectRow, request: RevisionRequest, fallbackBranch: string | null): Promise<ResolvedRevision> {
+  async resolve(
+    project: ProjectRow,
+    request: RevisionRequest,
+    fallbackBranch: string | null,
+  ): Promise<ResolvedRevision> {
     const mirror = this.mirrorPath(project.id);
     const branch = fallbackBranch ?? project.default_branch ?? (await defaultBranch(mirror)) ?? 'master';
     return resolveRevision(mirror, request, branch);

@@ -6,7 +6,9 @@ import type { RegistryAuth } from '../runtime/container-runtime.ts';
 export function registryOf(image: string, registry: string | null): string {
   if (registry) return registry.replace(/^https?:\/\//, '').replace(/\/+$/, '');
   const first = image.split('/')[0] ?? '';
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
 }
 
 /** A registry credential problem the action reports as its failure. */
@@ -34,7 +36,10 @@ export async function registryAuthFor(
     const auth = await resolveIntegration(identifier);
     if (!auth) throw new RegistryAuthError(`integration "${identifier}" not found`);
     // Credentials go only to the registry they belong to: sending them elsewhere would leak them.
-    const imageRegistry = imageRef === '' ? null : registryOf(imageRef, fields.registry ? substitute(fields.registry, variables) : null);
+    const imageRegistry =
+      imageRef === ''
+        ? null
+        : registryOf(imageRef, fields.registry ? substitute(fields.registry, variables) : null);
     if (imageRegistry !== null && !sameRegistry(imageRegistry, auth.serveraddress)) {
       throw new RegistryAuthError(
         `integration "${identifier}" holds credentials for ${auth.serveraddress}, but image ${imageRef} comes from ${imageRegistry}; set "registry" or name the image with its registry`,

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { InlineVariable } from '../domain/pipeline.ts';
 import { priorityRank, type Priority } from '../domain/status.ts';
-import { EmptyRepositoryError, InvalidRefError, RepositoryError, RevisionNotFoundError } from '../repo/index.ts';
+import {
+  EmptyRepositoryError,
+  InvalidRefError,
+  RepositoryError,
+  RevisionNotFoundError,
+} from '../repo/index.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import { sealVariables } from '../secrets/variables.ts';
 import { listActions } from '../store/actions.ts';
@@ -60,8 +65,10 @@ async function resolveOrReject<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof RevisionNotFoundError) throw new RunRequestError(404, err.message);
     if (err instanceof InvalidRefError) throw new RunRequestError(400, err.message);
-    if (err instanceof EmptyRepositoryError) throw new RunRequestError(400, 'the repository has no commits yet; push one first');
-    if (err instanceof RepositoryError) throw new RunRequestError(400, `cannot read the repository: ${err.message}`);
+    if (err instanceof EmptyRepositoryError)
+      throw new RunRequestError(400, 'the repository has no commits yet; push one first');
+    if (err instanceof RepositoryError)
+      throw new RunRequestError(400, `cannot read the repository: ${err.message}`);
     throw err;
   }
 }
@@ -78,19 +85,35 @@ export async function acceptRunRequest(
   body: RunRequestBody,
   creatorId: number,
 ): Promise<ExecutionRow> {
-  if (pipeline.settings.disabled) throw new RunRequestError(400, `pipeline is disabled${pipeline.settings.disabled_reason ? `: ${pipeline.settings.disabled_reason}` : ''}`);
+  if (pipeline.settings.disabled)
+    throw new RunRequestError(
+      400,
+      `pipeline is disabled${pipeline.settings.disabled_reason ? `: ${pipeline.settings.disabled_reason}` : ''}`,
+    );
   let environmentId: string | null = null;
   if (body.environment !== undefined) {
-    const environment = await findEnvironmentForProject(deps.db, project.workspace_id, project.id, body.environment);
+    const environment = await findEnvironmentForProject(
+      deps.db,
+      project.workspace_id,
+      project.id,
+      body.environment,
+    );
     if (!environment) throw new RunRequestError(404, `environment "${body.environment}" not found`);
     environmentId = environment.id;
   }
-  const pinned = body.package_version !== undefined ? await resolvePackageVersion(deps.db, project, body.package_version) : null;
+  const pinned =
+    body.package_version !== undefined
+      ? await resolvePackageVersion(deps.db, project, body.package_version)
+      : null;
   if (typeof pinned === 'string') throw new RunRequestError(404, pinned);
   const actions = await listActions(deps.db, pipeline.id);
   if (actions.length === 0) throw new RunRequestError(400, 'pipeline has no actions to run');
   for (const id of body.actions_to_run ?? []) {
-    if (!actions.some((a) => a.id === id)) throw new RunRequestError(400, `actions_to_run: action ${id} is not an action of pipeline ${pipeline.id}`);
+    if (!actions.some((a) => a.id === id))
+      throw new RunRequestError(
+        400,
+        `actions_to_run: action ${id} is not an action of pipeline ${pipeline.id}`,
+      );
   }
   let delayUntil: string | null = null;
   if (body.delay_until !== undefined) {
@@ -106,15 +129,31 @@ export async function acceptRunRequest(
   const tagName = body.tag?.name ?? null;
   const revision = body.to_revision?.revision ?? 'HEAD';
   const to = await resolveOrReject(() =>
-    deps.repositories.resolve(project, { revision, branch: branchName, tag: tagName }, branchOfRefs(pipeline.settings.refs)),
+    deps.repositories.resolve(
+      project,
+      { revision, branch: branchName, tag: tagName },
+      branchOfRefs(pipeline.settings.refs),
+    ),
   );
   const fromSha =
     body.from_revision?.revision !== undefined
-      ? (await resolveOrReject(() => deps.repositories.resolve(project, { revision: body.from_revision!.revision!, branch: null, tag: null }, to.branch))).sha
+      ? (
+          await resolveOrReject(() =>
+            deps.repositories.resolve(
+              project,
+              { revision: body.from_revision!.revision!, branch: null, tag: null },
+              to.branch,
+            ),
+          )
+        ).sha
       : await lastSuccessfulRevision(deps.db, pipeline.id);
   const commit = await resolveOrReject(() => deps.repositories.commit(project.id, to.sha));
-  const fromCommit = fromSha ? await resolveOrReject(() => deps.repositories.commit(project.id, fromSha)).catch(() => null) : null;
-  const changeset = fromSha ? await resolveOrReject(() => deps.repositories.changes(project.id, fromSha, to.sha)).catch(() => null) : null;
+  const fromCommit = fromSha
+    ? await resolveOrReject(() => deps.repositories.commit(project.id, fromSha)).catch(() => null)
+    : null;
+  const changeset = fromSha
+    ? await resolveOrReject(() => deps.repositories.changes(project.id, fromSha, to.sha)).catch(() => null)
+    : null;
 
   const priority = body.priority ?? pipeline.settings.priority;
   const request: ExecutionRequest = {
@@ -156,7 +195,12 @@ export async function acceptRunRequest(
       start_date: null,
       finish_date: null,
       error_message: null,
-      action_snapshot: JSON.stringify({ name: a.name, type: a.type, settings: a.settings, sealedSecrets: a.sealedSecrets }),
+      action_snapshot: JSON.stringify({
+        name: a.name,
+        type: a.type,
+        settings: a.settings,
+        sealedSecrets: a.sealedSecrets,
+      }),
     })),
   );
 }

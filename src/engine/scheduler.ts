@@ -10,7 +10,11 @@ export interface QueuedExecution {
  * pipeline that runs one at a time while another of its executions runs or was just picked. Pure, so
  * the ordering rules are unit-tested without Docker.
  */
-export function pickExecutions(queue: readonly QueuedExecution[], busyPipelines: ReadonlySet<number>, freeSlots: number): QueuedExecution[] {
+export function pickExecutions(
+  queue: readonly QueuedExecution[],
+  busyPipelines: ReadonlySet<number>,
+  freeSlots: number,
+): QueuedExecution[] {
   const picked: QueuedExecution[] = [];
   const busy = new Set(busyPipelines);
   for (const e of queue) {

@@ -57,18 +57,35 @@ export interface ScopeIds {
  * The levels below an action, lowest precedence first: workspace < project < environment < pipeline
  * (API-created first, then the pipeline's inline variables). Loaded once per execution.
  */
-export async function loadExecutionLevels(db: Db, box: SecretBox, ids: ScopeIds, pipelineInline: readonly InlineVariable[]): Promise<ResolvedVariable[][]> {
-  const rows = (scope: Parameters<typeof listVariables>[1]) => listVariables(db, scope).then((r) => r.map((v) => fromRow(box, v)));
+export async function loadExecutionLevels(
+  db: Db,
+  box: SecretBox,
+  ids: ScopeIds,
+  pipelineInline: readonly InlineVariable[],
+): Promise<ResolvedVariable[][]> {
+  const rows = (scope: Parameters<typeof listVariables>[1]) =>
+    listVariables(db, scope).then((r) => r.map((v) => fromRow(box, v)));
   return [
     await rows({ workspaceId: ids.workspaceId }),
     await rows({ workspaceId: ids.workspaceId, projectId: ids.projectId }),
-    ids.environmentId === null ? [] : await rows({ workspaceId: ids.workspaceId, environmentId: ids.environmentId }),
-    [...(await rows({ workspaceId: ids.workspaceId, pipelineId: ids.pipelineId })), ...pipelineInline.map((v) => fromInline(box, v))],
+    ids.environmentId === null
+      ? []
+      : await rows({ workspaceId: ids.workspaceId, environmentId: ids.environmentId }),
+    [
+      ...(await rows({ workspaceId: ids.workspaceId, pipelineId: ids.pipelineId })),
+      ...pipelineInline.map((v) => fromInline(box, v)),
+    ],
   ];
 }
 
 /** An action's own level: variables created for it through the API, then its inline ones. */
-export async function loadActionLevel(db: Db, box: SecretBox, workspaceId: number, actionId: number, inline: readonly InlineVariable[]): Promise<ResolvedVariable[]> {
+export async function loadActionLevel(
+  db: Db,
+  box: SecretBox,
+  workspaceId: number,
+  actionId: number,
+  inline: readonly InlineVariable[],
+): Promise<ResolvedVariable[]> {
   const stored = await listVariables(db, { workspaceId, actionId });
   return [...stored.map((v) => fromRow(box, v)), ...inline.map((v) => fromInline(box, v))];
 }

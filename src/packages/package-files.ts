@@ -21,7 +21,11 @@ export interface PackageLimits {
   entries: number;
 }
 
-const DEFAULT_LIMITS: PackageLimits = { uploadBytes: UPLOAD_LIMIT_BYTES, extractedBytes: EXTRACTED_LIMIT_BYTES, entries: ENTRY_LIMIT };
+const DEFAULT_LIMITS: PackageLimits = {
+  uploadBytes: UPLOAD_LIMIT_BYTES,
+  extractedBytes: EXTRACTED_LIMIT_BYTES,
+  entries: ENTRY_LIMIT,
+};
 
 /** An uploaded archive, checked and unpacked in the staging area, not yet a version. */
 export interface StagedVersion {
@@ -77,7 +81,10 @@ export class PackageFiles {
       const archiveSize = await receive(body, staged.archive, this.limits.uploadBytes);
       const format: ArchiveFormat = (await isGzip(staged.archive)) ? 'tar.gz' : 'tar';
       await mkdir(staged.files, { mode: 0o755 });
-      const { size } = await extractArchive(staged.archive, format === 'tar.gz', staged.files, { maxBytes: this.limits.extractedBytes, maxEntries: this.limits.entries });
+      const { size } = await extractArchive(staged.archive, format === 'tar.gz', staged.files, {
+        maxBytes: this.limits.extractedBytes,
+        maxEntries: this.limits.entries,
+      });
       return { ...staged, format, archiveSize, size };
     } catch (err) {
       await this.discard(staged);
@@ -99,7 +106,8 @@ export class PackageFiles {
 
   async removeVersion(packageId: string, versionId: string): Promise<void> {
     await rm(this.versionDir(packageId, versionId), { recursive: true, force: true });
-    for (const format of ['tar', 'tar.gz'] as const) await rm(this.archiveFile(packageId, versionId, format), { force: true });
+    for (const format of ['tar', 'tar.gz'] as const)
+      await rm(this.archiveFile(packageId, versionId, format), { force: true });
   }
 
   async removePackage(packageId: string): Promise<void> {
@@ -130,10 +138,12 @@ async function receive(body: Readable, file: string, limit: number): Promise<num
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
     // The client went away or the connection broke mid-upload.
-    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted') throw new ArchiveError('the upload was interrupted');
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted')
+      throw new ArchiveError('the upload was interrupted');
     throw err;
   }
-  if (size === 0) throw new ArchiveError('request body is empty; send the archive (.tar or .tar.gz) as the body');
+  if (size === 0)
+    throw new ArchiveError('request body is empty; send the archive (.tar or .tar.gz) as the body');
   return size;
 }
 

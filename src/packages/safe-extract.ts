@@ -5,7 +5,9 @@ import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 
 /** One archive entry as tar-stream yields it: its header and a stream of its content. */
-type Entry = AsyncIterable<Buffer> & { header: { name: string; type: string; mode: number; linkname: string } };
+type Entry = AsyncIterable<Buffer> & {
+  header: { name: string; type: string; mode: number; linkname: string };
+};
 
 /** An archive the server refuses: `tooLarge` maps to 413, anything else to 400. */
 export class ArchiveError extends Error {
@@ -63,8 +65,12 @@ async function realParents(root: string, rel: string, create: boolean): Promise<
     if (stat === null) {
       if (!create) return false;
       await mkdir(current, { mode: 0o755 });
-    } else if (stat.isSymbolicLink()) throw new ArchiveError(`entry "${rel}" lies inside the symbolic link "${path.relative(root, current)}"`);
-    else if (!stat.isDirectory()) throw new ArchiveError(`entry "${rel}" lies inside the file "${path.relative(root, current)}"`);
+    } else if (stat.isSymbolicLink())
+      throw new ArchiveError(
+        `entry "${rel}" lies inside the symbolic link "${path.relative(root, current)}"`,
+      );
+    else if (!stat.isDirectory())
+      throw new ArchiveError(`entry "${rel}" lies inside the file "${path.relative(root, current)}"`);
   }
   return true;
 }
@@ -98,14 +104,19 @@ async function drain(entry: Entry): Promise<void> {
 }
 
 /** Writes a file entry's content to `target` (which must not exist), charging it to `budget`. */
-async function writeFile(entry: Entry, target: string, budget: { bytes: number; limit: number }): Promise<number> {
+async function writeFile(
+  entry: Entry,
+  target: string,
+  budget: { bytes: number; limit: number },
+): Promise<number> {
   // 'wx' cannot follow a link planted at the target in between; setuid/setgid/sticky bits are dropped.
   const handle = await open(target, 'wx', entry.header.mode & 0o777);
   let written = 0;
   try {
     for await (const chunk of contentOf(entry)) {
       written += chunk.length;
-      if (written > budget.bytes) throw new ArchiveError(`archive expands to more than ${budget.limit} bytes`, true);
+      if (written > budget.bytes)
+        throw new ArchiveError(`archive expands to more than ${budget.limit} bytes`, true);
       await handle.write(chunk);
     }
   } finally {
@@ -116,7 +127,11 @@ async function writeFile(entry: Entry, target: string, budget: { bytes: number; 
 }
 
 /** Places one entry under `root`; returns the bytes of file content written. */
-async function placeEntry(entry: Entry, root: string, budget: { bytes: number; limit: number }): Promise<number> {
+async function placeEntry(
+  entry: Entry,
+  root: string,
+  budget: { bytes: number; limit: number },
+): Promise<number> {
   const h = entry.header;
   const rel = entryPath(h.name);
   const target = path.join(root, rel);
@@ -130,7 +145,8 @@ async function placeEntry(entry: Entry, root: string, budget: { bytes: number; l
   if (type === 'directory') {
     const stat = await lstat(target).catch(() => null);
     if (stat === null) await mkdir(target, { mode: 0o755 });
-    else if (!stat.isDirectory()) throw new ArchiveError(`directory entry "${rel}" would replace a file or link`);
+    else if (!stat.isDirectory())
+      throw new ArchiveError(`directory entry "${rel}" would replace a file or link`);
     await drain(entry);
     return 0;
   }
@@ -140,7 +156,8 @@ async function placeEntry(entry: Entry, root: string, budget: { bytes: number; l
   }
   if (type === 'symlink') {
     const to = h.linkname;
-    if (!symlinkStaysInside(rel, to)) throw new ArchiveError(`symbolic link "${rel}" -> "${to}" points outside the package`);
+    if (!symlinkStaysInside(rel, to))
+      throw new ArchiveError(`symbolic link "${rel}" -> "${to}" points outside the package`);
     await clearTarget(target, rel);
     await symlink(to, target);
     await drain(entry);
@@ -156,7 +173,10 @@ async function placeEntry(entry: Entry, root: string, budget: { bytes: number; l
     const source = path.join(root, sourceRel);
     const reachable = sourceRel !== '' && sourceRel !== rel && (await realParents(root, sourceRel, false));
     const stat = reachable ? await lstat(source).catch(() => null) : null;
-    if (stat === null || !stat.isFile()) throw new ArchiveError(`hard link "${rel}" -> "${h.linkname}" does not name a file extracted before it`);
+    if (stat === null || !stat.isFile())
+      throw new ArchiveError(
+        `hard link "${rel}" -> "${h.linkname}" does not name a file extracted before it`,
+      );
     await clearTarget(target, rel);
     await link(source, target);
     await drain(entry);
@@ -171,7 +191,12 @@ async function placeEntry(entry: Entry, root: string, budget: { bytes: number; l
  * ever written through a symbolic link. Throws ArchiveError for a bad or unsafe archive (the caller
  * removes `dest`); other errors are faults of the server (a full disk).
  */
-export async function extractArchive(archive: string, gzip: boolean, dest: string, limits: ExtractLimits): Promise<{ size: number; entries: number }> {
+export async function extractArchive(
+  archive: string,
+  gzip: boolean,
+  dest: string,
+  limits: ExtractLimits,
+): Promise<{ size: number; entries: number }> {
   const source = createReadStream(archive);
   const tar = extract();
   // A broken source or gzip stream ends the tar stream with its error, which the iterator below reports.
@@ -193,7 +218,8 @@ export async function extractArchive(archive: string, gzip: boolean, dest: strin
       }
       if (next.done) break;
       count += 1;
-      if (count > limits.maxEntries) throw new ArchiveError(`archive has more than ${limits.maxEntries} entries`, true);
+      if (count > limits.maxEntries)
+        throw new ArchiveError(`archive has more than ${limits.maxEntries} entries`, true);
       size += await placeEntry(next.value, dest, budget);
     }
   } finally {

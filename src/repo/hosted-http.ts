@@ -38,7 +38,6 @@ export function isPushRequest(pathInfo: string, query: string): boolean {
 
 /** True when `pathInfo` is absolute and cannot leave the project root ("..", ".", NUL, backslashes). */
 export function isSafePathInfo(pathInfo: string): boolean {
-   
   if (!pathInfo.startsWith('/') || /[\x00-\x1f\x7f\\]/.test(pathInfo)) return false;
   return pathInfo.split('/').every((part) => part !== '..' && part !== '.');
 }

@@ -81,7 +81,7 @@ async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
 export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
   const dir = path.resolve(opts.mirrorPath);
   const url = opts.sourceUrl;
-   
+
   if (url === '' || url.startsWith('-') || /[\x00-\x1f\x7f]/.test(url)) {
     throw new RepositoryError('the repository URL is empty or malformed');
   }
@@ -137,7 +137,14 @@ function parseAdvertisedRefs(lsRemote: string): { refs: Map<string, string>; hea
 
 /** True when the mirror's branches and tags are exactly `refs`. */
 async function mirrorHasRefs(dir: string, refs: ReadonlyMap<string, string>): Promise<boolean> {
-  const { stdout } = await runGit(['--git-dir', dir, 'for-each-ref', '--format=%(objectname)\t%(refname)', 'refs/heads', 'refs/tags']);
+  const { stdout } = await runGit([
+    '--git-dir',
+    dir,
+    'for-each-ref',
+    '--format=%(objectname)\t%(refname)',
+    'refs/heads',
+    'refs/tags',
+  ]);
   const lines = stdout.split('\n').filter((l) => l !== '');
   if (lines.length !== refs.size) return false;
   return lines.every((line) => {

@@ -23,7 +23,6 @@ export class EmptyRepositoryError extends RepositoryError {
   }
 }
 
- 
 const FORBIDDEN_CHARS = /[\x00-\x20\x7f~^:?*[\\]/;
 
 /**
@@ -63,7 +62,7 @@ export const SHA_PATTERN = /^[0-9a-f]{4,64}$/i;
  */
 export function assertRevision(revision: string): void {
   if (revision === 'HEAD' || SHA_PATTERN.test(revision)) return;
-   
+
   if (revision.startsWith('-') || /[\x00-\x1f\x7f]/.test(revision) || revision.includes('..')) {
     throw new InvalidRefError(`revision ${JSON.stringify(revision)} is not a commit SHA`);
   }

@@ -77,7 +77,10 @@ export interface ContainerRuntime {
    * stdout and stderr chunks in the order the engine sent them. Resolves when the output ends.
    * `onOutput` may return a promise to apply back-pressure.
    */
-  attachOutput(id: string, onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>): Promise<{ done: Promise<void> }>;
+  attachOutput(
+    id: string,
+    onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>,
+  ): Promise<{ done: Promise<void> }>;
   startContainer(id: string): Promise<void>;
   /** Resolves with the exit code once the container has stopped. */
   waitContainer(id: string): Promise<{ exitCode: number }>;

@@ -33,7 +33,9 @@ export class SecretBox {
     try {
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
     } catch {
-      throw new SecretKeyError('cannot decrypt a stored secret: the secret key is not the one it was sealed with');
+      throw new SecretKeyError(
+        'cannot decrypt a stored secret: the secret key is not the one it was sealed with',
+      );
     }
   }
 }
@@ -44,12 +46,16 @@ export class SecretBox {
  */
 export function loadSecretKey(file: string, create: boolean): Buffer {
   if (!existsSync(file)) {
-    if (!create) throw new SecretKeyError(`secret key file ${file} is missing: stored secrets cannot be read without it`);
+    if (!create)
+      throw new SecretKeyError(
+        `secret key file ${file} is missing: stored secrets cannot be read without it`,
+      );
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
     chmodSync(file, 0o600);
   }
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  if (key.length !== 32) throw new SecretKeyError(`secret key file ${file} does not hold a 32-byte base64 key`);
+  if (key.length !== 32)
+    throw new SecretKeyError(`secret key file ${file} does not hold a 32-byte base64 key`);
   return key;
 }

@@ -6,7 +6,8 @@ function base64Forms(value: string): string[] {
   for (const text of [value, value + '\n']) {
     const encoded = Buffer.from(text, 'utf8').toString('base64');
     forms.push(encoded, encoded.replace(/=+$/, ''));
-    for (let i = 0; i + BASE64_WRAP < encoded.length; i += BASE64_WRAP) forms.push(encoded.slice(i, i + BASE64_WRAP));
+    for (let i = 0; i + BASE64_WRAP < encoded.length; i += BASE64_WRAP)
+      forms.push(encoded.slice(i, i + BASE64_WRAP));
   }
   return forms;
 }

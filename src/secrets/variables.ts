@@ -26,7 +26,13 @@ export function presentVariable(v: InlineVariable): Record<string, unknown> {
  */
 export function sealVariables(
   box: SecretBox,
-  incoming: readonly { key: string; value: string; encrypted?: boolean; settable?: boolean; description?: string | null }[],
+  incoming: readonly {
+    key: string;
+    value: string;
+    encrypted?: boolean;
+    settable?: boolean;
+    description?: string | null;
+  }[],
   previous: readonly InlineVariable[] = [],
 ): InlineVariable[] | string {
   const keys = new Set<string>();
@@ -39,10 +45,17 @@ export function sealVariables(
     if (encrypted) {
       const kept = previous.find((p) => p.key === v.key && p.encrypted && shownSealed(p.value) === v.value);
       if (kept) value = kept.value;
-      else if (v.value.startsWith(SHOWN_PREFIX)) return `variable "${v.key}": an "!encrypted" value can only be sent back unchanged`;
+      else if (v.value.startsWith(SHOWN_PREFIX))
+        return `variable "${v.key}": an "!encrypted" value can only be sent back unchanged`;
       else value = box.seal(v.value);
     }
-    out.push({ key: v.key, value, encrypted, settable: v.settable ?? false, description: v.description ?? null });
+    out.push({
+      key: v.key,
+      value,
+      encrypted,
+      settable: v.settable ?? false,
+      description: v.description ?? null,
+    });
   }
   return out;
 }

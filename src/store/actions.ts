@@ -24,12 +24,22 @@ export function toAction(row: ActionRow): StoredAction {
 }
 
 export async function listActions(db: Db, pipelineId: number): Promise<StoredAction[]> {
-  const rows = await db.selectFrom('actions').selectAll().where('pipeline_id', '=', pipelineId).orderBy('position').execute();
+  const rows = await db
+    .selectFrom('actions')
+    .selectAll()
+    .where('pipeline_id', '=', pipelineId)
+    .orderBy('position')
+    .execute();
   return rows.map(toAction);
 }
 
 export async function getAction(db: Db, pipelineId: number, id: number): Promise<StoredAction | undefined> {
-  const row = await db.selectFrom('actions').selectAll().where('pipeline_id', '=', pipelineId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('actions')
+    .selectAll()
+    .where('pipeline_id', '=', pipelineId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && toAction(row);
 }
 
@@ -44,9 +54,21 @@ export interface ActionWrite {
  * Renumbers positions so `id` stands right after `afterId` (0 or null: first; undefined: unchanged
  * for updates, last for inserts). Runs inside the caller's transaction.
  */
-async function placeAction(db: Db, pipelineId: number, id: number, afterId: number | null | undefined): Promise<void> {
+async function placeAction(
+  db: Db,
+  pipelineId: number,
+  id: number,
+  afterId: number | null | undefined,
+): Promise<void> {
   if (afterId === undefined) return;
-  const ids = (await db.selectFrom('actions').select('id').where('pipeline_id', '=', pipelineId).orderBy('position').execute())
+  const ids = (
+    await db
+      .selectFrom('actions')
+      .select('id')
+      .where('pipeline_id', '=', pipelineId)
+      .orderBy('position')
+      .execute()
+  )
     .map((r) => r.id)
     .filter((x) => x !== id);
   const at = afterId === null || afterId === 0 ? 0 : ids.indexOf(afterId) + 1;
@@ -56,7 +78,12 @@ async function placeAction(db: Db, pipelineId: number, id: number, afterId: numb
   }
 }
 
-export async function createAction(db: Db, pipelineId: number, a: ActionWrite, afterId: number | null | undefined): Promise<StoredAction> {
+export async function createAction(
+  db: Db,
+  pipelineId: number,
+  a: ActionWrite,
+  afterId: number | null | undefined,
+): Promise<StoredAction> {
   return db.transaction().execute(async (trx) => {
     const last = await trx
       .selectFrom('actions')
@@ -78,7 +105,11 @@ export async function createAction(db: Db, pipelineId: number, a: ActionWrite, a
       .returningAll()
       .executeTakeFirstOrThrow();
     await placeAction(trx, pipelineId, row.id, afterId);
-    const placed = await trx.selectFrom('actions').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    const placed = await trx
+      .selectFrom('actions')
+      .selectAll()
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
     return toAction(placed);
   });
 }
@@ -97,7 +128,9 @@ export async function updateAction(
       .where('id', '=', id)
       .execute();
     await placeAction(trx, pipelineId, id, afterId);
-    return toAction(await trx.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+    return toAction(
+      await trx.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+    );
   });
 }
 

@@ -1,20 +1,46 @@
 import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
 import type { Db } from './database.ts';
-import type { ActionExecutionRow, ActionExecutionsTable, ExecutionEventRow, ExecutionRow, ExecutionsTable } from './schema.ts';
+import type {
+  ActionExecutionRow,
+  ActionExecutionsTable,
+  ExecutionEventRow,
+  ExecutionRow,
+  ExecutionsTable,
+} from './schema.ts';
 import { now } from './time.ts';
 
-export type NewExecution = Omit<ExecutionsTable, 'id' | 'status' | 'start_date' | 'finish_date' | 'error_message' | 'enqueue_date'>;
+export type NewExecution = Omit<
+  ExecutionsTable,
+  'id' | 'status' | 'start_date' | 'finish_date' | 'error_message' | 'enqueue_date'
+>;
 export type NewActionExecution = Omit<
   ActionExecutionsTable,
-  'execution_id' | 'log_lines' | 'terminator_id' | 'termination_date' | 'container_id' | 'passed_variables' | 'outputted_variables'
+  | 'execution_id'
+  | 'log_lines'
+  | 'terminator_id'
+  | 'termination_date'
+  | 'container_id'
+  | 'passed_variables'
+  | 'outputted_variables'
 >;
 
 /** Persists an accepted execution and its action executions in one transaction: it is ENQUEUED or it does not exist. */
-export async function createExecution(db: Db, e: NewExecution, actions: NewActionExecution[]): Promise<ExecutionRow> {
+export async function createExecution(
+  db: Db,
+  e: NewExecution,
+  actions: NewActionExecution[],
+): Promise<ExecutionRow> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('executions')
-      .values({ ...e, status: 'ENQUEUED', enqueue_date: now(), start_date: null, finish_date: null, error_message: null })
+      .values({
+        ...e,
+        status: 'ENQUEUED',
+        enqueue_date: now(),
+        start_date: null,
+        finish_date: null,
+        error_message: null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     for (const a of actions) {
@@ -34,7 +60,12 @@ export async function createExecution(db: Db, e: NewExecution, actions: NewActio
     }
     await trx
       .insertInto('execution_events')
-      .values({ execution_id: row.id, type: 'execution', payload: JSON.stringify({ status: 'ENQUEUED' }), create_date: now() })
+      .values({
+        execution_id: row.id,
+        type: 'execution',
+        payload: JSON.stringify({ status: 'ENQUEUED' }),
+        create_date: now(),
+      })
       .execute();
     return row;
   });
@@ -44,7 +75,12 @@ export async function getExecution(db: Db, id: number): Promise<ExecutionRow | u
   return db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listExecutions(db: Db, pipelineId: number, limit: number, offset: number): Promise<{ rows: ExecutionRow[]; total: number }> {
+export async function listExecutions(
+  db: Db,
+  pipelineId: number,
+  limit: number,
+  offset: number,
+): Promise<{ rows: ExecutionRow[]; total: number }> {
   const rows = await db
     .selectFrom('executions')
     .selectAll()
@@ -63,21 +99,43 @@ export async function listExecutions(db: Db, pipelineId: number, limit: number, 
 
 export async function listActionExecutions(db: Db, executionIds: number[]): Promise<ActionExecutionRow[]> {
   if (executionIds.length === 0) return [];
-  return db.selectFrom('action_executions').selectAll().where('execution_id', 'in', executionIds).orderBy('position').execute();
+  return db
+    .selectFrom('action_executions')
+    .selectAll()
+    .where('execution_id', 'in', executionIds)
+    .orderBy('position')
+    .execute();
 }
 
-export async function getActionExecution(db: Db, executionId: number, id: string): Promise<ActionExecutionRow | undefined> {
-  return db.selectFrom('action_executions').selectAll().where('execution_id', '=', executionId).where('id', '=', id).executeTakeFirst();
+export async function getActionExecution(
+  db: Db,
+  executionId: number,
+  id: string,
+): Promise<ActionExecutionRow | undefined> {
+  return db
+    .selectFrom('action_executions')
+    .selectAll()
+    .where('execution_id', '=', executionId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 const ACTIVE: ExecutionStatus[] = ['ENQUEUED', 'INPROGRESS', 'TERMINATING'];
 
-export async function hasActiveExecutions(db: Db, scope: { workspaceId?: number; projectId?: number; pipelineId?: number }): Promise<boolean> {
-  let q = db.selectFrom('executions').innerJoin('pipelines', 'pipelines.id', 'executions.pipeline_id').select('executions.id');
+export async function hasActiveExecutions(
+  db: Db,
+  scope: { workspaceId?: number; projectId?: number; pipelineId?: number },
+): Promise<boolean> {
+  let q = db
+    .selectFrom('executions')
+    .innerJoin('pipelines', 'pipelines.id', 'executions.pipeline_id')
+    .select('executions.id');
   if (scope.pipelineId !== undefined) q = q.where('executions.pipeline_id', '=', scope.pipelineId);
   if (scope.projectId !== undefined) q = q.where('pipelines.project_id', '=', scope.projectId);
   if (scope.workspaceId !== undefined) {
-    q = q.innerJoin('projects', 'projects.id', 'pipelines.project_id').where('projects.workspace_id', '=', scope.workspaceId);
+    q = q
+      .innerJoin('projects', 'projects.id', 'pipelines.project_id')
+      .where('projects.workspace_id', '=', scope.workspaceId);
   }
   return (await q.where('executions.status', 'in', ACTIVE).limit(1).executeTakeFirst()) !== undefined;
 }
@@ -112,7 +170,11 @@ export async function nextDelayedAt(db: Db): Promise<string | null> {
 }
 
 export async function runningPipelineIds(db: Db): Promise<Set<number>> {
-  const rows = await db.selectFrom('executions').select('pipeline_id').where('status', 'in', ['INPROGRESS', 'TERMINATING']).execute();
+  const rows = await db
+    .selectFrom('executions')
+    .select('pipeline_id')
+    .where('status', 'in', ['INPROGRESS', 'TERMINATING'])
+    .execute();
   return new Set(rows.map((r) => r.pipeline_id));
 }
 
@@ -138,14 +200,23 @@ export async function transitionExecution(
     if (row) {
       await trx
         .insertInto('execution_events')
-        .values({ execution_id: id, type: 'execution', payload: JSON.stringify({ status: to }), create_date: now() })
+        .values({
+          execution_id: id,
+          type: 'execution',
+          payload: JSON.stringify({ status: to }),
+          create_date: now(),
+        })
         .execute();
     }
     return row;
   });
 }
 
-export async function updateExecutionFields(db: Db, id: number, fields: Partial<Omit<ExecutionsTable, 'id' | 'status'>>): Promise<void> {
+export async function updateExecutionFields(
+  db: Db,
+  id: number,
+  fields: Partial<Omit<ExecutionsTable, 'id' | 'status'>>,
+): Promise<void> {
   await db.updateTable('executions').set(fields).where('id', '=', id).execute();
 }
 
@@ -176,7 +247,11 @@ export async function setLogLines(db: Db, id: string, lines: number): Promise<vo
   await db.updateTable('action_executions').set({ log_lines: lines }).where('id', '=', id).execute();
 }
 
-export async function eventsSince(db: Db, executionId: number, afterId: number): Promise<ExecutionEventRow[]> {
+export async function eventsSince(
+  db: Db,
+  executionId: number,
+  afterId: number,
+): Promise<ExecutionEventRow[]> {
   return db
     .selectFrom('execution_events')
     .selectAll()
@@ -188,15 +263,27 @@ export async function eventsSince(db: Db, executionId: number, afterId: number):
 }
 
 /** The revision of the pipeline's latest successful execution, the default changeset base. */
-export async function lastSuccessfulRevision(db: Db, pipelineId: number, beforeId?: number): Promise<string | null> {
-  let q = db.selectFrom('executions').select('revision').where('pipeline_id', '=', pipelineId).where('status', '=', 'SUCCESSFUL');
+export async function lastSuccessfulRevision(
+  db: Db,
+  pipelineId: number,
+  beforeId?: number,
+): Promise<string | null> {
+  let q = db
+    .selectFrom('executions')
+    .select('revision')
+    .where('pipeline_id', '=', pipelineId)
+    .where('status', '=', 'SUCCESSFUL');
   if (beforeId !== undefined) q = q.where('id', '<', beforeId);
   const row = await q.orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row?.revision ?? null;
 }
 
 /** Status of the pipeline's execution before `executionId` (for ON_BACK_TO_SUCCESS). */
-export async function previousExecutionStatus(db: Db, pipelineId: number, executionId: number): Promise<string | null> {
+export async function previousExecutionStatus(
+  db: Db,
+  pipelineId: number,
+  executionId: number,
+): Promise<string | null> {
   const row = await db
     .selectFrom('executions')
     .select('status')
@@ -214,7 +301,13 @@ export async function previousExecutionStatus(db: Db, pipelineId: number, execut
  * pipeline has already started: with concurrent runs an older one finishing last must not hide the
  * newest run's state.
  */
-export async function setPipelineLastExecution(db: Db, pipelineId: number, executionId: number, status: string, revision: string | null): Promise<void> {
+export async function setPipelineLastExecution(
+  db: Db,
+  pipelineId: number,
+  executionId: number,
+  status: string,
+  revision: string | null,
+): Promise<void> {
   await db
     .updateTable('pipelines')
     .set({ last_execution_status: status, last_execution_revision: revision })

@@ -9,11 +9,17 @@ export function hashToken(token: string): string {
 }
 
 export async function countUsers(db: Db): Promise<number> {
-  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
-export async function createUser(db: Db, user: { name: string; email: string; admin: boolean }): Promise<UserRow> {
+export async function createUser(
+  db: Db,
+  user: { name: string; email: string; admin: boolean },
+): Promise<UserRow> {
   return db
     .insertInto('users')
     .values({ name: user.name, email: user.email, admin: user.admin ? 1 : 0, create_date: now() })
@@ -27,7 +33,11 @@ export async function getUser(db: Db, id: number): Promise<UserRow | undefined> 
 
 export async function getUsers(db: Db, ids: number[]): Promise<Map<number, UserRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('users').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -75,7 +85,11 @@ export async function listTokens(db: Db, userId: number): Promise<TokenRow[]> {
 }
 
 export async function deleteToken(db: Db, userId: number, id: string): Promise<boolean> {
-  const res = await db.deleteFrom('tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  const res = await db
+    .deleteFrom('tokens')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
 

@@ -3,14 +3,23 @@ import type { IntegrationRow, IntegrationsTable } from './schema.ts';
 import { now } from './time.ts';
 
 export async function listIntegrations(db: Db, workspaceId: number): Promise<IntegrationRow[]> {
-  return db.selectFrom('integrations').selectAll().where('workspace_id', '=', workspaceId).orderBy('id').execute();
+  return db
+    .selectFrom('integrations')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('id')
+    .execute();
 }
 
 /**
  * The integration named `ref` in a workspace: by identifier first, then by hash_id, since Buddy's
  * clients address integrations by either.
  */
-export async function findIntegration(db: Db, workspaceId: number, ref: string): Promise<IntegrationRow | undefined> {
+export async function findIntegration(
+  db: Db,
+  workspaceId: number,
+  ref: string,
+): Promise<IntegrationRow | undefined> {
   const rows = await db
     .selectFrom('integrations')
     .selectAll()
@@ -20,8 +29,17 @@ export async function findIntegration(db: Db, workspaceId: number, ref: string):
   return rows.find((r) => r.identifier === ref) ?? rows[0];
 }
 
-export async function integrationIdentifierInUse(db: Db, workspaceId: number, identifier: string, exceptId?: number): Promise<boolean> {
-  let q = db.selectFrom('integrations').select('id').where('workspace_id', '=', workspaceId).where('identifier', '=', identifier);
+export async function integrationIdentifierInUse(
+  db: Db,
+  workspaceId: number,
+  identifier: string,
+  exceptId?: number,
+): Promise<boolean> {
+  let q = db
+    .selectFrom('integrations')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('identifier', '=', identifier);
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
   return (await q.executeTakeFirst()) !== undefined;
 }
@@ -29,13 +47,27 @@ export async function integrationIdentifierInUse(db: Db, workspaceId: number, id
 export type NewIntegration = Omit<IntegrationsTable, 'id' | 'create_date'>;
 
 export async function createIntegration(db: Db, i: NewIntegration): Promise<IntegrationRow> {
-  return db.insertInto('integrations').values({ ...i, create_date: now() }).returningAll().executeTakeFirstOrThrow();
+  return db
+    .insertInto('integrations')
+    .values({ ...i, create_date: now() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
-export async function updateIntegration(db: Db, id: number, patch: Partial<NewIntegration>): Promise<IntegrationRow> {
+export async function updateIntegration(
+  db: Db,
+  id: number,
+  patch: Partial<NewIntegration>,
+): Promise<IntegrationRow> {
   // SQL has no UPDATE with an empty SET; a PATCH that changes nothing answers the row as it is.
-  if (Object.keys(patch).length === 0) return db.selectFrom('integrations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  return db.updateTable('integrations').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  if (Object.keys(patch).length === 0)
+    return db.selectFrom('integrations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return db
+    .updateTable('integrations')
+    .set(patch)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function deleteIntegration(db: Db, id: number): Promise<void> {

@@ -9,26 +9,47 @@ export function listPackages(db: Db, workspaceId: number, projectId?: number): P
 }
 
 export async function getPackage(db: Db, workspaceId: number, id: string): Promise<PackageRow | undefined> {
-  return db.selectFrom('packages').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('packages')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** The package an execution names by identifier (a project's own wins over a workspace-wide one, as environments do). */
-export function findPackageForProject(db: Db, workspaceId: number, projectId: number, identifier: string): Promise<PackageRow | undefined> {
+export function findPackageForProject(
+  db: Db,
+  workspaceId: number,
+  projectId: number,
+  identifier: string,
+): Promise<PackageRow | undefined> {
   return findForProject(db, 'packages', workspaceId, projectId, identifier);
 }
 
-export function packageIdentifierInUse(db: Db, workspaceId: number, projectId: number | null, identifier: string, exceptId?: string): Promise<boolean> {
+export function packageIdentifierInUse(
+  db: Db,
+  workspaceId: number,
+  projectId: number | null,
+  identifier: string,
+  exceptId?: string,
+): Promise<boolean> {
   return identifierTakenInScope(db, 'packages', workspaceId, projectId, identifier, exceptId);
 }
 
 export type NewPackage = Omit<PackagesTable, 'create_date'>;
 
 export async function createPackage(db: Db, p: NewPackage): Promise<PackageRow> {
-  return db.insertInto('packages').values({ ...p, create_date: now() }).returningAll().executeTakeFirstOrThrow();
+  return db
+    .insertInto('packages')
+    .values({ ...p, create_date: now() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function updatePackage(db: Db, id: string, patch: Partial<NewPackage>): Promise<PackageRow> {
-  if (Object.keys(patch).length === 0) return db.selectFrom('packages').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  if (Object.keys(patch).length === 0)
+    return db.selectFrom('packages').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   return db.updateTable('packages').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
@@ -49,21 +70,49 @@ export async function packageSizes(db: Db, packageIds: readonly string[]): Promi
 }
 
 export async function listPackageVersions(db: Db, packageId: string): Promise<PackageVersionRow[]> {
-  return db.selectFrom('package_versions').selectAll().where('package_id', '=', packageId).orderBy('created_date', 'desc').orderBy('id').execute();
+  return db
+    .selectFrom('package_versions')
+    .selectAll()
+    .where('package_id', '=', packageId)
+    .orderBy('created_date', 'desc')
+    .orderBy('id')
+    .execute();
 }
 
-export async function getPackageVersion(db: Db, packageId: string, id: string): Promise<PackageVersionRow | undefined> {
-  return db.selectFrom('package_versions').selectAll().where('package_id', '=', packageId).where('id', '=', id).executeTakeFirst();
+export async function getPackageVersion(
+  db: Db,
+  packageId: string,
+  id: string,
+): Promise<PackageVersionRow | undefined> {
+  return db
+    .selectFrom('package_versions')
+    .selectAll()
+    .where('package_id', '=', packageId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
-export async function findPackageVersion(db: Db, packageId: string, version: string): Promise<PackageVersionRow | undefined> {
-  return db.selectFrom('package_versions').selectAll().where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst();
+export async function findPackageVersion(
+  db: Db,
+  packageId: string,
+  version: string,
+): Promise<PackageVersionRow | undefined> {
+  return db
+    .selectFrom('package_versions')
+    .selectAll()
+    .where('package_id', '=', packageId)
+    .where('version', '=', version)
+    .executeTakeFirst();
 }
 
 export type NewPackageVersion = Omit<PackageVersionsTable, 'created_date'>;
 
 export async function createPackageVersion(db: Db, v: NewPackageVersion): Promise<PackageVersionRow> {
-  return db.insertInto('package_versions').values({ ...v, created_date: now() }).returningAll().executeTakeFirstOrThrow();
+  return db
+    .insertInto('package_versions')
+    .values({ ...v, created_date: now() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function deletePackageVersion(db: Db, id: string): Promise<void> {

@@ -29,7 +29,12 @@ export function toPipeline(row: PipelineRow): Pipeline {
   };
 }
 
-export async function listPipelines(db: Db, projectId: number, limit: number, offset: number): Promise<{ rows: Pipeline[]; total: number }> {
+export async function listPipelines(
+  db: Db,
+  projectId: number,
+  limit: number,
+  offset: number,
+): Promise<{ rows: Pipeline[]; total: number }> {
   const rows = await db
     .selectFrom('pipelines')
     .selectAll()
@@ -47,7 +52,12 @@ export async function listPipelines(db: Db, projectId: number, limit: number, of
 }
 
 export async function getPipeline(db: Db, projectId: number, id: number): Promise<Pipeline | undefined> {
-  const row = await db.selectFrom('pipelines').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('pipelines')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && toPipeline(row);
 }
 
@@ -56,8 +66,17 @@ export async function getPipelineById(db: Db, id: number): Promise<Pipeline | un
   return row && toPipeline(row);
 }
 
-export async function identifierTaken(db: Db, projectId: number, identifier: string, exceptId?: number): Promise<boolean> {
-  let q = db.selectFrom('pipelines').select('id').where('project_id', '=', projectId).where('identifier', '=', identifier);
+export async function identifierTaken(
+  db: Db,
+  projectId: number,
+  identifier: string,
+  exceptId?: number,
+): Promise<boolean> {
+  let q = db
+    .selectFrom('pipelines')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('identifier', '=', identifier);
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
   return (await q.executeTakeFirst()) !== undefined;
 }

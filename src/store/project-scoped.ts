@@ -13,9 +13,15 @@ type RowOf<T extends ProjectScopedTable> = T extends 'environments' ? Environmen
 const on = (db: Db, table: ProjectScopedTable) => db.selectFrom(table as 'environments');
 
 /** The workspace's objects, and with `projectId` also that project's, oldest first. */
-export async function listInScope<T extends ProjectScopedTable>(db: Db, table: T, workspaceId: number, projectId?: number): Promise<RowOf<T>[]> {
+export async function listInScope<T extends ProjectScopedTable>(
+  db: Db,
+  table: T,
+  workspaceId: number,
+  projectId?: number,
+): Promise<RowOf<T>[]> {
   let q = on(db, table).selectAll().where('workspace_id', '=', workspaceId);
-  if (projectId !== undefined) q = q.where((eb) => eb.or([eb('project_id', '=', projectId), eb('project_id', 'is', null)]));
+  if (projectId !== undefined)
+    q = q.where((eb) => eb.or([eb('project_id', '=', projectId), eb('project_id', 'is', null)]));
   return (await q.orderBy('create_date').execute()) as RowOf<T>[];
 }
 
@@ -45,7 +51,10 @@ export async function identifierTakenInScope(
   identifier: string,
   exceptId?: string,
 ): Promise<boolean> {
-  let q = on(db, table).select('id').where('workspace_id', '=', workspaceId).where('identifier', '=', identifier);
+  let q = on(db, table)
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('identifier', '=', identifier);
   q = projectId === null ? q.where('project_id', 'is', null) : q.where('project_id', '=', projectId);
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
   return (await q.executeTakeFirst()) !== undefined;

@@ -10,7 +10,11 @@ export interface ProjectQuery {
   offset: number;
 }
 
-export async function listProjects(db: Db, workspaceId: number, q: ProjectQuery): Promise<{ rows: ProjectRow[]; total: number }> {
+export async function listProjects(
+  db: Db,
+  workspaceId: number,
+  q: ProjectQuery,
+): Promise<{ rows: ProjectRow[]; total: number }> {
   let base = db.selectFrom('projects').where('workspace_id', '=', workspaceId);
   if (q.status) base = base.where('status', '=', q.status);
   const rows = await base
@@ -25,7 +29,12 @@ export async function listProjects(db: Db, workspaceId: number, q: ProjectQuery)
 }
 
 export async function getProject(db: Db, workspaceId: number, name: string): Promise<ProjectRow | undefined> {
-  return db.selectFrom('projects').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
+  return db
+    .selectFrom('projects')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
 }
 
 export async function getProjectById(db: Db, id: number): Promise<ProjectRow | undefined> {
@@ -46,7 +55,11 @@ export async function createProject(db: Db, p: NewProject): Promise<ProjectRow> 
     .executeTakeFirstOrThrow();
 }
 
-export async function updateProject(db: Db, id: number, patch: Partial<NewProject & { status: string }>): Promise<ProjectRow> {
+export async function updateProject(
+  db: Db,
+  id: number,
+  patch: Partial<NewProject & { status: string }>,
+): Promise<ProjectRow> {
   return db.updateTable('projects').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
@@ -55,5 +68,7 @@ export async function deleteProject(db: Db, id: number): Promise<void> {
 }
 
 export async function listProjectIds(db: Db, workspaceId: number): Promise<number[]> {
-  return (await db.selectFrom('projects').select('id').where('workspace_id', '=', workspaceId).execute()).map((r) => r.id);
+  return (await db.selectFrom('projects').select('id').where('workspace_id', '=', workspaceId).execute()).map(
+    (r) => r.id,
+  );
 }

@@ -12,8 +12,13 @@ export interface VariableScope {
 }
 
 function scoped(db: Db, s: VariableScope) {
-  const is = <K extends 'project_id' | 'pipeline_id' | 'action_id' | 'environment_id'>(col: K, v: VariablesTable[K] | null | undefined) =>
-    (q: ReturnType<typeof base>) => (v === undefined || v === null ? q.where(col, 'is', null) : q.where(col, '=', v as never));
+  const is =
+    <K extends 'project_id' | 'pipeline_id' | 'action_id' | 'environment_id'>(
+      col: K,
+      v: VariablesTable[K] | null | undefined,
+    ) =>
+    (q: ReturnType<typeof base>) =>
+      v === undefined || v === null ? q.where(col, 'is', null) : q.where(col, '=', v as never);
   const base = () => db.selectFrom('variables').where('workspace_id', '=', s.workspaceId);
   let q = base();
   q = is('project_id', s.projectId)(q);
@@ -27,18 +32,31 @@ export async function listVariables(db: Db, scope: VariableScope): Promise<Varia
   return scoped(db, scope).selectAll().orderBy('key').execute();
 }
 
-export async function findVariable(db: Db, scope: VariableScope, key: string): Promise<VariableRow | undefined> {
+export async function findVariable(
+  db: Db,
+  scope: VariableScope,
+  key: string,
+): Promise<VariableRow | undefined> {
   return scoped(db, scope).selectAll().where('key', '=', key).executeTakeFirst();
 }
 
 export async function getVariable(db: Db, workspaceId: number, id: number): Promise<VariableRow | undefined> {
-  return db.selectFrom('variables').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('variables')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export type NewVariable = Omit<VariablesTable, 'id' | 'create_date'>;
 
 export async function createVariable(db: Db, v: NewVariable): Promise<VariableRow> {
-  return db.insertInto('variables').values({ ...v, create_date: now() }).returningAll().executeTakeFirstOrThrow();
+  return db
+    .insertInto('variables')
+    .values({ ...v, create_date: now() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function updateVariable(db: Db, id: number, patch: Partial<NewVariable>): Promise<VariableRow> {

@@ -10,7 +10,10 @@ export async function getWorkspace(db: Db, domain: string): Promise<WorkspaceRow
   return db.selectFrom('workspaces').selectAll().where('domain', '=', domain).executeTakeFirst();
 }
 
-export async function createWorkspace(db: Db, w: { domain: string; name: string; ownerId: number }): Promise<WorkspaceRow> {
+export async function createWorkspace(
+  db: Db,
+  w: { domain: string; name: string; ownerId: number },
+): Promise<WorkspaceRow> {
   return db
     .insertInto('workspaces')
     .values({ domain: w.domain, name: w.name, owner_id: w.ownerId, frozen: 0, create_date: now() })
@@ -18,8 +21,17 @@ export async function createWorkspace(db: Db, w: { domain: string; name: string;
     .executeTakeFirstOrThrow();
 }
 
-export async function updateWorkspace(db: Db, id: number, patch: { name?: string; domain?: string }): Promise<WorkspaceRow> {
-  return db.updateTable('workspaces').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+export async function updateWorkspace(
+  db: Db,
+  id: number,
+  patch: { name?: string; domain?: string },
+): Promise<WorkspaceRow> {
+  return db
+    .updateTable('workspaces')
+    .set(patch)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function deleteWorkspace(db: Db, id: number): Promise<void> {
@@ -33,5 +45,10 @@ export async function getWorkspaceById(db: Db, id: number): Promise<WorkspaceRow
 /** Workspaces by id; ids of deleted workspaces are simply absent. */
 export async function getWorkspacesByIds(db: Db, ids: readonly number[]): Promise<WorkspaceRow[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('workspaces').selectAll().where('id', 'in', [...new Set(ids)]).orderBy('id').execute();
+  return db
+    .selectFrom('workspaces')
+    .selectAll()
+    .where('id', 'in', [...new Set(ids)])
+    .orderBy('id')
+    .execute();
 }

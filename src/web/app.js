@@ -56,7 +56,12 @@
   /** A list table: `headers` are titles or [title, attrs]; `row` builds each item's <tr>. */
   function listTable(headers, items, row) {
     const th = headers.map((x) => (Array.isArray(x) ? h('th', x[1], x[0]) : h('th', null, x)));
-    return h('table', { class: 'list' }, h('thead', null, h('tr', null, ...th)), h('tbody', null, items.map(row)));
+    return h(
+      'table',
+      { class: 'list' },
+      h('thead', null, h('tr', null, ...th)),
+      h('tbody', null, items.map(row)),
+    );
   }
 
   function h(tag, attrs, ...children) {
@@ -567,18 +572,14 @@
               ),
             )
           : listTable(['Name', 'Domain', 'Created'], list, (w) =>
-                  h(
-                    'tr',
-                    null,
-                    h(
-                      'td',
-                      null,
-                      h('a', { href: linkOf(w, path('workspaces', w.domain)) }, w.name || w.domain),
-                    ),
-                    h('td', { class: 'mono' }, w.domain),
-                    h('td', { class: 'nowrap' }, when(w.create_date)),
-                  ),
-                ),
+              h(
+                'tr',
+                null,
+                h('td', null, h('a', { href: linkOf(w, path('workspaces', w.domain)) }, w.name || w.domain)),
+                h('td', { class: 'mono' }, w.domain),
+                h('td', { class: 'nowrap' }, when(w.create_date)),
+              ),
+            ),
       ),
     );
   }
@@ -628,47 +629,45 @@
               ' — without custom_repo_url it gets a hosted git repository you can push to.',
             )
           : listTable(['Project', 'Status', 'Repository', 'Created'], list, (p) =>
+              h(
+                'tr',
+                null,
+                h(
+                  'td',
+                  null,
                   h(
-                    'tr',
-                    null,
-                    h(
-                      'td',
-                      null,
-                      h(
-                        'a',
-                        { href: linkOf(p, path('workspaces', ws, 'projects', p.name)) },
-                        p.display_name || p.name,
-                      ),
-                      h('div', { class: 'muted small mono' }, p.name),
-                    ),
-                    h(
-                      'td',
-                      null,
-                      p.status === 'CLOSED'
-                        ? h('span', { class: 'badge s-SKIPPED' }, 'CLOSED')
-                        : h('span', { class: 'muted' }, p.status || ''),
-                    ),
-                    h(
-                      'td',
-                      { class: 'small' },
-                      p.http_repository
-                        ? h('span', null, 'hosted')
-                        : h(
-                            'span',
-                            { class: 'mono ellipsis', title: p.custom_repo_url || '' },
-                            p.custom_repo_url || '—',
-                          ),
-                    ),
-                    h(
-                      'td',
-                      { class: 'nowrap' },
-                      when(p.create_date),
-                      p.created_by
-                        ? h('div', { class: 'muted small' }, 'by ' + (p.created_by.name || ''))
-                        : null,
-                    ),
+                    'a',
+                    { href: linkOf(p, path('workspaces', ws, 'projects', p.name)) },
+                    p.display_name || p.name,
                   ),
+                  h('div', { class: 'muted small mono' }, p.name),
                 ),
+                h(
+                  'td',
+                  null,
+                  p.status === 'CLOSED'
+                    ? h('span', { class: 'badge s-SKIPPED' }, 'CLOSED')
+                    : h('span', { class: 'muted' }, p.status || ''),
+                ),
+                h(
+                  'td',
+                  { class: 'small' },
+                  p.http_repository
+                    ? h('span', null, 'hosted')
+                    : h(
+                        'span',
+                        { class: 'mono ellipsis', title: p.custom_repo_url || '' },
+                        p.custom_repo_url || '—',
+                      ),
+                ),
+                h(
+                  'td',
+                  { class: 'nowrap' },
+                  when(p.create_date),
+                  p.created_by ? h('div', { class: 'muted small' }, 'by ' + (p.created_by.name || '')) : null,
+                ),
+              ),
+            ),
         pager(data.page || page, data.total_page_count, data.total_element_count, 'projects', (n) => {
           location.hash = base + '?page=' + n;
         }),
@@ -764,43 +763,43 @@
               '.',
             )
           : listTable(['Pipeline', 'Last execution', 'Trigger', 'Refs', 'Priority'], pipelines, (pl) =>
+              h(
+                'tr',
+                null,
+                h(
+                  'td',
+                  null,
                   h(
-                    'tr',
-                    null,
-                    h(
-                      'td',
-                      null,
-                      h(
-                        'a',
-                        { href: linkOf(pl, path('workspaces', ws, 'projects', p.name, 'pipelines', pl.id)) },
-                        pl.name || 'pipeline ' + pl.id,
-                      ),
-                      h(
-                        'div',
-                        { class: 'muted small' },
-                        '#' + pl.id,
-                        pl.identifier ? ' · ' + pl.identifier : '',
-                        pl.disabled ? ' · disabled' : '',
-                        pl.paused ? ' · paused' : '',
-                      ),
-                    ),
-                    h(
-                      'td',
-                      null,
-                      badge(pl.last_execution_status === 'INITIAL' ? null : pl.last_execution_status),
-                      pl.last_execution_revision
-                        ? h(
-                            'div',
-                            { class: 'muted small' },
-                            h('span', { class: 'mono' }, shortSha(pl.last_execution_revision)),
-                          )
-                        : null,
-                    ),
-                    h('td', { class: 'small' }, triggerText(pl)),
-                    h('td', { class: 'small mono' }, (pl.refs || []).join(', ') || '—'),
-                    h('td', { class: 'small' }, pl.priority || ''),
+                    'a',
+                    { href: linkOf(pl, path('workspaces', ws, 'projects', p.name, 'pipelines', pl.id)) },
+                    pl.name || 'pipeline ' + pl.id,
+                  ),
+                  h(
+                    'div',
+                    { class: 'muted small' },
+                    '#' + pl.id,
+                    pl.identifier ? ' · ' + pl.identifier : '',
+                    pl.disabled ? ' · disabled' : '',
+                    pl.paused ? ' · paused' : '',
                   ),
                 ),
+                h(
+                  'td',
+                  null,
+                  badge(pl.last_execution_status === 'INITIAL' ? null : pl.last_execution_status),
+                  pl.last_execution_revision
+                    ? h(
+                        'div',
+                        { class: 'muted small' },
+                        h('span', { class: 'mono' }, shortSha(pl.last_execution_revision)),
+                      )
+                    : null,
+                ),
+                h('td', { class: 'small' }, triggerText(pl)),
+                h('td', { class: 'small mono' }, (pl.refs || []).join(', ') || '—'),
+                h('td', { class: 'small' }, pl.priority || ''),
+              ),
+            ),
       ),
       h('div', { class: 'panel' }, h('h2', null, 'Repository'), repo),
     );
@@ -872,63 +871,67 @@
                 ? 'No executions on this page.'
                 : 'This pipeline has not run yet. Use “Run” to start it.',
             )
-          : listTable(['#', 'Status', 'Revision', 'Branch', 'Triggered', 'Started', ['Duration', { class: 'num' }]], list, (e) => {
-                  const rev = e.to_revision;
-                  const href = linkOf(e, pPath + '/executions/' + e.id);
-                  return h(
-                    'tr',
+          : listTable(
+              ['#', 'Status', 'Revision', 'Branch', 'Triggered', 'Started', ['Duration', { class: 'num' }]],
+              list,
+              (e) => {
+                const rev = e.to_revision;
+                const href = linkOf(e, pPath + '/executions/' + e.id);
+                return h(
+                  'tr',
+                  null,
+                  h('td', { class: 'nowrap' }, h('a', { href }, '#' + e.id)),
+                  h('td', null, h('a', { href, style: 'text-decoration:none' }, badge(e.status))),
+                  h(
+                    'td',
                     null,
-                    h('td', { class: 'nowrap' }, h('a', { href }, '#' + e.id)),
-                    h('td', null, h('a', { href, style: 'text-decoration:none' }, badge(e.status))),
-                    h(
-                      'td',
-                      null,
-                      rev
-                        ? h(
-                            'div',
-                            { class: 'ellipsis', title: rev.message || '' },
-                            h('span', { class: 'sha' }, shortSha(rev.revision)),
-                            ' ',
-                            firstLine(rev.message),
-                          )
-                        : h('span', { class: 'muted' }, '—'),
-                      e.comment
-                        ? h(
-                            'div',
-                            { class: 'muted small ellipsis', title: e.comment },
-                            '“' + firstLine(e.comment) + '”',
-                          )
-                        : null,
-                    ),
-                    h(
-                      'td',
-                      { class: 'mono small' },
-                      e.branch ? e.branch.name : e.tag ? 'tag ' + e.tag.name : '—',
-                    ),
-                    h(
-                      'td',
-                      { class: 'small' },
-                      e.creator ? e.creator.name : '',
-                      h('div', { class: 'muted' }, (e.triggered_on || '').toLowerCase()),
-                    ),
-                    h(
-                      'td',
-                      { class: 'nowrap small' },
-                      e.start_date
-                        ? when(e.start_date)
-                        : h(
-                            'span',
-                            { class: 'muted' },
-                            e.delay_until ? 'delayed until ' + fmtDate(e.delay_until) : 'queued',
-                          ),
-                    ),
-                    h(
-                      'td',
-                      { class: 'num small', 'data-start': e.finish_date ? null : e.start_date },
-                      durationOf(e.start_date, e.finish_date),
-                    ),
-                  );
-                }),
+                    rev
+                      ? h(
+                          'div',
+                          { class: 'ellipsis', title: rev.message || '' },
+                          h('span', { class: 'sha' }, shortSha(rev.revision)),
+                          ' ',
+                          firstLine(rev.message),
+                        )
+                      : h('span', { class: 'muted' }, '—'),
+                    e.comment
+                      ? h(
+                          'div',
+                          { class: 'muted small ellipsis', title: e.comment },
+                          '“' + firstLine(e.comment) + '”',
+                        )
+                      : null,
+                  ),
+                  h(
+                    'td',
+                    { class: 'mono small' },
+                    e.branch ? e.branch.name : e.tag ? 'tag ' + e.tag.name : '—',
+                  ),
+                  h(
+                    'td',
+                    { class: 'small' },
+                    e.creator ? e.creator.name : '',
+                    h('div', { class: 'muted' }, (e.triggered_on || '').toLowerCase()),
+                  ),
+                  h(
+                    'td',
+                    { class: 'nowrap small' },
+                    e.start_date
+                      ? when(e.start_date)
+                      : h(
+                          'span',
+                          { class: 'muted' },
+                          e.delay_until ? 'delayed until ' + fmtDate(e.delay_until) : 'queued',
+                        ),
+                  ),
+                  h(
+                    'td',
+                    { class: 'num small', 'data-start': e.finish_date ? null : e.start_date },
+                    durationOf(e.start_date, e.finish_date),
+                  ),
+                );
+              },
+            ),
         pager(data.page || page, data.total_page_count, data.total_element_count, 'executions', (n) => {
           location.hash = '#' + pPath + '?page=' + n;
         }),
@@ -992,33 +995,29 @@
               '.',
             )
           : listTable(['#', 'Action', 'Type', 'Runs', 'Details', 'Last status'], actions, (a, i) =>
-                  h(
-                    'tr',
-                    null,
-                    h('td', { class: 'muted' }, String(i + 1)),
-                    h(
-                      'td',
-                      null,
-                      h('a', { href: linkOf(a, pPath + '/actions/' + a.id) }, a.name || 'action ' + a.id),
-                      a.disabled ? h('span', { class: 'muted small' }, ' (disabled)') : null,
-                    ),
-                    h('td', { class: 'small mono' }, a.type || ''),
-                    h(
-                      'td',
-                      { class: 'small' },
-                      (a.trigger_time || '').replace(/_/g, ' ').toLowerCase(),
-                      a.run_next && a.run_next !== 'WAIT_ON_SUCCESS'
-                        ? h('div', { class: 'muted' }, a.run_next.replace(/_/g, ' ').toLowerCase())
-                        : null,
-                    ),
-                    h('td', { class: 'small' }, actionSummary(a)),
-                    h(
-                      'td',
-                      null,
-                      badge(a.last_execution_status === 'INITIAL' ? null : a.last_execution_status),
-                    ),
-                  ),
+              h(
+                'tr',
+                null,
+                h('td', { class: 'muted' }, String(i + 1)),
+                h(
+                  'td',
+                  null,
+                  h('a', { href: linkOf(a, pPath + '/actions/' + a.id) }, a.name || 'action ' + a.id),
+                  a.disabled ? h('span', { class: 'muted small' }, ' (disabled)') : null,
                 ),
+                h('td', { class: 'small mono' }, a.type || ''),
+                h(
+                  'td',
+                  { class: 'small' },
+                  (a.trigger_time || '').replace(/_/g, ' ').toLowerCase(),
+                  a.run_next && a.run_next !== 'WAIT_ON_SUCCESS'
+                    ? h('div', { class: 'muted' }, a.run_next.replace(/_/g, ' ').toLowerCase())
+                    : null,
+                ),
+                h('td', { class: 'small' }, actionSummary(a)),
+                h('td', null, badge(a.last_execution_status === 'INITIAL' ? null : a.last_execution_status)),
+              ),
+            ),
       ),
       execPanel,
     );

@@ -93,9 +93,16 @@ function endpoints(): Endpoint[] {
         'display_name of the wrong type': { display_name: true },
         'over-long display_name': { display_name: LONG_NAME },
         'name that is not a URL name': { display_name: 'X', name: 'Has Spaces' },
-        'repository URL git would read as an option': { display_name: 'X', custom_repo_url: '--upload-pack=touch /tmp/pwned' },
+        'repository URL git would read as an option': {
+          display_name: 'X',
+          custom_repo_url: '--upload-pack=touch /tmp/pwned',
+        },
         'repository URL of an unknown kind': { display_name: 'X', custom_repo_url: 'relative/path' },
-        'credentials without a repository URL': { display_name: 'X', custom_repo_user: 'me', custom_repo_pass: 'secret' },
+        'credentials without a repository URL': {
+          display_name: 'X',
+          custom_repo_user: 'me',
+          custom_repo_pass: 'secret',
+        },
       },
       refused: { 'name of an existing project': { body: { display_name: 'X', name: 'proj' }, status: 409 } },
       unknownPaths: ['/api/workspaces/no-such-ws/projects'],
@@ -111,7 +118,10 @@ function endpoints(): Endpoint[] {
         'over-long display_name': { display_name: LONG_NAME },
         'repository URL git would read as an option': { custom_repo_url: '-oProxyCommand=x' },
       },
-      unknownPaths: ['/api/workspaces/ws/projects/no-such-project', '/api/workspaces/no-such-ws/projects/proj'],
+      unknownPaths: [
+        '/api/workspaces/ws/projects/no-such-project',
+        '/api/workspaces/no-such-ws/projects/proj',
+      ],
     },
     {
       name: 'create pipeline',
@@ -129,7 +139,10 @@ function endpoints(): Endpoint[] {
         'variable with a bad key': { name: 'X', variables: [{ key: '1-bad key', value: 'v' }] },
       },
       refused: { 'identifier that is taken': { body: { name: 'X', identifier: 'pipeline' }, status: 409 } },
-      unknownPaths: [`${P.replace('/proj', '/no-such-project')}/pipelines`, '/api/workspaces/no-such-ws/projects/proj/pipelines'],
+      unknownPaths: [
+        `${P.replace('/proj', '/no-such-project')}/pipelines`,
+        '/api/workspaces/no-such-ws/projects/proj/pipelines',
+      ],
     },
     {
       name: 'patch pipeline',
@@ -143,7 +156,13 @@ function endpoints(): Endpoint[] {
         'over-long name': { name: LONG_NAME },
         'clear_cache of the wrong type': { clear_cache: 1 },
       },
-      unknownPaths: [`${P}/pipelines/999999`, `${P}/pipelines/abc`, `${P}/pipelines/0`, `${P}/pipelines/-1`, `${P}/pipelines/99999999999999999999`],
+      unknownPaths: [
+        `${P}/pipelines/999999`,
+        `${P}/pipelines/abc`,
+        `${P}/pipelines/0`,
+        `${P}/pipelines/-1`,
+        `${P}/pipelines/99999999999999999999`,
+      ],
     },
     {
       name: 'create action',
@@ -166,7 +185,13 @@ function endpoints(): Endpoint[] {
         'after_action_id of another pipeline': { ...ACTION, after_action_id: 987654 },
         'after_action_id of the wrong type': { ...ACTION, after_action_id: '1' },
         'an "!encrypted" password that was never shown': { ...ACTION, password: '!encrypted AAAA' },
-        'variable given twice': { ...ACTION, variables: [{ key: 'A', value: '1' }, { key: 'A', value: '2' }] },
+        'variable given twice': {
+          ...ACTION,
+          variables: [
+            { key: 'A', value: '1' },
+            { key: 'A', value: '2' },
+          ],
+        },
       },
       unknownPaths: [`${P}/pipelines/999999/actions`, `${P}/pipelines/x1/actions`],
     },
@@ -186,7 +211,11 @@ function endpoints(): Endpoint[] {
         'volume mapping without a colon': { volume_mappings: ['nocolon'] },
         'volume mapping escaping with ../': { volume_mappings: ['../:/mnt'] },
       },
-      unknownPaths: [`${pl}/actions/999999`, `${pl}/actions/abc`, `${P}/pipelines/999999/actions/${actionId}`],
+      unknownPaths: [
+        `${pl}/actions/999999`,
+        `${pl}/actions/abc`,
+        `${P}/pipelines/999999/actions/${actionId}`,
+      ],
     },
     {
       name: 'create token',
@@ -200,12 +229,33 @@ function endpoints(): Endpoint[] {
         'no scopes': { name: 'another', scopes: [] },
         'over-long name': { name: LONG_NAME, scopes: ['WORKSPACE'] },
         'expires_at that is not a date': { name: 'another', scopes: ['WORKSPACE'], expires_at: 'tomorrow' },
-        'expires_at in the past': { name: 'another', scopes: ['WORKSPACE'], expires_at: '2001-01-01T00:00:00Z' },
+        'expires_at in the past': {
+          name: 'another',
+          scopes: ['WORKSPACE'],
+          expires_at: '2001-01-01T00:00:00Z',
+        },
         'negative expires_in': { name: 'another', scopes: ['WORKSPACE'], expires_in: -5 },
-        'both expires_in and expires_at': { name: 'another', scopes: ['WORKSPACE'], expires_in: 60, expires_at: '2999-01-01T00:00:00Z' },
-        'ip_restrictions entry that is not an address': { name: 'another', scopes: ['WORKSPACE'], ip_restrictions: ['not-an-ip'] },
-        'ip_restrictions block with a bad mask': { name: 'another', scopes: ['WORKSPACE'], ip_restrictions: ['10.0.0.0/33'] },
-        'workspace_restrictions naming no workspace': { name: 'another', scopes: ['WORKSPACE'], workspace_restrictions: ['no-such-ws'] },
+        'both expires_in and expires_at': {
+          name: 'another',
+          scopes: ['WORKSPACE'],
+          expires_in: 60,
+          expires_at: '2999-01-01T00:00:00Z',
+        },
+        'ip_restrictions entry that is not an address': {
+          name: 'another',
+          scopes: ['WORKSPACE'],
+          ip_restrictions: ['not-an-ip'],
+        },
+        'ip_restrictions block with a bad mask': {
+          name: 'another',
+          scopes: ['WORKSPACE'],
+          ip_restrictions: ['10.0.0.0/33'],
+        },
+        'workspace_restrictions naming no workspace': {
+          name: 'another',
+          scopes: ['WORKSPACE'],
+          workspace_restrictions: ['no-such-ws'],
+        },
       },
       unknownPaths: [],
     },
@@ -220,7 +270,7 @@ function endpoints(): Endpoint[] {
         'unknown priority': { priority: 'URGENT' },
         'over-long comment': { comment: 'x'.repeat(10_001) },
         'delay_until that is not a date': { delay_until: 'later' },
-        'actions_to_run naming another pipeline\'s action': { actions_to_run: [987654] },
+        "actions_to_run naming another pipeline's action": { actions_to_run: [987654] },
         'variable with an unknown field': { variables: [{ key: 'A', value: '1', colour: 'red' }] },
         'revision that is not a revision': { to_revision: { revision: '--output=/tmp/x' } },
         'tag name climbing out with ..': { tag: { name: '../x' } },
@@ -256,18 +306,44 @@ function endpoints(): Endpoint[] {
         'value of the wrong type': { key: 'NEW_VAR', value: 5 },
         'unknown type': { key: 'NEW_VAR', value: 'x', type: 'SECRET' },
         'over-long description': { key: 'NEW_VAR', value: 'x', description: 'd'.repeat(1001) },
-        'a plain variable placed as a file': { key: 'NEW_VAR', value: 'x', file_place: 'CONTAINER', file_path: '/tmp/x' },
+        'a plain variable placed as a file': {
+          key: 'NEW_VAR',
+          value: 'x',
+          file_place: 'CONTAINER',
+          file_path: '/tmp/x',
+        },
         'relative file_path': { key: 'NEW_VAR', value: 'x', type: 'FILE', file_path: 'etc/x' },
-        'file_chmod that is not a mode': { key: 'NEW_VAR', value: 'x', type: 'FILE', file_path: '/x', file_chmod: '999' },
-        'two levels at once': { key: 'NEW_VAR', value: 'x', project: { name: 'proj' }, pipeline: { id: pipelineId } },
-        'an "!encrypted" value that was never shown': { key: 'NEW_VAR', value: '!encrypted AAAA', encrypted: true },
+        'file_chmod that is not a mode': {
+          key: 'NEW_VAR',
+          value: 'x',
+          type: 'FILE',
+          file_path: '/x',
+          file_chmod: '999',
+        },
+        'two levels at once': {
+          key: 'NEW_VAR',
+          value: 'x',
+          project: { name: 'proj' },
+          pipeline: { id: pipelineId },
+        },
+        'an "!encrypted" value that was never shown': {
+          key: 'NEW_VAR',
+          value: '!encrypted AAAA',
+          encrypted: true,
+        },
       },
       refused: {
         'key that exists at this level': { body: { key: 'EXISTING', value: 'x' }, status: 409 },
-        'unknown project': { body: { key: 'NEW_VAR', value: 'x', project: { name: 'no-such-project' } }, status: 404 },
+        'unknown project': {
+          body: { key: 'NEW_VAR', value: 'x', project: { name: 'no-such-project' } },
+          status: 404,
+        },
         'unknown pipeline': { body: { key: 'NEW_VAR', value: 'x', pipeline: { id: 999999 } }, status: 404 },
         'unknown action': { body: { key: 'NEW_VAR', value: 'x', action: { id: 999999 } }, status: 404 },
-        'unknown environment': { body: { key: 'NEW_VAR', value: 'x', environment: { id: 'nope' } }, status: 404 },
+        'unknown environment': {
+          body: { key: 'NEW_VAR', value: 'x', environment: { id: 'nope' } },
+          status: 404,
+        },
       },
       unknownPaths: ['/api/workspaces/no-such-ws/variables'],
     },
@@ -284,7 +360,11 @@ function endpoints(): Endpoint[] {
         'decrypting without a new value': { encrypted: false },
         'an "!encrypted" value that was never shown': { value: '!encrypted AAAA' },
       },
-      unknownPaths: ['/api/workspaces/ws/variables/999999', '/api/workspaces/ws/variables/abc', `/api/workspaces/no-such-ws/variables/${variableId}`],
+      unknownPaths: [
+        '/api/workspaces/ws/variables/999999',
+        '/api/workspaces/ws/variables/abc',
+        `/api/workspaces/no-such-ws/variables/${variableId}`,
+      ],
     },
     {
       name: 'create environment',
@@ -298,11 +378,20 @@ function endpoints(): Endpoint[] {
         'tags of the wrong type': { name: 'Production', tags: 'prod' },
         'over-long name': { name: LONG_NAME },
         'variable with a bad key': { name: 'Production', variables: [{ key: 'A B', value: 'x' }] },
-        'variable given twice': { name: 'Production', variables: [{ key: 'A', value: '1' }, { key: 'A', value: '2' }] },
+        'variable given twice': {
+          name: 'Production',
+          variables: [
+            { key: 'A', value: '1' },
+            { key: 'A', value: '2' },
+          ],
+        },
       },
       refused: {
         'identifier that is taken': { body: { name: 'Staging 2', identifier: 'staging' }, status: 409 },
-        'unknown project': { body: { name: 'Production', project: { name: 'no-such-project' } }, status: 404 },
+        'unknown project': {
+          body: { name: 'Production', project: { name: 'no-such-project' } },
+          status: 404,
+        },
       },
       unknownPaths: ['/api/workspaces/no-such-ws/environments'],
     },
@@ -315,10 +404,18 @@ function endpoints(): Endpoint[] {
         'tags of the wrong type': { tags: [1] },
         'moving to a project': { project: { name: 'proj' } },
         'variable of the wrong type': { variables: [{ key: 'A', value: 1 }] },
-        'variable given twice': { variables: [{ key: 'A', value: '1' }, { key: 'A', value: '2' }] },
+        'variable given twice': {
+          variables: [
+            { key: 'A', value: '1' },
+            { key: 'A', value: '2' },
+          ],
+        },
         'empty identifier': { identifier: '' },
       },
-      unknownPaths: ['/api/workspaces/ws/environments/no-such-env', `/api/workspaces/no-such-ws/environments/${environmentId}`],
+      unknownPaths: [
+        '/api/workspaces/ws/environments/no-such-env',
+        `/api/workspaces/no-such-ws/environments/${environmentId}`,
+      ],
     },
   ];
 }
@@ -328,23 +425,64 @@ function casesOf(e: Endpoint): Case[] {
   const base = { method: e.method, path: e.path };
   const cases: Case[] = [
     { ...base, name: 'malformed JSON', raw: '{"name": "unterminated', status: 400 },
-    { ...base, name: 'JSON with a trailing comma', raw: JSON.stringify(e.valid).replace(/}$/, ',}'), status: 400 },
+    {
+      ...base,
+      name: 'JSON with a trailing comma',
+      raw: JSON.stringify(e.valid).replace(/}$/, ',}'),
+      status: 400,
+    },
     { ...base, name: 'an array instead of an object', body: [e.valid], status: 400 },
     { ...base, name: 'a string instead of an object', body: 'hello', status: 400 },
     { ...base, name: 'null instead of an object', raw: 'null', status: 400 },
     { ...base, name: 'empty body', raw: '', status: 400 },
-    { ...base, name: 'a prototype-polluting key', raw: `{"__proto__": {"admin": true}, ${JSON.stringify(e.valid).slice(1)}`, status: 400 },
-    { ...base, name: 'an unknown field', body: { ...e.valid, no_such_field: 1 }, status: 400, mentions: 'no_such_field' },
-    { ...base, name: 'body over 1 MB', body: { ...e.valid, padding: 'x'.repeat(1024 * 1024 + 1) }, status: 413 },
-    { ...base, name: 'a body that is not JSON', raw: 'name=x', headers: { 'content-type': 'text/plain' }, status: 415 },
+    {
+      ...base,
+      name: 'a prototype-polluting key',
+      raw: `{"__proto__": {"admin": true}, ${JSON.stringify(e.valid).slice(1)}`,
+      status: 400,
+    },
+    {
+      ...base,
+      name: 'an unknown field',
+      body: { ...e.valid, no_such_field: 1 },
+      status: 400,
+      mentions: 'no_such_field',
+    },
+    {
+      ...base,
+      name: 'body over 1 MB',
+      body: { ...e.valid, padding: 'x'.repeat(1024 * 1024 + 1) },
+      status: 413,
+    },
+    {
+      ...base,
+      name: 'a body that is not JSON',
+      raw: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+      status: 415,
+    },
   ];
   for (const field of e.required ?? []) {
     const { [field]: _dropped, ...rest } = e.valid;
-    cases.push({ ...base, name: `missing required field ${field}`, body: rest, status: 400, mentions: field });
+    cases.push({
+      ...base,
+      name: `missing required field ${field}`,
+      body: rest,
+      status: 400,
+      mentions: field,
+    });
   }
   for (const [name, body] of Object.entries(e.invalid)) cases.push({ ...base, name, body, status: 400 });
-  for (const [name, r] of Object.entries(e.refused ?? {})) cases.push({ ...base, name, body: r.body, status: r.status });
-  for (const path of e.unknownPaths) cases.push({ method: e.method, path, name: `unknown object in path ${path}`, body: e.valid, status: 404 });
+  for (const [name, r] of Object.entries(e.refused ?? {}))
+    cases.push({ ...base, name, body: r.body, status: r.status });
+  for (const path of e.unknownPaths)
+    cases.push({
+      method: e.method,
+      path,
+      name: `unknown object in path ${path}`,
+      body: e.valid,
+      status: 404,
+    });
   return cases;
 }
 
@@ -353,22 +491,41 @@ before(async () => {
   const repo = makeRepo([{ message: 'first', files: { 'README.md': 'hello\n' } }]);
   repoDir = repo.dir;
   assert.equal((await h.request('POST', '/api/workspaces', { name: 'WS', domain: 'ws' })).status, 201);
-  assert.equal((await h.request('POST', '/api/workspaces/ws/projects', { display_name: 'Proj', name: 'proj', custom_repo_url: repoDir })).status, 201);
+  assert.equal(
+    (
+      await h.request('POST', '/api/workspaces/ws/projects', {
+        display_name: 'Proj',
+        name: 'proj',
+        custom_repo_url: repoDir,
+      })
+    ).status,
+    201,
+  );
   const pipeline = await h.request('POST', `${P}/pipelines`, { name: 'Pipeline' });
   assert.equal(pipeline.status, 201);
   pipelineId = pipeline.body.id;
   const action = await h.request('POST', `${P}/pipelines/${pipelineId}/actions`, ACTION);
   assert.equal(action.status, 201, JSON.stringify(action.body));
   actionId = action.body.id;
-  const variable = await h.request('POST', '/api/workspaces/ws/variables', { key: 'EXISTING', value: 'secret', encrypted: true });
+  const variable = await h.request('POST', '/api/workspaces/ws/variables', {
+    key: 'EXISTING',
+    value: 'secret',
+    encrypted: true,
+  });
   assert.equal(variable.status, 201, JSON.stringify(variable.body));
   variableId = variable.body.id;
-  const environment = await h.request('POST', '/api/workspaces/ws/environments', { name: 'Staging', identifier: 'staging', variables: [{ key: 'E', value: '1' }] });
+  const environment = await h.request('POST', '/api/workspaces/ws/environments', {
+    name: 'Staging',
+    identifier: 'staging',
+    variables: [{ key: 'E', value: '1' }],
+  });
   assert.equal(environment.status, 201, JSON.stringify(environment.body));
   environmentId = environment.body.id;
   // Delayed by a day, so the execution stays ENQUEUED and the tables stay still while the cases run.
   const delay = new Date(Date.now() + 86_400_000).toISOString();
-  const execution = await h.request('POST', `${P}/pipelines/${pipelineId}/executions`, { delay_until: delay });
+  const execution = await h.request('POST', `${P}/pipelines/${pipelineId}/executions`, {
+    delay_until: delay,
+  });
   assert.equal(execution.status, 200, JSON.stringify(execution.body));
   assert.equal(execution.body.status, 'ENQUEUED');
   executionId = execution.body.id;
@@ -379,7 +536,7 @@ after(async () => {
   rmSync(repoDir, { recursive: true, force: true });
 });
 
-describe('bad input is refused in Buddy\'s error shape and stores nothing', () => {
+describe("bad input is refused in Buddy's error shape and stores nothing", () => {
   test('every create and patch endpoint', async () => {
     const failures: string[] = [];
     let count = 0;
@@ -388,12 +545,19 @@ describe('bad input is refused in Buddy\'s error shape and stores nothing', () =
         count += 1;
         const label = `${endpoint.name} / ${c.name}`;
         const before = await snapshotRows(h.gantry.db);
-        const res = await h.request(c.method, c.path, c.body, { ...(c.raw !== undefined ? { raw: c.raw } : {}), ...(c.headers ? { headers: c.headers } : {}) });
+        const res = await h.request(c.method, c.path, c.body, {
+          ...(c.raw !== undefined ? { raw: c.raw } : {}),
+          ...(c.headers ? { headers: c.headers } : {}),
+        });
         const after = await snapshotRows(h.gantry.db);
         try {
           assert.equal(res.status, c.status, `status ${res.status}, body ${JSON.stringify(res.body)}`);
           assertBuddyError(res.body);
-          if (c.mentions) assert.ok(res.body.errors[0].message.includes(c.mentions), `message does not name ${c.mentions}: ${res.body.errors[0].message}`);
+          if (c.mentions)
+            assert.ok(
+              res.body.errors[0].message.includes(c.mentions),
+              `message does not name ${c.mentions}: ${res.body.errors[0].message}`,
+            );
           assert.deepEqual(after, before, 'the request changed stored data');
         } catch (err) {
           failures.push(`${label}: ${(err as Error).message.split('\n')[0]}`);
@@ -461,14 +625,29 @@ describe('bad input is refused in Buddy\'s error shape and stores nothing', () =
     const ws = await h.request('GET', '/api/workspaces/ws');
     assert.equal(ws.body.name, 'WS');
     const projects = await h.request('GET', '/api/workspaces/ws/projects');
-    assert.deepEqual(projects.body.projects.map((p: { name: string }) => p.name), ['proj']);
+    assert.deepEqual(
+      projects.body.projects.map((p: { name: string }) => p.name),
+      ['proj'],
+    );
     const pipelines = await h.request('GET', `${P}/pipelines`);
-    assert.deepEqual(pipelines.body.pipelines.map((p: { name: string }) => p.name), ['Pipeline']);
+    assert.deepEqual(
+      pipelines.body.pipelines.map((p: { name: string }) => p.name),
+      ['Pipeline'],
+    );
     const actions = await h.request('GET', `${P}/pipelines/${pipelineId}/actions`);
-    assert.deepEqual(actions.body.actions.map((a: { name: string }) => a.name), ['Test']);
+    assert.deepEqual(
+      actions.body.actions.map((a: { name: string }) => a.name),
+      ['Test'],
+    );
     const tokens = await h.request('GET', '/api/user/tokens');
-    assert.deepEqual(tokens.body.tokens.map((t: { name: string }) => t.name), ['admin']);
+    assert.deepEqual(
+      tokens.body.tokens.map((t: { name: string }) => t.name),
+      ['admin'],
+    );
     const executions = await h.request('GET', `${P}/pipelines/${pipelineId}/executions`);
-    assert.deepEqual(executions.body.executions.map((e: { id: number; status: string }) => [e.id, e.status]), [[executionId, 'ENQUEUED']]);
+    assert.deepEqual(
+      executions.body.executions.map((e: { id: number; status: string }) => [e.id, e.status]),
+      [[executionId, 'ENQUEUED']],
+    );
   });
 });

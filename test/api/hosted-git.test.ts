@@ -65,11 +65,18 @@ before(async () => {
   h = await startGantry({ listen: true });
   assert.equal((await h.request('POST', '/api/workspaces', { name: 'WS', domain: 'ws' })).status, 201);
   assert.equal((await h.request('POST', '/api/workspaces', { name: 'Other', domain: 'other' })).status, 201);
-  const project = await h.request('POST', '/api/workspaces/ws/projects', { display_name: 'Site', name: 'site' });
+  const project = await h.request('POST', '/api/workspaces/ws/projects', {
+    display_name: 'Site',
+    name: 'site',
+  });
   assert.equal(project.status, 201);
   repoUrl = project.body.http_repository;
   readToken = await newToken({ name: 'reader', scopes: ['REPOSITORY_READ'] });
-  otherWorkspaceToken = await newToken({ name: 'other ws', scopes: ['REPOSITORY_READ', 'REPOSITORY_WRITE'], workspace_restrictions: ['other'] });
+  otherWorkspaceToken = await newToken({
+    name: 'other ws',
+    scopes: ['REPOSITORY_READ', 'REPOSITORY_WRITE'],
+    workspace_restrictions: ['other'],
+  });
 });
 
 after(async () => {
@@ -105,11 +112,26 @@ describe('hosted project repositories over HTTP', () => {
     assert.equal(await remoteHead(h.token), local.shas[0]);
 
     // Gantry itself sees the commit: a run of the project resolves HEAD to it.
-    const pipeline = await h.request('POST', '/api/workspaces/ws/projects/site/pipelines', { name: 'Deploy', refs: ['refs/heads/master'] });
+    const pipeline = await h.request('POST', '/api/workspaces/ws/projects/site/pipelines', {
+      name: 'Deploy',
+      refs: ['refs/heads/master'],
+    });
     const pipelinePath = `/api/workspaces/ws/projects/site/pipelines/${pipeline.body.id}`;
-    assert.equal((await h.request('POST', `${pipelinePath}/actions`, { name: 'noop', type: 'RUN_DOCKER_CONTAINER', ...TEST_IMAGE, inline_commands: 'true' })).status, 201);
+    assert.equal(
+      (
+        await h.request('POST', `${pipelinePath}/actions`, {
+          name: 'noop',
+          type: 'RUN_DOCKER_CONTAINER',
+          ...TEST_IMAGE,
+          inline_commands: 'true',
+        })
+      ).status,
+      201,
+    );
     // Delayed so that this API test does not start a container.
-    const execution = await h.request('POST', `${pipelinePath}/executions`, { delay_until: new Date(Date.now() + 86_400_000).toISOString() });
+    const execution = await h.request('POST', `${pipelinePath}/executions`, {
+      delay_until: new Date(Date.now() + 86_400_000).toISOString(),
+    });
     assert.equal(execution.status, 200, JSON.stringify(execution.body));
     assert.equal(execution.body.to_revision.revision, local.shas[0]);
     assert.equal(execution.body.branch.name, 'master');
@@ -128,7 +150,13 @@ describe('hosted project repositories over HTTP', () => {
 
     const noToken = await git(scratch, 'clone', '-q', repoUrl, path.join(scratch, 'anonymous'));
     assert.equal(noToken.ok, false, 'cloned without a token');
-    const otherWs = await git(scratch, 'clone', '-q', withCredentials(repoUrl, otherWorkspaceToken), path.join(scratch, 'other'));
+    const otherWs = await git(
+      scratch,
+      'clone',
+      '-q',
+      withCredentials(repoUrl, otherWorkspaceToken),
+      path.join(scratch, 'other'),
+    );
     assert.equal(otherWs.ok, false, 'cloned with a token of another workspace');
   });
 });
@@ -136,7 +164,10 @@ describe('hosted project repositories over HTTP', () => {
 describe('custom_repo_url pointing at a local repository', () => {
   test("a path into Gantry's data directory (another project's repository) is refused", async () => {
     for (const url of [`${h.dataDir}/repos/1.git`, `file://${h.dataDir}/repos/1.git`, h.dataDir]) {
-      const res = await h.request('POST', '/api/workspaces/ws/projects', { display_name: 'Sneaky', custom_repo_url: url });
+      const res = await h.request('POST', '/api/workspaces/ws/projects', {
+        display_name: 'Sneaky',
+        custom_repo_url: url,
+      });
       assert.equal(res.status, 400, url);
       assert.match(res.body.errors[0].message, /data directory/);
     }
@@ -148,19 +179,35 @@ describe('custom_repo_url pointing at a local repository', () => {
   ] as const) {
     test(`${label} is accepted and read`, async () => {
       const name = label === 'absolute path' ? 'by-path' : 'by-file-url';
-      const project = await h.request('POST', '/api/workspaces/ws/projects', { display_name: name, name, custom_repo_url: url() });
+      const project = await h.request('POST', '/api/workspaces/ws/projects', {
+        display_name: name,
+        name,
+        custom_repo_url: url(),
+      });
       assert.equal(project.status, 201, JSON.stringify(project.body));
       assert.equal(project.body.custom_repo_url, url());
       assert.equal(project.body.http_repository, null);
 
       const base = `/api/workspaces/ws/projects/${name}`;
       const pipeline = await h.request('POST', `${base}/pipelines`, { name: 'P' });
-      await h.request('POST', `${base}/pipelines/${pipeline.body.id}/actions`, { name: 'noop', type: 'RUN_DOCKER_CONTAINER', ...TEST_IMAGE, inline_commands: 'true' });
-      const execution = await h.request('POST', `${base}/pipelines/${pipeline.body.id}/executions`, { delay_until: new Date(Date.now() + 86_400_000).toISOString() });
+      await h.request('POST', `${base}/pipelines/${pipeline.body.id}/actions`, {
+        name: 'noop',
+        type: 'RUN_DOCKER_CONTAINER',
+        ...TEST_IMAGE,
+        inline_commands: 'true',
+      });
+      const execution = await h.request('POST', `${base}/pipelines/${pipeline.body.id}/executions`, {
+        delay_until: new Date(Date.now() + 86_400_000).toISOString(),
+      });
       assert.equal(execution.status, 200, JSON.stringify(execution.body));
       assert.equal(execution.body.to_revision.revision, local.shas[0]);
       // A project with its own source has no hosted repository to push to.
-      const push = await git(local.dir, 'push', withCredentials(`${h.baseUrl}/git/ws/${name}.git`, h.token), 'master');
+      const push = await git(
+        local.dir,
+        'push',
+        withCredentials(`${h.baseUrl}/git/ws/${name}.git`, h.token),
+        'master',
+      );
       assert.equal(push.ok, false);
     });
   }

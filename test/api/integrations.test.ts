@@ -7,8 +7,6 @@ import { loadSecretKey, SecretBox } from '../../src/secrets/cipher.ts';
 import { getWorkspace } from '../../src/store/workspaces.ts';
 import { startGantry, type Harness } from '../support/harness.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 let h: Harness;
 const I = '/api/workspaces/ws/integrations';
 const PASSWORD = 'registry-pass-7f3a9c';
@@ -21,14 +19,24 @@ after(() => h.close());
 
 /** Every byte of the SQLite database files (main file, WAL, shared memory). */
 function databaseBytes(): Buffer {
-  return Buffer.concat(readdirSync(h.dataDir).filter((f) => f.startsWith('gantry.db')).map((f) => readFileSync(path.join(h.dataDir, f))));
+  return Buffer.concat(
+    readdirSync(h.dataDir)
+      .filter((f) => f.startsWith('gantry.db'))
+      .map((f) => readFileSync(path.join(h.dataDir, f))),
+  );
 }
 
 test('integrations: create, list, get by identifier or hash_id, patch, delete', async () => {
-  const created = await h.request('POST', I, { name: 'Local registry', type: 'DOCKER_REGISTRY', username: 'ci', password: PASSWORD, host: 'https://127.0.0.1:5000/' });
+  const created = await h.request('POST', I, {
+    name: 'Local registry',
+    type: 'DOCKER_REGISTRY',
+    username: 'ci',
+    password: PASSWORD,
+    host: 'https://127.0.0.1:5000/',
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const i = created.body;
-  assert.match(i.identifier, /^[0-9a-f]{24}$/, 'a generated identifier looks like Buddy\'s');
+  assert.match(i.identifier, /^[0-9a-f]{24}$/, "a generated identifier looks like Buddy's");
   assert.equal(i.hash_id, i.identifier);
   assert.equal(i.type, 'DOCKER_REGISTRY');
   assert.equal(i.scope, 'WORKSPACE');
@@ -36,20 +44,55 @@ test('integrations: create, list, get by identifier or hash_id, patch, delete', 
   assert.equal(i.host, '127.0.0.1:5000', 'the scheme and trailing slash are dropped');
   assert.match(i.password, /^!encrypted [A-Za-z0-9+/=]+$/);
   assert.equal(i.url, `${h.baseUrl}/api/workspaces/ws/integrations/${i.identifier}`);
-  for (const field of ['url', 'html_url', 'identifier', 'name', 'type', 'scope', 'username', 'password', 'host']) assert.ok(field in i, `missing ${field}`);
+  for (const field of [
+    'url',
+    'html_url',
+    'identifier',
+    'name',
+    'type',
+    'scope',
+    'username',
+    'password',
+    'host',
+  ])
+    assert.ok(field in i, `missing ${field}`);
 
-  const hub = await h.request('POST', I, { name: 'Hub', type: 'DOCKER_HUB', identifier: 'hub', username: 'me', password: 'hub-secret-xyz' });
+  const hub = await h.request('POST', I, {
+    name: 'Hub',
+    type: 'DOCKER_HUB',
+    identifier: 'hub',
+    username: 'me',
+    password: 'hub-secret-xyz',
+  });
   assert.equal(hub.status, 201, JSON.stringify(hub.body));
   assert.equal(hub.body.identifier, 'hub');
   assert.equal(hub.body.host, null);
-  assert.equal((await h.request('POST', I, { name: 'Again', type: 'DOCKER_HUB', identifier: 'hub', username: 'x', password: 'y' })).status, 409);
+  assert.equal(
+    (
+      await h.request('POST', I, {
+        name: 'Again',
+        type: 'DOCKER_HUB',
+        identifier: 'hub',
+        username: 'x',
+        password: 'y',
+      })
+    ).status,
+    409,
+  );
 
   const list = await h.request('GET', I);
   assert.equal(list.status, 200);
   assert.equal(list.body.url, `${h.baseUrl}/api/workspaces/ws/integrations`);
-  assert.deepEqual(list.body.integrations.map((x: any) => x.name), ['Local registry', 'Hub']);
+  assert.deepEqual(
+    list.body.integrations.map((x: any) => x.name),
+    ['Local registry', 'Hub'],
+  );
   assert.equal((await h.request('GET', `${I}/hub`)).body.hash_id, hub.body.hash_id);
-  assert.equal((await h.request('GET', `${I}/${hub.body.hash_id}`)).body.identifier, 'hub', 'Buddy clients address integrations by hash_id');
+  assert.equal(
+    (await h.request('GET', `${I}/${hub.body.hash_id}`)).body.identifier,
+    'hub',
+    'Buddy clients address integrations by hash_id',
+  );
 
   const renamed = await h.request('PATCH', `${I}/hub`, { name: 'Docker Hub', identifier: 'docker-hub' });
   assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
@@ -62,7 +105,14 @@ test('integrations: create, list, get by identifier or hash_id, patch, delete', 
 });
 
 test('integrations: the password is never shown or stored in clear; sending it back keeps it', async () => {
-  const created = await h.request('POST', I, { name: 'Secret', identifier: 'secret', type: 'DOCKER_REGISTRY', username: 'u', password: PASSWORD, host: 'registry.example.com' });
+  const created = await h.request('POST', I, {
+    name: 'Secret',
+    identifier: 'secret',
+    type: 'DOCKER_REGISTRY',
+    username: 'u',
+    password: PASSWORD,
+    host: 'registry.example.com',
+  });
   assert.equal(created.status, 201);
   const shown = created.body.password;
   for (const res of [created, await h.request('GET', `${I}/secret`), await h.request('GET', I)]) {
@@ -71,13 +121,18 @@ test('integrations: the password is never shown or stored in clear; sending it b
   const back = await h.request('PATCH', `${I}/secret`, { ...created.body, name: 'Secret 2' });
   assert.equal(back.status, 200, JSON.stringify(back.body));
   assert.equal(back.body.password, shown, 'the echoed "!encrypted" value keeps the stored secret');
-  assert.equal((await h.request('PATCH', `${I}/secret`, { password: '!encrypted AAAA' })).status, 400, 'a forged sealed value is refused');
+  assert.equal(
+    (await h.request('PATCH', `${I}/secret`, { password: '!encrypted AAAA' })).status,
+    400,
+    'a forged sealed value is refused',
+  );
   const changed = await h.request('PATCH', `${I}/secret`, { password: 'new-password-123' });
   assert.equal(changed.status, 200);
   assert.notEqual(changed.body.password, shown);
   const bytes = databaseBytes();
   assert.notEqual(bytes.indexOf('registry.example.com'), -1, 'the check reads where the rows are');
-  for (const secret of [PASSWORD, 'new-password-123', 'hub-secret-xyz']) assert.equal(bytes.indexOf(secret), -1, `${secret} is not in the database files`);
+  for (const secret of [PASSWORD, 'new-password-123', 'hub-secret-xyz'])
+    assert.equal(bytes.indexOf(secret), -1, `${secret} is not in the database files`);
 });
 
 test('integrations: types that need a provider API answer 400 "not supported yet"', async () => {
@@ -93,7 +148,13 @@ test('integrations: types that need a provider API answer 400 "not supported yet
     assert.equal(res.status, 400, `${body.type} → ${res.status}`);
     assert.match(res.body.errors[0].message, /not supported yet/, body.type);
   }
-  const scoped = await h.request('POST', I, { name: 'p', type: 'DOCKER_HUB', username: 'u', password: 'p', scope: 'PROJECT' });
+  const scoped = await h.request('POST', I, {
+    name: 'p',
+    type: 'DOCKER_HUB',
+    username: 'u',
+    password: 'p',
+    scope: 'PROJECT',
+  });
   assert.equal(scoped.status, 400);
   assert.match(scoped.body.errors[0].message, /not supported yet/);
   assert.equal((await h.request('GET', I)).body.integrations.length, before, 'nothing was stored');
@@ -121,17 +182,28 @@ test('integrations: bad input gets a 4xx in Buddy shape and stores nothing', asy
     assert.ok(res.status >= 400 && res.status < 500, `${JSON.stringify(body)} → ${res.status}`);
     assert.equal(typeof res.body.errors[0].message, 'string');
   }
-  const hub = await h.request('POST', I, { name: 'ok', identifier: 'ok', type: 'DOCKER_HUB', username: 'u', password: 'p' });
+  const hub = await h.request('POST', I, {
+    name: 'ok',
+    identifier: 'ok',
+    type: 'DOCKER_HUB',
+    username: 'u',
+    password: 'p',
+  });
   assert.equal(hub.status, 201);
   const toRegistry = await h.request('PATCH', `${I}/ok`, { type: 'DOCKER_REGISTRY' });
   assert.equal(toRegistry.status, 400, 'a DOCKER_REGISTRY needs its host');
   assert.equal((await h.request('PATCH', `${I}/ok`, { type: 'AMAZON_ECR' })).status, 400);
-  assert.equal((await h.request('GET', `${I}/ok`)).body.type, 'DOCKER_HUB', 'a refused PATCH changes nothing');
+  assert.equal(
+    (await h.request('GET', `${I}/ok`)).body.type,
+    'DOCKER_HUB',
+    'a refused PATCH changes nothing',
+  );
   assert.equal((await h.request('GET', I)).body.integrations.length, before + 1);
 });
 
 test('integrations: scopes INTEGRATION_INFO / INTEGRATION_ADD / INTEGRATION_MANAGE', async () => {
-  const make = async (scopes: string[]): Promise<string> => (await h.request('POST', '/api/user/tokens', { name: scopes.join('+'), scopes })).body.token;
+  const make = async (scopes: string[]): Promise<string> =>
+    (await h.request('POST', '/api/user/tokens', { name: scopes.join('+'), scopes })).body.token;
   const info = await make(['INTEGRATION_INFO']);
   const add = await make(['INTEGRATION_ADD']);
   const body = { name: 's', type: 'DOCKER_HUB', username: 'u', password: 'p', identifier: 'scoped' };
@@ -145,14 +217,39 @@ test('integrations: scopes INTEGRATION_INFO / INTEGRATION_ADD / INTEGRATION_MANA
 });
 
 test('resolveIntegrationAuth gives the engine clear credentials and the registry address', async () => {
-  const created = await h.request('POST', I, { name: 'Pull', identifier: 'pull', type: 'DOCKER_REGISTRY', username: 'puller', password: 'pull-pass-789', host: '127.0.0.1:5000' });
+  const created = await h.request('POST', I, {
+    name: 'Pull',
+    identifier: 'pull',
+    type: 'DOCKER_REGISTRY',
+    username: 'puller',
+    password: 'pull-pass-789',
+    host: '127.0.0.1:5000',
+  });
   assert.equal(created.status, 201);
-  const hub = await h.request('POST', I, { name: 'Hub pull', identifier: 'hub-pull', type: 'DOCKER_HUB', username: 'hubber', password: 'hub-pass-789' });
+  const hub = await h.request('POST', I, {
+    name: 'Hub pull',
+    identifier: 'hub-pull',
+    type: 'DOCKER_HUB',
+    username: 'hubber',
+    password: 'hub-pass-789',
+  });
   assert.equal(hub.status, 201);
   const box = new SecretBox(loadSecretKey(path.join(h.dataDir, 'secret.key'), false));
   const ws = (await getWorkspace(h.gantry.db, 'ws'))!;
-  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'pull'), { username: 'puller', password: 'pull-pass-789', serveraddress: '127.0.0.1:5000' });
-  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, hub.body.hash_id), { username: 'hubber', password: 'hub-pass-789', serveraddress: 'docker.io' });
+  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'pull'), {
+    username: 'puller',
+    password: 'pull-pass-789',
+    serveraddress: '127.0.0.1:5000',
+  });
+  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, hub.body.hash_id), {
+    username: 'hubber',
+    password: 'hub-pass-789',
+    serveraddress: 'docker.io',
+  });
   assert.equal(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'nope'), null);
-  assert.equal(await resolveIntegrationAuth(h.gantry.db, box, ws.id + 1000, 'pull'), null, 'another workspace\'s integrations are not found');
+  assert.equal(
+    await resolveIntegrationAuth(h.gantry.db, box, ws.id + 1000, 'pull'),
+    null,
+    "another workspace's integrations are not found",
+  );
 });

@@ -5,8 +5,6 @@ import path from 'node:path';
 import { makeRepo, setupPipeline, startGantry, type Harness } from '../support/harness.ts';
 import { tarGzOf, tarOf, type TarEntry } from '../support/archives.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 let h: Harness;
 let projectName: string;
 const P = '/api/workspaces/ws/packages';
@@ -18,7 +16,12 @@ before(async () => {
 });
 after(() => h.close());
 
-async function upload(packageId: string, version: string | null, body: Buffer | string, contentType = 'application/x-tar'): Promise<{ status: number; body: any }> {
+async function upload(
+  packageId: string,
+  version: string | null,
+  body: Buffer | string,
+  contentType = 'application/x-tar',
+): Promise<{ status: number; body: any }> {
   const query = version === null ? '' : `?version=${encodeURIComponent(version)}`;
   const res = await h.gantry.app.inject({
     method: 'POST',
@@ -48,10 +51,30 @@ test('packages: create, list, get, patch, delete', async () => {
   assert.equal(p.project, null);
   assert.equal(p.size, 0);
   assert.equal(p.url, `${h.baseUrl}/api/workspaces/ws/packages/${p.id}`);
-  for (const field of ['url', 'html_url', 'id', 'type', 'name', 'identifier', 'scope', 'project', 'size', 'create_date']) assert.ok(field in p, `missing ${field}`);
-  assert.equal((await h.request('POST', P, { name: 'My App' })).status, 409, 'identifiers are unique in their scope');
+  for (const field of [
+    'url',
+    'html_url',
+    'id',
+    'type',
+    'name',
+    'identifier',
+    'scope',
+    'project',
+    'size',
+    'create_date',
+  ])
+    assert.ok(field in p, `missing ${field}`);
+  assert.equal(
+    (await h.request('POST', P, { name: 'My App' })).status,
+    409,
+    'identifiers are unique in their scope',
+  );
 
-  const scoped = await h.request('POST', P, { name: 'Project pkg', identifier: 'my-app', project: { name: projectName } });
+  const scoped = await h.request('POST', P, {
+    name: 'Project pkg',
+    identifier: 'my-app',
+    project: { name: projectName },
+  });
   assert.equal(scoped.status, 201, 'a project package may reuse a workspace identifier');
   assert.equal(scoped.body.scope, 'PROJECT');
   assert.equal(scoped.body.project.name, projectName);
@@ -64,7 +87,11 @@ test('packages: create, list, get, patch, delete', async () => {
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
   assert.equal(patched.body.name, 'Renamed');
   assert.equal(patched.body.identifier, 'renamed');
-  assert.equal((await h.request('PATCH', `${P}/${p.id}`, { project: { name: projectName } })).status, 400, 'a package cannot move');
+  assert.equal(
+    (await h.request('PATCH', `${P}/${p.id}`, { project: { name: projectName } })).status,
+    400,
+    'a package cannot move',
+  );
   assert.equal((await h.request('PATCH', `${P}/${p.id}`, { type: 'CONTAINER' })).status, 400);
   assert.equal((await h.request('GET', `${P}/${p.id}`)).body.name, 'Renamed');
 
@@ -117,7 +144,8 @@ test('package versions: upload .tar and .tar.gz, list, get, download, delete', a
   const versionPath = `${P}/${p.id}/versions/${v1.body.id}`;
   assert.equal(v1.body.url, `${h.baseUrl}${versionPath}`);
   assert.equal(v1.body.version_url, `${h.baseUrl}${versionPath}/download`);
-  for (const field of ['url', 'html_url', 'version_url', 'id', 'version', 'size', 'created_date']) assert.ok(field in v1.body, `missing ${field}`);
+  for (const field of ['url', 'html_url', 'version_url', 'id', 'version', 'size', 'created_date'])
+    assert.ok(field in v1.body, `missing ${field}`);
 
   const dir = path.join(packagesDir(), p.id, v1.body.id);
   assert.equal(readFileSync(path.join(dir, 'hello.txt'), 'utf8'), 'hello v1\n');
@@ -135,13 +163,27 @@ test('package versions: upload .tar and .tar.gz, list, get, download, delete', a
   assert.equal(list.status, 200);
   assert.deepEqual(list.body.versions.map((v: any) => v.version).sort(), ['1.0.0', '2.0.0-rc.1']);
   assert.equal((await h.request('GET', versionPath)).body.version, '1.0.0');
-  assert.equal((await h.request('GET', `${P}/${p.id}`)).body.size, v1.body.size + v2.body.size, 'a package weighs what its versions do');
+  assert.equal(
+    (await h.request('GET', `${P}/${p.id}`)).body.size,
+    v1.body.size + v2.body.size,
+    'a package weighs what its versions do',
+  );
 
-  for (const [version, bytes, type] of [[v1.body, tar, 'application/x-tar'], [v2.body, gz, 'application/gzip']] as const) {
-    const res = await h.gantry.app.inject({ method: 'GET', url: `${P}/${p.id}/versions/${version.id}/download`, headers: { authorization: `Bearer ${h.token}` } });
+  for (const [version, bytes, type] of [
+    [v1.body, tar, 'application/x-tar'],
+    [v2.body, gz, 'application/gzip'],
+  ] as const) {
+    const res = await h.gantry.app.inject({
+      method: 'GET',
+      url: `${P}/${p.id}/versions/${version.id}/download`,
+      headers: { authorization: `Bearer ${h.token}` },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], type);
-    assert.match(String(res.headers['content-disposition']), new RegExp(`filename="site-${version.version}\\.tar`));
+    assert.match(
+      String(res.headers['content-disposition']),
+      new RegExp(`filename="site-${version.version}\\.tar`),
+    );
     assert.ok(res.rawPayload.equals(bytes), 'the archive comes back as uploaded');
   }
 
@@ -149,7 +191,10 @@ test('package versions: upload .tar and .tar.gz, list, get, download, delete', a
   assert.equal((await h.request('GET', versionPath)).status, 404);
   assert.equal((await h.request('GET', `${versionPath}/download`)).status, 404);
   assert.ok(!existsSync(dir), 'the files go with the version');
-  assert.deepEqual((await h.request('GET', `${P}/${p.id}/versions`)).body.versions.map((v: any) => v.version), ['2.0.0-rc.1']);
+  assert.deepEqual(
+    (await h.request('GET', `${P}/${p.id}/versions`)).body.versions.map((v: any) => v.version),
+    ['2.0.0-rc.1'],
+  );
 });
 
 test('package versions: unsafe or broken archives are refused and leave nothing behind', async () => {
@@ -160,8 +205,22 @@ test('package versions: unsafe or broken archives are refused and leave nothing 
     ['parent directory inside', [{ name: 'a/../../escaped.txt', content: 'x' }], /contains "\.\."/],
     ['symlink outside', [{ name: 'out', type: 'symlink', linkname: '../../..' }], /points outside/],
     ['absolute symlink', [{ name: 'etc', type: 'symlink', linkname: '/etc' }], /points outside/],
-    ['symlink climbing through a name', [{ name: 'loop', type: 'symlink', linkname: '.' }, { name: 'x', type: 'symlink', linkname: 'loop/..' }], /points outside/],
-    ['write through a symlink', [{ name: 'd', type: 'symlink', linkname: '.' }, { name: 'd/x.txt', content: 'x' }], /inside the symbolic link/],
+    [
+      'symlink climbing through a name',
+      [
+        { name: 'loop', type: 'symlink', linkname: '.' },
+        { name: 'x', type: 'symlink', linkname: 'loop/..' },
+      ],
+      /points outside/,
+    ],
+    [
+      'write through a symlink',
+      [
+        { name: 'd', type: 'symlink', linkname: '.' },
+        { name: 'd/x.txt', content: 'x' },
+      ],
+      /inside the symbolic link/,
+    ],
     ['hard link outside', [{ name: 'h', type: 'link', linkname: '../secret.key' }], /points outside/],
     ['hard link to nothing', [{ name: 'h', type: 'link', linkname: 'missing' }], /does not name a file/],
     ['character device', [{ name: 'null', type: 'character-device' }], /character-device/],
@@ -174,33 +233,62 @@ test('package versions: unsafe or broken archives are refused and leave nothing 
     assert.equal(res.status, 400, `${what} → ${res.status} ${JSON.stringify(res.body)}`);
     assert.match(res.body.errors[0].message, reason, what);
   }
-  const garbage = await upload(p.id, '1.0.0', Buffer.from('this is not a tar archive at all, just some text '.repeat(20)));
+  const garbage = await upload(
+    p.id,
+    '1.0.0',
+    Buffer.from('this is not a tar archive at all, just some text '.repeat(20)),
+  );
   assert.equal(garbage.status, 400);
   assert.match(garbage.body.errors[0].message, /not a valid archive/);
-  const badGzip = await upload(p.id, '1.0.0', Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(100, 7)]), 'application/gzip');
+  const badGzip = await upload(
+    p.id,
+    '1.0.0',
+    Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(100, 7)]),
+    'application/gzip',
+  );
   assert.equal(badGzip.status, 400);
   const truncated = (await tarOf([{ name: 'big.txt', content: 'x'.repeat(5000) }])).subarray(0, 2048);
   assert.equal((await upload(p.id, '1.0.0', truncated)).status, 400);
   assert.equal((await upload(p.id, '1.0.0', Buffer.alloc(0))).status, 400, 'an empty body');
   assert.equal((await upload(p.id, '1.0.0', '{"a":1}', 'application/json')).status, 415);
-  assert.equal((await upload(p.id, null, await tarOf([{ name: 'a', content: 'a' }]))).status, 400, 'version is required');
-  assert.equal((await upload(p.id, 'a:b', await tarOf([{ name: 'a', content: 'a' }]))).status, 400, 'no ":" in a version');
+  assert.equal(
+    (await upload(p.id, null, await tarOf([{ name: 'a', content: 'a' }]))).status,
+    400,
+    'version is required',
+  );
+  assert.equal(
+    (await upload(p.id, 'a:b', await tarOf([{ name: 'a', content: 'a' }]))).status,
+    400,
+    'no ":" in a version',
+  );
   assert.equal((await upload('nope0000', '1.0.0', await tarOf([{ name: 'a', content: 'a' }]))).status, 404);
 
   assert.deepEqual((await h.request('GET', `${P}/${p.id}/versions`)).body.versions, []);
   assert.ok(!existsSync(path.join(packagesDir(), p.id)), 'no version directory was created');
   assert.deepEqual(readdirSync(path.join(packagesDir(), '.incoming')), [], 'staged uploads are cleaned up');
-  assert.ok(!existsSync(path.join(packagesDir(), 'escaped.txt')) && !existsSync(path.join(h.dataDir, 'escaped.txt')));
-  assert.equal((await upload(p.id, '1.0.0', await tarOf([{ name: 'ok.txt', content: 'ok' }]))).status, 201, 'the same version is accepted once it is safe');
+  assert.ok(
+    !existsSync(path.join(packagesDir(), 'escaped.txt')) && !existsSync(path.join(h.dataDir, 'escaped.txt')),
+  );
+  assert.equal(
+    (await upload(p.id, '1.0.0', await tarOf([{ name: 'ok.txt', content: 'ok' }]))).status,
+    201,
+    'the same version is accepted once it is safe',
+  );
 });
 
 test('packages: reading needs EXECUTION_INFO, changing EXECUTION_MANAGE', async () => {
   const p = await newPackage('scoped');
-  const token = (await h.request('POST', '/api/user/tokens', { name: 'reader', scopes: ['EXECUTION_INFO'] })).body.token;
+  const token = (await h.request('POST', '/api/user/tokens', { name: 'reader', scopes: ['EXECUTION_INFO'] }))
+    .body.token;
   assert.equal((await h.request('GET', `${P}/${p.id}`, undefined, { token })).status, 200);
   assert.equal((await h.request('GET', `${P}/${p.id}/versions`, undefined, { token })).status, 200);
   assert.equal((await h.request('POST', P, { name: 'x' }, { token })).status, 403);
   assert.equal((await h.request('DELETE', `${P}/${p.id}`, undefined, { token })).status, 403);
-  const res = await h.gantry.app.inject({ method: 'POST', url: `${P}/${p.id}/versions?version=1`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' }, payload: await tarOf([{ name: 'a', content: 'a' }]) });
+  const res = await h.gantry.app.inject({
+    method: 'POST',
+    url: `${P}/${p.id}/versions?version=1`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' },
+    payload: await tarOf([{ name: 'a', content: 'a' }]),
+  });
   assert.equal(res.statusCode, 403);
 });

@@ -42,7 +42,7 @@ async function page<T>(url: string, plural: string): Promise<Page<T>> {
 }
 
 describe('paging', () => {
-  test('the pipelines list honours page and per_page with Buddy\'s paging fields', async () => {
+  test("the pipelines list honours page and per_page with Buddy's paging fields", async () => {
     const all = await page<{ name: string }>(PIPELINES, 'pipelines');
     // per_page defaults to 20.
     assert.equal(all.page, 1);
@@ -65,7 +65,10 @@ describe('paging', () => {
       seen.push(...p.items.map((x) => x.name));
     }
     // Every pipeline exactly once, oldest first.
-    assert.deepEqual(seen, Array.from({ length: PIPELINE_COUNT }, (_, i) => `Pipeline ${i + 1}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: PIPELINE_COUNT }, (_, i) => `Pipeline ${i + 1}`),
+    );
 
     const beyond = await page(`${PIPELINES}?page=4&per_page=10`, 'pipelines');
     assert.equal(beyond.items.length, 0);
@@ -76,30 +79,51 @@ describe('paging', () => {
   test('the projects list honours page, per_page and sorting', async () => {
     const names = async (query: string): Promise<Page<{ name: string }>> => page(`${P}?${query}`, 'projects');
     const first = await names('per_page=2&page=1&sort_by=name');
-    assert.deepEqual(first.items.map((p) => p.name), ['app', 'bravo']);
+    assert.deepEqual(
+      first.items.map((p) => p.name),
+      ['app', 'bravo'],
+    );
     assert.equal(first.total_element_count, 5);
     assert.equal(first.total_page_count, 3);
     assert.equal(first.page_size, 2);
     assert.equal((await names('per_page=2&page=3&sort_by=name')).items.map((p) => p.name).join(), 'echo');
-    assert.deepEqual((await names('per_page=2&page=1&sort_by=name&sort_direction=DESC')).items.map((p) => p.name), ['echo', 'delta']);
-    assert.deepEqual((await names('sort_by=create_date')).items.map((p) => p.name), ['app', 'delta', 'bravo', 'echo', 'charlie']);
+    assert.deepEqual(
+      (await names('per_page=2&page=1&sort_by=name&sort_direction=DESC')).items.map((p) => p.name),
+      ['echo', 'delta'],
+    );
+    assert.deepEqual(
+      (await names('sort_by=create_date')).items.map((p) => p.name),
+      ['app', 'delta', 'bravo', 'echo', 'charlie'],
+    );
 
     assert.equal((await h.request('PATCH', `${P}/echo`, { status: 'CLOSED' })).status, 200);
     const active = await names('status=ACTIVE&sort_by=name');
-    assert.deepEqual(active.items.map((p) => p.name), ['app', 'bravo', 'charlie', 'delta']);
+    assert.deepEqual(
+      active.items.map((p) => p.name),
+      ['app', 'bravo', 'charlie', 'delta'],
+    );
     assert.equal(active.total_element_count, 4);
-    assert.deepEqual((await names('status=CLOSED')).items.map((p) => p.name), ['echo']);
+    assert.deepEqual(
+      (await names('status=CLOSED')).items.map((p) => p.name),
+      ['echo'],
+    );
   });
 });
 
 describe('partial updates', () => {
-  test('a PATCH that changes only an environment\'s variables, or nothing, answers 200', async () => {
-    const created = await h.request('POST', '/api/workspaces/ws/environments', { name: 'Staging', variables: [{ key: 'A', value: '1' }] });
+  test("a PATCH that changes only an environment's variables, or nothing, answers 200", async () => {
+    const created = await h.request('POST', '/api/workspaces/ws/environments', {
+      name: 'Staging',
+      variables: [{ key: 'A', value: '1' }],
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const path = `/api/workspaces/ws/environments/${created.body.id}`;
     const replaced = await h.request('PATCH', path, { variables: [{ key: 'B', value: '2' }] });
     assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
-    assert.deepEqual(replaced.body.variables.map((v: { key: string; value: string }) => [v.key, v.value]), [['B', '2']]);
+    assert.deepEqual(
+      replaced.body.variables.map((v: { key: string; value: string }) => [v.key, v.value]),
+      [['B', '2']],
+    );
     assert.equal(replaced.body.name, 'Staging');
     const nothing = await h.request('PATCH', path, {});
     assert.equal(nothing.status, 200, JSON.stringify(nothing.body));
@@ -108,7 +132,13 @@ describe('partial updates', () => {
 
   test('an empty PATCH changes nothing on every resource', async () => {
     const targets = ['/api/workspaces/ws', `${P}/app`, `${PIPELINES}/1`];
-    const action = await h.request('POST', `${PIPELINES}/1/actions`, { name: 'A', type: 'RUN_DOCKER_CONTAINER', docker_image_name: 'busybox', docker_image_tag: 'latest', inline_commands: 'true' });
+    const action = await h.request('POST', `${PIPELINES}/1/actions`, {
+      name: 'A',
+      type: 'RUN_DOCKER_CONTAINER',
+      docker_image_name: 'busybox',
+      docker_image_tag: 'latest',
+      inline_commands: 'true',
+    });
     assert.equal(action.status, 201);
     targets.push(`${PIPELINES}/1/actions/${action.body.id}`);
     const variable = await h.request('POST', '/api/workspaces/ws/variables', { key: 'K', value: 'v' });
@@ -127,7 +157,11 @@ describe('API documentation', () => {
   test('GET /api/openapi.json lists the routes, without a token', async () => {
     const res = await h.request('GET', '/api/openapi.json', undefined, { token: null });
     assert.equal(res.status, 200);
-    const doc = res.body as { openapi: string; servers: { url: string }[]; paths: Record<string, Record<string, unknown>> };
+    const doc = res.body as {
+      openapi: string;
+      servers: { url: string }[];
+      paths: Record<string, Record<string, unknown>>;
+    };
     assert.match(doc.openapi, /^3\./);
     assert.equal(doc.servers[0]?.url, `${h.baseUrl}/api`);
     const expected: [string, string][] = [
@@ -138,13 +172,20 @@ describe('API documentation', () => {
       ['/workspaces/{workspace}/projects/{project_name}/pipelines', 'get'],
       ['/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}', 'patch'],
       ['/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/actions', 'post'],
-      ['/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/actions/{action_id}', 'delete'],
+      [
+        '/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/actions/{action_id}',
+        'delete',
+      ],
       ['/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/executions', 'post'],
-      ['/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/executions/{execution_id}', 'patch'],
+      [
+        '/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/executions/{execution_id}',
+        'patch',
+      ],
       ['/user/tokens', 'post'],
       ['/user/token', 'get'],
     ];
-    for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is not documented`);
+    for (const [path, method] of expected)
+      assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is not documented`);
     // Documentation routes themselves are not API routes.
     assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/docs') || p === '/openapi.json'));
   });

@@ -21,9 +21,12 @@ function shapeDifferences(example: unknown, actual: unknown, at = ''): string[] 
   if (example === null || typeof example !== 'object' || Array.isArray(example)) {
     const kind = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
     // A value the example shows filled may be null on a fresh server (e.g. last_execution_revision).
-    return actual === null || kind(actual) === kind(example) ? [] : [`${at}: ${kind(example)} expected, got ${kind(actual)}`];
+    return actual === null || kind(actual) === kind(example)
+      ? []
+      : [`${at}: ${kind(example)} expected, got ${kind(actual)}`];
   }
-  if (actual === null || typeof actual !== 'object') return [`${at}: object expected, got ${JSON.stringify(actual)}`];
+  if (actual === null || typeof actual !== 'object')
+    return [`${at}: object expected, got ${JSON.stringify(actual)}`];
   const out: string[] = [];
   for (const [key, value] of Object.entries(example)) {
     const where = at ? `${at}.${key}` : key;
@@ -40,8 +43,20 @@ let pipelineId: number;
 before(async () => {
   h = await startGantry({ config: { publicUrl: BASE_URL } });
   assert.equal((await h.request('POST', '/api/workspaces', { name: 'Buddy', domain: 'buddy' })).status, 201);
-  assert.equal((await h.request('POST', '/api/workspaces/buddy/projects', { display_name: 'Company website', name: 'company-website' })).status, 201);
-  const p = await h.request('POST', `${PROJECT}/pipelines`, { name: 'Live mirror', on: 'CLICK', refs: ['refs/heads/master'] });
+  assert.equal(
+    (
+      await h.request('POST', '/api/workspaces/buddy/projects', {
+        display_name: 'Company website',
+        name: 'company-website',
+      })
+    ).status,
+    201,
+  );
+  const p = await h.request('POST', `${PROJECT}/pipelines`, {
+    name: 'Live mirror',
+    on: 'CLICK',
+    refs: ['refs/heads/master'],
+  });
   assert.equal(p.status, 201, JSON.stringify(p.body));
   pipelineId = p.body.id;
   pipelinePath = `${PROJECT}/pipelines/${pipelineId}`;
@@ -64,7 +79,18 @@ describe('seed 004: add a "Run Docker container" action', () => {
     const a = res.body;
     assert.deepEqual(shapeDifferences(SEED_RESPONSE, a), []);
 
-    for (const key of ['name', 'type', 'docker_image_name', 'docker_image_tag', 'inline_commands', 'run_as_user', 'mount_filesystem_disable', 'volume_mappings', 'export_container_path', 'entrypoint']) {
+    for (const key of [
+      'name',
+      'type',
+      'docker_image_name',
+      'docker_image_tag',
+      'inline_commands',
+      'run_as_user',
+      'mount_filesystem_disable',
+      'volume_mappings',
+      'export_container_path',
+      'entrypoint',
+    ]) {
       assert.deepEqual(a[key], SEED_REQUEST[key], `field ${key}`);
     }
     assert.equal(a.trigger_time, 'ON_EVERY_EXECUTION');
@@ -82,9 +108,15 @@ describe('seed 004: add a "Run Docker container" action', () => {
     assert.deepEqual(a.pipeline.refs, ['refs/heads/master']);
     assert.equal(a.pipeline.last_execution_status, 'INITIAL');
 
-    assert.equal(a.url, `${BASE_URL}/api/workspaces/buddy/projects/company-website/pipelines/${pipelineId}/actions/${a.id}`);
+    assert.equal(
+      a.url,
+      `${BASE_URL}/api/workspaces/buddy/projects/company-website/pipelines/${pipelineId}/actions/${a.id}`,
+    );
     assert.ok(a.html_url.startsWith(`${BASE_URL}/`), a.html_url);
-    assert.equal(a.pipeline.url, `${BASE_URL}/api/workspaces/buddy/projects/company-website/pipelines/${pipelineId}`);
+    assert.equal(
+      a.pipeline.url,
+      `${BASE_URL}/api/workspaces/buddy/projects/company-website/pipelines/${pipelineId}`,
+    );
     assert.ok(a.pipeline.html_url.startsWith(`${BASE_URL}/`), a.pipeline.html_url);
 
     // The url is an address a client can follow.
@@ -95,7 +127,7 @@ describe('seed 004: add a "Run Docker container" action', () => {
 });
 
 describe('action lifecycle', () => {
-  async function create(name: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async function create(name: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> {
     const res = await h.request('POST', `${pipelinePath}/actions`, { ...SEED_REQUEST, name, ...extra });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body;
@@ -148,7 +180,10 @@ describe('action lifecycle', () => {
     assertBuddyError(res.body);
     assert.deepEqual((await h.request('GET', apiPath(created.url))).body, created);
     // Sending the same type back (a GET body round trip) is not a change.
-    const same = await h.request('PATCH', apiPath(created.url), { type: 'RUN_DOCKER_CONTAINER', name: 'Typed' });
+    const same = await h.request('PATCH', apiPath(created.url), {
+      type: 'RUN_DOCKER_CONTAINER',
+      name: 'Typed',
+    });
     assert.equal(same.status, 200, JSON.stringify(same.body));
     await h.request('DELETE', apiPath(created.url));
   });
@@ -165,13 +200,15 @@ describe('action lifecycle', () => {
     // A pipeline of its own, so that earlier tests' actions do not interfere.
     const p = await h.request('POST', `${PROJECT}/pipelines`, { name: 'Ordering' });
     const actionsPath = `${PROJECT}/pipelines/${p.body.id}/actions`;
-    const add = async (name: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const add = async (name: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> => {
       const res = await h.request('POST', actionsPath, { ...SEED_REQUEST, name, ...extra });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return res.body;
     };
     const order = async (): Promise<{ name: string; after: number | null }[]> =>
-      (await h.request('GET', actionsPath)).body.actions.map((a: { name: string; after_action_id: number | null }) => ({ name: a.name, after: a.after_action_id }));
+      (await h.request('GET', actionsPath)).body.actions.map(
+        (a: { name: string; after_action_id: number | null }) => ({ name: a.name, after: a.after_action_id }),
+      );
 
     const first = await add('first');
     const second = await add('second');
@@ -193,11 +230,17 @@ describe('action lifecycle', () => {
 
     const inserted = await add('inserted', { after_action_id: first.id });
     assert.equal(inserted.after_action_id, first.id);
-    assert.deepEqual((await order()).map((o) => o.name), ['first', 'inserted', 'third', 'second']);
+    assert.deepEqual(
+      (await order()).map((o) => o.name),
+      ['first', 'inserted', 'third', 'second'],
+    );
 
     const toFront = await h.request('PATCH', apiPath(second.url), { after_action_id: 0 });
     assert.equal(toFront.status, 200, JSON.stringify(toFront.body));
-    assert.deepEqual((await order()).map((o) => o.name), ['second', 'first', 'inserted', 'third']);
+    assert.deepEqual(
+      (await order()).map((o) => o.name),
+      ['second', 'first', 'inserted', 'third'],
+    );
 
     const self = await h.request('PATCH', apiPath(second.url), { after_action_id: second.id });
     assert.equal(self.status, 400);
@@ -205,7 +248,10 @@ describe('action lifecycle', () => {
     const foreign = await h.request('PATCH', apiPath(second.url), { after_action_id: 987654 });
     assert.equal(foreign.status, 400);
     assertBuddyError(foreign.body);
-    assert.deepEqual((await order()).map((o) => o.name), ['second', 'first', 'inserted', 'third']);
+    assert.deepEqual(
+      (await order()).map((o) => o.name),
+      ['second', 'first', 'inserted', 'third'],
+    );
   });
 });
 
@@ -214,7 +260,9 @@ describe('secrets in actions', () => {
   const SECRET_VARIABLE = 'Variable-Secret-beef-cafe-1234';
 
   function stored(): Buffer {
-    const files = ['gantry.db', 'gantry.db-wal'].map((f) => path.join(h.dataDir, f)).filter((f) => existsSync(f));
+    const files = ['gantry.db', 'gantry.db-wal']
+      .map((f) => path.join(h.dataDir, f))
+      .filter((f) => existsSync(f));
     assert.ok(files.length > 0);
     return Buffer.concat(files.map((f) => readFileSync(f)));
   }

@@ -2,8 +2,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeRepo, setupPipeline, startGantry, type Harness } from '../support/harness.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 let h: Harness;
 let projectName: string;
 let pipelineId: number;
@@ -22,19 +20,46 @@ const V = '/api/workspaces/ws/variables';
 test('variables: create at each level, list with filters, get, patch, delete', async () => {
   const ws = await h.request('POST', V, { key: 'A', value: 'ws' });
   const project = await h.request('POST', V, { key: 'A', value: 'project', project: { name: projectName } });
-  const pipeline = await h.request('POST', V, { key: 'A', value: 'pipeline', pipeline: { id: pipelineId }, description: 'd' });
+  const pipeline = await h.request('POST', V, {
+    key: 'A',
+    value: 'pipeline',
+    pipeline: { id: pipelineId },
+    description: 'd',
+  });
   for (const r of [ws, project, pipeline]) assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.equal(project.body.project.name, projectName);
   assert.equal(pipeline.body.pipeline.id, pipelineId);
   assert.equal(ws.body.project, null);
-  for (const field of ['id', 'url', 'html_url', 'key', 'value', 'type', 'description', 'encrypted', 'settable', 'file_place', 'file_path', 'file_chmod']) {
+  for (const field of [
+    'id',
+    'url',
+    'html_url',
+    'key',
+    'value',
+    'type',
+    'description',
+    'encrypted',
+    'settable',
+    'file_place',
+    'file_path',
+    'file_chmod',
+  ]) {
     assert.ok(field in ws.body, `missing ${field}`);
   }
   const dup = await h.request('POST', V, { key: 'A', value: 'again' });
   assert.equal(dup.status, 409);
-  assert.deepEqual((await h.request('GET', V)).body.variables.map((v: any) => v.value), ['ws']);
-  assert.deepEqual((await h.request('GET', `${V}?project_name=${projectName}`)).body.variables.map((v: any) => v.value), ['project']);
-  assert.deepEqual((await h.request('GET', `${V}?pipeline_id=${pipelineId}`)).body.variables.map((v: any) => v.value), ['pipeline']);
+  assert.deepEqual(
+    (await h.request('GET', V)).body.variables.map((v: any) => v.value),
+    ['ws'],
+  );
+  assert.deepEqual(
+    (await h.request('GET', `${V}?project_name=${projectName}`)).body.variables.map((v: any) => v.value),
+    ['project'],
+  );
+  assert.deepEqual(
+    (await h.request('GET', `${V}?pipeline_id=${pipelineId}`)).body.variables.map((v: any) => v.value),
+    ['pipeline'],
+  );
   assert.equal((await h.request('GET', `${V}?pipeline_id=999999`)).status, 404);
   const patched = await h.request('PATCH', `${V}/${ws.body.id}`, { value: 'ws2' });
   assert.equal(patched.body.value, 'ws2');
@@ -48,14 +73,22 @@ test('encrypted variables: shown sealed, kept when sent back, cannot be silently
   const created = await h.request('POST', V, { key: 'TOKEN', value: 'hunter2-hunter2', encrypted: true });
   assert.equal(created.status, 201);
   assert.match(created.body.value, /^!encrypted [A-Za-z0-9+/=]+$/);
-  const back = await h.request('PATCH', `${V}/${created.body.id}`, { value: created.body.value, description: 'x' });
+  const back = await h.request('PATCH', `${V}/${created.body.id}`, {
+    value: created.body.value,
+    description: 'x',
+  });
   assert.equal(back.status, 200);
   assert.equal(back.body.value, created.body.value, 'the sealed value is unchanged');
   const decrypt = await h.request('PATCH', `${V}/${created.body.id}`, { encrypted: false });
   assert.equal(decrypt.status, 400);
   const forged = await h.request('PATCH', `${V}/${created.body.id}`, { value: '!encrypted AAAA' });
   assert.equal(forged.status, 400);
-  const ssh = await h.request('POST', V, { key: 'DEPLOY_KEY', value: '-----BEGIN KEY-----', type: 'SSH_KEY', file_path: '~/.ssh/id_deploy' });
+  const ssh = await h.request('POST', V, {
+    key: 'DEPLOY_KEY',
+    value: '-----BEGIN KEY-----',
+    type: 'SSH_KEY',
+    file_path: '~/.ssh/id_deploy',
+  });
   assert.equal(ssh.status, 201);
   assert.equal(ssh.body.encrypted, true, 'SSH keys are always encrypted');
   assert.equal(ssh.body.file_chmod, '600');
@@ -90,23 +123,40 @@ test('environments: create with variables, list, get, patch, delete; unknown one
     identifier: 'staging',
     tags: ['web'],
     project: { name: projectName },
-    variables: [{ key: 'URL', value: 'https://staging' }, { key: 'PASS', value: 'p4ss-word', encrypted: true }],
+    variables: [
+      { key: 'URL', value: 'https://staging' },
+      { key: 'PASS', value: 'p4ss-word', encrypted: true },
+    ],
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.scope, 'PROJECT');
   assert.equal(created.body.id.length, 8);
   assert.deepEqual(created.body.variables.map((v: any) => v.key).sort(), ['PASS', 'URL']);
   assert.ok(!JSON.stringify(created.body).includes('p4ss-word'));
-  assert.equal((await h.request('POST', E, { name: 'Staging', identifier: 'staging', project: { name: projectName } })).status, 409);
+  assert.equal(
+    (await h.request('POST', E, { name: 'Staging', identifier: 'staging', project: { name: projectName } }))
+      .status,
+    409,
+  );
   const list = await h.request('GET', `${E}?project_name=${projectName}`);
-  assert.deepEqual(list.body.environments.map((e: any) => e.identifier), ['staging']);
+  assert.deepEqual(
+    list.body.environments.map((e: any) => e.identifier),
+    ['staging'],
+  );
   const pass = created.body.variables.find((v: any) => v.key === 'PASS');
-  const patched = await h.request('PATCH', `${E}/${created.body.id}`, { name: 'Stage', variables: [{ key: 'PASS', value: pass.value, encrypted: true }] });
+  const patched = await h.request('PATCH', `${E}/${created.body.id}`, {
+    name: 'Stage',
+    variables: [{ key: 'PASS', value: pass.value, encrypted: true }],
+  });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
   assert.equal(patched.body.name, 'Stage');
   assert.equal(patched.body.variables.length, 1);
   assert.equal(patched.body.variables[0].value, pass.value, 'sent-back sealed value kept');
-  const run = await h.request('POST', `/api/workspaces/ws/projects/${projectName}/pipelines/${pipelineId}/executions`, { environment: 'production' });
+  const run = await h.request(
+    'POST',
+    `/api/workspaces/ws/projects/${projectName}/pipelines/${pipelineId}/executions`,
+    { environment: 'production' },
+  );
   assert.equal(run.status, 404);
   assert.match(run.body.errors[0].message, /production/);
   assert.equal((await h.request('DELETE', `${E}/${created.body.id}`)).status, 204);

@@ -14,8 +14,6 @@ import {
   runToEnd,
 } from '../support/runs.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 let h: Harness;
 const repo = makeRepo([{ message: 'only', files: { 'a.txt': 'a\n' } }]);
 

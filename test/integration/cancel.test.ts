@@ -28,8 +28,6 @@ import {
   waitFor,
 } from '../support/runs.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 /** The harness's cancelGraceSeconds. */
 const GRACE_SECONDS = 2;
 let h: Harness;

@@ -11,8 +11,6 @@ import tar from 'tar-stream';
 import { addAction, logsOf, makeRepo, setupPipeline, startGantry, type Harness } from '../support/harness.ts';
 import { actionNamed, containersWith, instanceLabel, removeDirs, runToEnd } from '../support/runs.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 let h: Harness;
 const repo = makeRepo([
   { message: 'only', files: { 'a.txt': 'from the repository\n', 'conf/app.conf': 'answer=42\n' } },

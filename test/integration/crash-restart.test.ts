@@ -21,8 +21,6 @@ import {
   waitFor,
 } from '../support/runs.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-crash-'));
 const repo = makeRepo([{ message: 'only', files: { 'a.txt': 'a\n' } }]);

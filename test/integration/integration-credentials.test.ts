@@ -5,7 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addAction, logsOf, makeRepo, setupPipeline, startGantry, waitForExecution, type Harness } from '../support/harness.ts';
+import {
+  addAction,
+  logsOf,
+  makeRepo,
+  setupPipeline,
+  startGantry,
+  waitForExecution,
+  type Harness,
+} from '../support/harness.ts';
 
 let h: Harness;
 let repo: string;
@@ -17,14 +25,24 @@ before(async () => {
 });
 after(() => h.close());
 
-async function runWith(integration: string): Promise<{ status: string; error: string | null; logs: string[] }> {
+async function runWith(
+  integration: string,
+): Promise<{ status: string; error: string | null; logs: string[] }> {
   const { pipelinePath } = await setupPipeline(h, repo);
-  await addAction(h, pipelinePath, { name: 'pull', inline_commands: 'echo ran', integration: { identifier: integration } });
+  await addAction(h, pipelinePath, {
+    name: 'pull',
+    inline_commands: 'echo ran',
+    integration: { identifier: integration },
+  });
   const res = await h.request('POST', `${pipelinePath}/executions`, {});
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const e = await waitForExecution(h, `${pipelinePath}/executions/${res.body.id}`);
   const a = e.action_executions[0];
-  return { status: a.status, error: a.error_message, logs: await logsOf(h, `${pipelinePath}/executions/${e.id}`, a.action_execution_id) };
+  return {
+    status: a.status,
+    error: a.error_message,
+    logs: await logsOf(h, `${pipelinePath}/executions/${e.id}`, a.action_execution_id),
+  };
 }
 
 test('an integration that does not exist fails the action naming it', async () => {
@@ -34,7 +52,13 @@ test('an integration that does not exist fails the action naming it', async () =
 });
 
 test('an existing Docker Hub integration lets the action run (the image is present, so nothing is pulled)', async () => {
-  const created = await h.request('POST', '/api/workspaces/ws/integrations', { name: 'Hub', identifier: 'hub', type: 'DOCKER_HUB', username: 'u', password: 'hub-pass-123' });
+  const created = await h.request('POST', '/api/workspaces/ws/integrations', {
+    name: 'Hub',
+    identifier: 'hub',
+    type: 'DOCKER_HUB',
+    username: 'u',
+    password: 'hub-pass-123',
+  });
   assert.equal(created.status, 201);
   const r = await runWith('hub');
   assert.equal(r.status, 'SUCCESSFUL', r.error ?? '');
@@ -53,6 +77,9 @@ test('credentials for another registry are refused before any pull, without the 
   assert.equal(created.status, 201);
   const r = await runWith('local');
   assert.equal(r.status, 'FAILED');
-  assert.match(r.error ?? '', /holds credentials for 127\.0\.0\.1:5999, but image gantry-test\/busybox:latest comes from docker\.io/);
+  assert.match(
+    r.error ?? '',
+    /holds credentials for 127\.0\.0\.1:5999, but image gantry-test\/busybox:latest comes from docker\.io/,
+  );
   assert.ok(!JSON.stringify(r).includes('local-pass-456'));
 });

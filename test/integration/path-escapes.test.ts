@@ -26,8 +26,6 @@ import {
   runToEnd,
 } from '../support/runs.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 let h: Harness;
 /** A host directory outside every pipeline filesystem, reached through a link in the repository. */
 const hostDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-host-'));

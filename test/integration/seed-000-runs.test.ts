@@ -23,8 +23,6 @@ import {
   runToEnd,
 } from '../support/runs.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 /** Top-level keys of seed 000's example response; every one must be present (null is fine for environment/package). */
 const EXECUTION_KEYS = [
   'url',

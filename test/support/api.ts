@@ -4,10 +4,16 @@ import type { Db } from '../../src/store/database.ts';
 /** Buddy's error body, exactly: `{"errors":[{"message": "<something a person can read>"}]}`. */
 export function assertBuddyError(body: unknown, context = ''): void {
   const text = JSON.stringify(body);
-  assert.ok(body !== null && typeof body === 'object' && !Array.isArray(body), `${context} error body is not an object: ${text}`);
+  assert.ok(
+    body !== null && typeof body === 'object' && !Array.isArray(body),
+    `${context} error body is not an object: ${text}`,
+  );
   assert.deepEqual(Object.keys(body), ['errors'], `${context} error body has other keys: ${text}`);
   const errors = (body as { errors: unknown }).errors;
-  assert.ok(Array.isArray(errors) && errors.length === 1, `${context} errors is not a one-element array: ${text}`);
+  assert.ok(
+    Array.isArray(errors) && errors.length === 1,
+    `${context} errors is not a one-element array: ${text}`,
+  );
   const first = errors[0] as unknown;
   assert.ok(first !== null && typeof first === 'object', `${context} errors[0] is not an object: ${text}`);
   assert.deepEqual(Object.keys(first), ['message'], `${context} errors[0] has other keys: ${text}`);
@@ -20,9 +26,16 @@ export function assertBuddyError(body: unknown, context = ''): void {
  * by a later migration is covered without touching this helper.
  */
 export async function snapshotRows(db: Db): Promise<Record<string, unknown[]>> {
-  const tables = (await db.introspection.getTables()).map((t) => t.name).filter((name) => !name.startsWith('kysely_')).sort();
+  const tables = (await db.introspection.getTables())
+    .map((t) => t.name)
+    .filter((name) => !name.startsWith('kysely_'))
+    .sort();
   const out: Record<string, unknown[]> = {};
   // The table names come from the database itself, so the typed builder is told only that they are tables.
-  for (const table of tables) out[table] = await db.selectFrom(table as 'meta').selectAll().execute();
+  for (const table of tables)
+    out[table] = await db
+      .selectFrom(table as 'meta')
+      .selectAll()
+      .execute();
   return out;
 }

@@ -15,7 +15,12 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   const archive = pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const header = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) };
+    const header = {
+      name: e.name,
+      type,
+      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+    };
     if (type === 'file') archive.entry(header, e.content ?? '');
     else archive.entry(header);
   }

@@ -13,14 +13,16 @@ export async function freePort(): Promise<number> {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 export interface Response {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   headers: Record<string, unknown>;
 }
 
@@ -30,7 +32,12 @@ export interface Harness {
   token: string;
   baseUrl: string;
   /** In-process request through Fastify's inject; JSON in and out. */
-  request(method: string, url: string, body?: unknown, options?: { token?: string | null; raw?: string; headers?: Record<string, string> }): Promise<Response>;
+  request(
+    method: string,
+    url: string,
+    body?: unknown,
+    options?: { token?: string | null; raw?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** Stops the server (data kept) and starts it again on the same data directory. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -40,10 +47,21 @@ export interface Harness {
  * Starts a real Gantry (SQLite file, real Docker engine, real git) on a fresh temporary data
  * directory. `listen` also serves it on a loopback port, for clients like git.
  */
-export async function startGantry(options: { listen?: boolean; config?: Partial<Config>; dataDir?: string } = {}): Promise<Harness> {
+export async function startGantry(
+  options: { listen?: boolean; config?: Partial<Config>; dataDir?: string } = {},
+): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gantry-test-'));
   const port = options.listen ? await freePort() : 8080;
-  const config = loadConfig({ flags: { dataDir, port, logLevel: 'silent', cancelGraceSeconds: 2, maxConcurrentExecutions: 2, ...options.config } });
+  const config = loadConfig({
+    flags: {
+      dataDir,
+      port,
+      logLevel: 'silent',
+      cancelGraceSeconds: 2,
+      maxConcurrentExecutions: 2,
+      ...options.config,
+    },
+  });
   let gantry = await createGantry(config, { logger: false });
   if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
   const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
@@ -62,7 +80,12 @@ export async function startGantry(options: { listen?: boolean; config?: Partial<
       if (opts.raw !== undefined) payload = opts.raw;
       else if (body !== undefined) payload = JSON.stringify(body);
       if (payload !== undefined) headers['content-type'] ??= 'application/json';
-      const res = await gantry.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) });
+      const res = await gantry.app.inject({
+        method: method as 'GET',
+        url,
+        headers,
+        ...(payload !== undefined ? { payload } : {}),
+      });
       let parsed: unknown = null;
       if (res.body !== '') {
         try {
@@ -96,11 +119,22 @@ const GIT_ENV = {
 };
 
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'init.defaultBranch=master', '-c', 'credential.helper=', ...args], { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+  return execFileSync('git', ['-c', 'init.defaultBranch=master', '-c', 'credential.helper=', ...args], {
+    cwd,
+    env: GIT_ENV,
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** A local repository with one commit per entry of `commits` (file path → content; null deletes). Returns its path and SHAs. */
-export function makeRepo(commits: { message: string; files: Record<string, string | null>; symlinks?: Record<string, string>; branch?: string }[]): { dir: string; shas: string[] } {
+export function makeRepo(
+  commits: {
+    message: string;
+    files: Record<string, string | null>;
+    symlinks?: Record<string, string>;
+    branch?: string;
+  }[],
+): { dir: string; shas: string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'gantry-repo-'));
   git(dir, 'init', '-q');
   const shas: string[] = [];
@@ -114,7 +148,8 @@ export function makeRepo(commits: { message: string; files: Record<string, strin
         writeFileSync(full, content);
       }
     }
-    for (const [link, target] of Object.entries(c.symlinks ?? {})) execFileSync('ln', ['-sfn', target, path.join(dir, link)]);
+    for (const [link, target] of Object.entries(c.symlinks ?? {}))
+      execFileSync('ln', ['-sfn', target, path.join(dir, link)]);
     git(dir, 'add', '-A');
     git(dir, 'commit', '-q', '--allow-empty', '-m', c.message);
     shas.push(git(dir, 'rev-parse', 'HEAD'));
@@ -125,11 +160,19 @@ export function makeRepo(commits: { message: string; files: Record<string, strin
 export const TEST_IMAGE = { docker_image_name: 'gantry-test/busybox', docker_image_tag: 'latest' };
 
 /** Creates workspace "ws", a project on `repoDir` (custom_repo_url) and a pipeline; returns their API paths. */
-export async function setupPipeline(h: Harness, repoDir: string, pipeline: Record<string, unknown> = {}): Promise<{ projectPath: string; pipelinePath: string; pipelineId: number }> {
+export async function setupPipeline(
+  h: Harness,
+  repoDir: string,
+  pipeline: Record<string, unknown> = {},
+): Promise<{ projectPath: string; pipelinePath: string; pipelineId: number }> {
   const ws = await h.request('POST', '/api/workspaces', { name: 'WS', domain: 'ws' });
   if (ws.status !== 201 && ws.status !== 409) throw new Error(`workspace: ${JSON.stringify(ws.body)}`);
   const name = `p${Math.random().toString(36).slice(2, 8)}`;
-  const project = await h.request('POST', '/api/workspaces/ws/projects', { display_name: name, name, custom_repo_url: repoDir });
+  const project = await h.request('POST', '/api/workspaces/ws/projects', {
+    display_name: name,
+    name,
+    custom_repo_url: repoDir,
+  });
   if (project.status !== 201) throw new Error(`project: ${JSON.stringify(project.body)}`);
   const projectPath = `/api/workspaces/ws/projects/${name}`;
   const p = await h.request('POST', `${projectPath}/pipelines`, { name: 'Tests', ...pipeline });
@@ -137,28 +180,50 @@ export async function setupPipeline(h: Harness, repoDir: string, pipeline: Recor
   return { projectPath, pipelinePath: `${projectPath}/pipelines/${p.body.id}`, pipelineId: p.body.id };
 }
 
-export async function addAction(h: Harness, pipelinePath: string, action: Record<string, unknown>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await h.request('POST', `${pipelinePath}/actions`, { type: 'RUN_DOCKER_CONTAINER', ...TEST_IMAGE, inline_commands: 'true', ...action });
+export async function addAction(
+  h: Harness,
+  pipelinePath: string,
+  action: Record<string, unknown>,
+): Promise<any> {
+  const res = await h.request('POST', `${pipelinePath}/actions`, {
+    type: 'RUN_DOCKER_CONTAINER',
+    ...TEST_IMAGE,
+    inline_commands: 'true',
+    ...action,
+  });
   if (res.status !== 201) throw new Error(`action: ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
 /** Polls an execution until it reaches a final status (or `timeoutMs` passes) and returns it. */
-export async function waitForExecution(h: Harness, executionPath: string, timeoutMs = 60_000, until: (e: any) => boolean = (e) => ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status)): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function waitForExecution(
+  h: Harness,
+  executionPath: string,
+  timeoutMs = 60_000,
+  until: (e: any) => boolean = (e) => ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status),
+): Promise<any> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const res = await h.request('GET', executionPath);
     if (res.status === 200 && until(res.body)) return res.body;
-    if (Date.now() > end) throw new Error(`execution did not finish: ${JSON.stringify(res.body).slice(0, 2000)}`);
+    if (Date.now() > end)
+      throw new Error(`execution did not finish: ${JSON.stringify(res.body).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** All log lines of an action execution. */
-export async function logsOf(h: Harness, executionPath: string, actionExecutionId: string): Promise<string[]> {
+export async function logsOf(
+  h: Harness,
+  executionPath: string,
+  actionExecutionId: string,
+): Promise<string[]> {
   const lines: string[] = [];
   for (let offset = 0; ; offset += 1000) {
-    const res = await h.request('GET', `${executionPath}/action_executions/${actionExecutionId}/logs?offset=${offset}&limit=1000`);
+    const res = await h.request(
+      'GET',
+      `${executionPath}/action_executions/${actionExecutionId}/logs?offset=${offset}&limit=1000`,
+    );
     lines.push(...(res.body.logs as string[]));
     if (res.body.logs.length < 1000) return lines;
   }

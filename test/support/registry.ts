@@ -16,7 +16,10 @@ export interface TestRegistry {
  * Starts Debian's docker-registry on 127.0.0.1 with htpasswd (bcrypt) authentication and waits until
  * it answers. Needs the packages installed by scripts/setup-test-tools.sh.
  */
-export async function startRegistry(username = 'ci-user', password = 'registry-pass-7Q'): Promise<TestRegistry> {
+export async function startRegistry(
+  username = 'ci-user',
+  password = 'registry-pass-7Q',
+): Promise<TestRegistry> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gantry-registry-'));
   const port = await freePort();
   const htpasswd = execFileSync('htpasswd', ['-Bbn', username, password], { encoding: 'utf8' });
@@ -41,7 +44,9 @@ export async function startRegistry(username = 'ci-user', password = 'registry-p
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const host = `127.0.0.1:${port}`;

@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { waitForExecution, type Harness } from './harness.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 /** The `gantry.instance` label the engine puts on every container of a Gantry on `dataDir` (see engine.ts). */
 export function instanceLabel(dataDir: string): string {
   return createHash('sha256').update(dataDir).digest('hex').slice(0, 16);

@@ -36,7 +36,14 @@ export function presentAction(
 }
 
 /** The action nested in an action execution: the fields seed 000 shows. */
-export function presentActionRef(urls: Urls, ws: WorkspaceRow, project: ProjectRow, pipelineId: number, a: StoredAction, revision: string | null): Record<string, unknown> {
+export function presentActionRef(
+  urls: Urls,
+  ws: WorkspaceRow,
+  project: ProjectRow,
+  pipelineId: number,
+  a: StoredAction,
+  revision: string | null,
+): Record<string, unknown> {
   return {
     ...urls.pair(urls.action(ws.domain, project.name, pipelineId, a.id)),
     id: a.id,

@@ -1,7 +1,14 @@
 import type { CommitInfo } from '../../repo/index.ts';
 import type { StoredAction } from '../../store/actions.ts';
 import type { Pipeline } from '../../store/pipelines.ts';
-import type { ActionExecutionRow, EnvironmentRow, ExecutionRow, ProjectRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
+import type {
+  ActionExecutionRow,
+  EnvironmentRow,
+  ExecutionRow,
+  ProjectRow,
+  UserRow,
+  WorkspaceRow,
+} from '../../store/schema.ts';
 import type { InlineVariable } from '../../domain/pipeline.ts';
 import { presentVariable } from '../../secrets/variables.ts';
 import { presentEnvironmentRef } from './variable.ts';
@@ -26,10 +33,23 @@ export interface ExecutionView {
 function person(urls: Urls, view: ExecutionView, name: string, email: string): Record<string, unknown> {
   const user = [...view.users.values()].find((u) => u.email === email);
   if (user) return presentMember(urls, view.ws.domain, user, view.ws.owner_id)!;
-  return { url: null, html_url: null, id: null, name, avatar_url: null, email, admin: false, workspace_owner: false };
+  return {
+    url: null,
+    html_url: null,
+    id: null,
+    name,
+    avatar_url: null,
+    email,
+    admin: false,
+    workspace_owner: false,
+  };
 }
 
-function revision(urls: Urls, view: ExecutionView, commitJson: string | null): Record<string, unknown> | null {
+function revision(
+  urls: Urls,
+  view: ExecutionView,
+  commitJson: string | null,
+): Record<string, unknown> | null {
   if (!commitJson) return null;
   const c = parseJson<CommitInfo>(commitJson);
   return {
@@ -43,7 +63,13 @@ function revision(urls: Urls, view: ExecutionView, commitJson: string | null): R
   };
 }
 
-export function presentActionExecution(urls: Urls, view: ExecutionView, e: ExecutionRow, a: ActionExecutionRow, current?: StoredAction): Record<string, unknown> {
+export function presentActionExecution(
+  urls: Urls,
+  view: ExecutionView,
+  e: ExecutionRow,
+  a: ActionExecutionRow,
+  current?: StoredAction,
+): Record<string, unknown> {
   const snapshot = parseJson<{ name: string; type: string; settings: ActionSettings }>(a.action_snapshot);
   const base = urls.execution(view.ws.domain, view.project.name, view.pipeline.id, e.id);
   return {
@@ -106,25 +132,64 @@ export function presentExecution(
           default: e.branch === view.project.default_branch,
         }
       : null,
-    tag: e.tag ? { ...urls.pair(`${projectPath}/repository/tags/${encodeURIComponent(e.tag)}`), name: e.tag } : null,
+    tag: e.tag
+      ? { ...urls.pair(`${projectPath}/repository/tags/${encodeURIComponent(e.tag)}`), name: e.tag }
+      : null,
     to_revision: revision(urls, view, e.commit_info),
     from_revision: revision(urls, view, e.from_commit_info),
     changed_files: e.changeset === null ? null : parseJson<string[]>(e.changeset),
     creator: presentMember(urls, view.ws.domain, view.users.get(e.creator_id), view.ws.owner_id),
-    environment: e.environment_id ? presentEnvironmentRef(urls, view.ws, view.environments.get(e.environment_id) ?? deletedEnvironment(e.environment_id)) : null,
+    environment: e.environment_id
+      ? presentEnvironmentRef(
+          urls,
+          view.ws,
+          view.environments.get(e.environment_id) ?? deletedEnvironment(e.environment_id),
+        )
+      : null,
     ...presentPin(urls, view.ws, pinnedPackageOf(e)),
-    pipeline: presentPipeline(urls, view.ws, view.project, view.pipeline, view.users.get(view.pipeline.creatorId)),
-    action_executions: actions.map((a) => presentActionExecution(urls, view, e, a, currentActions.find((c) => c.id === a.action_id))),
+    pipeline: presentPipeline(
+      urls,
+      view.ws,
+      view.project,
+      view.pipeline,
+      view.users.get(view.pipeline.creatorId),
+    ),
+    action_executions: actions.map((a) =>
+      presentActionExecution(
+        urls,
+        view,
+        e,
+        a,
+        currentActions.find((c) => c.id === a.action_id),
+      ),
+    ),
   };
 }
 
 /** An environment deleted after the execution ran: its id is all that is left. */
 function deletedEnvironment(id: string): EnvironmentRow {
-  return { id, workspace_id: 0, project_id: null, name: '(deleted)', identifier: '', tags: '[]', icon: null, public_url: null, create_date: '' };
+  return {
+    id,
+    workspace_id: 0,
+    project_id: null,
+    name: '(deleted)',
+    identifier: '',
+    tags: '[]',
+    icon: null,
+    public_url: null,
+    create_date: '',
+  };
 }
 
 /** The `package` and `package_version` objects of an execution, as pinned when it was accepted. */
-function presentPin(urls: Urls, ws: WorkspaceRow, pin: PinnedPackage | null): { package: unknown; package_version: unknown } {
+function presentPin(
+  urls: Urls,
+  ws: WorkspaceRow,
+  pin: PinnedPackage | null,
+): { package: unknown; package_version: unknown } {
   if (!pin) return { package: null, package_version: null };
-  return { package: presentPackageRef(urls, ws, pin.package), package_version: presentVersion(urls, ws, pin.package.id, pin.version) };
+  return {
+    package: presentPackageRef(urls, ws, pin.package),
+    package_version: presentVersion(urls, ws, pin.package.id, pin.version),
+  };
 }

@@ -3,7 +3,12 @@ import { parseJson } from '../../store/time.ts';
 import type { Urls } from './urls.ts';
 
 /** A workspace member as Buddy nests it (creator, committer, author...). */
-export function presentMember(urls: Urls, ws: string | null, user: UserRow | undefined, ownerId?: number): Record<string, unknown> | null {
+export function presentMember(
+  urls: Urls,
+  ws: string | null,
+  user: UserRow | undefined,
+  ownerId?: number,
+): Record<string, unknown> | null {
   if (!user) return null;
   const path = ws ? `${urls.workspace(ws)}/members/${user.id}` : '/user';
   return {
@@ -30,7 +35,12 @@ export function presentWorkspace(urls: Urls, w: WorkspaceRow): Record<string, un
 }
 
 /** A token; `workspaces` are the current domains of its restriction (see tokenWorkspaceDomains), `clear` its value right after creation. */
-export function presentToken(urls: Urls, t: TokenRow, workspaces: readonly string[] | null, clear?: string): Record<string, unknown> {
+export function presentToken(
+  urls: Urls,
+  t: TokenRow,
+  workspaces: readonly string[] | null,
+  clear?: string,
+): Record<string, unknown> {
   return {
     ...urls.pair(`/user/tokens/${t.id}`),
     id: t.id,
@@ -45,5 +55,12 @@ export function presentToken(urls: Urls, t: TokenRow, workspaces: readonly strin
 }
 
 export function presentUser(urls: Urls, u: UserRow): Record<string, unknown> {
-  return { ...urls.pair('/user'), id: u.id, name: u.name, avatar_url: null, email: u.email, admin: u.admin === 1 };
+  return {
+    ...urls.pair('/user'),
+    id: u.id,
+    name: u.name,
+    avatar_url: null,
+    email: u.email,
+    admin: u.admin === 1,
+  };
 }

@@ -11,7 +11,14 @@ export function packagePath(urls: Urls, ws: WorkspaceRow, packageId: string): st
 }
 
 export function packageFieldsOf(p: PackageRow, size: number): PackageFields {
-  return { id: p.id, type: p.type, name: p.name, identifier: p.identifier, scope: p.project_id === null ? 'WORKSPACE' : 'PROJECT', size };
+  return {
+    id: p.id,
+    type: p.type,
+    name: p.name,
+    identifier: p.identifier,
+    scope: p.project_id === null ? 'WORKSPACE' : 'PROJECT',
+    size,
+  };
 }
 
 export function versionFieldsOf(v: PackageVersionRow): VersionFields {
@@ -20,7 +27,15 @@ export function versionFieldsOf(v: PackageVersionRow): VersionFields {
 
 /** The short package object of seed 000's execution: `{url, html_url, id, type, name, identifier, scope, size}`. */
 export function presentPackageRef(urls: Urls, ws: WorkspaceRow, p: PackageFields): Record<string, unknown> {
-  return { ...urls.pair(packagePath(urls, ws, p.id)), id: p.id, type: p.type, name: p.name, identifier: p.identifier, scope: p.scope, size: p.size };
+  return {
+    ...urls.pair(packagePath(urls, ws, p.id)),
+    id: p.id,
+    type: p.type,
+    name: p.name,
+    identifier: p.identifier,
+    scope: p.scope,
+    size: p.size,
+  };
 }
 
 /** A package as its own endpoints show it. */
@@ -33,7 +48,13 @@ export function presentPackage(
 ): Record<string, unknown> {
   return {
     ...presentPackageRef(urls, ws, packageFieldsOf(p, size)),
-    project: project ? { ...urls.pair(urls.project(ws.domain, project.name)), name: project.name, display_name: project.display_name } : null,
+    project: project
+      ? {
+          ...urls.pair(urls.project(ws.domain, project.name)),
+          name: project.name,
+          display_name: project.display_name,
+        }
+      : null,
     create_date: p.create_date,
   };
 }
@@ -42,7 +63,12 @@ export function presentPackage(
  * A package version: `{url, html_url, version_url, id, version, size, created_date}`. Buddy's
  * version_url is where the version's content is served; here that is the download endpoint.
  */
-export function presentVersion(urls: Urls, ws: WorkspaceRow, packageId: string, v: VersionFields): Record<string, unknown> {
+export function presentVersion(
+  urls: Urls,
+  ws: WorkspaceRow,
+  packageId: string,
+  v: VersionFields,
+): Record<string, unknown> {
   const versionPath = `${packagePath(urls, ws, packageId)}/versions/${v.id}`;
   return {
     ...urls.pair(versionPath),

@@ -16,19 +16,29 @@ export function presentPipeline(
   const { variables, ...settings } = p.settings;
   // Object.assign rather than spreads: spreading a large object mid-literal is ~15x slower on Node 20,
   // and this runs for every item of a list (same keys, same order).
-  return Object.assign(urls.pair(urls.pipeline(ws.domain, project.name, p.id)), { id: p.id, identifier: p.identifier, name: p.name }, settings, {
-    waiting_for_push: false,
-    create_date: p.createDate,
-    creator: presentMember(urls, ws.domain, creator, ws.owner_id),
-    project: presentProjectRef(urls, ws, project),
-    last_execution_status: p.lastExecutionStatus,
-    last_execution_revision: p.lastExecutionRevision,
-    variables: variables.map(presentVariable),
-  });
+  return Object.assign(
+    urls.pair(urls.pipeline(ws.domain, project.name, p.id)),
+    { id: p.id, identifier: p.identifier, name: p.name },
+    settings,
+    {
+      waiting_for_push: false,
+      create_date: p.createDate,
+      creator: presentMember(urls, ws.domain, creator, ws.owner_id),
+      project: presentProjectRef(urls, ws, project),
+      last_execution_status: p.lastExecutionStatus,
+      last_execution_revision: p.lastExecutionRevision,
+      variables: variables.map(presentVariable),
+    },
+  );
 }
 
 /** The short pipeline object nested in actions (seed 004) and executions (seed 000 uses the full one). */
-export function presentPipelineRef(urls: Urls, ws: WorkspaceRow, project: ProjectRow, p: Pipeline): Record<string, unknown> {
+export function presentPipelineRef(
+  urls: Urls,
+  ws: WorkspaceRow,
+  project: ProjectRow,
+  p: Pipeline,
+): Record<string, unknown> {
   return {
     ...urls.pair(urls.pipeline(ws.domain, project.name, p.id)),
     id: p.id,

@@ -2,7 +2,12 @@ import type { ProjectRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
 import { presentMember } from './identity.ts';
 import type { Urls } from './urls.ts';
 
-export function presentProject(urls: Urls, ws: WorkspaceRow, p: ProjectRow, creator: UserRow | undefined): Record<string, unknown> {
+export function presentProject(
+  urls: Urls,
+  ws: WorkspaceRow,
+  p: ProjectRow,
+  creator: UserRow | undefined,
+): Record<string, unknown> {
   const hosted = p.custom_repo_url === null;
   return {
     ...urls.pair(urls.project(ws.domain, p.name)),
@@ -28,5 +33,10 @@ export function presentProject(urls: Urls, ws: WorkspaceRow, p: ProjectRow, crea
 
 /** The short project object nested in pipelines. */
 export function presentProjectRef(urls: Urls, ws: WorkspaceRow, p: ProjectRow): Record<string, unknown> {
-  return { ...urls.pair(urls.project(ws.domain, p.name)), name: p.name, display_name: p.display_name, status: p.status };
+  return {
+    ...urls.pair(urls.project(ws.domain, p.name)),
+    name: p.name,
+    display_name: p.display_name,
+    status: p.status,
+  };
 }

@@ -11,7 +11,12 @@ export interface VariableOwners {
   environment?: EnvironmentRow | null;
 }
 
-export function presentVariableRow(urls: Urls, ws: WorkspaceRow, v: VariableRow, owners: VariableOwners): Record<string, unknown> {
+export function presentVariableRow(
+  urls: Urls,
+  ws: WorkspaceRow,
+  v: VariableRow,
+  owners: VariableOwners,
+): Record<string, unknown> {
   const { project, pipeline, action, environment } = owners;
   return {
     ...urls.pair(`${urls.workspace(ws.domain)}/variables/${v.id}`),
@@ -25,14 +30,36 @@ export function presentVariableRow(urls: Urls, ws: WorkspaceRow, v: VariableRow,
     file_place: v.file_place,
     file_path: v.file_path,
     file_chmod: v.file_chmod,
-    project: project ? { ...urls.pair(urls.project(ws.domain, project.name)), name: project.name, display_name: project.display_name } : null,
-    pipeline: pipeline ? { ...urls.pair(urls.pipeline(ws.domain, pipeline.projectName, pipeline.id)), id: pipeline.id, name: pipeline.name } : null,
-    action: action ? { ...urls.pair(urls.action(ws.domain, action.projectName, action.pipelineId, action.id)), id: action.id, name: action.name } : null,
+    project: project
+      ? {
+          ...urls.pair(urls.project(ws.domain, project.name)),
+          name: project.name,
+          display_name: project.display_name,
+        }
+      : null,
+    pipeline: pipeline
+      ? {
+          ...urls.pair(urls.pipeline(ws.domain, pipeline.projectName, pipeline.id)),
+          id: pipeline.id,
+          name: pipeline.name,
+        }
+      : null,
+    action: action
+      ? {
+          ...urls.pair(urls.action(ws.domain, action.projectName, action.pipelineId, action.id)),
+          id: action.id,
+          name: action.name,
+        }
+      : null,
     environment: environment ? presentEnvironmentRef(urls, ws, environment) : null,
   };
 }
 
-export function presentEnvironmentRef(urls: Urls, ws: WorkspaceRow, e: EnvironmentRow): Record<string, unknown> {
+export function presentEnvironmentRef(
+  urls: Urls,
+  ws: WorkspaceRow,
+  e: EnvironmentRow,
+): Record<string, unknown> {
   return {
     ...urls.pair(`${urls.workspace(ws.domain)}/environments/${e.id}`),
     id: e.id,
@@ -54,7 +81,13 @@ export function presentEnvironment(
     tags: parseJson<string[]>(e.tags),
     icon: e.icon,
     public_url: e.public_url,
-    project: project ? { ...urls.pair(urls.project(ws.domain, project.name)), name: project.name, display_name: project.display_name } : null,
+    project: project
+      ? {
+          ...urls.pair(urls.project(ws.domain, project.name)),
+          name: project.name,
+          display_name: project.display_name,
+        }
+      : null,
     variables,
     create_date: e.create_date,
   };

@@ -16,7 +16,13 @@ import {
 import { parseVolumeMapping, staysInside } from '../../domain/paths.ts';
 import { shownSealed, sealVariables } from '../../secrets/variables.ts';
 import type { SecretBox } from '../../secrets/cipher.ts';
-import { createAction, deleteAction, listActions, updateAction, type StoredAction } from '../../store/actions.ts';
+import {
+  createAction,
+  deleteAction,
+  listActions,
+  updateAction,
+  type StoredAction,
+} from '../../store/actions.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { loadAction, loadPipeline } from '../lookup.ts';
@@ -26,31 +32,55 @@ import { ActionParams, AuthQuery, PipelineParams } from '../schemas/common.ts';
 
 type Body = Record<string, unknown>;
 
-const NOT_SETTINGS = new Set(['name', 'type', 'after_action_id', 'password', 'url', 'html_url', 'id', 'pipeline', 'last_execution_status', 'current_revision', 'create_date']);
+const NOT_SETTINGS = new Set([
+  'name',
+  'type',
+  'after_action_id',
+  'password',
+  'url',
+  'html_url',
+  'id',
+  'pipeline',
+  'last_execution_status',
+  'current_revision',
+  'create_date',
+]);
 
 const CLOUD_REGISTRIES = new Set(['AMAZON_ECR', 'GOOGLE_GCR', 'GOOGLE_ARTIFACT_REGISTRY']);
 
 /** Rules of the fields every action has. */
 function checkCommonRules(s: ActionSettings): string | null {
-  if ((UNSUPPORTED_TRIGGER_TIMES as readonly string[]).includes(s.trigger_time)) return `not supported yet: trigger_time ${s.trigger_time}`;
+  if ((UNSUPPORTED_TRIGGER_TIMES as readonly string[]).includes(s.trigger_time))
+    return `not supported yet: trigger_time ${s.trigger_time}`;
   for (const c of s.trigger_conditions) {
-    if (c.trigger_condition === 'ON_CHANGE_AT_PATH' && !c.trigger_condition_paths?.length) return 'ON_CHANGE_AT_PATH needs trigger_condition_paths';
-    if (c.trigger_condition.startsWith('VAR_') && !c.trigger_variable_key) return `${c.trigger_condition} needs trigger_variable_key`;
+    if (c.trigger_condition === 'ON_CHANGE_AT_PATH' && !c.trigger_condition_paths?.length)
+      return 'ON_CHANGE_AT_PATH needs trigger_condition_paths';
+    if (c.trigger_condition.startsWith('VAR_') && !c.trigger_variable_key)
+      return `${c.trigger_condition} needs trigger_variable_key`;
   }
   return null;
 }
 
 /** A reference to a DOCKERFILE action must name one that exists (id 0: one must stand earlier). */
-function checkBuildReference(ref: BuiltImageReference, actions: readonly StoredAction[], position: number): string | null {
+function checkBuildReference(
+  ref: BuiltImageReference,
+  actions: readonly StoredAction[],
+  position: number,
+): string | null {
   if (findBuildAction(actions, ref, position)) return null;
-  if (ref.docker_build_action_name !== null) return `docker_build_action_name "${ref.docker_build_action_name}" is not a DOCKERFILE action of this pipeline`;
+  if (ref.docker_build_action_name !== null)
+    return `docker_build_action_name "${ref.docker_build_action_name}" is not a DOCKERFILE action of this pipeline`;
   if (ref.docker_build_action_id !== null && ref.docker_build_action_id !== 0) {
     return `docker_build_action_id ${ref.docker_build_action_id} is not a DOCKERFILE action of this pipeline`;
   }
   return 'docker_build_action_id 0 takes the image of the nearest earlier DOCKERFILE action, and there is none before this one';
 }
 
-function checkContainerRules(s: ContainerActionSettings, actions: readonly StoredAction[], position: number): string | null {
+function checkContainerRules(
+  s: ContainerActionSettings,
+  actions: readonly StoredAction[],
+  position: number,
+): string | null {
   for (const entry of s.volume_mappings) {
     const parsed = parseVolumeMapping(entry);
     if (typeof parsed === 'string') return parsed;
@@ -58,42 +88,68 @@ function checkContainerRules(s: ContainerActionSettings, actions: readonly Store
   if (s.export_container_path !== null && !staysInside(s.export_container_path)) {
     return `export_container_path "${s.export_container_path}" leaves the pipeline filesystem`;
   }
-  if (s.mount_filesystem_path !== null && !s.mount_filesystem_path.startsWith('/')) return 'mount_filesystem_path must be an absolute container path';
+  if (s.mount_filesystem_path !== null && !s.mount_filesystem_path.startsWith('/'))
+    return 'mount_filesystem_path must be an absolute container path';
   if (s.region !== null || (s.docker_registry !== null && CLOUD_REGISTRIES.has(s.docker_registry))) {
     return 'not supported yet: registries that need a cloud provider API (Amazon ECR, Google GCR/Artifact Registry)';
   }
   if (s.use_image_from_action || s.image_location === 'ACTION') {
-    return checkBuildReference({ docker_build_action_id: s.docker_build_action_id ?? 0, docker_build_action_name: s.docker_build_action_name }, actions, position);
+    return checkBuildReference(
+      {
+        docker_build_action_id: s.docker_build_action_id ?? 0,
+        docker_build_action_name: s.docker_build_action_name,
+      },
+      actions,
+      position,
+    );
   }
-  for (const field of ['docker_image_name', 'docker_image_tag'] as const) if (!s[field]) return `field "${field}" is required`;
+  for (const field of ['docker_image_name', 'docker_image_tag'] as const)
+    if (!s[field]) return `field "${field}" is required`;
   return null;
 }
 
 function checkDockerfileRules(s: DockerfileActionSettings): string | null {
-  if (!staysInside(s.dockerfile_path)) return `dockerfile_path "${s.dockerfile_path}" leaves the pipeline filesystem`;
+  if (!staysInside(s.dockerfile_path))
+    return `dockerfile_path "${s.dockerfile_path}" leaves the pipeline filesystem`;
   if (!staysInside(s.context_path)) return `context_path "${s.context_path}" leaves the pipeline filesystem`;
-  for (const arg of s.build_args) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) return `build_args entry "${arg}" must be KEY=value`;
+  for (const arg of s.build_args)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) return `build_args entry "${arg}" must be KEY=value`;
   return null;
 }
 
 /** Checks rules a schema cannot express for an action standing at `position`; returns a client-facing message or null. */
-function checkRules(type: ActionType, s: ActionSettings, actions: readonly StoredAction[], position: number): string | null {
+function checkRules(
+  type: ActionType,
+  s: ActionSettings,
+  actions: readonly StoredAction[],
+  position: number,
+): string | null {
   const common = checkCommonRules(s);
   if (common) return common;
-  if (type === 'RUN_DOCKER_CONTAINER') return checkContainerRules(s as ContainerActionSettings, actions, position);
+  if (type === 'RUN_DOCKER_CONTAINER')
+    return checkContainerRules(s as ContainerActionSettings, actions, position);
   if (type === 'DOCKERFILE') return checkDockerfileRules(s as DockerfileActionSettings);
   return checkBuildReference(s as DockerPushActionSettings, actions, position);
 }
 
 /** Where an action will stand: after `after` (null: first), or where it is, or last for a new one. */
-function futurePosition(actions: readonly StoredAction[], after: number | null | undefined, self: StoredAction | null): number {
+function futurePosition(
+  actions: readonly StoredAction[],
+  after: number | null | undefined,
+  self: StoredAction | null,
+): number {
   if (after === undefined) return self ? self.position : Number.MAX_SAFE_INTEGER;
   if (after === null) return -1;
   return (actions.find((a) => a.id === after)?.position ?? 0) + 0.5;
 }
 
 /** Builds stored settings and sealed secrets from a validated body over `base`. */
-function applyBody(box: SecretBox, body: Body, base: ActionSettings, baseSecrets: string): { settings: ActionSettings; sealedSecrets: string } {
+function applyBody(
+  box: SecretBox,
+  body: Body,
+  base: ActionSettings,
+  baseSecrets: string,
+): { settings: ActionSettings; sealedSecrets: string } {
   const settings = { ...base } as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(body)) {
     if (NOT_SETTINGS.has(key) || key === 'variables' || value === undefined) continue;
@@ -106,18 +162,27 @@ function applyBody(box: SecretBox, body: Body, base: ActionSettings, baseSecrets
   }
   let sealedSecrets = baseSecrets;
   if (body.password === null || body.password === '') sealedSecrets = '';
-  else if (typeof body.password === 'string' && !(baseSecrets !== '' && body.password === shownSealed(baseSecrets))) {
-    if (body.password.startsWith('!encrypted ')) throw badRequest('password: an "!encrypted" value can only be sent back unchanged');
+  else if (
+    typeof body.password === 'string' &&
+    !(baseSecrets !== '' && body.password === shownSealed(baseSecrets))
+  ) {
+    if (body.password.startsWith('!encrypted '))
+      throw badRequest('password: an "!encrypted" value can only be sent back unchanged');
     sealedSecrets = box.seal(JSON.stringify({ password: body.password } satisfies ActionSecrets));
   }
   return { settings: settings as unknown as ActionSettings, sealedSecrets };
 }
 
-function checkAfter(actions: readonly StoredAction[], after: unknown, selfId: number | null): number | null | undefined {
+function checkAfter(
+  actions: readonly StoredAction[],
+  after: unknown,
+  selfId: number | null,
+): number | null | undefined {
   if (after === undefined) return undefined;
   if (after === null || after === 0) return null;
   if (after === selfId) throw badRequest('after_action_id cannot name the action itself');
-  if (!actions.some((a) => a.id === after)) throw badRequest(`after_action_id ${String(after)} is not an action of this pipeline`);
+  if (!actions.some((a) => a.id === after))
+    throw badRequest(`after_action_id ${String(after)} is not an action of this pipeline`);
   return after as number;
 }
 
@@ -138,35 +203,55 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const actions = await listActions(db, pipeline.id);
       return {
         ...urls.pair(`${urls.pipeline(ws.domain, project.name, pipeline.id)}/actions`),
-        actions: actions.map((a, i) => presentAction(urls, ws, project, pipeline, a, i > 0 ? actions[i - 1]!.id : null)),
+        actions: actions.map((a, i) =>
+          presentAction(urls, ws, project, pipeline, a, i > 0 ? actions[i - 1]!.id : null),
+        ),
       };
     },
   );
 
   app.post<{ Params: Static<typeof PipelineParams>; Body: Body }>(
     base,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PipelineParams, body: ActionBodyEnvelope, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE' },
+      schema: { params: PipelineParams, body: ActionBodyEnvelope, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const body = request.body;
       if (typeof body.type !== 'string') throw badRequest('field "type" is required');
       if (!isSupportedType(body.type)) {
-        throw badRequest(`unsupported action type "${body.type}"; supported: ${SUPPORTED_ACTION_TYPES.join(', ')}`);
+        throw badRequest(
+          `unsupported action type "${body.type}"; supported: ${SUPPORTED_ACTION_TYPES.join(', ')}`,
+        );
       }
       const type: ActionType = body.type;
       for (const field of ['name', ...REQUIRED_FIELDS[type]]) {
-        if (body[field] === undefined || body[field] === null) throw badRequest(`field "${field}" is required`);
+        if (body[field] === undefined || body[field] === null)
+          throw badRequest(`field "${field}" is required`);
       }
       const problem = checkActionBody(type, body);
       if (problem) throw badRequest(problem);
       const actions = await listActions(db, pipeline.id);
-      const { settings, sealedSecrets } = applyBody(secrets, body, actionDefaults(type) as unknown as ActionSettings, '');
+      const { settings, sealedSecrets } = applyBody(
+        secrets,
+        body,
+        actionDefaults(type) as unknown as ActionSettings,
+        '',
+      );
       const after = checkAfter(actions, body.after_action_id, null);
       const rule = checkRules(type, settings, actions, futurePosition(actions, after, null));
       if (rule) throw badRequest(rule);
-      const created = await createAction(db, pipeline.id, { type, name: body.name as string, settings, sealedSecrets }, after);
+      const created = await createAction(
+        db,
+        pipeline.id,
+        { type, name: body.name as string, settings, sealedSecrets },
+        after,
+      );
       const all = await listActions(db, pipeline.id);
-      return reply.status(201).send(presentAction(urls, ws, project, pipeline, created, previousId(all, created.id)));
+      return reply
+        .status(201)
+        .send(presentAction(urls, ws, project, pipeline, created, previousId(all, created.id)));
     },
   );
 
@@ -175,17 +260,28 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { scope: 'EXECUTION_INFO' }, schema: { params: ActionParams, querystring: AuthQuery } },
     async (request) => {
       const { ws, project, pipeline, action } = await loadAction(db, request, request.params);
-      return presentAction(urls, ws, project, pipeline, action, previousId(await listActions(db, pipeline.id), action.id));
+      return presentAction(
+        urls,
+        ws,
+        project,
+        pipeline,
+        action,
+        previousId(await listActions(db, pipeline.id), action.id),
+      );
     },
   );
 
   app.patch<{ Params: Static<typeof ActionParams>; Body: Body }>(
     `${base}/:action_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: ActionParams, body: ActionBodyEnvelope, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE' },
+      schema: { params: ActionParams, body: ActionBodyEnvelope, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, project, pipeline, action } = await loadAction(db, request, request.params);
       const body = request.body;
-      if (body.type !== undefined && body.type !== action.type) throw badRequest(`type cannot be changed (the action is ${action.type})`);
+      if (body.type !== undefined && body.type !== action.type)
+        throw badRequest(`type cannot be changed (the action is ${action.type})`);
       const problem = checkActionBody(action.type, body);
       if (problem) throw badRequest(problem);
       for (const field of ['name', ...REQUIRED_FIELDS[action.type]]) {
@@ -198,8 +294,21 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const rule = checkRules(action.type, settings, others, futurePosition(others, after, action));
       if (rule) throw badRequest(rule);
       const name = typeof body.name === 'string' ? body.name : action.name;
-      const updated = await updateAction(db, pipeline.id, action.id, { name, settings, sealedSecrets }, after);
-      return presentAction(urls, ws, project, pipeline, updated, previousId(await listActions(db, pipeline.id), updated.id));
+      const updated = await updateAction(
+        db,
+        pipeline.id,
+        action.id,
+        { name, settings, sealedSecrets },
+        after,
+      );
+      return presentAction(
+        urls,
+        ws,
+        project,
+        pipeline,
+        updated,
+        previousId(await listActions(db, pipeline.id), updated.id),
+      );
     },
   );
 

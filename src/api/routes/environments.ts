@@ -3,7 +3,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
 import type { Db } from '../../store/database.ts';
-import { createEnvironment, deleteEnvironment, getEnvironment, identifierInUse, listEnvironments, updateEnvironment } from '../../store/environments.ts';
+import {
+  createEnvironment,
+  deleteEnvironment,
+  getEnvironment,
+  identifierInUse,
+  listEnvironments,
+  updateEnvironment,
+} from '../../store/environments.ts';
 import { hasActiveExecutionsInEnvironment } from '../../store/executions.ts';
 import { getProject, getProjectById } from '../../store/projects.ts';
 import type { EnvironmentRow, WorkspaceRow } from '../../store/schema.ts';
@@ -22,13 +29,26 @@ const Fields = {
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
   icon: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
   public_url: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
-  project: Type.Optional(Type.Union([Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }), Type.Null()])),
-  variables: Type.Optional(Type.Array(Type.Object(VariableFields, { additionalProperties: false }), { maxItems: 200 })),
+  project: Type.Optional(
+    Type.Union([
+      Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }),
+      Type.Null(),
+    ]),
+  ),
+  variables: Type.Optional(
+    Type.Array(Type.Object(VariableFields, { additionalProperties: false }), { maxItems: 200 }),
+  ),
 };
 const CreateBody = Type.Object(Fields, { additionalProperties: false });
-const PatchBody = Type.Object({ ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, scope: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
+const PatchBody = Type.Object(
+  { ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, scope: Type.Optional(Type.Unknown()) },
+  { additionalProperties: false },
+);
 const IdParams = Type.Object({ ...WorkspaceParams.properties, id: Type.String({ maxLength: 32 }) });
-const ListQuery = Type.Object({ project_name: Type.Optional(Type.String({ maxLength: 255 })), access_token: Type.Optional(Type.String()) });
+const ListQuery = Type.Object({
+  project_name: Type.Optional(Type.String({ maxLength: 255 })),
+  access_token: Type.Optional(Type.String()),
+});
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 function environmentId(): string {
@@ -36,7 +56,13 @@ function environmentId(): string {
 }
 
 /** Replaces an environment's variables with `variables` (sealing secrets, keeping "!encrypted" ones). */
-async function replaceVariables(db: Db, ctx: ApiContext, ws: WorkspaceRow, env: EnvironmentRow, variables: Static<typeof CreateBody>['variables'] & object): Promise<void> {
+async function replaceVariables(
+  db: Db,
+  ctx: ApiContext,
+  ws: WorkspaceRow,
+  env: EnvironmentRow,
+  variables: Static<typeof CreateBody>['variables'] & object,
+): Promise<void> {
   const previous = await listVariables(db, { workspaceId: ws.id, environmentId: env.id });
   const keys = new Set<string>();
   for (const v of variables) {
@@ -46,7 +72,14 @@ async function replaceVariables(db: Db, ctx: ApiContext, ws: WorkspaceRow, env: 
   const rows = variables.map((v) => variableValues(ctx, v, previous.find((p) => p.key === v.key) ?? null));
   for (const p of previous) await deleteVariable(db, p.id);
   for (const values of rows) {
-    await createVariable(db, { workspace_id: ws.id, project_id: null, pipeline_id: null, action_id: null, environment_id: env.id, ...values });
+    await createVariable(db, {
+      workspace_id: ws.id,
+      project_id: null,
+      pipeline_id: null,
+      action_id: null,
+      environment_id: env.id,
+      ...values,
+    });
   }
 }
 
@@ -57,10 +90,19 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   async function present(ws: WorkspaceRow, e: EnvironmentRow): Promise<Record<string, unknown>> {
     const project = e.project_id !== null ? ((await getProjectById(db, e.project_id)) ?? null) : null;
     const vars = await listVariables(db, { workspaceId: ws.id, environmentId: e.id });
-    return presentEnvironment(urls, ws, e, project, vars.map((v) => presentVariableRow(urls, ws, v, { environment: e })));
+    return presentEnvironment(
+      urls,
+      ws,
+      e,
+      project,
+      vars.map((v) => presentVariableRow(urls, ws, v, { environment: e })),
+    );
   }
 
-  async function load(request: FastifyRequest, params: Static<typeof IdParams>): Promise<{ ws: WorkspaceRow; e: EnvironmentRow }> {
+  async function load(
+    request: FastifyRequest,
+    params: Static<typeof IdParams>,
+  ): Promise<{ ws: WorkspaceRow; e: EnvironmentRow }> {
     const ws = await loadWorkspace(db, request, params.workspace);
     const e = await getEnvironment(db, ws.id, params.id);
     if (!e) throw notFound(`environment "${params.id}" not found`);
@@ -74,13 +116,19 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const projectId = await projectFilter(db, ws, request.query.project_name);
       const rows = await listEnvironments(db, ws.id, projectId);
-      return { ...urls.pair(`${urls.workspace(ws.domain)}/environments`), environments: await Promise.all(rows.map((e) => present(ws, e))) };
+      return {
+        ...urls.pair(`${urls.workspace(ws.domain)}/environments`),
+        environments: await Promise.all(rows.map((e) => present(ws, e))),
+      };
     },
   );
 
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
-    { config: { scope: 'ENVIRONMENT_ADD' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'ENVIRONMENT_ADD' },
+      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body;
@@ -91,7 +139,8 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
         projectId = project.id;
       }
       const identifier = body.identifier ?? slugify(body.name);
-      if (await identifierInUse(db, ws.id, projectId, identifier)) throw conflict(`environment identifier "${identifier}" is taken`);
+      if (await identifierInUse(db, ws.id, projectId, identifier))
+        throw conflict(`environment identifier "${identifier}" is taken`);
       const e = await db.transaction().execute(async (trx) => {
         const created = await createEnvironment(trx, {
           id: environmentId(),
@@ -121,14 +170,25 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:id`,
-    { config: { scope: 'ENVIRONMENT_MANAGE' }, schema: { params: IdParams, body: PatchBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'ENVIRONMENT_MANAGE' },
+      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, e } = await load(request, request.params);
       const body = request.body;
-      if (body.project !== undefined && (body.project?.name ?? null) !== (e.project_id === null ? null : (await getProjectById(db, e.project_id))?.name)) {
+      if (
+        body.project !== undefined &&
+        (body.project?.name ?? null) !==
+          (e.project_id === null ? null : (await getProjectById(db, e.project_id))?.name)
+      ) {
         throw badRequest('an environment cannot move to another project; create a new one');
       }
-      if (body.identifier !== undefined && body.identifier !== e.identifier && (await identifierInUse(db, ws.id, e.project_id, body.identifier, e.id))) {
+      if (
+        body.identifier !== undefined &&
+        body.identifier !== e.identifier &&
+        (await identifierInUse(db, ws.id, e.project_id, body.identifier, e.id))
+      ) {
         throw conflict(`environment identifier "${body.identifier}" is taken`);
       }
       const updated = await db.transaction().execute(async (trx) => {
@@ -151,7 +211,8 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { scope: 'ENVIRONMENT_MANAGE' }, schema: { params: IdParams, querystring: AuthQuery } },
     async (request, reply) => {
       const { e } = await load(request, request.params);
-      if (await hasActiveExecutionsInEnvironment(db, e.id)) throw conflict('environment is used by executions queued or in progress');
+      if (await hasActiveExecutionsInEnvironment(db, e.id))
+        throw conflict('environment is used by executions queued or in progress');
       await deleteEnvironment(db, e.id);
       return reply.status(204).send();
     },

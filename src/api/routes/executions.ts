@@ -4,7 +4,14 @@ import { PRIORITIES, isFinalExecutionStatus } from '../../domain/status.ts';
 import { ExecutionStateError } from '../../engine/engine.ts';
 import { acceptRunRequest, RunRequestError } from '../../engine/run-request.ts';
 import { listActions } from '../../store/actions.ts';
-import { eventsSince, getActionExecution, getExecution, listActionExecutions, listExecutions, updateExecutionFields } from '../../store/executions.ts';
+import {
+  eventsSince,
+  getActionExecution,
+  getExecution,
+  listActionExecutions,
+  listExecutions,
+  updateExecutionFields,
+} from '../../store/executions.ts';
 import { listEnvironments } from '../../store/environments.ts';
 import { getUsers } from '../../store/identity.ts';
 import type { ExecutionRow } from '../../store/schema.ts';
@@ -15,8 +22,14 @@ import { loadPipeline, numericId, pageOf } from '../lookup.ts';
 import { presentActionExecution, presentExecution, type ExecutionView } from '../present/execution.ts';
 import { AuthQuery, InlineVariableSchema, OneOf, PageQuery, PipelineParams } from '../schemas/common.ts';
 
-const RevisionRef = Type.Object({ revision: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true });
-const NameRef = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true });
+const RevisionRef = Type.Object(
+  { revision: Type.String({ minLength: 1, maxLength: 255 }) },
+  { additionalProperties: true },
+);
+const NameRef = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 255 }) },
+  { additionalProperties: true },
+);
 const RunBody = Type.Object(
   {
     to_revision: Type.Optional(RevisionRef),
@@ -35,8 +48,14 @@ const RunBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const ExecutionParams = Type.Object({ ...PipelineParams.properties, execution_id: Type.String({ maxLength: 32 }) });
-const ActionExecutionParams = Type.Object({ ...ExecutionParams.properties, action_execution_id: Type.String({ maxLength: 64 }) });
+const ExecutionParams = Type.Object({
+  ...PipelineParams.properties,
+  execution_id: Type.String({ maxLength: 32 }),
+});
+const ActionExecutionParams = Type.Object({
+  ...ExecutionParams.properties,
+  action_execution_id: Type.String({ maxLength: 64 }),
+});
 const OperationBody = Type.Object(
   {
     operation: OneOf(['CANCEL', 'RETRY', 'APPLY', 'APPLY_VARIABLES', 'RUN_DELAYED'] as const),
@@ -63,33 +82,56 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
   const base = '/workspaces/:workspace/projects/:project_name/pipelines/:pipeline_id/executions';
 
-  async function view(request: FastifyRequest, params: Static<typeof PipelineParams>, creators: number[]): Promise<ExecutionView> {
+  async function view(
+    request: FastifyRequest,
+    params: Static<typeof PipelineParams>,
+    creators: number[],
+  ): Promise<ExecutionView> {
     const found = await loadPipeline(db, request, params);
     const users = await getUsers(db, [...creators, found.pipeline.creatorId]);
     const environments = new Map((await listEnvironments(db, found.ws.id)).map((e) => [e.id, e]));
     return { ...found, users, environments };
   }
 
-  async function loadExecution(request: FastifyRequest, params: ExecParams): Promise<{ v: ExecutionView; e: ExecutionRow }> {
+  async function loadExecution(
+    request: FastifyRequest,
+    params: ExecParams,
+  ): Promise<{ v: ExecutionView; e: ExecutionRow }> {
     const id = numericId(params.execution_id, 'execution');
     const e = await getExecution(db, id);
     const v = await view(request, params, e ? [e.creator_id] : []);
-    if (!e || e.pipeline_id !== v.pipeline.id) throw notFound(`execution ${id} not found in pipeline ${v.pipeline.id}`);
+    if (!e || e.pipeline_id !== v.pipeline.id)
+      throw notFound(`execution ${id} not found in pipeline ${v.pipeline.id}`);
     return { v, e };
   }
 
   async function present(v: ExecutionView, e: ExecutionRow): Promise<Record<string, unknown>> {
-    return presentExecution(urls, v, e, await listActionExecutions(db, [e.id]), await listActions(db, v.pipeline.id));
+    return presentExecution(
+      urls,
+      v,
+      e,
+      await listActionExecutions(db, [e.id]),
+      await listActions(db, v.pipeline.id),
+    );
   }
 
   app.post<{ Params: Static<typeof PipelineParams>; Body: Static<typeof RunBody> }>(
     base,
-    { config: { scope: 'EXECUTION_RUN' }, schema: { params: PipelineParams, body: RunBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_RUN' },
+      schema: { params: PipelineParams, body: RunBody, querystring: AuthQuery },
+    },
     async (request) => {
       const found = await loadPipeline(db, request, request.params);
       let e: ExecutionRow;
       try {
-        e = await acceptRunRequest(ctx, found.project, found.pipeline, request.body, principalOf(request).user.id);
+        e = await acceptRunRequest(
+          ctx,
+          found.project,
+          found.pipeline,
+          request.body,
+          principalOf(request).user.id,
+        );
       } catch (err) {
         if (err instanceof RunRequestError) throw new ApiError(err.status, err.message);
         throw err;
@@ -107,8 +149,15 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const found = await loadPipeline(db, request, request.params);
       const page = pageOf(request.query);
       const { rows, total } = await listExecutions(db, found.pipeline.id, page.limit, page.offset);
-      const v = await view(request, request.params, rows.map((r) => r.creator_id));
-      const actionRows = await listActionExecutions(db, rows.map((r) => r.id));
+      const v = await view(
+        request,
+        request.params,
+        rows.map((r) => r.creator_id),
+      );
+      const actionRows = await listActionExecutions(
+        db,
+        rows.map((r) => r.id),
+      );
       const current = await listActions(db, v.pipeline.id);
       return {
         ...urls.pair(`${urls.pipeline(v.ws.domain, v.project.name, v.pipeline.id)}/executions`),
@@ -117,7 +166,15 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         total_page_count: Math.ceil(total / page.perPage),
         element_count: rows.length,
         total_element_count: total,
-        executions: rows.map((e) => presentExecution(urls, v, e, actionRows.filter((a) => a.execution_id === e.id), current)),
+        executions: rows.map((e) =>
+          presentExecution(
+            urls,
+            v,
+            e,
+            actionRows.filter((a) => a.execution_id === e.id),
+            current,
+          ),
+        ),
       };
     },
   );
@@ -133,7 +190,10 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: ExecParams; Body: Static<typeof OperationBody> }>(
     `${base}/:execution_id`,
-    { config: { scope: 'EXECUTION_RUN' }, schema: { params: ExecutionParams, body: OperationBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_RUN' },
+      schema: { params: ExecutionParams, body: OperationBody, querystring: AuthQuery },
+    },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
       const op = request.body.operation;
@@ -141,10 +201,14 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (op === 'CANCEL') await engine.cancel(e.id, principalOf(request).user.id);
         else if (op === 'RETRY') await engine.retry(e.id);
         else if (op === 'RUN_DELAYED') {
-          if (e.status !== 'ENQUEUED' || e.delay_until === null) throw conflict(`execution ${e.id} is not waiting for its delay_until`);
+          if (e.status !== 'ENQUEUED' || e.delay_until === null)
+            throw conflict(`execution ${e.id} is not waiting for its delay_until`);
           await updateExecutionFields(db, e.id, { delay_until: null });
           engine.enqueued(e.id);
-        } else throw badRequest(`not supported yet: operation ${op} (approval gates and variable prompts are not built)`);
+        } else
+          throw badRequest(
+            `not supported yet: operation ${op} (approval gates and variable prompts are not built)`,
+          );
       } catch (err) {
         if (err instanceof ExecutionStateError) throw conflict(err.message);
         throw err;
@@ -155,11 +219,17 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof ActionExecutionParams> }>(
     `${base}/:execution_id/action_executions/:action_execution_id`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ActionExecutionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO' },
+      schema: { params: ActionExecutionParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
       const a = await getActionExecution(db, e.id, request.params.action_execution_id);
-      if (!a) throw notFound(`action execution "${request.params.action_execution_id}" not found in execution ${e.id}`);
+      if (!a)
+        throw notFound(
+          `action execution "${request.params.action_execution_id}" not found in execution ${e.id}`,
+        );
       return presentActionExecution(urls, v, e, a);
     },
   );
@@ -170,13 +240,18 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
       const a = await getActionExecution(db, e.id, request.params.action_execution_id);
-      if (!a) throw notFound(`action execution "${request.params.action_execution_id}" not found in execution ${e.id}`);
+      if (!a)
+        throw notFound(
+          `action execution "${request.params.action_execution_id}" not found in execution ${e.id}`,
+        );
       const offset = request.query.offset ?? 0;
       const limit = request.query.limit ?? 100;
       const logs = await ctx.logs.readLines(a.id, offset, limit);
       const total = a.status === 'INPROGRESS' ? Math.max(offset + logs.length, a.log_lines) : a.log_lines;
       return {
-        ...urls.pair(`${urls.execution(v.ws.domain, v.project.name, v.pipeline.id, e.id)}/action_executions/${a.id}/logs`),
+        ...urls.pair(
+          `${urls.execution(v.ws.domain, v.project.name, v.pipeline.id, e.id)}/action_executions/${a.id}/logs`,
+        ),
         offset,
         limit,
         element_count: logs.length,
@@ -193,40 +268,66 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);
       let last = Number(request.headers['last-event-id'] ?? 0) || 0;
-      await streamEvents(openStreams, request, reply, engine.changes, 'execution', (id) => id === e.id, async (send) => {
-        for (const ev of await eventsSince(db, e.id, last)) {
-          send(String(ev.id), ev.type, ev.payload);
-          last = ev.id;
-        }
-        const current = await getExecution(db, e.id);
-        return current !== undefined && isFinalExecutionStatus(current.status) && (await eventsSince(db, e.id, last)).length === 0;
-      });
+      await streamEvents(
+        openStreams,
+        request,
+        reply,
+        engine.changes,
+        'execution',
+        (id) => id === e.id,
+        async (send) => {
+          for (const ev of await eventsSince(db, e.id, last)) {
+            send(String(ev.id), ev.type, ev.payload);
+            last = ev.id;
+          }
+          const current = await getExecution(db, e.id);
+          return (
+            current !== undefined &&
+            isFinalExecutionStatus(current.status) &&
+            (await eventsSince(db, e.id, last)).length === 0
+          );
+        },
+      );
     },
   );
 
   // Server-Sent Events: an action execution's log, one event per line (id = line number).
   app.get<{ Params: Static<typeof ActionExecutionParams> }>(
     `${base}/:execution_id/action_executions/:action_execution_id/logs/stream`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ActionExecutionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO' },
+      schema: { params: ActionExecutionParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);
       const aeid = request.params.action_execution_id;
-      if (!(await getActionExecution(db, e.id, aeid))) throw notFound(`action execution "${aeid}" not found in execution ${e.id}`);
+      if (!(await getActionExecution(db, e.id, aeid)))
+        throw notFound(`action execution "${aeid}" not found in execution ${e.id}`);
       const header = request.headers['last-event-id'];
       let next = header === undefined ? 0 : Number(header) + 1 || 0;
-      await streamEvents(openStreams, request, reply, engine.changes, 'execution', (id) => id === e.id, async (send) => {
-        // Read the status first: lines written before a final status are all on disk by then.
-        const a = await getActionExecution(db, e.id, aeid);
-        for (;;) {
-          const lines = await ctx.logs.readLines(aeid, next, 1000);
-          for (const line of lines) {
-            send(String(next), 'log', line);
-            next += 1;
+      await streamEvents(
+        openStreams,
+        request,
+        reply,
+        engine.changes,
+        'execution',
+        (id) => id === e.id,
+        async (send) => {
+          // Read the status first: lines written before a final status are all on disk by then.
+          const a = await getActionExecution(db, e.id, aeid);
+          for (;;) {
+            const lines = await ctx.logs.readLines(aeid, next, 1000);
+            for (const line of lines) {
+              send(String(next), 'log', line);
+              next += 1;
+            }
+            if (lines.length < 1000) break;
           }
-          if (lines.length < 1000) break;
-        }
-        return a === undefined || !['INPROGRESS', 'ENQUEUED', 'INITIAL'].includes(a.status);
-      }, ctx.logs.events, aeid);
+          return a === undefined || !['INPROGRESS', 'ENQUEUED', 'INITIAL'].includes(a.status);
+        },
+        ctx.logs.events,
+        aeid,
+      );
     },
   );
 }
@@ -248,10 +349,19 @@ async function streamEvents(
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
   // An empty id sends no id field, which leaves the client's last event id as it was.
   const send = (id: string, type: string, data: string): void => {
-    res.write(`${id === '' ? '' : `id: ${id}\n`}event: ${type}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
+    res.write(
+      `${id === '' ? '' : `id: ${id}\n`}event: ${type}\n${data
+        .split('\n')
+        .map((l) => `data: ${l}`)
+        .join('\n')}\n\n`,
+    );
   };
   let busy = false;
   let again = false;
@@ -311,4 +421,3 @@ async function streamEvents(
     run();
   });
 }
-

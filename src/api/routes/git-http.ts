@@ -15,7 +15,10 @@ export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
-  const handler = async (request: FastifyRequest<{ Params: { workspace: string; project: string; '*': string } }>, reply: FastifyReply) => {
+  const handler = async (
+    request: FastifyRequest<{ Params: { workspace: string; project: string; '*': string } }>,
+    reply: FastifyReply,
+  ) => {
     const challenge = (status: number, message: string): FastifyReply =>
       reply.status(status).header('www-authenticate', 'Basic realm="Gantry"').send(errorBody(message));
     const { workspace, project: repoName } = request.params;
@@ -36,7 +39,8 @@ export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     const ws = await getWorkspace(ctx.db, workspace);
     const project = ws && (await getProject(ctx.db, ws.id, repoName.slice(0, -'.git'.length)));
-    if (!project || project.custom_repo_url !== null) return reply.status(404).send(errorBody(`repository ${workspace}/${repoName} not found`));
+    if (!project || project.custom_repo_url !== null)
+      return reply.status(404).send(errorBody(`repository ${workspace}/${repoName} not found`));
     const backendPath = `/${project.id}.git${pathInfo}`;
     if (!isSafePathInfo(backendPath)) return reply.status(400).send(errorBody('invalid repository path'));
     reply.hijack();

@@ -5,7 +5,13 @@ import { createToken, deleteToken, listTokens, tokenWorkspaceDomains } from '../
 import { getWorkspace } from '../../store/workspaces.ts';
 import type { TokenRow } from '../../store/schema.ts';
 import { parseJson } from '../../store/time.ts';
-import { type Principal, authenticate, ipRestrictionProblem, principalOf, tokenFromRequest } from '../auth.ts';
+import {
+  type Principal,
+  authenticate,
+  ipRestrictionProblem,
+  principalOf,
+  tokenFromRequest,
+} from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { presentToken, presentUser } from '../present/identity.ts';
@@ -14,7 +20,9 @@ import { AuthQuery } from '../schemas/common.ts';
 const TokenBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 255 }),
-    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400, description: 'seconds' })),
+    expires_in: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400, description: 'seconds' }),
+    ),
     expires_at: Type.Optional(Type.String({ format: 'date-time' })),
     scopes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 64 }),
     ip_restrictions: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })),
@@ -49,13 +57,17 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return presentToken(urls, principal.token, principal.workspaceRestrictions);
   });
 
-  app.get('/user/tokens', { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery } }, async (request) => {
-    const principal = principalOf(request);
-    const rows = (await listTokens(db, principal.user.id)).filter((t) => withinReach(principal, t));
-    const tokens = [];
-    for (const t of rows) tokens.push(presentToken(urls, t, await tokenWorkspaceDomains(db, t)));
-    return { ...urls.pair('/user/tokens'), tokens };
-  });
+  app.get(
+    '/user/tokens',
+    { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery } },
+    async (request) => {
+      const principal = principalOf(request);
+      const rows = (await listTokens(db, principal.user.id)).filter((t) => withinReach(principal, t));
+      const tokens = [];
+      for (const t of rows) tokens.push(presentToken(urls, t, await tokenWorkspaceDomains(db, t)));
+      return { ...urls.pair('/user/tokens'), tokens };
+    },
+  );
 
   app.post<{ Body: Static<typeof TokenBody> }>(
     '/user/tokens',
@@ -64,13 +76,17 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const body = request.body;
       const principal = principalOf(request);
       const unknown = body.scopes.filter((s) => !isScope(s));
-      if (unknown.length > 0) throw badRequest(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+      if (unknown.length > 0)
+        throw badRequest(`unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
       // A token cannot hand out more than it holds.
       const beyond = body.scopes.filter((s) => !principal.scopes.has(s));
-      if (beyond.length > 0) throw badRequest(`token cannot grant scopes it does not hold: ${beyond.join(', ')}`);
-      if (body.expires_in !== undefined && body.expires_at !== undefined) throw badRequest('give expires_in or expires_at, not both');
+      if (beyond.length > 0)
+        throw badRequest(`token cannot grant scopes it does not hold: ${beyond.join(', ')}`);
+      if (body.expires_in !== undefined && body.expires_at !== undefined)
+        throw badRequest('give expires_in or expires_at, not both');
       let expiresAt: string | null = null;
-      if (body.expires_in !== undefined) expiresAt = new Date(Date.now() + body.expires_in * 1000).toISOString();
+      if (body.expires_in !== undefined)
+        expiresAt = new Date(Date.now() + body.expires_in * 1000).toISOString();
       if (body.expires_at !== undefined) {
         const t = Date.parse(body.expires_at);
         if (Number.isNaN(t) || t <= Date.now()) throw badRequest('expires_at must be a future ISO-8601 date');
@@ -82,8 +98,13 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
       }
       const restrictions = [...new Set(body.workspace_restrictions ?? [])];
       const inherited = principal.workspaceRestrictions;
-      if (inherited !== null && (restrictions.length === 0 || restrictions.some((w) => !inherited.includes(w)))) {
-        throw badRequest(`token is restricted to ${inherited.join(', ') || 'deleted workspaces'}; the new token must be too`);
+      if (
+        inherited !== null &&
+        (restrictions.length === 0 || restrictions.some((w) => !inherited.includes(w)))
+      ) {
+        throw badRequest(
+          `token is restricted to ${inherited.join(', ') || 'deleted workspaces'}; the new token must be too`,
+        );
       }
       // As `gantry token create --workspace` does: a restriction to a workspace that does not exist is a
       // typo. Checked after the inheritance rule so a restricted token learns nothing of other workspaces.
@@ -101,17 +122,26 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
         workspaceRestrictions: workspaceIds,
         expiresAt,
       });
-      return reply.status(201).send(presentToken(urls, row, restrictions.length > 0 ? restrictions : null, token));
+      return reply
+        .status(201)
+        .send(presentToken(urls, row, restrictions.length > 0 ? restrictions : null, token));
     },
   );
 
   app.delete<{ Params: { id: string } }>(
     '/user/tokens/:id',
-    { config: { scope: 'TOKEN_MANAGE' }, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), querystring: AuthQuery } },
+    {
+      config: { scope: 'TOKEN_MANAGE' },
+      schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), querystring: AuthQuery },
+    },
     async (request, reply) => {
       const principal = principalOf(request);
       const target = (await listTokens(db, principal.user.id)).find((t) => t.id === request.params.id);
-      if (!target || !withinReach(principal, target) || !(await deleteToken(db, principal.user.id, target.id))) {
+      if (
+        !target ||
+        !withinReach(principal, target) ||
+        !(await deleteToken(db, principal.user.id, target.id))
+      ) {
         throw notFound(`token "${request.params.id}" not found`);
       }
       return reply.status(204).send();

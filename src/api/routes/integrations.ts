@@ -30,8 +30,22 @@ const Identifier = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-
 // Buddy's fields for provider types Gantry cannot use yet: accepted by the schema so that such a request
 // gets the "not supported yet" answer about its type rather than "unknown field".
 const ProviderFields = [
-  'shop', 'token', 'access_key', 'secret_key', 'audience', 'app_id', 'tenant_id', 'api_key', 'email',
-  'partner_token', 'google_project', 'config', 'role_assumptions', 'region', 'allowed_pipelines', 'permissions',
+  'shop',
+  'token',
+  'access_key',
+  'secret_key',
+  'audience',
+  'app_id',
+  'tenant_id',
+  'api_key',
+  'email',
+  'partner_token',
+  'google_project',
+  'config',
+  'role_assumptions',
+  'region',
+  'allowed_pipelines',
+  'permissions',
 ] as const;
 const Fields = {
   name: Name,
@@ -48,7 +62,12 @@ const Fields = {
 };
 const CreateBody = Type.Object(Fields, { additionalProperties: false });
 const PatchBody = Type.Object(
-  { ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, hash_id: Type.Optional(Type.Unknown()), project_name: Type.Optional(Type.Null()) },
+  {
+    ...Type.Partial(Type.Object(Fields)).properties,
+    ...ReadOnlyEcho,
+    hash_id: Type.Optional(Type.Unknown()),
+    project_name: Type.Optional(Type.Null()),
+  },
   { additionalProperties: false },
 );
 const IdParams = Type.Object({ ...WorkspaceParams.properties, identifier: Type.String({ maxLength: 100 }) });
@@ -60,16 +79,21 @@ const SUPPORTED = SUPPORTED_INTEGRATION_TYPES.join(', ');
 function supportedType(type: string): IntegrationType {
   if (isSupportedIntegrationType(type)) return type;
   if ((UNSUPPORTED_INTEGRATION_TYPES as readonly string[]).includes(type)) {
-    throw badRequest(`not supported yet: integration type ${type} needs its provider's own API; supported types: ${SUPPORTED}`);
+    throw badRequest(
+      `not supported yet: integration type ${type} needs its provider's own API; supported types: ${SUPPORTED}`,
+    );
   }
   throw badRequest(`unknown integration type "${type}"; supported types: ${SUPPORTED}`);
 }
 
 /** Refuses the parts of Buddy's integration model Gantry does not have (scopes, auth types, pipeline restrictions). */
 function checkOptions(body: Body, type: IntegrationType): void {
-  if (body.scope !== undefined && body.scope !== 'WORKSPACE') throw badRequest(`not supported yet: integration scope ${body.scope}; only WORKSPACE`);
-  if (body.auth_type !== undefined && body.auth_type !== 'DEFAULT') throw badRequest(`not supported yet: auth_type ${body.auth_type}; only DEFAULT (username and password)`);
-  if (body.all_pipelines_allowed === false) throw badRequest('not supported yet: restricting an integration to some pipelines');
+  if (body.scope !== undefined && body.scope !== 'WORKSPACE')
+    throw badRequest(`not supported yet: integration scope ${body.scope}; only WORKSPACE`);
+  if (body.auth_type !== undefined && body.auth_type !== 'DEFAULT')
+    throw badRequest(`not supported yet: auth_type ${body.auth_type}; only DEFAULT (username and password)`);
+  if (body.all_pipelines_allowed === false)
+    throw badRequest('not supported yet: restricting an integration to some pipelines');
   const extra = ProviderFields.find((f) => body[f] !== undefined);
   if (extra) throw badRequest(`field "${extra}" does not apply to ${type} integrations`);
 }
@@ -80,24 +104,40 @@ function checkOptions(body: Body, type: IntegrationType): void {
  */
 function sealedPassword(box: SecretBox, incoming: string, stored: string | null): string {
   if (stored !== null && incoming === shownSealed(stored)) return stored;
-  if (incoming.startsWith('!encrypted ')) throw badRequest('password: an "!encrypted" value can only be sent back unchanged');
+  if (incoming.startsWith('!encrypted '))
+    throw badRequest('password: an "!encrypted" value can only be sent back unchanged');
   return box.seal(incoming);
 }
 
 /** Checks the integration as it would be stored and returns its credential columns. */
-function credentials(box: SecretBox, type: IntegrationType, body: Body, current: IntegrationRow | null): Pick<NewIntegration, 'username' | 'password' | 'host'> {
+function credentials(
+  box: SecretBox,
+  type: IntegrationType,
+  body: Body,
+  current: IntegrationRow | null,
+): Pick<NewIntegration, 'username' | 'password' | 'host'> {
   const username = body.username ?? current?.username ?? null;
   if (username === null) throw badRequest(`field "username" is required for ${type} integrations`);
-  const password = body.password !== undefined ? sealedPassword(box, body.password, current?.password ?? null) : (current?.password ?? null);
+  const password =
+    body.password !== undefined
+      ? sealedPassword(box, body.password, current?.password ?? null)
+      : (current?.password ?? null);
   if (password === null) throw badRequest(`field "password" is required for ${type} integrations`);
   const rawHost = body.host !== undefined ? body.host : (current?.host ?? null);
   if (type === 'DOCKER_HUB') {
-    if (rawHost !== null) throw badRequest('field "host" applies to DOCKER_REGISTRY integrations only; DOCKER_HUB always uses docker.io');
+    if (rawHost !== null)
+      throw badRequest(
+        'field "host" applies to DOCKER_REGISTRY integrations only; DOCKER_HUB always uses docker.io',
+      );
     return { username, password, host: null };
   }
-  if (rawHost === null) throw badRequest('field "host" (the registry address, e.g. registry.example.com:5000) is required for DOCKER_REGISTRY integrations');
+  if (rawHost === null)
+    throw badRequest(
+      'field "host" (the registry address, e.g. registry.example.com:5000) is required for DOCKER_REGISTRY integrations',
+    );
   const host = normalizeRegistryHost(rawHost);
-  if (host === null) throw badRequest(`field "host": "${rawHost}" is not a registry address like registry.example.com:5000`);
+  if (host === null)
+    throw badRequest(`field "host": "${rawHost}" is not a registry address like registry.example.com:5000`);
   return { username, password, host };
 }
 
@@ -110,7 +150,10 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls, secrets } = ctx;
   const base = '/workspaces/:workspace/integrations';
 
-  async function load(request: FastifyRequest, params: Static<typeof IdParams>): Promise<{ ws: WorkspaceRow; i: IntegrationRow }> {
+  async function load(
+    request: FastifyRequest,
+    params: Static<typeof IdParams>,
+  ): Promise<{ ws: WorkspaceRow; i: IntegrationRow }> {
     const ws = await loadWorkspace(db, request, params.workspace);
     const i = await findIntegration(db, ws.id, params.identifier);
     if (!i) throw notFound(`integration "${params.identifier}" not found`);
@@ -123,13 +166,19 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const rows = await listIntegrations(db, ws.id);
-      return { ...urls.pair(`${urls.workspace(ws.domain)}/integrations`), integrations: rows.map((i) => presentIntegration(urls, ws, i)) };
+      return {
+        ...urls.pair(`${urls.workspace(ws.domain)}/integrations`),
+        integrations: rows.map((i) => presentIntegration(urls, ws, i)),
+      };
     },
   );
 
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
-    { config: { scope: 'INTEGRATION_ADD' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'INTEGRATION_ADD' },
+      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body as Body & Static<typeof CreateBody>;
@@ -137,7 +186,8 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
       checkOptions(body, type);
       const hash = hashId();
       const identifier = body.identifier ?? hash;
-      if (await integrationIdentifierInUse(db, ws.id, identifier)) throw conflict(`integration identifier "${identifier}" is taken`);
+      if (await integrationIdentifierInUse(db, ws.id, identifier))
+        throw conflict(`integration identifier "${identifier}" is taken`);
       const i = await createIntegration(db, {
         workspace_id: ws.id,
         hash_id: hash,
@@ -162,13 +212,20 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:identifier`,
-    { config: { scope: 'INTEGRATION_MANAGE' }, schema: { params: IdParams, body: PatchBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'INTEGRATION_MANAGE' },
+      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, i } = await load(request, request.params);
       const body = request.body as Body;
       const type = supportedType(body.type ?? i.type);
       checkOptions(body, type);
-      if (body.identifier !== undefined && body.identifier !== i.identifier && (await integrationIdentifierInUse(db, ws.id, body.identifier, i.id))) {
+      if (
+        body.identifier !== undefined &&
+        body.identifier !== i.identifier &&
+        (await integrationIdentifierInUse(db, ws.id, body.identifier, i.id))
+      ) {
         throw conflict(`integration identifier "${body.identifier}" is taken`);
       }
       const updated = await updateIntegration(db, i.id, {

@@ -4,7 +4,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { PackageFiles, UPLOAD_LIMIT_BYTES, type ArchiveFormat } from '../../packages/package-files.ts';
 import { ArchiveError } from '../../packages/safe-extract.ts';
-import { createPackageVersion, deletePackageVersion, findPackageVersion, getPackageVersion, hasActiveExecutionsPinnedTo, listPackageVersions } from '../../store/packages.ts';
+import {
+  createPackageVersion,
+  deletePackageVersion,
+  findPackageVersion,
+  getPackageVersion,
+  hasActiveExecutionsPinnedTo,
+  listPackageVersions,
+} from '../../store/packages.ts';
 import type { PackageRow, PackageVersionRow, WorkspaceRow } from '../../store/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
@@ -13,11 +20,19 @@ import { AuthQuery } from '../schemas/common.ts';
 import { loadPackage, PackageParams, shortId } from './packages.ts';
 
 /** Content types an archive upload may be sent with; gzip is recognised by its bytes, not by the header. */
-const ARCHIVE_CONTENT_TYPES = ['application/x-tar', 'application/gzip', 'application/x-gzip', 'application/octet-stream'];
+const ARCHIVE_CONTENT_TYPES = [
+  'application/x-tar',
+  'application/gzip',
+  'application/x-gzip',
+  'application/octet-stream',
+];
 // No ":" (an execution names "identifier:version") and nothing that could not be a file name.
 const Version = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]*$' });
 const UploadQuery = Type.Object({ version: Version, access_token: Type.Optional(Type.String()) });
-const VersionParams = Type.Object({ ...PackageParams.properties, version_id: Type.String({ maxLength: 32 }) });
+const VersionParams = Type.Object({
+  ...PackageParams.properties,
+  version_id: Type.String({ maxLength: 32 }),
+});
 
 /**
  * Versions of a FILE package: uploaded as a .tar or .tar.gz body (streamed to disk, checked and
@@ -28,7 +43,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
   const files = new PackageFiles(ctx.config.dataDir);
   const base = '/workspaces/:workspace/packages/:package_id/versions';
 
-  async function load(request: FastifyRequest, params: Static<typeof VersionParams>): Promise<{ ws: WorkspaceRow; pkg: PackageRow; v: PackageVersionRow }> {
+  async function load(
+    request: FastifyRequest,
+    params: Static<typeof VersionParams>,
+  ): Promise<{ ws: WorkspaceRow; pkg: PackageRow; v: PackageVersionRow }> {
     const { ws, pkg } = await loadPackage(db, request, params);
     const v = await getPackageVersion(db, pkg.id, params.version_id);
     if (!v) throw notFound(`version "${params.version_id}" of package "${pkg.identifier}" not found`);
@@ -41,7 +59,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);
       const rows = await listPackageVersions(db, pkg.id);
-      return { ...urls.pair(`${packagePath(urls, ws, pkg.id)}/versions`), versions: rows.map((v) => presentVersion(urls, ws, pkg.id, versionFieldsOf(v))) };
+      return {
+        ...urls.pair(`${packagePath(urls, ws, pkg.id)}/versions`),
+        versions: rows.map((v) => presentVersion(urls, ws, pkg.id, versionFieldsOf(v))),
+      };
     },
   );
 
@@ -73,7 +94,8 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: VersionParams, querystring: AuthQuery } },
     async (request, reply) => {
       const { pkg, v } = await load(request, request.params);
-      if (await hasActiveExecutionsPinnedTo(db, [v.id])) throw conflict(`version "${v.version}" is used by executions queued or in progress`);
+      if (await hasActiveExecutionsPinnedTo(db, [v.id]))
+        throw conflict(`version "${v.version}" is used by executions queued or in progress`);
       await deletePackageVersion(db, v.id);
       await files.removeVersion(pkg.id, v.id);
       return reply.status(204).send();
@@ -86,7 +108,12 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     uploads.removeAllContentTypeParsers();
     uploads.addContentTypeParser(ARCHIVE_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
     uploads.addContentTypeParser('*', (_request, _payload, done) => {
-      done(new ApiError(415, `Content-Type must be one of ${ARCHIVE_CONTENT_TYPES.join(', ')}: send the .tar or .tar.gz archive as the body`));
+      done(
+        new ApiError(
+          415,
+          `Content-Type must be one of ${ARCHIVE_CONTENT_TYPES.join(', ')}: send the .tar or .tar.gz archive as the body`,
+        ),
+      );
     });
     uploads.post<{ Params: Static<typeof PackageParams>; Querystring: Static<typeof UploadQuery> }>(
       base,
@@ -94,8 +121,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
       async (request, reply) => {
         const { ws, pkg } = await loadPackage(db, request, request.params);
         const version = request.query.version;
-        if (await findPackageVersion(db, pkg.id, version)) throw conflict(`version "${version}" of package "${pkg.identifier}" already exists`);
-        if (!(request.body instanceof Readable)) throw badRequest('request body is empty; send the archive (.tar or .tar.gz) as the body');
+        if (await findPackageVersion(db, pkg.id, version))
+          throw conflict(`version "${version}" of package "${pkg.identifier}" already exists`);
+        if (!(request.body instanceof Readable))
+          throw badRequest('request body is empty; send the archive (.tar or .tar.gz) as the body');
         if (Number(request.headers['content-length'] ?? 0) > UPLOAD_LIMIT_BYTES) {
           throw new ApiError(413, `archive is larger than ${UPLOAD_LIMIT_BYTES / 1024 / 1024} MB`);
         }
@@ -107,7 +136,13 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
 }
 
 /** Stages, checks and extracts the archive, then makes it a version: files and row both, or neither. */
-async function storeVersion(ctx: ApiContext, files: PackageFiles, pkg: PackageRow, version: string, body: Readable): Promise<PackageVersionRow> {
+async function storeVersion(
+  ctx: ApiContext,
+  files: PackageFiles,
+  pkg: PackageRow,
+  version: string,
+  body: Readable,
+): Promise<PackageVersionRow> {
   let staged;
   try {
     staged = await files.stage(body);
@@ -130,7 +165,8 @@ async function storeVersion(ctx: ApiContext, files: PackageFiles, pkg: PackageRo
     await files.discard(staged);
     await files.removeVersion(pkg.id, id);
     // Two uploads of the same version raced; the first one won.
-    if (/UNIQUE constraint failed/.test((err as Error).message)) throw conflict(`version "${version}" of package "${pkg.identifier}" already exists`);
+    if (/UNIQUE constraint failed/.test((err as Error).message))
+      throw conflict(`version "${version}" of package "${pkg.identifier}" already exists`);
     throw err;
   }
 }

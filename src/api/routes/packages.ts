@@ -24,7 +24,10 @@ import { presentPackage } from '../present/package.ts';
 import { AuthQuery, Name, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
 
 const Identifier = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' });
-const ProjectRef = Type.Union([Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }), Type.Null()]);
+const ProjectRef = Type.Union([
+  Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }),
+  Type.Null(),
+]);
 const Fields = {
   name: Name,
   identifier: Type.Optional(Identifier),
@@ -34,9 +37,18 @@ const Fields = {
   project: Type.Optional(ProjectRef),
 };
 const CreateBody = Type.Object(Fields, { additionalProperties: false });
-const PatchBody = Type.Object({ ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, size: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
-export const PackageParams = Type.Object({ ...WorkspaceParams.properties, package_id: Type.String({ maxLength: 32 }) });
-const ListQuery = Type.Object({ project_name: Type.Optional(Type.String({ maxLength: 255 })), access_token: Type.Optional(Type.String()) });
+const PatchBody = Type.Object(
+  { ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, size: Type.Optional(Type.Unknown()) },
+  { additionalProperties: false },
+);
+export const PackageParams = Type.Object({
+  ...WorkspaceParams.properties,
+  package_id: Type.String({ maxLength: 32 }),
+});
+const ListQuery = Type.Object({
+  project_name: Type.Optional(Type.String({ maxLength: 255 })),
+  access_token: Type.Optional(Type.String()),
+});
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** 8 characters, the shape of Buddy's package and package version ids. */
@@ -46,12 +58,17 @@ export function shortId(): string {
 
 function checkType(type: string | undefined): 'FILE' {
   if (type === undefined || type === 'FILE') return 'FILE';
-  if (type === 'CONTAINER') throw badRequest('not supported yet: CONTAINER packages (an image registry); only FILE');
+  if (type === 'CONTAINER')
+    throw badRequest('not supported yet: CONTAINER packages (an image registry); only FILE');
   throw badRequest(`unknown package type "${type}"; supported: FILE`);
 }
 
 /** The package a request names in the workspace, or a 404. */
-export async function loadPackage(db: Db, request: FastifyRequest, params: Static<typeof PackageParams>): Promise<{ ws: WorkspaceRow; pkg: PackageRow }> {
+export async function loadPackage(
+  db: Db,
+  request: FastifyRequest,
+  params: Static<typeof PackageParams>,
+): Promise<{ ws: WorkspaceRow; pkg: PackageRow }> {
   const ws = await loadWorkspace(db, request, params.workspace);
   const pkg = await getPackage(db, ws.id, params.package_id);
   if (!pkg) throw notFound(`package "${params.package_id}" not found`);
@@ -81,13 +98,19 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const projectId = await projectFilter(db, ws, request.query.project_name);
       const rows = await listPackages(db, ws.id, projectId);
-      return { ...urls.pair(`${urls.workspace(ws.domain)}/packages`), packages: await Promise.all(rows.map((p) => present(ws, p))) };
+      return {
+        ...urls.pair(`${urls.workspace(ws.domain)}/packages`),
+        packages: await Promise.all(rows.map((p) => present(ws, p))),
+      };
     },
   );
 
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE' },
+      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body;
@@ -98,11 +121,21 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (!project) throw notFound(`project "${body.project.name}" not found`);
         projectId = project.id;
       }
-      if (body.scope === 'PROJECT' && projectId === null) throw badRequest('a PROJECT package needs "project": {"name": ...}');
-      if (body.scope === 'WORKSPACE' && projectId !== null) throw badRequest('a WORKSPACE package cannot name a project');
+      if (body.scope === 'PROJECT' && projectId === null)
+        throw badRequest('a PROJECT package needs "project": {"name": ...}');
+      if (body.scope === 'WORKSPACE' && projectId !== null)
+        throw badRequest('a WORKSPACE package cannot name a project');
       const identifier = body.identifier ?? slugify(body.name);
-      if (await packageIdentifierInUse(db, ws.id, projectId, identifier)) throw conflict(`package identifier "${identifier}" is taken`);
-      const p = await createPackage(db, { id: shortId(), workspace_id: ws.id, project_id: projectId, type, name: body.name, identifier });
+      if (await packageIdentifierInUse(db, ws.id, projectId, identifier))
+        throw conflict(`package identifier "${identifier}" is taken`);
+      const p = await createPackage(db, {
+        id: shortId(),
+        workspace_id: ws.id,
+        project_id: projectId,
+        type,
+        name: body.name,
+        identifier,
+      });
       return reply.status(201).send(await present(ws, p));
     },
   );
@@ -118,15 +151,26 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof PackageParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:package_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PackageParams, body: PatchBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE' },
+      schema: { params: PackageParams, body: PatchBody, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);
       const body = request.body;
-      if (body.type !== undefined && checkType(body.type) !== pkg.type) throw badRequest('a package cannot change its type');
-      const projectName = pkg.project_id === null ? null : ((await getProjectById(db, pkg.project_id))?.name ?? null);
-      if (body.project !== undefined && (body.project?.name ?? null) !== projectName) throw badRequest('a package cannot move to another project; create a new one');
-      if (body.scope !== undefined && body.scope !== (pkg.project_id === null ? 'WORKSPACE' : 'PROJECT')) throw badRequest('a package cannot change its scope');
-      if (body.identifier !== undefined && body.identifier !== pkg.identifier && (await packageIdentifierInUse(db, ws.id, pkg.project_id, body.identifier, pkg.id))) {
+      if (body.type !== undefined && checkType(body.type) !== pkg.type)
+        throw badRequest('a package cannot change its type');
+      const projectName =
+        pkg.project_id === null ? null : ((await getProjectById(db, pkg.project_id))?.name ?? null);
+      if (body.project !== undefined && (body.project?.name ?? null) !== projectName)
+        throw badRequest('a package cannot move to another project; create a new one');
+      if (body.scope !== undefined && body.scope !== (pkg.project_id === null ? 'WORKSPACE' : 'PROJECT'))
+        throw badRequest('a package cannot change its scope');
+      if (
+        body.identifier !== undefined &&
+        body.identifier !== pkg.identifier &&
+        (await packageIdentifierInUse(db, ws.id, pkg.project_id, body.identifier, pkg.id))
+      ) {
         throw conflict(`package identifier "${body.identifier}" is taken`);
       }
       const updated = await updatePackage(db, pkg.id, {
@@ -143,11 +187,16 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request, reply) => {
       const { pkg } = await loadPackage(db, request, request.params);
       const versions = await listPackageVersions(db, pkg.id);
-      if (await hasActiveExecutionsPinnedTo(db, versions.map((v) => v.id))) throw conflict('package has versions used by executions queued or in progress');
+      if (
+        await hasActiveExecutionsPinnedTo(
+          db,
+          versions.map((v) => v.id),
+        )
+      )
+        throw conflict('package has versions used by executions queued or in progress');
       await deletePackage(db, pkg.id);
       await files.removePackage(pkg.id);
       return reply.status(204).send();
     },
   );
-
 }

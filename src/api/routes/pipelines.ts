@@ -4,7 +4,13 @@ import { PIPELINE_DEFAULTS, slugify, type PipelineSettings } from '../../domain/
 import { sealVariables } from '../../secrets/variables.ts';
 import { hasActiveExecutions } from '../../store/executions.ts';
 import { getUser, getUsers } from '../../store/identity.ts';
-import { createPipeline, deletePipeline, identifierTaken, listPipelines, updatePipeline } from '../../store/pipelines.ts';
+import {
+  createPipeline,
+  deletePipeline,
+  identifierTaken,
+  listPipelines,
+  updatePipeline,
+} from '../../store/pipelines.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
@@ -21,7 +27,8 @@ function unsupported(s: PipelineSettings): string | null {
     return 'not supported yet: pipeline events and schedules (PUSH, SCHEDULE, ...); run pipelines with POST .../executions';
   }
   if (s.trigger_conditions.length > 0) return 'not supported yet: pipeline trigger_conditions';
-  if (s.definition_source === 'REMOTE' || s.git_config_ref !== 'NONE') return 'not supported yet: pipelines defined in the repository (YAML)';
+  if (s.definition_source === 'REMOTE' || s.git_config_ref !== 'NONE')
+    return 'not supported yet: pipelines defined in the repository (YAML)';
   if (s.cpu === 'ARM') return 'not supported yet: ARM workers';
   return null;
 }
@@ -52,10 +59,18 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     { config: { scope: 'EXECUTION_INFO' }, schema: { params: ProjectParams, querystring: PageQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      const { ws, project } = await loadProject(
+        db,
+        request,
+        request.params.workspace,
+        request.params.project_name,
+      );
       const page = pageOf(request.query);
       const { rows, total } = await listPipelines(db, project.id, page.limit, page.offset);
-      const users = await getUsers(db, rows.map((p) => p.creatorId));
+      const users = await getUsers(
+        db,
+        rows.map((p) => p.creatorId),
+      );
       return {
         ...urls.pair(`${urls.project(ws.domain, project.name)}/pipelines`),
         page: page.page,
@@ -70,20 +85,35 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: Static<typeof ProjectParams>; Body: Static<typeof PipelineCreateBody> }>(
     base,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: ProjectParams, body: PipelineCreateBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE' },
+      schema: { params: ProjectParams, body: PipelineCreateBody, querystring: AuthQuery },
+    },
     async (request, reply) => {
-      const { ws, project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      const { ws, project } = await loadProject(
+        db,
+        request,
+        request.params.workspace,
+        request.params.project_name,
+      );
       const settings = mergeSettings(ctx, PIPELINE_DEFAULTS, request.body);
       let identifier = request.body.identifier;
       if (identifier === undefined) {
         const stem = slugify(request.body.name);
         identifier = stem;
-        for (let n = 2; await identifierTaken(db, project.id, identifier); n += 1) identifier = `${stem}-${n}`;
+        for (let n = 2; await identifierTaken(db, project.id, identifier); n += 1)
+          identifier = `${stem}-${n}`;
       } else if (await identifierTaken(db, project.id, identifier)) {
         throw conflict(`pipeline identifier "${identifier}" is taken in project "${project.name}"`);
       }
       const user = principalOf(request).user;
-      const pipeline = await createPipeline(db, { projectId: project.id, name: request.body.name, identifier, creatorId: user.id, settings });
+      const pipeline = await createPipeline(db, {
+        projectId: project.id,
+        name: request.body.name,
+        identifier,
+        creatorId: user.id,
+        settings,
+      });
       return reply.status(201).send(presentPipeline(urls, ws, project, pipeline, user));
     },
   );
@@ -99,17 +129,27 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof PipelineParams>; Body: Body }>(
     `${base}/:pipeline_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PipelineParams, body: PipelinePatchBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE' },
+      schema: { params: PipelineParams, body: PipelinePatchBody, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const body = request.body;
       const settings = mergeSettings(ctx, pipeline.settings, body);
       const identifier = body.identifier ?? pipeline.identifier;
-      if (identifier !== pipeline.identifier && (await identifierTaken(db, project.id, identifier, pipeline.id))) {
+      if (
+        identifier !== pipeline.identifier &&
+        (await identifierTaken(db, project.id, identifier, pipeline.id))
+      ) {
         throw conflict(`pipeline identifier "${identifier}" is taken in project "${project.name}"`);
       }
       if (body.clear_cache === true) await ctx.engine.clearCache(pipeline.id);
-      const updated = await updatePipeline(db, pipeline.id, { name: body.name ?? pipeline.name, identifier, settings });
+      const updated = await updatePipeline(db, pipeline.id, {
+        name: body.name ?? pipeline.name,
+        identifier,
+        settings,
+      });
       return presentPipeline(urls, ws, project, updated, await getUser(db, updated.creatorId));
     },
   );

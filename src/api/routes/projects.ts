@@ -4,7 +4,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
 import { hasActiveExecutions } from '../../store/executions.ts';
 import { getUser, getUsers } from '../../store/identity.ts';
-import { createProject, deleteProject, getProject, listProjects, updateProject, type NewProject } from '../../store/projects.ts';
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  listProjects,
+  updateProject,
+  type NewProject,
+} from '../../store/projects.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
@@ -36,9 +43,18 @@ const PatchBody = Type.Object(
     custom_repo_pass: Type.Optional(Type.Union([Secret, Type.Null()])),
     ...ReadOnlyEcho,
     ...Object.fromEntries(
-      ['created_by', 'default_branch', 'http_repository', 'ssh_repository', 'access', 'fetch_submodules', 'without_repository', 'external_project_id', 'git_lab_project_id', 'integration'].map(
-        (k) => [k, Type.Optional(Type.Unknown())],
-      ),
+      [
+        'created_by',
+        'default_branch',
+        'http_repository',
+        'ssh_repository',
+        'access',
+        'fetch_submodules',
+        'without_repository',
+        'external_project_id',
+        'git_lab_project_id',
+        'integration',
+      ].map((k) => [k, Type.Optional(Type.Unknown())]),
     ),
   },
   { additionalProperties: false },
@@ -59,10 +75,15 @@ const ListQuery = Type.Object({
 export function checkRepoUrl(url: string, dataDir: string): string | null {
   if (url.startsWith('-')) return 'custom_repo_url must not start with "-"';
   if (/[\0\n\r]/.test(url)) return 'custom_repo_url contains control characters';
-  const local = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url.startsWith('/') ? url : null;
+  const local = url.startsWith('file://')
+    ? decodeURIComponent(url.slice('file://'.length))
+    : url.startsWith('/')
+      ? url
+      : null;
   if (local !== null) {
     const rel = path.relative(dataDir, path.resolve(local));
-    if (rel === '' || !(rel.startsWith('..') || path.isAbsolute(rel))) return "custom_repo_url must not point into Gantry's data directory";
+    if (rel === '' || !(rel.startsWith('..') || path.isAbsolute(rel)))
+      return "custom_repo_url must not point into Gantry's data directory";
     return null;
   }
   if (/^(https?|git|ssh):\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url)) return null;
@@ -86,7 +107,10 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         limit: page.limit,
         offset: page.offset,
       });
-      const users = await getUsers(db, rows.map((r) => r.created_by));
+      const users = await getUsers(
+        db,
+        rows.map((r) => r.created_by),
+      );
       return {
         ...urls.pair(`${urls.workspace(ws.domain)}/projects`),
         page: page.page,
@@ -101,13 +125,20 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
-    { config: { scope: 'WORKSPACE' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'WORKSPACE' },
+      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body;
-      const urlError = body.custom_repo_url !== undefined ? checkRepoUrl(body.custom_repo_url, ctx.config.dataDir) : null;
+      const urlError =
+        body.custom_repo_url !== undefined ? checkRepoUrl(body.custom_repo_url, ctx.config.dataDir) : null;
       if (urlError) throw badRequest(urlError);
-      if (body.custom_repo_url === undefined && (body.custom_repo_user !== undefined || body.custom_repo_pass !== undefined)) {
+      if (
+        body.custom_repo_url === undefined &&
+        (body.custom_repo_user !== undefined || body.custom_repo_pass !== undefined)
+      ) {
         throw badRequest('custom_repo_user and custom_repo_pass need custom_repo_url');
       }
       let name = body.name;
@@ -143,27 +174,45 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:project_name`,
     { config: { scope: 'WORKSPACE' }, schema: { params: ProjectParams, querystring: AuthQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      const { ws, project } = await loadProject(
+        db,
+        request,
+        request.params.workspace,
+        request.params.project_name,
+      );
       return presentProject(urls, ws, project, await getUser(db, project.created_by));
     },
   );
 
   app.patch<{ Params: Static<typeof ProjectParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:project_name`,
-    { config: { scope: 'WORKSPACE' }, schema: { params: ProjectParams, body: PatchBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'WORKSPACE' },
+      schema: { params: ProjectParams, body: PatchBody, querystring: AuthQuery },
+    },
     async (request) => {
-      const { ws, project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      const { ws, project } = await loadProject(
+        db,
+        request,
+        request.params.workspace,
+        request.params.project_name,
+      );
       const body = request.body;
       const patch: Partial<NewProject & { status: string }> = {};
       if (body.display_name !== undefined) patch.display_name = body.display_name;
       if (body.status !== undefined) patch.status = body.status;
       if (body.name !== undefined && body.name !== project.name) {
-        if (await getProject(db, ws.id, body.name)) throw conflict(`project "${body.name}" already exists in workspace "${ws.domain}"`);
+        if (await getProject(db, ws.id, body.name))
+          throw conflict(`project "${body.name}" already exists in workspace "${ws.domain}"`);
         patch.name = body.name;
       }
-      const changesSource = body.custom_repo_url !== undefined || body.custom_repo_user !== undefined || body.custom_repo_pass !== undefined;
+      const changesSource =
+        body.custom_repo_url !== undefined ||
+        body.custom_repo_user !== undefined ||
+        body.custom_repo_pass !== undefined;
       if (changesSource) {
-        if (project.custom_repo_url === null) throw badRequest('a project with a hosted repository cannot switch to custom_repo_url');
+        if (project.custom_repo_url === null)
+          throw badRequest('a project with a hosted repository cannot switch to custom_repo_url');
         if (body.custom_repo_url !== undefined) {
           const urlError = checkRepoUrl(body.custom_repo_url, ctx.config.dataDir);
           if (urlError) throw badRequest(urlError);
@@ -171,11 +220,17 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         }
         if (body.custom_repo_user !== undefined) patch.custom_repo_user = body.custom_repo_user;
         if (body.custom_repo_pass !== undefined && body.custom_repo_pass !== '!encrypted') {
-          patch.custom_repo_pass = body.custom_repo_pass === null ? null : secrets.seal(body.custom_repo_pass);
+          patch.custom_repo_pass =
+            body.custom_repo_pass === null ? null : secrets.seal(body.custom_repo_pass);
         }
       }
-      if ((patch.name !== undefined || changesSource) && (await hasActiveExecutions(db, { projectId: project.id }))) {
-        throw conflict('project has executions queued or in progress; its name and repository cannot change now');
+      if (
+        (patch.name !== undefined || changesSource) &&
+        (await hasActiveExecutions(db, { projectId: project.id }))
+      ) {
+        throw conflict(
+          'project has executions queued or in progress; its name and repository cannot change now',
+        );
       }
       const updated = Object.keys(patch).length ? await updateProject(db, project.id, patch) : project;
       return presentProject(urls, ws, updated, await getUser(db, updated.created_by));
@@ -186,7 +241,12 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:project_name`,
     { config: { scope: 'PROJECT_DELETE' }, schema: { params: ProjectParams, querystring: AuthQuery } },
     async (request, reply) => {
-      const { project } = await loadProject(db, request, request.params.workspace, request.params.project_name);
+      const { project } = await loadProject(
+        db,
+        request,
+        request.params.workspace,
+        request.params.project_name,
+      );
       if (await hasActiveExecutions(db, { projectId: project.id })) {
         throw conflict('project has executions queued or in progress; cancel them first');
       }

@@ -7,7 +7,16 @@ import { getEnvironment } from '../../store/environments.ts';
 import { getPipelineById } from '../../store/pipelines.ts';
 import { getProject, getProjectById } from '../../store/projects.ts';
 import type { VariableRow, WorkspaceRow } from '../../store/schema.ts';
-import { createVariable, deleteVariable, findVariable, getVariable, listVariables, updateVariable, type NewVariable, type VariableScope } from '../../store/variables.ts';
+import {
+  createVariable,
+  deleteVariable,
+  findVariable,
+  getVariable,
+  listVariables,
+  updateVariable,
+  type NewVariable,
+  type VariableScope,
+} from '../../store/variables.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, numericId } from '../lookup.ts';
@@ -28,10 +37,30 @@ export const VariableFields = {
   file_chmod: Type.Optional(Type.Union([Type.String({ pattern: '^[0-7]{3,4}$' }), Type.Null()])),
 };
 const ScopeFields = {
-  project: Type.Optional(Type.Union([Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }), Type.Null()])),
-  pipeline: Type.Optional(Type.Union([Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }), Type.Null()])),
-  action: Type.Optional(Type.Union([Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }), Type.Null()])),
-  environment: Type.Optional(Type.Union([Type.Object({ id: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: true }), Type.Null()])),
+  project: Type.Optional(
+    Type.Union([
+      Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true }),
+      Type.Null(),
+    ]),
+  ),
+  pipeline: Type.Optional(
+    Type.Union([
+      Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }),
+      Type.Null(),
+    ]),
+  ),
+  action: Type.Optional(
+    Type.Union([
+      Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: true }),
+      Type.Null(),
+    ]),
+  ),
+  environment: Type.Optional(
+    Type.Union([
+      Type.Object({ id: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: true }),
+      Type.Null(),
+    ]),
+  ),
 };
 const CreateBody = Type.Object({ ...VariableFields, ...ScopeFields }, { additionalProperties: false });
 const PatchBody = Type.Object(
@@ -55,9 +84,14 @@ interface ScopeRequest {
 }
 
 /** Resolves the object a variable hangs on, checking it belongs to the workspace. At most one may be named. */
-export async function resolveVariableScope(db: Db, ws: WorkspaceRow, s: ScopeRequest): Promise<{ scope: VariableScope; owners: VariableOwners }> {
+export async function resolveVariableScope(
+  db: Db,
+  ws: WorkspaceRow,
+  s: ScopeRequest,
+): Promise<{ scope: VariableScope; owners: VariableOwners }> {
   const named = [s.project_name, s.pipeline_id, s.action_id, s.environment_id].filter((x) => x !== undefined);
-  if (named.length > 1) throw badRequest('a variable belongs to one of project, pipeline, action or environment, not several');
+  if (named.length > 1)
+    throw badRequest('a variable belongs to one of project, pipeline, action or environment, not several');
   const scope: VariableScope = { workspaceId: ws.id };
   const owners: VariableOwners = {};
   if (s.project_name !== undefined) {
@@ -68,14 +102,16 @@ export async function resolveVariableScope(db: Db, ws: WorkspaceRow, s: ScopeReq
   } else if (s.pipeline_id !== undefined) {
     const pipeline = await getPipelineById(db, s.pipeline_id);
     const project = pipeline && (await getProjectById(db, pipeline.projectId));
-    if (!pipeline || !project || project.workspace_id !== ws.id) throw notFound(`pipeline ${s.pipeline_id} not found`);
+    if (!pipeline || !project || project.workspace_id !== ws.id)
+      throw notFound(`pipeline ${s.pipeline_id} not found`);
     scope.pipelineId = pipeline.id;
     owners.pipeline = { id: pipeline.id, name: pipeline.name, projectName: project.name };
   } else if (s.action_id !== undefined) {
     const action = await getActionById(db, s.action_id);
     const pipeline = action && (await getPipelineById(db, action.pipelineId));
     const project = pipeline && (await getProjectById(db, pipeline.projectId));
-    if (!action || !pipeline || !project || project.workspace_id !== ws.id) throw notFound(`action ${s.action_id} not found`);
+    if (!action || !pipeline || !project || project.workspace_id !== ws.id)
+      throw notFound(`action ${s.action_id} not found`);
     scope.actionId = action.id;
     owners.action = { id: action.id, name: action.name, pipelineId: pipeline.id, projectName: project.name };
   } else if (s.environment_id !== undefined) {
@@ -105,16 +141,24 @@ export function variableValues(
   previous: VariableRow | null,
 ): Omit<NewVariable, 'workspace_id' | 'project_id' | 'pipeline_id' | 'action_id' | 'environment_id'> {
   const type = body.type ?? (previous?.type as 'VAR' | 'FILE' | 'SSH_KEY' | undefined) ?? 'VAR';
-  const encrypted = type === 'SSH_KEY' ? true : (body.encrypted ?? (previous ? previous.encrypted === 1 : false));
-  const filePlace = body.file_place ?? (previous?.file_place as 'CONTAINER' | 'NONE' | undefined) ?? (type === 'VAR' ? 'NONE' : 'CONTAINER');
+  const encrypted =
+    type === 'SSH_KEY' ? true : (body.encrypted ?? (previous ? previous.encrypted === 1 : false));
+  const filePlace =
+    body.file_place ??
+    (previous?.file_place as 'CONTAINER' | 'NONE' | undefined) ??
+    (type === 'VAR' ? 'NONE' : 'CONTAINER');
   const filePath = body.file_path !== undefined ? body.file_path : (previous?.file_path ?? null);
-  if (type === 'VAR' && filePlace === 'CONTAINER') throw badRequest('file_place CONTAINER needs type FILE or SSH_KEY');
-  if (filePlace === 'CONTAINER' && !filePath) throw badRequest(`a ${type} variable placed in the container needs file_path`);
-  if (filePath && !filePath.startsWith('/') && !filePath.startsWith('~/')) throw badRequest('file_path must be absolute or start with ~/');
+  if (type === 'VAR' && filePlace === 'CONTAINER')
+    throw badRequest('file_place CONTAINER needs type FILE or SSH_KEY');
+  if (filePlace === 'CONTAINER' && !filePath)
+    throw badRequest(`a ${type} variable placed in the container needs file_path`);
+  if (filePath && !filePath.startsWith('/') && !filePath.startsWith('~/'))
+    throw badRequest('file_path must be absolute or start with ~/');
   let value: string;
   if (body.value === undefined) {
     if (!previous) throw badRequest('field "value" is required');
-    if (previous.encrypted === 1 && !encrypted) throw badRequest('to stop encrypting a variable, send its new value');
+    if (previous.encrypted === 1 && !encrypted)
+      throw badRequest('to stop encrypting a variable, send its new value');
     value = previous.encrypted === 0 && encrypted ? ctx.secrets.seal(previous.value) : previous.value;
   } else if (encrypted && previous?.encrypted === 1 && body.value === shownSealed(previous.value)) {
     value = previous.value;
@@ -130,7 +174,10 @@ export function variableValues(
     settable: (body.settable ?? previous?.settable === 1) ? 1 : 0,
     file_place: filePlace,
     file_path: filePath,
-    file_chmod: body.file_chmod !== undefined ? body.file_chmod : (previous?.file_chmod ?? (type === 'VAR' ? null : '600')),
+    file_chmod:
+      body.file_chmod !== undefined
+        ? body.file_chmod
+        : (previous?.file_chmod ?? (type === 'VAR' ? null : '600')),
   };
 }
 
@@ -147,7 +194,10 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls } = ctx;
   const base = '/workspaces/:workspace/variables';
 
-  async function load(request: FastifyRequest, params: Static<typeof IdParams>): Promise<{ ws: WorkspaceRow; v: VariableRow }> {
+  async function load(
+    request: FastifyRequest,
+    params: Static<typeof IdParams>,
+  ): Promise<{ ws: WorkspaceRow; v: VariableRow }> {
     const ws = await loadWorkspace(db, request, params.workspace);
     const v = await getVariable(db, ws.id, numericId(params.id, 'variable'));
     if (!v) throw notFound(`variable ${params.id} not found`);
@@ -161,17 +211,24 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const { scope, owners } = await resolveVariableScope(db, ws, request.query);
       const rows = await listVariables(db, scope);
-      return { ...urls.pair(`${urls.workspace(ws.domain)}/variables`), variables: rows.map((v) => presentVariableRow(urls, ws, v, owners)) };
+      return {
+        ...urls.pair(`${urls.workspace(ws.domain)}/variables`),
+        variables: rows.map((v) => presentVariableRow(urls, ws, v, owners)),
+      };
     },
   );
 
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
-    { config: { scope: 'VARIABLE_ADD' }, schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'VARIABLE_ADD' },
+      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const { scope, owners } = await resolveVariableScope(db, ws, scopeOfBody(request.body));
-      if (await findVariable(db, scope, request.body.key)) throw conflict(`variable "${request.body.key}" already exists at this level`);
+      if (await findVariable(db, scope, request.body.key))
+        throw conflict(`variable "${request.body.key}" already exists at this level`);
       const row = await createVariable(db, {
         workspace_id: ws.id,
         project_id: scope.projectId ?? null,
@@ -195,22 +252,38 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:id`,
-    { config: { scope: 'VARIABLE_MANAGE' }, schema: { params: IdParams, body: PatchBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'VARIABLE_MANAGE' },
+      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, v } = await load(request, request.params);
       const body = request.body;
-      if (body.project !== undefined || body.pipeline !== undefined || body.action !== undefined || body.environment !== undefined) {
+      if (
+        body.project !== undefined ||
+        body.pipeline !== undefined ||
+        body.action !== undefined ||
+        body.environment !== undefined
+      ) {
         const owners = await ownersOf(db, ws, v);
         const same =
           (body.project === undefined || body.project?.name === owners.project?.name) &&
           (body.pipeline === undefined || body.pipeline?.id === owners.pipeline?.id) &&
           (body.action === undefined || body.action?.id === owners.action?.id) &&
           (body.environment === undefined || body.environment?.id === owners.environment?.id);
-        if (!same) throw badRequest('a variable cannot move to another level; create it there and delete this one');
+        if (!same)
+          throw badRequest('a variable cannot move to another level; create it there and delete this one');
       }
       if (body.key !== undefined && body.key !== v.key) {
-        const scope: VariableScope = { workspaceId: ws.id, projectId: v.project_id, pipelineId: v.pipeline_id, actionId: v.action_id, environmentId: v.environment_id };
-        if (await findVariable(db, scope, body.key)) throw conflict(`variable "${body.key}" already exists at this level`);
+        const scope: VariableScope = {
+          workspaceId: ws.id,
+          projectId: v.project_id,
+          pipelineId: v.pipeline_id,
+          actionId: v.action_id,
+          environmentId: v.environment_id,
+        };
+        if (await findVariable(db, scope, body.key))
+          throw conflict(`variable "${body.key}" already exists at this level`);
       }
       const updated = await updateVariable(db, v.id, variableValues(ctx, body, v));
       return presentVariableRow(urls, ws, updated, await ownersOf(db, ws, updated));

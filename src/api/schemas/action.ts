@@ -1,9 +1,17 @@
 import { Type, type TObject } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { RUN_NEXT, SUPPORTED_ACTION_TYPES, TRIGGER_CONDITIONS, TRIGGER_TIMES, UNSUPPORTED_TRIGGER_TIMES, type ActionType } from '../../domain/action.ts';
+import {
+  RUN_NEXT,
+  SUPPORTED_ACTION_TYPES,
+  TRIGGER_CONDITIONS,
+  TRIGGER_TIMES,
+  UNSUPPORTED_TRIGGER_TIMES,
+  type ActionType,
+} from '../../domain/action.ts';
 import { InlineVariableSchema, Name, OneOf, ReadOnlyEcho } from './common.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
+  Type.Optional(Type.Union([t, Type.Null()]));
 const ShortString = Type.String({ maxLength: 255 });
 
 /** Fields every action type accepts. */
@@ -17,7 +25,9 @@ const CommonFields = {
       Type.Object(
         {
           trigger_condition: OneOf(TRIGGER_CONDITIONS),
-          trigger_condition_paths: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 100 })),
+          trigger_condition_paths: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 100 }),
+          ),
           trigger_variable_key: Type.Optional(ShortString),
           trigger_variable_value: Type.Optional(Type.String({ maxLength: 10000 })),
         },
@@ -47,19 +57,28 @@ const DockerContainerFields = {
   run_as_user: Nullable(Type.String({ maxLength: 255 })),
   mount_filesystem_disable: Type.Optional(Type.Boolean()),
   mount_filesystem_path: Nullable(Type.String({ minLength: 1, maxLength: 1000 })),
-  volume_mappings: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 2000 }), { maxItems: 50 })),
+  volume_mappings: Type.Optional(
+    Type.Array(Type.String({ minLength: 3, maxLength: 2000 }), { maxItems: 50 }),
+  ),
   login: Nullable(ShortString),
   password: Nullable(Type.String({ maxLength: 10000 })),
   registry: Nullable(ShortString),
   export_container_path: Nullable(Type.String({ minLength: 1, maxLength: 1000 })),
-  integration: Nullable(Type.Object({ identifier: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true })),
+  integration: Nullable(
+    Type.Object(
+      { identifier: Type.String({ minLength: 1, maxLength: 255 }) },
+      { additionalProperties: true },
+    ),
+  ),
   region: Nullable(Type.String({ maxLength: 64 })),
   use_image_from_action: Type.Optional(Type.Boolean()),
   docker_build_action_id: Nullable(Type.Integer({ minimum: 0 })),
   docker_build_action_name: Nullable(ShortString),
   entrypoint: Nullable(Type.String({ maxLength: 10000 })),
   image_location: Nullable(OneOf(['PUBLIC_REGISTRY', 'PRIVATE_REGISTRY', 'ACTION'] as const)),
-  docker_registry: Nullable(OneOf(['NONE', 'DOCKER_HUB', 'AMAZON_ECR', 'GOOGLE_GCR', 'GOOGLE_ARTIFACT_REGISTRY', 'OTHER'] as const)),
+  docker_registry: Nullable(
+    OneOf(['NONE', 'DOCKER_HUB', 'AMAZON_ECR', 'GOOGLE_GCR', 'GOOGLE_ARTIFACT_REGISTRY', 'OTHER'] as const),
+  ),
 };
 
 const RegistryFields = {
@@ -67,7 +86,12 @@ const RegistryFields = {
   password: Nullable(Type.String({ maxLength: 10000 })),
   registry: Nullable(ShortString),
   repository: Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s:@]+$' })),
-  integration: Nullable(Type.Object({ identifier: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: true })),
+  integration: Nullable(
+    Type.Object(
+      { identifier: Type.String({ minLength: 1, maxLength: 255 }) },
+      { additionalProperties: true },
+    ),
+  ),
 };
 const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s]+$' });
 
@@ -90,7 +114,10 @@ const DockerPushFields = {
 };
 
 const TYPE_SCHEMAS: Record<ActionType, TObject> = {
-  RUN_DOCKER_CONTAINER: Type.Object({ ...CommonFields, ...DockerContainerFields }, { additionalProperties: false }),
+  RUN_DOCKER_CONTAINER: Type.Object(
+    { ...CommonFields, ...DockerContainerFields },
+    { additionalProperties: false },
+  ),
   DOCKERFILE: Type.Object({ ...CommonFields, ...DockerfileFields }, { additionalProperties: false }),
   DOCKER_PUSH: Type.Object({ ...CommonFields, ...DockerPushFields }, { additionalProperties: false }),
 };
@@ -106,11 +133,16 @@ export const REQUIRED_FIELDS: Record<ActionType, readonly string[]> = {
 };
 
 // Bodies are checked strictly: no coercion, nothing silently dropped.
-const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, removeAdditional: false, useDefaults: false });
-const CHECKS = Object.fromEntries(Object.entries(TYPE_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<
-  ActionType,
-  ValidateFunction
->;
+const ajv = new Ajv({
+  allErrors: false,
+  strict: false,
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+});
+const CHECKS = Object.fromEntries(
+  Object.entries(TYPE_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+) as Record<ActionType, ValidateFunction>;
 
 export function isSupportedType(type: string): type is ActionType {
   return (SUPPORTED_ACTION_TYPES as readonly string[]).includes(type);
@@ -127,10 +159,15 @@ export function checkActionBody(type: ActionType, body: unknown): string | null 
   if (first.keyword === 'additionalProperties') {
     return `unknown field "${[field, params.additionalProperty].filter(Boolean).join('.')}" for action type ${type}`;
   }
-  if (first.keyword === 'enum') return `field "${field}" has an unsupported value; allowed: ${(params.allowedValues as string[]).join(', ')}`;
-  if (first.keyword === 'required') return `field "${[field, params.missingProperty].filter(Boolean).join('.')}" is required`;
+  if (first.keyword === 'enum')
+    return `field "${field}" has an unsupported value; allowed: ${(params.allowedValues as string[]).join(', ')}`;
+  if (first.keyword === 'required')
+    return `field "${[field, params.missingProperty].filter(Boolean).join('.')}" is required`;
   return `field "${field || '(body)'}" ${first.message ?? 'is invalid'}`;
 }
 
 /** Route-level schema: an object with a type; the type's own schema is applied in the handler. */
-export const ActionBodyEnvelope = Type.Object({ type: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: true });
+export const ActionBodyEnvelope = Type.Object(
+  { type: Type.Optional(Type.String({ maxLength: 64 })) },
+  { additionalProperties: true },
+);

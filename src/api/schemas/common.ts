@@ -4,7 +4,10 @@ export const Name = Type.String({ minLength: 1, maxLength: 255 });
 export const Flag = Type.Boolean();
 
 export const WorkspaceParams = Type.Object({ workspace: Type.String({ maxLength: 255 }) });
-export const ProjectParams = Type.Object({ workspace: Type.String({ maxLength: 255 }), project_name: Type.String({ maxLength: 255 }) });
+export const ProjectParams = Type.Object({
+  workspace: Type.String({ maxLength: 255 }),
+  project_name: Type.String({ maxLength: 255 }),
+});
 export const PipelineParams = Type.Object({
   workspace: Type.String({ maxLength: 255 }),
   project_name: Type.String({ maxLength: 255 }),
@@ -26,7 +29,10 @@ export const PageQuery = Type.Object({
 export const AuthQuery = Type.Object({ access_token: Type.Optional(Type.String()) });
 
 /** A string-literal union usable as an enum in request schemas. */
-export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TUnsafe<T[number]> {
+export function OneOf<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string } = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 

@@ -10,8 +10,14 @@ export const PipelineFields = {
   identifier: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9_-]*$' })),
   on: Type.Optional(OneOf(['CLICK', 'EVENT', 'SCHEDULE'] as const)),
   refs: Type.Optional(Type.Array(Ref, { maxItems: 50 })),
-  events: Type.Optional(Type.Array(Type.Object({ type: Type.String({ maxLength: 64 }) }, { additionalProperties: true }), { maxItems: 50 })),
-  trigger_conditions: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50 })),
+  events: Type.Optional(
+    Type.Array(Type.Object({ type: Type.String({ maxLength: 64 }) }, { additionalProperties: true }), {
+      maxItems: 50,
+    }),
+  ),
+  trigger_conditions: Type.Optional(
+    Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 50 }),
+  ),
   priority: Type.Optional(OneOf(PRIORITIES)),
   always_from_scratch: Type.Optional(Type.Boolean()),
   auto_clear_cache: Type.Optional(Type.Boolean()),
@@ -24,7 +30,9 @@ export const PipelineFields = {
   description_required: Type.Optional(Type.Boolean()),
   strict_context: Type.Optional(Type.Boolean()),
   execution_message_template: Type.Optional(Type.String({ maxLength: 1000 })),
-  git_changeset_base: Type.Optional(OneOf(['LATEST_RUN', 'LATEST_RUN_MATCHING_REF', 'PULL_REQUEST'] as const)),
+  git_changeset_base: Type.Optional(
+    OneOf(['LATEST_RUN', 'LATEST_RUN_MATCHING_REF', 'PULL_REQUEST'] as const),
+  ),
   filesystem_changeset_base: Type.Optional(OneOf(['DATE_MODIFIED', 'CONTENTS'] as const)),
   cpu: Type.Optional(OneOf(['X64', 'ARM'] as const)),
   resources: Type.Optional(Type.String({ maxLength: 64 })),
@@ -40,13 +48,22 @@ export const PipelineFields = {
 const Echo = {
   ...ReadOnlyEcho,
   ...Object.fromEntries(
-    ['project', 'creator', 'last_execution_status', 'last_execution_revision', 'waiting_for_push', 'permissions', 'worker_assignment'].map(
-      (k) => [k, Type.Optional(Type.Unknown())],
-    ),
+    [
+      'project',
+      'creator',
+      'last_execution_status',
+      'last_execution_revision',
+      'waiting_for_push',
+      'permissions',
+      'worker_assignment',
+    ].map((k) => [k, Type.Optional(Type.Unknown())]),
   ),
 };
 
-export const PipelineCreateBody = Type.Object({ ...PipelineFields, ...Echo, name: Name }, { additionalProperties: false });
+export const PipelineCreateBody = Type.Object(
+  { ...PipelineFields, ...Echo, name: Name },
+  { additionalProperties: false },
+);
 export const PipelinePatchBody = Type.Object(
   { ...PipelineFields, ...Echo, clear_cache: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },

@@ -26,9 +26,20 @@ export interface BuildActionContext {
 }
 
 /** Tags the built image gets: the execution-internal one, and `registry/repository:tag` when a repository is named. */
-export function buildTags(s: DockerfileActionSettings, actionExecutionId: string, vars: ReadonlyMap<string, string>): string[] {
+export function buildTags(
+  s: DockerfileActionSettings,
+  actionExecutionId: string,
+  vars: ReadonlyMap<string, string>,
+): string[] {
   const tags = [builtImageRef(actionExecutionId)];
-  if (s.repository) tags.push(qualifiedRef(s.registry ? substitute(s.registry, vars) : null, substitute(s.repository, vars), substitute(s.docker_image_tag, vars)));
+  if (s.repository)
+    tags.push(
+      qualifiedRef(
+        s.registry ? substitute(s.registry, vars) : null,
+        substitute(s.repository, vars),
+        substitute(s.docker_image_tag, vars),
+      ),
+    );
   return tags;
 }
 
@@ -36,13 +47,18 @@ export function buildTags(s: DockerfileActionSettings, actionExecutionId: string
  * Runs a DOCKERFILE action: reads the Dockerfile and the context inside the pipeline filesystem
  * (symlinks resolved and confined), streams the build output into the action's log, and tags the image.
  */
-export async function runBuildAction(s: DockerfileActionSettings, ctx: BuildActionContext): Promise<ActionOutcome> {
+export async function runBuildAction(
+  s: DockerfileActionSettings,
+  ctx: BuildActionContext,
+): Promise<ActionOutcome> {
   const vars = ctx.variables;
   try {
     const contextDir = await ctx.fs.resolveInside(substitute(s.context_path, vars));
     const dockerfilePath = await ctx.fs.resolveInside(substitute(s.dockerfile_path, vars));
-    if (!(await stat(contextDir).catch(() => null))?.isDirectory()) return { status: 'FAILED', error: `context_path "${s.context_path}" is not a directory` };
-    if (!(await stat(dockerfilePath).catch(() => null))?.isFile()) return { status: 'FAILED', error: `dockerfile_path "${s.dockerfile_path}" is not a file` };
+    if (!(await stat(contextDir).catch(() => null))?.isDirectory())
+      return { status: 'FAILED', error: `context_path "${s.context_path}" is not a directory` };
+    if (!(await stat(dockerfilePath).catch(() => null))?.isFile())
+      return { status: 'FAILED', error: `dockerfile_path "${s.dockerfile_path}" is not a file` };
     const buildArgs: Record<string, string> = {};
     for (const arg of s.build_args) {
       const [key, ...rest] = substitute(arg, vars).split('=');
@@ -64,7 +80,10 @@ export async function runBuildAction(s: DockerfileActionSettings, ctx: BuildActi
     });
     return { status: 'SUCCESSFUL', error: null };
   } catch (err) {
-    const message = err instanceof PathEscapeError || err instanceof RegistryAuthError ? err.message : (err as Error).message;
+    const message =
+      err instanceof PathEscapeError || err instanceof RegistryAuthError
+        ? err.message
+        : (err as Error).message;
     await ctx.log.line(`Error: ${message}`);
     return { status: 'FAILED', error: message };
   }

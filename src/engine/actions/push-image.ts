@@ -18,10 +18,17 @@ export interface PushActionContext {
 }
 
 /** Runs a DOCKER_PUSH action: tags the built image as `registry/repository:tag` and pushes it with the action's credentials. */
-export async function runPushAction(s: DockerPushActionSettings, ctx: PushActionContext): Promise<ActionOutcome> {
+export async function runPushAction(
+  s: DockerPushActionSettings,
+  ctx: PushActionContext,
+): Promise<ActionOutcome> {
   const vars = ctx.variables;
   try {
-    const target = qualifiedRef(s.registry ? substitute(s.registry, vars) : null, substitute(s.repository, vars), substitute(s.docker_image_tag, vars));
+    const target = qualifiedRef(
+      s.registry ? substitute(s.registry, vars) : null,
+      substitute(s.repository, vars),
+      substitute(s.docker_image_tag, vars),
+    );
     const auth = await registryAuthFor(s, ctx.password, target, vars, ctx.resolveIntegration);
     await ctx.runtime.tagImage(ctx.sourceImage, target);
     ctx.onTagged(target);

@@ -58,20 +58,37 @@ interface PasswdEntry {
 }
 
 /** The uid, gid and home of `user` (name or uid) from the image's /etc/passwd; root when not set. */
-async function identityOf(ctx: ContainerActionContext, containerId: string, user: string | undefined): Promise<PasswdEntry> {
+async function identityOf(
+  ctx: ContainerActionContext,
+  containerId: string,
+  user: string | undefined,
+): Promise<PasswdEntry> {
   const [name = 'root', group] = (user ?? 'root').split(':');
   const passwd = (await ctx.runtime.readFile(containerId, '/etc/passwd'))?.toString('utf8') ?? '';
   for (const line of passwd.split('\n')) {
     const [entryName, , uid, gid, , home] = line.split(':');
     if (entryName === name || uid === name) {
-      return { uid: Number(uid), gid: group !== undefined && /^\d+$/.test(group) ? Number(group) : Number(gid), home: home || '/' };
+      return {
+        uid: Number(uid),
+        gid: group !== undefined && /^\d+$/.test(group) ? Number(group) : Number(gid),
+        home: home || '/',
+      };
     }
   }
-  if (/^\d+$/.test(name)) return { uid: Number(name), gid: group !== undefined && /^\d+$/.test(group) ? Number(group) : Number(name), home: '/' };
+  if (/^\d+$/.test(name))
+    return {
+      uid: Number(name),
+      gid: group !== undefined && /^\d+$/.test(group) ? Number(group) : Number(name),
+      home: '/',
+    };
   return { uid: 0, gid: 0, home: '/root' };
 }
 
-async function placeFiles(ctx: ContainerActionContext, containerId: string, user: string | undefined): Promise<void> {
+async function placeFiles(
+  ctx: ContainerActionContext,
+  containerId: string,
+  user: string | undefined,
+): Promise<void> {
   if (ctx.files.length === 0) return;
   const who = await identityOf(ctx, containerId, user);
   await ctx.runtime.putFiles(
@@ -92,7 +109,11 @@ class ActionSetupError extends Error {}
 function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string {
   const name = substitute(s.docker_image_name, vars);
   const tag = substitute(s.docker_image_tag, vars);
-  const registry = s.registry ? substitute(s.registry, vars).replace(/^https?:\/\//, '').replace(/\/+$/, '') : null;
+  const registry = s.registry
+    ? substitute(s.registry, vars)
+        .replace(/^https?:\/\//, '')
+        .replace(/\/+$/, '')
+    : null;
   const full = registry && !name.startsWith(registry + '/') ? `${registry}/${name}` : name;
   return `${full}:${tag}`;
 }
@@ -131,7 +152,10 @@ async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionC
  * filesystem mounted, stream output into the log, enforce the timeout and cancellation, export the
  * filesystem when asked, and always remove the container.
  */
-export async function runContainerAction(s: ActionSettings, ctx: ContainerActionContext): Promise<ActionOutcome> {
+export async function runContainerAction(
+  s: ActionSettings,
+  ctx: ContainerActionContext,
+): Promise<ActionOutcome> {
   const vars = ctx.variables;
   let containerId: string | null = null;
   let timedOut = false;
@@ -139,9 +163,13 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
   try {
     const ref = ctx.builtImage ?? imageRef(s, vars);
     if (ctx.builtImage === undefined) await ensureImage(ref, s, ctx);
-    else if (!(await ctx.runtime.imageExists(ref))) throw new ActionSetupError(`the image built earlier in this execution (${ref}) is gone`);
+    else if (!(await ctx.runtime.imageExists(ref)))
+      throw new ActionSetupError(`the image built earlier in this execution (${ref}) is gone`);
     const workDir = substitute(s.mount_filesystem_path ?? `/buddy/${ctx.projectName}`, vars);
-    const command = containerCommand(s.entrypoint === null ? null : substitute(s.entrypoint, vars), s.inline_commands);
+    const command = containerCommand(
+      s.entrypoint === null ? null : substitute(s.entrypoint, vars),
+      s.inline_commands,
+    );
     const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
     containerId = await ctx.runtime.createContainer({
       image: ref,
@@ -160,7 +188,9 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
     // cancel that arrives meanwhile stops it below).
     if (ctx.signal.aborted) throw new ActionCancelled();
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) => ctx.log.write(decoders[stream].write(chunk), stream));
+    const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) =>
+      ctx.log.write(decoders[stream].write(chunk), stream),
+    );
     await ctx.runtime.startContainer(containerId);
     const id = containerId;
     const stop = (): void => {
@@ -193,10 +223,12 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
     if (cancelled) return { status: 'TERMINATED', error: stopReason(ctx.signal) };
     if (timedOut) return { status: 'FAILED', error: `timed out after ${s.timeout} s` };
     if (exitCode !== 0) return { status: 'FAILED', error: `exit code ${exitCode}` };
-    if (s.export_container_path !== null) await exportFilesystem(id, substitute(s.export_container_path, vars), ctx);
+    if (s.export_container_path !== null)
+      await exportFilesystem(id, substitute(s.export_container_path, vars), ctx);
     return { status: 'SUCCESSFUL', error: null };
   } catch (err) {
-    if (err instanceof ActionCancelled || ctx.signal.aborted) return { status: 'TERMINATED', error: stopReason(ctx.signal) };
+    if (err instanceof ActionCancelled || ctx.signal.aborted)
+      return { status: 'TERMINATED', error: stopReason(ctx.signal) };
     const message = (err as Error).message;
     await ctx.log.line(`Error: ${message}`).catch(() => undefined);
     return { status: 'FAILED', error: message };
@@ -210,7 +242,11 @@ export async function runContainerAction(s: ActionSettings, ctx: ContainerAction
 
 class ActionCancelled extends Error {}
 
-async function exportFilesystem(containerId: string, target: string, ctx: ContainerActionContext): Promise<void> {
+async function exportFilesystem(
+  containerId: string,
+  target: string,
+  ctx: ContainerActionContext,
+): Promise<void> {
   let file: string;
   try {
     file = await ctx.fs.resolveInside(target, { create: 'parent' });

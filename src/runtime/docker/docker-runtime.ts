@@ -209,7 +209,9 @@ export class DockerRuntime implements ContainerRuntime {
   async putFiles(id: string, files: readonly ContainerFile[]): Promise<void> {
     if (files.length === 0) return;
     const archive = await packFiles(files);
-    await this.call(`copy files into container ${id}`, () => this.docker.getContainer(id).putArchive(archive, { path: '/' }));
+    await this.call(`copy files into container ${id}`, () =>
+      this.docker.getContainer(id).putArchive(archive, { path: '/' }),
+    );
   }
 
   async readFile(id: string, path: string): Promise<Buffer | null> {

@@ -85,7 +85,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_execution_status', 'text', (c) => c.notNull())
     .addColumn('create_date', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('actions_by_pipeline').on('actions').columns(['pipeline_id', 'position']).execute();
+  await db.schema
+    .createIndex('actions_by_pipeline')
+    .on('actions')
+    .columns(['pipeline_id', 'position'])
+    .execute();
 
   await db.schema
     .createTable('executions')
@@ -114,7 +118,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('error_message', 'text')
     .execute();
   // "Executions of a pipeline, newest first" and "what is queued, best first" are the hot reads.
-  await db.schema.createIndex('executions_by_pipeline').on('executions').columns(['pipeline_id', 'id']).execute();
+  await db.schema
+    .createIndex('executions_by_pipeline')
+    .on('executions')
+    .columns(['pipeline_id', 'id'])
+    .execute();
   await db.schema
     .createIndex('executions_by_status')
     .on('executions')

@@ -14,10 +14,18 @@ interface Tables {
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const k = db as unknown as Kysely<Tables>;
-  const idOf = new Map((await k.selectFrom('workspaces').select(['id', 'domain']).execute()).map((w) => [w.domain, w.id]));
+  const idOf = new Map(
+    (await k.selectFrom('workspaces').select(['id', 'domain']).execute()).map((w) => [w.domain, w.id]),
+  );
   for (const t of await k.selectFrom('tokens').select(['id', 'workspace_restrictions']).execute()) {
     const entries = JSON.parse(t.workspace_restrictions) as unknown[];
-    const ids = entries.map((d) => (typeof d === 'string' ? (idOf.get(d) ?? 0) : typeof d === 'number' ? d : 0));
-    await k.updateTable('tokens').set({ workspace_restrictions: JSON.stringify(ids) }).where('id', '=', t.id).execute();
+    const ids = entries.map((d) =>
+      typeof d === 'string' ? (idOf.get(d) ?? 0) : typeof d === 'number' ? d : 0,
+    );
+    await k
+      .updateTable('tokens')
+      .set({ workspace_restrictions: JSON.stringify(ids) })
+      .where('id', '=', t.id)
+      .execute();
   }
 }

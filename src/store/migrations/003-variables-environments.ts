@@ -14,7 +14,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('public_url', 'text')
     .addColumn('create_date', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('environments_by_workspace').on('environments').columns(['workspace_id', 'identifier']).execute();
+  await db.schema
+    .createIndex('environments_by_workspace')
+    .on('environments')
+    .columns(['workspace_id', 'identifier'])
+    .execute();
 
   await db.schema
     .createTable('variables')
@@ -35,10 +39,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('file_chmod', 'text')
     .addColumn('create_date', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('variables_by_workspace').on('variables').columns(['workspace_id', 'key']).execute();
+  await db.schema
+    .createIndex('variables_by_workspace')
+    .on('variables')
+    .columns(['workspace_id', 'key'])
+    .execute();
   // The environment an execution runs in (its variables apply); null when none was named.
   await db.schema.alterTable('executions').addColumn('environment_id', 'text').execute();
   // What each action received from the run request and earlier actions, and what it set (JSON, secrets sealed).
-  await db.schema.alterTable('action_executions').addColumn('passed_variables', 'text', (c) => c.notNull().defaultTo('[]')).execute();
-  await db.schema.alterTable('action_executions').addColumn('outputted_variables', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('action_executions')
+    .addColumn('passed_variables', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
+  await db.schema
+    .alterTable('action_executions')
+    .addColumn('outputted_variables', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
 }

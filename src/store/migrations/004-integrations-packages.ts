@@ -19,7 +19,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('host', 'text')
     .addColumn('create_date', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('integrations_by_identifier').on('integrations').columns(['workspace_id', 'identifier']).unique().execute();
+  await db.schema
+    .createIndex('integrations_by_identifier')
+    .on('integrations')
+    .columns(['workspace_id', 'identifier'])
+    .unique()
+    .execute();
 
   await db.schema
     .createTable('packages')
@@ -31,7 +36,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('identifier', 'text', (c) => c.notNull())
     .addColumn('create_date', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('packages_by_identifier').on('packages').columns(['workspace_id', 'identifier']).execute();
+  await db.schema
+    .createIndex('packages_by_identifier')
+    .on('packages')
+    .columns(['workspace_id', 'identifier'])
+    .execute();
 
   await db.schema
     .createTable('package_versions')
@@ -43,7 +52,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('archive_size', 'integer', (c) => c.notNull())
     .addColumn('created_date', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('package_versions_by_version').on('package_versions').columns(['package_id', 'version']).unique().execute();
+  await db.schema
+    .createIndex('package_versions_by_version')
+    .on('package_versions')
+    .columns(['package_id', 'version'])
+    .unique()
+    .execute();
 
   // No foreign key: a finished execution keeps showing the version it ran with after it is deleted.
   await db.schema.alterTable('executions').addColumn('package_version_id', 'text').execute();
