@@ -15,7 +15,7 @@ import type { Db } from '../store/database.ts';
 import { createExecution, lastSuccessfulRevision } from '../store/executions.ts';
 import type { Pipeline } from '../store/pipelines.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
-import { branchOfRefs } from '../domain/pipeline.ts';
+import { branchOfRefs, runBlocker } from '../domain/pipeline.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import { resolvePackageVersion } from './package-pin.ts';
 
@@ -90,6 +90,8 @@ export async function acceptRunRequest(
       400,
       `pipeline is disabled${pipeline.settings.disabled_reason ? `: ${pipeline.settings.disabled_reason}` : ''}`,
     );
+  const blocker = runBlocker(pipeline.settings);
+  if (blocker) throw new RunRequestError(400, blocker);
   let environmentId: string | null = null;
   if (body.environment !== undefined) {
     const environment = await findEnvironmentForProject(

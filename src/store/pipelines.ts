@@ -1,4 +1,4 @@
-import type { PipelineSettings } from '../domain/pipeline.ts';
+import { PIPELINE_DEFAULTS, type PipelineSettings } from '../domain/pipeline.ts';
 import type { Db } from './database.ts';
 import type { PipelineRow } from './schema.ts';
 import { now, parseJson } from './time.ts';
@@ -25,7 +25,8 @@ export function toPipeline(row: PipelineRow): Pipeline {
     createDate: row.create_date,
     lastExecutionStatus: row.last_execution_status,
     lastExecutionRevision: row.last_execution_revision,
-    settings: parseJson<PipelineSettings>(row.settings),
+    // Pipelines saved before a field existed get its default.
+    settings: { ...PIPELINE_DEFAULTS, ...parseJson<Partial<PipelineSettings>>(row.settings) },
   };
 }
 

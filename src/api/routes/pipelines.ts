@@ -1,6 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { PIPELINE_DEFAULTS, slugify, type PipelineSettings } from '../../domain/pipeline.ts';
+import {
+  PIPELINE_DEFAULTS,
+  pipelineDefaults,
+  slugify,
+  type PipelineSettings,
+} from '../../domain/pipeline.ts';
+import {
+  conditionProblem,
+  eventProblem,
+  normalizeCondition,
+  normalizeEvent,
+} from '../../domain/pipeline-events.ts';
 import { sealVariables } from '../../secrets/variables.ts';
 import { hasActiveExecutions } from '../../store/executions.ts';
 import { getUser, getUsers } from '../../store/identity.ts';
@@ -21,28 +32,75 @@ import { PipelineCreateBody, PipelinePatchBody } from '../schemas/pipeline.ts';
 
 type Body = Static<typeof PipelinePatchBody>;
 
+/** Event types that start runs in this build (PULL_REQUEST and EMAIL are stored but never fire; see README). */
+const ACCEPTED_EVENT_TYPES: ReadonlySet<string> = new Set(['PULL_REQUEST', 'EMAIL']);
+
 /** Refuses settings Gantry stores but cannot act on yet, so nobody relies on a trigger that never fires. */
 function unsupported(s: PipelineSettings): string | null {
-  if (s.events.length > 0 || s.on === 'EVENT' || s.on === 'SCHEDULE') {
-    return 'not supported yet: pipeline events and schedules (PUSH, SCHEDULE, ...); run pipelines with POST .../executions';
+  for (const e of s.events) {
+    if (!ACCEPTED_EVENT_TYPES.has(e.type))
+      return `not supported yet: ${e.type} events; run pipelines with POST .../executions`;
   }
+  if (s.events.length === 0 && s.on !== 'CLICK')
+    return `not supported yet: "on": "${s.on}" without events; list the triggers in events`;
   if (s.trigger_conditions.length > 0) return 'not supported yet: pipeline trigger_conditions';
-  if (s.definition_source === 'REMOTE' || s.git_config_ref !== 'NONE')
-    return 'not supported yet: pipelines defined in the repository (YAML)';
-  if (s.cpu === 'ARM') return 'not supported yet: ARM workers';
   return null;
 }
 
-/** Applies the body's fields over `base`, sealing encrypted variables. */
+/** Keys merged by hand below rather than copied over. */
+const SPECIAL = new Set([
+  'variables',
+  'events',
+  'trigger_conditions',
+  'git_config',
+  'remote_branch',
+  'remote_ref',
+]);
+
+/**
+ * Applies the body's fields over `base`: null or absent leaves a value unchanged, `events` and
+ * `trigger_conditions` replace the whole list, `remote_branch` and `remote_ref` mirror each other,
+ * `git_config` exists only with git_config_ref FIXED. Encrypted variables are sealed.
+ */
 function mergeSettings(ctx: ApiContext, base: PipelineSettings, body: Body): PipelineSettings {
-  const { name: _n, identifier: _i, variables, clear_cache: _c, ...rest } = body;
   const next: PipelineSettings = { ...base };
+  const sent = body as Record<string, unknown>;
   for (const key of Object.keys(PIPELINE_DEFAULTS) as (keyof PipelineSettings)[]) {
-    const value = (rest as Record<string, unknown>)[key];
-    if (value !== undefined && key !== 'variables') (next as unknown as Record<string, unknown>)[key] = value;
+    const value = sent[key];
+    if (value !== undefined && value !== null && !SPECIAL.has(key))
+      (next as unknown as Record<string, unknown>)[key] = value;
   }
-  if (variables !== undefined) {
-    const sealed = sealVariables(ctx.secrets, variables, base.variables);
+  if (body.events != null) {
+    next.events = body.events.map(normalizeEvent);
+    next.events.forEach((e, i) => {
+      const problem = eventProblem(e, i);
+      if (problem) throw badRequest(problem);
+    });
+    const scheduled = (events: readonly { type: string }[]) => events.some((e) => e.type === 'SCHEDULE');
+    // A pipeline that becomes scheduled gets Buddy's default pause threshold unless the request sets one.
+    if (body.pause_on_repeated_failures == null && scheduled(next.events) && !scheduled(base.events))
+      next.pause_on_repeated_failures = base.pause_on_repeated_failures || 100;
+  }
+  if (body.trigger_conditions != null) {
+    next.trigger_conditions = body.trigger_conditions.map(normalizeCondition);
+    next.trigger_conditions.forEach((c, i) => {
+      const problem = conditionProblem(c, i);
+      if (problem) throw badRequest(problem);
+    });
+  }
+  const remoteRef = body.remote_ref ?? body.remote_branch;
+  if (remoteRef != null) next.remote_ref = next.remote_branch = remoteRef;
+  if (next.git_config_ref !== 'FIXED') next.git_config = null;
+  else if (body.git_config != null)
+    next.git_config = {
+      project: body.git_config.project ?? '',
+      branch: body.git_config.branch ?? '',
+      path: body.git_config.path ?? '',
+    };
+  else if (next.git_config === null)
+    throw badRequest('git_config_ref FIXED needs git_config {project, branch, path}');
+  if (body.variables != null) {
+    const sealed = sealVariables(ctx.secrets, body.variables, base.variables);
     if (typeof sealed === 'string') throw badRequest(sealed);
     next.variables = sealed;
   }
@@ -96,8 +154,9 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         request.params.workspace,
         request.params.project_name,
       );
-      const settings = mergeSettings(ctx, PIPELINE_DEFAULTS, request.body);
-      let identifier = request.body.identifier;
+      const defaults = pipelineDefaults(request.body.definition_source ?? 'LOCAL', request.body.events ?? []);
+      const settings = mergeSettings(ctx, defaults, request.body);
+      let identifier = request.body.identifier ?? undefined;
       if (identifier === undefined) {
         const stem = slugify(request.body.name);
         identifier = stem;
