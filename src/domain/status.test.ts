@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canTransition, isFinalExecutionStatus, priorityRank } from './status.ts';
+import {
+  actionStatusesLeadingTo,
+  canTransition,
+  canTransitionAction,
+  isFinalExecutionStatus,
+  priorityRank,
+} from './status.ts';
 
 test('an execution cannot leave a successful end', () => {
   assert.equal(canTransition('SUCCESSFUL', 'ENQUEUED'), false);
@@ -13,4 +19,12 @@ test('final statuses and priority ranks', () => {
   assert.equal(isFinalExecutionStatus('INPROGRESS'), false);
   assert.ok(priorityRank('HIGH') > priorityRank('NORMAL'));
   assert.ok(priorityRank('NORMAL') > priorityRank('LOW'));
+});
+
+test('action executions: retry re-queues ended ones, nothing runs twice without it', () => {
+  assert.equal(canTransitionAction('ENQUEUED', 'INPROGRESS'), true);
+  assert.equal(canTransitionAction('INPROGRESS', 'INPROGRESS'), false);
+  assert.equal(canTransitionAction('SUCCESSFUL', 'INPROGRESS'), false);
+  assert.equal(canTransitionAction('FAILED', 'ENQUEUED'), true);
+  assert.deepEqual(actionStatusesLeadingTo('INPROGRESS').sort(), ['ENQUEUED', 'INITIAL']);
 });

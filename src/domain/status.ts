@@ -1,9 +1,16 @@
 /**
+ * The lifecycles of executions and action executions: their statuses and the one table per lifecycle
+ * that says which moves are allowed. The store's `transition()` refuses any move these tables do not
+ * list, so a status rule lives here and nowhere else.
+ */
+
+/**
  * Execution lifecycle.
  * - ENQUEUED: accepted and persisted, waiting for a free slot (or for delay_until).
  * - INPROGRESS: its actions are running.
  * - TERMINATING: a cancel was asked; containers are being stopped.
- * - SUCCESSFUL / FAILED / TERMINATED: final.
+ * - SUCCESSFUL / FAILED / TERMINATED: final (FAILED and TERMINATED can be retried).
+ * - INITIAL, NOT_EXECUTED, WAITING_FOR_*: Buddy's statuses Gantry presents but does not produce yet.
  */
 export type ExecutionStatus =
   | 'INITIAL'
@@ -17,7 +24,14 @@ export type ExecutionStatus =
   | 'WAITING_FOR_APPLY'
   | 'WAITING_FOR_VARIABLES';
 
-/** Action execution lifecycle: INITIAL → ENQUEUED → INPROGRESS → SUCCESSFUL | FAILED | TERMINATED, or SKIPPED. */
+/**
+ * Action execution lifecycle.
+ * - ENQUEUED: waits for its turn in the execution (INITIAL is Buddy's spelling of the same).
+ * - INPROGRESS: its container (or build, or push) runs, retries included.
+ * - SUCCESSFUL / FAILED / TERMINATED: it ran and ended so.
+ * - SKIPPED: its conditions, trigger time or actions_to_run left it out.
+ * - NOT_EXECUTED: the execution ended before its turn.
+ */
 export type ActionExecutionStatus =
   'INITIAL' | 'ENQUEUED' | 'INPROGRESS' | 'SUCCESSFUL' | 'FAILED' | 'TERMINATED' | 'SKIPPED' | 'NOT_EXECUTED';
 
@@ -28,19 +42,43 @@ export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'NOT_EXECUTED',
 ];
 
+/** Executions that hold or wait for a slot. */
+export const ACTIVE_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  'ENQUEUED',
+  'INPROGRESS',
+  'TERMINATING',
+];
+
 const EXECUTION_TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
   INITIAL: ['ENQUEUED'],
+  // FAILED: the pipeline vanished or the runner crashed before the first write; TERMINATED: cancelled in the queue.
   ENQUEUED: ['INPROGRESS', 'TERMINATED', 'FAILED'],
   INPROGRESS: ['SUCCESSFUL', 'FAILED', 'TERMINATING', 'TERMINATED'],
   TERMINATING: ['TERMINATED', 'FAILED'],
-  // RETRY moves a finished execution back to the queue.
   SUCCESSFUL: [],
+  // RETRY moves a failed or terminated execution back to the queue.
   FAILED: ['ENQUEUED'],
   TERMINATED: ['ENQUEUED'],
   NOT_EXECUTED: [],
   WAITING_FOR_APPLY: ['INPROGRESS', 'TERMINATED'],
   WAITING_FOR_VARIABLES: ['INPROGRESS', 'TERMINATED'],
 };
+
+const ACTION_EXECUTION_TRANSITIONS: Record<ActionExecutionStatus, readonly ActionExecutionStatus[]> = {
+  INITIAL: ['ENQUEUED', 'INPROGRESS', 'SKIPPED', 'NOT_EXECUTED'],
+  ENQUEUED: ['INPROGRESS', 'SKIPPED', 'NOT_EXECUTED'],
+  // TERMINATED also ends an action whose run was cut short by a restart while a cancel was pending.
+  INPROGRESS: ['SUCCESSFUL', 'FAILED', 'TERMINATED'],
+  // RETRY re-queues every action that did not succeed, and a successful build whose image was pruned.
+  SUCCESSFUL: ['ENQUEUED'],
+  FAILED: ['ENQUEUED'],
+  TERMINATED: ['ENQUEUED'],
+  SKIPPED: ['ENQUEUED'],
+  NOT_EXECUTED: ['ENQUEUED'],
+};
+
+export const EXECUTION_STATUSES = Object.keys(EXECUTION_TRANSITIONS) as ExecutionStatus[];
+export const ACTION_EXECUTION_STATUSES = Object.keys(ACTION_EXECUTION_TRANSITIONS) as ActionExecutionStatus[];
 
 export function isFinalExecutionStatus(status: string): boolean {
   return (FINAL_EXECUTION_STATUSES as readonly string[]).includes(status);
@@ -50,6 +88,19 @@ export function isFinalExecutionStatus(status: string): boolean {
 export function canTransition(from: ExecutionStatus, to: ExecutionStatus): boolean {
   return EXECUTION_TRANSITIONS[from].includes(to);
 }
+
+/** The one place that decides whether an action execution may move from one status to another. */
+export function canTransitionAction(from: ActionExecutionStatus, to: ActionExecutionStatus): boolean {
+  return ACTION_EXECUTION_TRANSITIONS[from].includes(to);
+}
+
+/** Every status an action execution may reach `to` from. */
+export function actionStatusesLeadingTo(to: ActionExecutionStatus): ActionExecutionStatus[] {
+  return ACTION_EXECUTION_STATUSES.filter((from) => canTransitionAction(from, to));
+}
+
+/** A move the tables do not allow: a bug in the caller, never a user error. */
+export class IllegalTransitionError extends Error {}
 
 export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH'] as const;
 export type Priority = (typeof PRIORITIES)[number];

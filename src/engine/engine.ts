@@ -12,10 +12,8 @@ import {
   listRunnable,
   nextDelayedAt,
   runningPipelineIds,
-  setPipelineLastExecution,
-  transitionExecution,
-  updateActionExecution,
 } from '../store/executions.ts';
+import { transition, type TransitionChange, type TransitionHook } from '../store/transition.ts';
 import { getPipelineById } from '../store/pipelines.ts';
 import type { ExecutionRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
@@ -38,6 +36,8 @@ export interface EngineDeps {
   cancelGraceSeconds: number;
   maxConcurrentExecutions: number;
   logger: Logger;
+  /** Run inside every status transition's transaction (an outbox write, say). */
+  transitionHooks?: readonly TransitionHook[];
 }
 
 /** A DOCKERFILE action's image is removed when its execution ends, so a retry must build it again. */
@@ -87,7 +87,13 @@ export class ExecutionEngine {
       publicUrl: d.publicUrl,
       logger: d.logger,
       notify: (id) => this.changes.emit('execution', id),
+      transition: (id, change) => this.transition(id, change),
     };
+  }
+
+  /** The store's one transition, with this engine's hooks. */
+  private transition(executionId: number, change: TransitionChange): Promise<ExecutionRow | undefined> {
+    return transition(this.deps.db, executionId, change, this.deps.transitionHooks ?? []);
   }
 
   /** Recovers from a previous process, then starts scheduling. */
@@ -106,37 +112,32 @@ export class ExecutionEngine {
     const { db, runtime, logger } = this.deps;
     for (const e of await listByStatus(db, ['INPROGRESS', 'TERMINATING'])) {
       const wasCancelled = e.status === 'TERMINATING';
-      for (const a of await listActionExecutions(db, [e.id])) {
-        if (a.status === 'INPROGRESS') {
-          await updateActionExecution(db, e.id, a.id, {
-            status: wasCancelled ? 'TERMINATED' : 'FAILED',
-            finish_date: now(),
-            error_message: 'the server restarted while the action ran',
-            container_id: null,
-            // The writer that kept this count died with the process; the file still has every whole line.
-            log_lines: await this.deps.logs.countLines(a.id),
-          });
-        } else if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
-          await updateActionExecution(db, e.id, a.id, { status: 'NOT_EXECUTED' });
-        }
-      }
-      await transitionExecution(
-        db,
-        e.id,
-        ['INPROGRESS', 'TERMINATING'],
-        wasCancelled ? 'TERMINATED' : 'FAILED',
-        {
-          finish_date: now(),
-          error_message: 'the server restarted while the execution ran',
+      const cut = (await listActionExecutions(db, [e.id])).filter((a) => a.status === 'INPROGRESS');
+      // The writer that kept each log's line count died with the process; the file still has every whole line.
+      const lineCounts = await Promise.all(
+        cut.map(async (a) => ({ id: a.id, lines: await this.deps.logs.countLines(a.id) })),
+      );
+      await this.transition(e.id, {
+        execution: {
+          from: ['INPROGRESS', 'TERMINATING'],
+          to: wasCancelled ? 'TERMINATED' : 'FAILED',
+          fields: { finish_date: now(), error_message: 'the server restarted while the execution ran' },
         },
-      );
-      await setPipelineLastExecution(
-        db,
-        e.pipeline_id,
-        e.id,
-        wasCancelled ? 'TERMINATED' : 'FAILED',
-        e.revision,
-      );
+        actions: [
+          ...lineCounts.map(({ id, lines }) => ({
+            ids: [id],
+            from: ['INPROGRESS'] as const,
+            to: wasCancelled ? ('TERMINATED' as const) : ('FAILED' as const),
+            fields: {
+              finish_date: now(),
+              error_message: 'the server restarted while the action ran',
+              container_id: null,
+              log_lines: lines,
+            },
+          })),
+          { from: ['ENQUEUED', 'INITIAL'], to: 'NOT_EXECUTED' },
+        ],
+      });
       logger.warn({ execution: e.id }, 'execution interrupted by a restart marked as ended');
     }
     const leftovers = await runtime.listContainers({ 'gantry.instance': this.instanceLabel });
@@ -218,16 +219,21 @@ export class ExecutionEngine {
   /** A bug or infrastructure fault escaped the runner: the execution still ends truthfully. */
   private async failUnexpectedly(executionId: number, err: unknown): Promise<void> {
     this.deps.logger.error({ err, execution: executionId }, 'execution crashed');
-    await transitionExecution(
-      this.deps.db,
-      executionId,
-      ['ENQUEUED', 'INPROGRESS', 'TERMINATING'],
-      'FAILED',
-      {
-        finish_date: now(),
-        error_message: `internal error: ${(err as Error).message}`,
+    await this.transition(executionId, {
+      execution: {
+        from: ['ENQUEUED', 'INPROGRESS', 'TERMINATING'],
+        to: 'FAILED',
+        fields: { finish_date: now(), error_message: `internal error: ${(err as Error).message}` },
       },
-    );
+      actions: [
+        {
+          from: ['INPROGRESS'],
+          to: 'FAILED',
+          fields: { finish_date: now(), error_message: 'the execution crashed' },
+        },
+        { from: ['ENQUEUED', 'INITIAL'], to: 'NOT_EXECUTED' },
+      ],
+    });
   }
 
   /** Called after an execution was accepted and persisted. */
@@ -245,20 +251,21 @@ export class ExecutionEngine {
     const e = await getExecution(db, executionId);
     if (!e) throw new ExecutionStateError(`execution ${executionId} not found`);
     if (e.status === 'ENQUEUED' && !this.running.has(executionId)) {
-      const moved = await transitionExecution(db, executionId, ['ENQUEUED'], 'TERMINATED', {
-        finish_date: now(),
-        error_message: STOP_REASONS.cancelled,
+      const moved = await this.transition(executionId, {
+        execution: {
+          from: ['ENQUEUED'],
+          to: 'TERMINATED',
+          fields: { finish_date: now(), error_message: STOP_REASONS.cancelled },
+        },
+        actions: [
+          {
+            from: ['ENQUEUED', 'INITIAL'],
+            to: 'NOT_EXECUTED',
+            fields: { terminator_id: userId, termination_date: now() },
+          },
+        ],
       });
       if (moved) {
-        for (const a of await listActionExecutions(db, [executionId])) {
-          if (a.status === 'ENQUEUED' || a.status === 'INITIAL') {
-            await updateActionExecution(db, executionId, a.id, {
-              status: 'NOT_EXECUTED',
-              terminator_id: userId,
-              termination_date: now(),
-            });
-          }
-        }
         this.changes.emit('execution', executionId);
         return moved;
       }
@@ -268,7 +275,7 @@ export class ExecutionEngine {
       throw new ExecutionStateError(
         `execution ${executionId} is ${e.status}; only queued or running executions can be cancelled`,
       );
-    await transitionExecution(db, executionId, ['INPROGRESS'], 'TERMINATING');
+    await this.transition(executionId, { execution: { from: ['INPROGRESS'], to: 'TERMINATING' } });
     this.changes.emit('execution', executionId);
     run.abort.abort(STOP_REASONS.cancelled);
     await run.done;
@@ -285,23 +292,31 @@ export class ExecutionEngine {
         `execution ${executionId} is ${e.status}; only FAILED or TERMINATED executions can be retried`,
       );
     }
-    for (const a of await listActionExecutions(db, [executionId])) {
-      if (a.status !== 'SUCCESSFUL' || imageWasPruned(a.action_snapshot)) {
-        await updateActionExecution(db, executionId, a.id, {
-          status: 'ENQUEUED',
-          start_date: null,
-          finish_date: null,
-          error_message: null,
-          progress: 0,
-          log_lines: 0,
-          terminator_id: null,
-          termination_date: null,
-        });
-      }
-    }
-    const moved = await transitionExecution(db, executionId, ['FAILED', 'TERMINATED'], 'ENQUEUED', {
-      finish_date: null,
-      error_message: null,
+    const again = (await listActionExecutions(db, [executionId]))
+      .filter((a) => a.status !== 'SUCCESSFUL' || imageWasPruned(a.action_snapshot))
+      .map((a) => a.id);
+    // One transaction: a retry that loses a race to another writer leaves every action as it was.
+    const moved = await this.transition(executionId, {
+      execution: {
+        from: ['FAILED', 'TERMINATED'],
+        to: 'ENQUEUED',
+        fields: { finish_date: null, error_message: null },
+      },
+      actions: [
+        {
+          ids: again,
+          to: 'ENQUEUED',
+          fields: {
+            start_date: null,
+            finish_date: null,
+            error_message: null,
+            progress: 0,
+            log_lines: 0,
+            terminator_id: null,
+            termination_date: null,
+          },
+        },
+      ],
     });
     if (!moved) throw new ExecutionStateError(`execution ${executionId} changed state; try again`);
     this.enqueued(executionId);

@@ -11,20 +11,18 @@ import {
   type DockerPushActionSettings,
 } from '../domain/action.ts';
 import type { InlineVariable } from '../domain/pipeline.ts';
-import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
+import { canTransition, type ActionExecutionStatus, type ExecutionStatus } from '../domain/status.ts';
 import { checkout } from '../repo/index.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
-import { setActionLastStatus } from '../store/actions.ts';
 import type { Db } from '../store/database.ts';
 import {
   getExecution,
   listActionExecutions,
   previousExecutionStatus,
-  setPipelineLastExecution,
-  transitionExecution,
-  updateActionExecution,
+  updateActionExecutionFields,
 } from '../store/executions.ts';
+import type { ActionExecutionFields, TransitionChange } from '../store/transition.ts';
 import { getPipelineById } from '../store/pipelines.ts';
 import { getProjectById } from '../store/projects.ts';
 import type { ActionExecutionRow, ExecutionRow } from '../store/schema.ts';
@@ -41,7 +39,7 @@ import { secretMasker } from '../secrets/mask.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import type { ExecutionRequest } from './run-request.ts';
-import { stopReason } from './stop-reason.ts';
+import { STOP_REASONS, stopReason } from './stop-reason.ts';
 import { resolveIntegrationAuth } from './integrations.ts';
 import { pinnedPackageMount } from './package-pin.ts';
 
@@ -58,6 +56,8 @@ export interface RunnerDeps {
   publicUrl: string;
   logger: Logger;
   notify: (executionId: number) => void;
+  /** The store's one status transition (with the engine's hooks). */
+  transition: (executionId: number, change: TransitionChange) => Promise<ExecutionRow | undefined>;
 }
 
 interface Snapshot {
@@ -79,15 +79,16 @@ export async function runExecution(
   signal: AbortSignal,
 ): Promise<void> {
   const { db } = deps;
-  const started = await transitionExecution(db, executionId, ['ENQUEUED'], 'INPROGRESS', {
-    start_date: now(),
-    finish_date: null,
-    error_message: null,
+  // Buddy's pipeline shows the run in progress, not the previous run's result, while it runs (transition() does).
+  const started = await deps.transition(executionId, {
+    execution: {
+      from: ['ENQUEUED'],
+      to: 'INPROGRESS',
+      fields: { start_date: now(), finish_date: null, error_message: null },
+    },
   });
   deps.notify(executionId);
   if (!started) return;
-  // Buddy's pipeline shows the run in progress, not the previous run's result, while it runs.
-  await setPipelineLastExecution(db, started.pipeline_id, started.id, 'INPROGRESS', started.revision);
   const pipeline = await getPipelineById(db, started.pipeline_id);
   const project = pipeline && (await getProjectById(db, pipeline.projectId));
   const ws = project && (await getWorkspaceById(db, project.workspace_id));
@@ -278,7 +279,7 @@ export async function runExecution(
       signal,
       labels: labelsOf(a),
       forcePull: started.clear_cache === 1 || pipeline.settings.auto_clear_cache,
-      onContainer: (id) => updateActionExecution(db, executionId, a.id, { container_id: id }),
+      onContainer: (id) => updateActionExecutionFields(db, a.id, { container_id: id }),
       files,
       outputsDir,
       packageMount,
@@ -332,7 +333,7 @@ export async function runExecution(
       }
     } finally {
       await log.close();
-      await updateActionExecution(db, executionId, a.id, { log_lines: log.lines });
+      await updateActionExecutionFields(db, a.id, { log_lines: log.lines });
     }
     // Engine messages can quote substituted fields (an image tag made of a secret): mask them too.
     if (outcome.error !== null) outcome = { ...outcome, error: mask(outcome.error) };
@@ -349,7 +350,6 @@ export async function runExecution(
       progress: 100,
       ...(outcome.status === 'TERMINATED' ? { termination_date: now() } : {}),
     });
-    await setActionLastStatus(db, a.actionId, outcome.status);
     return outcome;
   };
 
@@ -403,10 +403,10 @@ async function setStatus(
   executionId: number,
   a: Planned,
   status: ActionExecutionStatus,
-  fields: Partial<ActionExecutionRow>,
+  fields: ActionExecutionFields,
 ): Promise<void> {
   a.status = status;
-  await updateActionExecution(deps.db, executionId, a.id, { ...fields, status });
+  await deps.transition(executionId, { actions: [{ ids: [a.id], to: status, fields }] });
   deps.notify(executionId);
 }
 
@@ -416,24 +416,45 @@ async function skipRemaining(
   actions: readonly Planned[],
   status: ActionExecutionStatus,
 ): Promise<void> {
-  for (const a of actions) {
-    if (a.status === 'INITIAL' || a.status === 'ENQUEUED') await setStatus(deps, executionId, a, status, {});
-  }
+  const pending = actions.filter((a) => a.status === 'INITIAL' || a.status === 'ENQUEUED');
+  if (pending.length === 0) return;
+  for (const a of pending) a.status = status;
+  await deps.transition(executionId, {
+    actions: [{ ids: pending.map((a) => a.id), from: ['INITIAL', 'ENQUEUED'], to: status }],
+  });
+  deps.notify(executionId);
 }
 
+/**
+ * Ends the execution and, in the same transaction, marks actions that never got their turn
+ * NOT_EXECUTED. A run whose last action succeeded just as a cancel arrived ends TERMINATED: the user
+ * asked for it to stop.
+ */
 async function finish(
   deps: RunnerDeps,
   e: ExecutionRow,
   status: ExecutionStatus,
   error: string | null,
 ): Promise<void> {
-  await transitionExecution(deps.db, e.id, ['INPROGRESS', 'TERMINATING'], status, {
-    finish_date: now(),
-    error_message: error,
-  });
-  await setPipelineLastExecution(deps.db, e.pipeline_id, e.id, status, e.revision);
+  const pending = { from: ['INITIAL', 'ENQUEUED'], to: 'NOT_EXECUTED' } as const;
+  const from = (['INPROGRESS', 'TERMINATING'] as const).filter((s) => canTransition(s, status));
+  const moved =
+    (await deps.transition(e.id, {
+      execution: { from, to: status, fields: { finish_date: now(), error_message: error } },
+      actions: [pending],
+    })) ??
+    (status === 'SUCCESSFUL'
+      ? await deps.transition(e.id, {
+          execution: {
+            from: ['TERMINATING'],
+            to: 'TERMINATED',
+            fields: { finish_date: now(), error_message: STOP_REASONS.cancelled },
+          },
+          actions: [pending],
+        })
+      : undefined);
   deps.notify(e.id);
-  const current = await getExecution(deps.db, e.id);
+  const current = moved ?? (await getExecution(deps.db, e.id));
   deps.logger.info({ execution: e.id, status: current?.status }, 'execution finished');
 }
 

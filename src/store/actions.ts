@@ -138,10 +138,6 @@ export async function deleteAction(db: Db, id: number): Promise<void> {
   await db.deleteFrom('actions').where('id', '=', id).execute();
 }
 
-export async function setActionLastStatus(db: Db, id: number, status: string): Promise<void> {
-  await db.updateTable('actions').set({ last_execution_status: status }).where('id', '=', id).execute();
-}
-
 export async function getActionById(db: Db, id: number): Promise<StoredAction | undefined> {
   const row = await db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
   return row && toAction(row);

@@ -1,4 +1,4 @@
-import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
+import { ACTIVE_EXECUTION_STATUSES as ACTIVE, type ExecutionStatus } from '../domain/status.ts';
 import type { Db } from './database.ts';
 import type {
   ActionExecutionRow,
@@ -120,8 +120,6 @@ export async function getActionExecution(
     .executeTakeFirst();
 }
 
-const ACTIVE: ExecutionStatus[] = ['ENQUEUED', 'INPROGRESS', 'TERMINATING'];
-
 export async function hasActiveExecutions(
   db: Db,
   scope: { workspaceId?: number; projectId?: number; pipelineId?: number },
@@ -178,40 +176,6 @@ export async function runningPipelineIds(db: Db): Promise<Set<number>> {
   return new Set(rows.map((r) => r.pipeline_id));
 }
 
-/**
- * Moves an execution to `to` only if it is in one of `from`, recording the event in the same
- * transaction. Returns the updated row, or undefined when another writer moved it first.
- */
-export async function transitionExecution(
-  db: Db,
-  id: number,
-  from: ExecutionStatus[],
-  to: ExecutionStatus,
-  fields: Partial<Omit<ExecutionsTable, 'id' | 'status'>> = {},
-): Promise<ExecutionRow | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('executions')
-      .set({ ...fields, status: to })
-      .where('id', '=', id)
-      .where('status', 'in', from)
-      .returningAll()
-      .executeTakeFirst();
-    if (row) {
-      await trx
-        .insertInto('execution_events')
-        .values({
-          execution_id: id,
-          type: 'execution',
-          payload: JSON.stringify({ status: to }),
-          create_date: now(),
-        })
-        .execute();
-    }
-    return row;
-  });
-}
-
 export async function updateExecutionFields(
   db: Db,
   id: number,
@@ -220,27 +184,13 @@ export async function updateExecutionFields(
   await db.updateTable('executions').set(fields).where('id', '=', id).execute();
 }
 
-/** Updates an action execution and records the change as an event of its execution, atomically. */
-export async function updateActionExecution(
+/** Updates fields of an action execution that are not its status (container id, log line count). */
+export async function updateActionExecutionFields(
   db: Db,
-  executionId: number,
   id: string,
-  fields: Partial<Omit<ActionExecutionsTable, 'id' | 'execution_id'>> & { status?: ActionExecutionStatus },
+  fields: Partial<Omit<ActionExecutionsTable, 'id' | 'execution_id' | 'status'>>,
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.updateTable('action_executions').set(fields).where('id', '=', id).execute();
-    if (fields.status !== undefined) {
-      await trx
-        .insertInto('execution_events')
-        .values({
-          execution_id: executionId,
-          type: 'action_execution',
-          payload: JSON.stringify({ action_execution_id: id, status: fields.status }),
-          create_date: now(),
-        })
-        .execute();
-    }
-  });
+  await db.updateTable('action_executions').set(fields).where('id', '=', id).execute();
 }
 
 export async function setLogLines(db: Db, id: string, lines: number): Promise<void> {
@@ -294,36 +244,6 @@ export async function previousExecutionStatus(
     .limit(1)
     .executeTakeFirst();
   return row?.status ?? null;
-}
-
-/**
- * Shows execution `executionId`'s status and revision on its pipeline, unless a later execution of the
- * pipeline has already started: with concurrent runs an older one finishing last must not hide the
- * newest run's state.
- */
-export async function setPipelineLastExecution(
-  db: Db,
-  pipelineId: number,
-  executionId: number,
-  status: string,
-  revision: string | null,
-): Promise<void> {
-  await db
-    .updateTable('pipelines')
-    .set({ last_execution_status: status, last_execution_revision: revision })
-    .where('id', '=', pipelineId)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('executions')
-            .select('executions.id')
-            .where('executions.pipeline_id', '=', pipelineId)
-            .where('executions.id', '>', executionId)
-            .where('executions.start_date', 'is not', null),
-        ),
-      ),
-    )
-    .execute();
 }
 
 export async function hasActiveExecutionsInEnvironment(db: Db, environmentId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Generated, Selectable } from 'kysely';
+import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
 
 /**
  * Table shapes as Kysely sees them. Booleans are stored as 0/1 integers and structured settings as
@@ -99,7 +100,7 @@ export interface ActionsTable {
 export interface ExecutionsTable {
   id: Generated<number>;
   pipeline_id: number;
-  status: string;
+  status: ExecutionStatus;
   priority: string;
   /** Larger runs first: LOW=0, NORMAL=1, HIGH=2. */
   priority_rank: number;
@@ -132,7 +133,7 @@ export interface ActionExecutionsTable {
   execution_id: number;
   action_id: number;
   position: number;
-  status: string;
+  status: ActionExecutionStatus;
   progress: number;
   start_date: string | null;
   finish_date: string | null;
