@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/setup-docker.sh
+node --import tsx scripts/build-web.ts
 exec node bin/gantry.js serve "$@"

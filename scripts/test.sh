@@ -8,8 +8,12 @@ bash scripts/install-deps.sh
 bash scripts/setup-docker.sh
 bash scripts/setup-test-tools.sh
 bash scripts/build-test-images.sh
+bash scripts/setup-browser.sh
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p src/web/tsconfig.json --noEmit
+echo "== web UI build"
+node --import tsx scripts/build-web.ts
 echo "== lint"
 npx eslint --max-warnings 0 src test bench
 echo "== format"

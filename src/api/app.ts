@@ -17,7 +17,9 @@ import { identityRoutes } from './routes/identity.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { streamRoutes } from './routes/streams.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
+import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 
 /** Bodies are checked strictly (no coercion, nothing silently dropped); query strings and params are coerced from text. */
@@ -44,7 +46,8 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     httpPart === 'body' ? body.compile(schema) : other.compile(schema),
   );
   installErrorHandler(app);
-  installAuth(app, ctx.db);
+  const tickets = new StreamTickets();
+  installAuth(app, ctx.db, tickets);
 
   await app.register(swagger, {
     openapi: {
@@ -78,6 +81,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       integrationRoutes(api, ctx);
       packageRoutes(api, ctx);
       await packageVersionRoutes(api, ctx);
+      streamRoutes(api, ctx, tickets);
     },
     { prefix: '/api' },
   );

@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
 import type { Scope } from '../domain/scopes.ts';
 import type { Db } from '../store/database.ts';
-import { findTokenByValue, getUser, tokenWorkspaceDomains } from '../store/identity.ts';
+import { findTokenById, findTokenByValue, getUser, tokenWorkspaceDomains } from '../store/identity.ts';
 import type { TokenRow, UserRow } from '../store/schema.ts';
 import { parseJson } from '../store/time.ts';
 import { ApiError } from './errors.ts';
+import type { StreamTickets } from './stream-tickets.ts';
 
 export interface Principal {
   user: UserRow;
@@ -22,6 +23,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scope a token needs for this route; `null` marks a public route. */
     scope?: Scope | null;
+    /** A Server-Sent Events route: also accepts a single-use stream ticket (`?ticket=`) bound to its path. */
+    stream?: boolean;
   }
 }
 
@@ -81,7 +84,11 @@ export function ipRestrictionProblem(entry: string): string | null {
 /** Resolves a token to a principal, or throws the 401 a client should see. */
 export async function authenticate(db: Db, token: string | null, ip: string): Promise<Principal> {
   if (!token) throw new ApiError(401, 'authentication required: send "Authorization: Bearer <token>"');
-  const row = await findTokenByValue(db, token);
+  return principalOfToken(db, await findTokenByValue(db, token), ip);
+}
+
+/** The principal of a token row (looked up by value or, for a stream ticket, by id), or the 401/403 to answer. */
+async function principalOfToken(db: Db, row: TokenRow | undefined, ip: string): Promise<Principal> {
   if (!row) throw new ApiError(401, 'invalid token');
   if (row.expires_at && Date.parse(row.expires_at) <= Date.now())
     throw new ApiError(401, 'token has expired');
@@ -102,13 +109,19 @@ export async function authenticate(db: Db, token: string | null, ip: string): Pr
  * Every route must declare `config.scope`; a route that forgets it is refused rather than left open.
  * Routes with `scope: null` are public.
  */
-export function installAuth(app: FastifyInstance, db: Db): void {
+export function installAuth(app: FastifyInstance, db: Db, tickets?: StreamTickets): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     if (!request.routeOptions.url) return; // 404 handler
     if (config.scope === null) return;
-    request.principal = await authenticate(db, tokenFromRequest(request), request.ip);
+    const ticket = (request.query as Record<string, unknown> | undefined)?.ticket;
+    if (config.stream && tickets && typeof ticket === 'string' && ticket !== '') {
+      // The ticket stands for the token it was issued to, re-checked now (revoked, expired, IP, scopes).
+      const tokenId = tickets.redeem(ticket, request.url.split('?')[0] ?? '');
+      if (tokenId === null) throw new ApiError(401, 'invalid or expired stream ticket');
+      request.principal = await principalOfToken(db, await findTokenById(db, tokenId), request.ip);
+    } else request.principal = await authenticate(db, tokenFromRequest(request), request.ip);
     if (config.scope === undefined) throw new ApiError(403, 'this endpoint declares no scope');
     if (!request.principal.scopes.has(config.scope)) {
       throw new ApiError(403, `token lacks the ${config.scope} scope`);

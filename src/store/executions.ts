@@ -256,3 +256,32 @@ export async function hasActiveExecutionsInEnvironment(db: Db, environmentId: st
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Status events of every execution in a workspace after `afterId`, with where each execution lives. */
+export async function workspaceEventsSince(
+  db: Db,
+  workspaceId: number,
+  afterId: number,
+): Promise<(ExecutionEventRow & { pipeline_id: number; project_name: string })[]> {
+  return db
+    .selectFrom('execution_events')
+    .innerJoin('executions', 'executions.id', 'execution_events.execution_id')
+    .innerJoin('pipelines', 'pipelines.id', 'executions.pipeline_id')
+    .innerJoin('projects', 'projects.id', 'pipelines.project_id')
+    .selectAll('execution_events')
+    .select(['executions.pipeline_id', 'projects.name as project_name'])
+    .where('projects.workspace_id', '=', workspaceId)
+    .where('execution_events.id', '>', afterId)
+    .orderBy('execution_events.id')
+    .limit(1000)
+    .execute();
+}
+
+/** The id of the newest execution event (0 when there is none): where a fresh workspace stream starts. */
+export async function latestEventId(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('execution_events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
+}

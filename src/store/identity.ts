@@ -80,6 +80,10 @@ export async function findTokenByValue(db: Db, token: string): Promise<TokenRow 
   return db.selectFrom('tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
 }
 
+export async function findTokenById(db: Db, id: string): Promise<TokenRow | undefined> {
+  return db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function listTokens(db: Db, userId: number): Promise<TokenRow[]> {
   return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('create_date').execute();
 }

@@ -264,10 +264,13 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // Server-Sent Events: status changes of an execution, resumable with Last-Event-ID.
   app.get<{ Params: ExecParams }>(
     `${base}/:execution_id/events`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ExecutionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', stream: true },
+      schema: { params: ExecutionParams, querystring: StreamQuery },
+    },
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);
-      let last = Number(request.headers['last-event-id'] ?? 0) || 0;
+      let last = Number(lastEventId(request) ?? 0) || 0;
       await streamEvents(
         openStreams,
         request,
@@ -295,15 +298,15 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: Static<typeof ActionExecutionParams> }>(
     `${base}/:execution_id/action_executions/:action_execution_id/logs/stream`,
     {
-      config: { scope: 'EXECUTION_INFO' },
-      schema: { params: ActionExecutionParams, querystring: AuthQuery },
+      config: { scope: 'EXECUTION_INFO', stream: true },
+      schema: { params: ActionExecutionParams, querystring: StreamQuery },
     },
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);
       const aeid = request.params.action_execution_id;
       if (!(await getActionExecution(db, e.id, aeid)))
         throw notFound(`action execution "${aeid}" not found in execution ${e.id}`);
-      const header = request.headers['last-event-id'];
+      const header = lastEventId(request);
       let next = header === undefined ? 0 : Number(header) + 1 || 0;
       await streamEvents(
         openStreams,
@@ -332,11 +335,26 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 }
 
+/** The query of a Server-Sent Events route: a stream ticket, and where to resume for a client that cannot send Last-Event-ID. */
+export const StreamQuery = Type.Object({
+  access_token: Type.Optional(Type.String()),
+  ticket: Type.Optional(Type.String({ maxLength: 128 })),
+  last_event_id: Type.Optional(Type.String({ maxLength: 32 })),
+});
+
+/** The stream position a client resumes after: the Last-Event-ID header (EventSource's own reconnects) or `?last_event_id=` (a new EventSource with a new ticket). */
+export function lastEventId(request: FastifyRequest): string | undefined {
+  const header = request.headers['last-event-id'];
+  if (typeof header === 'string' && header !== '') return header;
+  const q = (request.query as { last_event_id?: string } | undefined)?.last_event_id;
+  return q === undefined || q === '' ? undefined : q;
+}
+
 /**
  * Writes an SSE stream: `pump` sends what is new and says whether the stream is complete; it runs
  * at start, whenever `emitter` reports a relevant change, and every 2 s as a safety net.
  */
-async function streamEvents(
+export async function streamEvents(
   openStreams: Set<() => void>,
   request: FastifyRequest,
   reply: FastifyReply,
