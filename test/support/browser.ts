@@ -62,7 +62,7 @@ export async function axeViolations(page: Page): Promise<string[]> {
   await page.evaluate(AXE);
   const result = await page.evaluate(async () => {
     const axe = (globalThis as any).axe;
-    const r = await axe.run(document, {
+    const r = await axe.run((globalThis as any).document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] },
     });
     return r.violations
@@ -74,5 +74,8 @@ export async function axeViolations(page: Page): Promise<string[]> {
 
 /** How far the page is wider than its viewport (0 when nothing overflows horizontally). */
 export async function horizontalOverflow(page: Page): Promise<number> {
-  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  return page.evaluate(() => {
+    const root = (globalThis as any).document.documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
 }
