@@ -64,3 +64,18 @@ export function cpuTimeOf(pid: number): number | null {
     return null;
   }
 }
+
+/**
+ * CPU time of a process plus that of the children it has waited for (git subprocesses), in ms (10 ms
+ * resolution), or null once it is gone.
+ */
+export function cpuTimeWithChildrenOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return (ticks * 1000) / USER_HZ;
+  } catch {
+    return null;
+  }
+}

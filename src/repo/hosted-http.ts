@@ -23,6 +23,11 @@ export interface GitHttpOptions {
   body: NodeJS.ReadableStream;
   /** Where the status, headers and body are written. */
   res: ServerResponse;
+  /**
+   * Called once git has exited and before the response ends, so that whatever a push changed is
+   * known to the server before the client can see the push complete.
+   */
+  onExit?: (() => void) | undefined;
   /** Receives git's stderr when it has any, for the server log. */
   onStderr?: ((text: string) => void) | undefined;
 }
@@ -154,6 +159,7 @@ export async function handleGitHttp(opts: GitHttpOptions): Promise<void> {
     // The response closed under us (client disconnect); git has been killed by the close handler.
   }
   const [code] = await exited;
+  opts.onExit?.();
   const errText = Buffer.concat(stderr).toString('utf8').trim();
   if (errText) opts.onStderr?.(errText);
   if (pending) plain(res, 500, `git http-backend failed${code === null ? '' : ` (exit ${String(code)})`}`);

@@ -19,9 +19,11 @@ export {
   deleteRepository,
   syncMirror,
 } from './project-repository.ts';
-export type { SyncMirrorOptions } from './project-repository.ts';
-export { changedPaths, commitInfo, resolveRevision } from './revisions.ts';
-export type { CommitInfo, ResolvedRevision, RevisionRequest } from './revisions.ts';
+export type { SyncMirrorOptions, SyncResult } from './project-repository.ts';
+export { changedPaths, commitInfo, gitLookup, readCommitInfo, resolveRevision } from './revisions.ts';
+export type { CommitInfo, ResolvedRevision, RevisionLookup, RevisionRequest } from './revisions.ts';
+export { readRefSnapshot, snapshotLookup } from './ref-snapshot.ts';
+export type { RefSnapshot } from './ref-snapshot.ts';
 export { checkout } from './checkout.ts';
 export type { CheckoutOptions } from './checkout.ts';
 export { handleGitHttp, isPushRequest, isSafePathInfo } from './hosted-http.ts';

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RepositoryError, runGit } from './git-cli.ts';
 import { remoteAuth, secretsOf } from './credentials.ts';
@@ -49,6 +49,17 @@ export interface SyncMirrorOptions {
   pass?: string | undefined;
   /** Cancels the fetch. */
   signal?: AbortSignal | undefined;
+  /**
+   * The mirror's branches and tags (full name → object, unpeeled) as the caller last read them, when
+   * it knows nothing else writes the mirror; saves reading them again to compare with the source.
+   */
+  mirrorRefs?: ReadonlyMap<string, string> | undefined;
+}
+
+/** What a sync did. */
+export interface SyncResult {
+  /** True when the mirror's refs or HEAD may have changed (a fetch ran, or HEAD was moved). */
+  changed: boolean;
 }
 
 /*
@@ -78,7 +89,7 @@ async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
  * source no longer has pruned. The mirror's HEAD follows the source's default branch when the source
  * reports one. Errors are GitCommandErrors with credentials scrubbed.
  */
-export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
+export async function syncMirror(opts: SyncMirrorOptions): Promise<SyncResult> {
   const dir = path.resolve(opts.mirrorPath);
   const url = opts.sourceUrl;
 
@@ -90,13 +101,21 @@ export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
   const run = { env: auth.env, secrets: secretsOf(creds), signal: opts.signal };
   const remote = [...auth.config, ...PROTOCOLS];
 
-  await serialised(dir, async () => {
-    if (!isGitDir(dir)) await runGit(['init', '--bare', '--quiet', '--', dir]);
+  return serialised(dir, async () => {
+    let changed = false;
+    let known = opts.mirrorRefs;
+    if (!isGitDir(dir)) {
+      await runGit(['init', '--bare', '--quiet', '--', dir]);
+      changed = true;
+      known = undefined;
+    }
     // One round trip tells both what the source has and which branch it calls default; when the
     // mirror already has exactly those refs, the fetch (the expensive part) is skipped.
     const { stdout } = await runGit([...remote, '--git-dir', dir, 'ls-remote', '--symref', '--', url], run);
     const advertised = parseAdvertisedRefs(stdout);
-    if (!(await mirrorHasRefs(dir, advertised.refs))) {
+    const upToDate = known ? sameRefs(known, advertised.refs) : await mirrorHasRefs(dir, advertised.refs);
+    if (!upToDate) {
+      changed = true;
       await runGit(
         [
           ...remote,
@@ -116,10 +135,18 @@ export async function syncMirror(opts: SyncMirrorOptions): Promise<void> {
       );
     }
     const head = advertised.head;
-    if (head && advertised.refs.has(`refs/heads/${head}`)) {
+    if (head && advertised.refs.has(`refs/heads/${head}`) && (await headBranch(dir)) !== head) {
+      changed = true;
       await runGit(['--git-dir', dir, 'symbolic-ref', 'HEAD', `refs/heads/${head}`]);
     }
+    return { changed };
   });
+}
+
+function sameRefs(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, oid] of a) if (b.get(name) !== oid) return false;
+  return true;
 }
 
 /** Branches and tags (not peeled) a source advertises, and the branch its HEAD names. */
@@ -145,12 +172,12 @@ async function mirrorHasRefs(dir: string, refs: ReadonlyMap<string, string>): Pr
     'refs/heads',
     'refs/tags',
   ]);
-  const lines = stdout.split('\n').filter((l) => l !== '');
-  if (lines.length !== refs.size) return false;
-  return lines.every((line) => {
+  const mirror = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
     const [sha, name] = line.split('\t');
-    return name !== undefined && refs.get(name) === sha;
-  });
+    if (sha && name) mirror.set(name, sha);
+  }
+  return sameRefs(mirror, refs);
 }
 
 /** All branch names of the repository. */
@@ -173,10 +200,30 @@ export async function defaultBranch(mirrorPath: string): Promise<string | null> 
   const dir = path.resolve(mirrorPath);
   const branches = await branchNames(dir);
   if (branches.length === 0) return null;
-  const { stdout } = await runGit(['--git-dir', dir, 'symbolic-ref', '--quiet', 'HEAD'], { okCodes: [1] });
-  const head = stdout.trim().replace(/^refs\/heads\//, '');
+  return pickDefaultBranch(branches, await headBranch(dir));
+}
+
+/** The default branch among `branches`: `head` if it is one, else "master", "main" or the first by name. */
+export function pickDefaultBranch(branches: readonly string[], head: string): string | null {
+  if (branches.length === 0) return null;
   for (const candidate of [head, 'master', 'main']) {
     if (candidate && branches.includes(candidate)) return candidate;
   }
   return [...branches].sort()[0] ?? null;
+}
+
+/**
+ * The branch HEAD of the bare repository at `gitDir` names ("" when detached). Read from the HEAD
+ * file (no git process on the hot path); git answers when the file is not a plain symbolic ref, as
+ * with the reftable format, whose HEAD file is a placeholder.
+ */
+export async function headBranch(gitDir: string): Promise<string> {
+  const text = await readFile(path.join(gitDir, 'HEAD'), 'utf8').catch(() => '');
+  const match = /^ref: refs\/heads\/(\S+)\n?$/.exec(text);
+  if (match && match[1] !== '.invalid') return match[1]!;
+  if (/^[0-9a-f]{40,64}\n?$/.test(text)) return '';
+  const { stdout } = await runGit(['--git-dir', gitDir, 'symbolic-ref', '--quiet', 'HEAD'], {
+    okCodes: [1, 128],
+  });
+  return stdout.trim().replace(/^refs\/heads\//, '');
 }

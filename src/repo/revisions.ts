@@ -25,7 +25,21 @@ export interface ResolvedRevision {
   tag: string | null;
 }
 
-/** Full SHA of the commit `ref` (a full ref name) points at, or null when it does not exist. */
+/**
+ * The questions resolving a revision asks of a repository. `gitLookup` answers them with git; a
+ * cached lookup (see RefSnapshot) answers from refs it has read once and asks git only for the rest.
+ */
+export interface RevisionLookup {
+  /** True when the repository has at least one branch or tag. */
+  hasAnyRef(): Promise<boolean>;
+  /** Full SHA of the commit `ref` (a full ref name) points at, or null when it does not exist. */
+  refCommit(ref: string): Promise<string | null>;
+  /** Full SHA of the commit named by the hex `sha` (full or abbreviated), or null. */
+  shaCommit(sha: string): Promise<string | null>;
+  /** The repository's default branch (see defaultBranch), or null when it has no branches. */
+  defaultBranch(): Promise<string | null>;
+}
+
 async function refCommit(gitDir: string, ref: string): Promise<string | null> {
   const { stdout, exitCode } = await runGit(
     ['--git-dir', gitDir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
@@ -35,8 +49,8 @@ async function refCommit(gitDir: string, ref: string): Promise<string | null> {
 }
 
 /**
- * Full SHA of the commit named by the hex `sha` (full or abbreviated), or null. An abbreviation that
- * is also a ref name would be resolved by git as the ref, hence the prefix check.
+ * An abbreviation that is also a ref name would be resolved by git as the ref, hence the prefix
+ * check; a tag object's SHA resolves to its commit.
  */
 async function shaCommit(gitDir: string, sha: string): Promise<string | null> {
   const { stdout, exitCode } = await runGit(
@@ -61,6 +75,17 @@ async function hasAnyRef(gitDir: string): Promise<boolean> {
   return stdout.trim() !== '';
 }
 
+/** Answers every lookup with a git command on the repository at `gitDir`. */
+export function gitLookup(gitDir: string): RevisionLookup {
+  const dir = path.resolve(gitDir);
+  return {
+    hasAnyRef: () => hasAnyRef(dir),
+    refCommit: (ref) => refCommit(dir, ref),
+    shaCommit: (sha) => shaCommit(dir, sha),
+    defaultBranch: () => defaultBranch(dir),
+  };
+}
+
 function notFound(kind: 'revision' | 'branch' | 'tag', value: string): RevisionNotFoundError {
   const where = kind === 'revision' ? ' in the repository' : '';
   return new RevisionNotFoundError(`${kind} ${JSON.stringify(value)} not found${where}`, kind, value);
@@ -70,15 +95,15 @@ function notFound(kind: 'revision' | 'branch' | 'tag', value: string): RevisionN
  * Resolves what an execution should run on. `HEAD` (or no revision) is the tip of `branch` if given,
  * else of `tag`, else of `fallbackBranch` (the pipeline's/project's branch; null = the mirror's own
  * default). A SHA must exist; a branch or tag given alongside must exist too. With only a SHA, the
- * branch reported is `fallbackBranch`. Throws InvalidRefError, RevisionNotFoundError or
- * EmptyRepositoryError.
+ * branch reported is `fallbackBranch`. `repository` is the mirror's path (answered by git) or a
+ * lookup. Throws InvalidRefError, RevisionNotFoundError or EmptyRepositoryError.
  */
 export async function resolveRevision(
-  mirrorPath: string,
+  repository: string | RevisionLookup,
   request: RevisionRequest,
   fallbackBranch: string | null,
 ): Promise<ResolvedRevision> {
-  const dir = path.resolve(mirrorPath);
+  const repo = typeof repository === 'string' ? gitLookup(repository) : repository;
   // Buddy clients send "" as often as null for "not given".
   const revision = request.revision || null;
   const branch = request.branch || null;
@@ -87,25 +112,25 @@ export async function resolveRevision(
   if (tag) assertRefName('tag', tag);
   if (revision) assertRevision(revision);
   if (fallbackBranch) assertRefName('branch', fallbackBranch);
-  if (!(await hasAnyRef(dir))) throw new EmptyRepositoryError();
+  if (!(await repo.hasAnyRef())) throw new EmptyRepositoryError();
 
-  const branchSha = branch ? await refCommit(dir, `refs/heads/${branch}`) : null;
+  const branchSha = branch ? await repo.refCommit(`refs/heads/${branch}`) : null;
   if (branch && !branchSha) throw notFound('branch', branch);
-  const tagSha = tag ? await refCommit(dir, `refs/tags/${tag}`) : null;
+  const tagSha = tag ? await repo.refCommit(`refs/tags/${tag}`) : null;
   if (tag && !tagSha) throw notFound('tag', tag);
 
   if (revision && revision !== 'HEAD') {
-    const sha = await shaCommit(dir, revision);
+    const sha = await repo.shaCommit(revision);
     if (!sha) throw notFound('revision', revision);
-    const reported = branch || tag ? branch : fallbackBranch || (await defaultBranch(dir));
+    const reported = branch || tag ? branch : fallbackBranch || (await repo.defaultBranch());
     return { sha, branch: reported, tag };
   }
   if (branch && branchSha) return { sha: branchSha, branch, tag };
   if (tag && tagSha) return { sha: tagSha, branch: null, tag };
 
-  const name = fallbackBranch || (await defaultBranch(dir));
+  const name = fallbackBranch || (await repo.defaultBranch());
   if (!name) throw new EmptyRepositoryError();
-  const sha = await refCommit(dir, `refs/heads/${name}`);
+  const sha = await repo.refCommit(`refs/heads/${name}`);
   if (!sha) throw notFound('branch', name);
   return { sha, branch: name, tag: null };
 }
@@ -138,20 +163,25 @@ function isoUtc(gitDate: string): string {
 /** Reads commit metadata; fields are NUL-separated because names and messages may contain anything else. */
 export async function commitInfo(mirrorPath: string, sha: string): Promise<CommitInfo> {
   const dir = path.resolve(mirrorPath);
-  const full = await requireCommit(dir, sha);
+  return readCommitInfo(dir, await requireCommit(dir, sha));
+}
+
+/** Commit metadata of `fullSha`, which the caller knows to be a commit of the repository (one git call). */
+export async function readCommitInfo(mirrorPath: string, fullSha: string): Promise<CommitInfo> {
   const { stdout } = await runGit([
     '-c',
     'log.showSignature=false',
     '--git-dir',
-    dir,
+    path.resolve(mirrorPath),
     'show',
     '--no-patch',
     '--no-color',
     '--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B',
     '--end-of-options',
-    full,
+    fullSha,
   ]);
-  const [revision = full, authorName = '', authorEmail = '', authorDate = '', ...rest] = stdout.split('\0');
+  const [revision = fullSha, authorName = '', authorEmail = '', authorDate = '', ...rest] =
+    stdout.split('\0');
   const [committerName = '', committerEmail = '', commitDate = '', ...message] = rest;
   return {
     revision,

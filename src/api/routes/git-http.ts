@@ -44,19 +44,36 @@ export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const backendPath = `/${project.id}.git${pathInfo}`;
     if (!isSafePathInfo(backendPath)) return reply.status(400).send(errorBody('invalid repository path'));
     reply.hijack();
-    await handleGitHttp({
-      projectRoot: ctx.repositories.hostedRoot,
-      pathInfo: backendPath,
-      method: request.method,
-      query,
-      contentType: request.headers['content-type'],
-      contentEncoding: request.headers['content-encoding'] as string | undefined,
-      remoteUser: request.principal?.user.name ?? 'gantry',
-      remoteAddr: request.ip,
-      body: request.raw,
-      res: reply.raw,
-      onStderr: (text) => request.log.warn({ git: text }, 'git http-backend'),
-    });
+    // Only a receive-pack POST can change refs; the cached refs of the project are stale from its
+    // start until a sync after its end.
+    const changesRefs = request.method === 'POST' && pathInfo.endsWith('/git-receive-pack');
+    const pushEnded = changesRefs ? ctx.repositories.pushStarted(project.id) : undefined;
+    const ended = (): void => {
+      if (!pushEnded) return;
+      pushEnded();
+      // Read the new refs now, so the next run request finds them ready.
+      ctx.repositories
+        .sync(project)
+        .catch((err: unknown) => request.log.warn({ err }, 'reading the refs of a pushed repository failed'));
+    };
+    try {
+      await handleGitHttp({
+        projectRoot: ctx.repositories.hostedRoot,
+        pathInfo: backendPath,
+        method: request.method,
+        query,
+        contentType: request.headers['content-type'],
+        contentEncoding: request.headers['content-encoding'] as string | undefined,
+        remoteUser: request.principal?.user.name ?? 'gantry',
+        remoteAddr: request.ip,
+        body: request.raw,
+        res: reply.raw,
+        onExit: ended,
+        onStderr: (text) => request.log.warn({ git: text }, 'git http-backend'),
+      });
+    } finally {
+      ended(); // also when handleGitHttp failed before git exited
+    }
   };
   app.get('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
   app.post('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
