@@ -15,6 +15,7 @@ import { executionRoutes } from './routes/executions.ts';
 import { gitHttpRoutes } from './routes/git-http.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
+import { profileRoutes } from './routes/profile.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -32,7 +33,20 @@ function validators(): { body: Ajv; other: Ajv } {
   return { body, other };
 }
 
-/** Builds the HTTP application: the Buddy-compatible API under /api, git over HTTP under /git, the web UI at /. */
+/**
+ * Buddy serves its API at the host root and its clients build paths by plain concatenation onto the
+ * base URL (see buddy-api-clients.md §A.1), so `/workspaces/...` and `/user...` are the same routes as
+ * `/api/workspaces/...`. Doubled slashes after the base and `/apiworkspaces` (a base URL of `/api`
+ * without its trailing slash) are what such clients send too. Nothing else lives at these paths: the web
+ * UI is `/` with hash routes, git is under `/git`.
+ */
+export function apiAtRoot(url: string): string {
+  const root = /^\/+(?:api\/*)?(workspaces|user)(?=[/?]|$)/.exec(url);
+  if (root) return `/api/${root[1]}${url.slice(root[0].length)}`;
+  return url;
+}
+
+/** Builds the HTTP application: the Buddy-compatible API under /api and at the root, git over HTTP under /git, the web UI at /. */
 export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger === false ? undefined : logger,
@@ -40,6 +54,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     frameworkErrors: answerFrameworkError,
+    rewriteUrl: (req: { url?: string }) => apiAtRoot(req.url ?? '/'),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const { body, other } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) =>
@@ -71,6 +86,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       });
       await api.register(swaggerUi, { routePrefix: '/docs' });
       identityRoutes(api, ctx);
+      profileRoutes(api, ctx);
       workspaceRoutes(api, ctx);
       projectRoutes(api, ctx);
       pipelineRoutes(api, ctx);

@@ -20,6 +20,19 @@ export const SCOPES = [
   'TOKEN_MANAGE',
   'WORKSPACES_MANAGE',
   'USER_INFO',
+  'USER_EMAIL',
+  'USER_KEY',
+  'MANAGE_EMAILS',
+  'MEMBER_EMAIL',
+  'WEBHOOK_INFO',
+  'WEBHOOK_ADD',
+  'WEBHOOK_MANAGE',
+  'ZONE_READ',
+  'ZONE_WRITE',
+  'ZONE_MANAGE',
+  'TARGET_INFO',
+  'TARGET_ADD',
+  'TARGET_MANAGE',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

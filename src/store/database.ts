@@ -14,6 +14,7 @@ import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
 import * as m003 from './migrations/003-variables-environments.ts';
 import * as m004 from './migrations/004-integrations-packages.ts';
+import * as m006 from './migrations/006-buddy-fields.ts';
 
 export type Db = Kysely<Database>;
 
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002-workspace-restrictions-by-id': m002,
   '003-variables-environments': m003,
   '004-integrations-packages': m004,
+  '006-buddy-fields': m006,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -1,6 +1,39 @@
 import type { Db } from './database.ts';
 import type { ProjectRow, ProjectsTable } from './schema.ts';
-import { now } from './time.ts';
+import { now, parseJson } from './time.ts';
+
+/** Buddy's project fields that live in the `settings` JSON column, with Buddy's defaults. */
+export interface ProjectSettings {
+  access: 'PRIVATE' | 'PUBLIC';
+  allow_pull_requests: boolean;
+  fetch_submodules: boolean;
+  fetch_submodules_env_key: string;
+  update_default_branch_from_external: boolean;
+  without_repository: boolean;
+  external_project_id: string | null;
+  git_lab_project_id: string | null;
+  /** hash_id of the integration that gives access to an external repository. */
+  integration_hash_id: string | null;
+  /** Id of the SSH_KEY variable used to fetch `custom_repo_url`. */
+  custom_repo_ssh_key_id: number | null;
+}
+
+export const PROJECT_DEFAULTS: ProjectSettings = {
+  access: 'PRIVATE',
+  allow_pull_requests: false,
+  fetch_submodules: false,
+  fetch_submodules_env_key: '',
+  update_default_branch_from_external: true,
+  without_repository: false,
+  external_project_id: null,
+  git_lab_project_id: null,
+  integration_hash_id: null,
+  custom_repo_ssh_key_id: null,
+};
+
+export function projectSettings(p: ProjectRow): ProjectSettings {
+  return { ...PROJECT_DEFAULTS, ...parseJson<Partial<ProjectSettings>>(p.settings) };
+}
 
 export interface ProjectQuery {
   status?: string;

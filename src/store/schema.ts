@@ -21,6 +21,8 @@ export interface Database {
   integrations: IntegrationsTable;
   packages: PackagesTable;
   package_versions: PackageVersionsTable;
+  user_emails: UserEmailsTable;
+  user_keys: UserKeysTable;
 }
 
 export interface MetaTable {
@@ -55,6 +57,8 @@ export interface WorkspacesTable {
   owner_id: number;
   frozen: number;
   create_date: string;
+  /** Write-only (Buddy never returns it); kept so a client's value survives. */
+  encryption_salt: string | null;
 }
 
 export interface ProjectsTable {
@@ -69,6 +73,7 @@ export interface ProjectsTable {
   custom_repo_user: string | null;
   custom_repo_pass: string | null; // encrypted
   default_branch: string | null;
+  settings: string; // JSON ProjectSettings: Buddy's project fields not kept in a column
 }
 
 export interface PipelinesTable {
@@ -175,6 +180,7 @@ export interface EnvironmentsTable {
   icon: string | null;
   public_url: string | null;
   create_date: string;
+  settings: string; // JSON EnvironmentSettings: access levels, permissions, base environments
 }
 
 export interface VariablesTable {
@@ -194,6 +200,10 @@ export interface VariablesTable {
   file_path: string | null;
   file_chmod: string | null;
   create_date: string;
+  /** SSH_KEY only: derived from the private key when it is saved. */
+  public_value: string | null;
+  key_fingerprint: string | null;
+  checksum: string | null;
 }
 
 export type EnvironmentRow = Selectable<EnvironmentsTable>;
@@ -211,6 +221,9 @@ export interface IntegrationsTable {
   password: string | null; // sealed
   host: string | null; // registry address (DOCKER_REGISTRY)
   create_date: string;
+  project_id: number | null; // PROJECT scope
+  settings: string; // JSON: the type's non-secret fields, permissions, allowed pipelines
+  secrets: string | null; // sealed JSON: the type's credentials other than `password`
 }
 
 export interface PackagesTable {
@@ -236,3 +249,22 @@ export interface PackageVersionsTable {
 export type IntegrationRow = Selectable<IntegrationsTable>;
 export type PackageRow = Selectable<PackagesTable>;
 export type PackageVersionRow = Selectable<PackageVersionsTable>;
+
+export interface UserEmailsTable {
+  id: Generated<number>;
+  user_id: number;
+  email: string;
+  confirmed: number;
+  create_date: string;
+}
+
+export interface UserKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  title: string;
+  content: string;
+  create_date: string;
+}
+
+export type UserEmailRow = Selectable<UserEmailsTable>;
+export type UserKeyRow = Selectable<UserKeysTable>;

@@ -12,11 +12,18 @@ export async function getWorkspace(db: Db, domain: string): Promise<WorkspaceRow
 
 export async function createWorkspace(
   db: Db,
-  w: { domain: string; name: string; ownerId: number },
+  w: { domain: string; name: string; ownerId: number; encryptionSalt: string | null },
 ): Promise<WorkspaceRow> {
   return db
     .insertInto('workspaces')
-    .values({ domain: w.domain, name: w.name, owner_id: w.ownerId, frozen: 0, create_date: now() })
+    .values({
+      domain: w.domain,
+      name: w.name,
+      owner_id: w.ownerId,
+      frozen: 0,
+      create_date: now(),
+      encryption_salt: w.encryptionSalt,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -24,7 +31,7 @@ export async function createWorkspace(
 export async function updateWorkspace(
   db: Db,
   id: number,
-  patch: { name?: string; domain?: string },
+  patch: { name?: string; domain?: string; encryption_salt?: string },
 ): Promise<WorkspaceRow> {
   return db
     .updateTable('workspaces')

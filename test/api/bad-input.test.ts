@@ -59,7 +59,7 @@ function endpoints(): Endpoint[] {
       method: 'POST',
       path: '/api/workspaces',
       valid: { name: 'Another', domain: 'another' },
-      required: ['name', 'domain'],
+      required: ['domain'],
       invalid: {
         'name of the wrong type': { name: 5, domain: 'another' },
         'domain of the wrong type': { name: 'Another', domain: ['another'] },
@@ -641,7 +641,7 @@ describe("bad input is refused in Buddy's error shape and stores nothing", () =>
     );
     const tokens = await h.request('GET', '/api/user/tokens');
     assert.deepEqual(
-      tokens.body.tokens.map((t: { name: string }) => t.name),
+      tokens.body.access_tokens.map((t: { name: string }) => t.name),
       ['admin'],
     );
     const executions = await h.request('GET', `${P}/pipelines/${pipelineId}/executions`);

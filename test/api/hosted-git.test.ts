@@ -186,7 +186,7 @@ describe('custom_repo_url pointing at a local repository', () => {
       });
       assert.equal(project.status, 201, JSON.stringify(project.body));
       assert.equal(project.body.custom_repo_url, url());
-      assert.equal(project.body.http_repository, null);
+      assert.equal(project.body.http_repository, url(), 'the custom repository is the clone address');
 
       const base = `/api/workspaces/ws/projects/${name}`;
       const pipeline = await h.request('POST', `${base}/pipelines`, { name: 'P' });

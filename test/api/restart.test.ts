@@ -84,7 +84,7 @@ test('workspaces, projects, pipelines, actions, tokens and executions survive a 
     name: 'restricted',
     scopes: ['WORKSPACE', 'EXECUTION_INFO'],
     workspace_restrictions: ['acme'],
-    expires_in: 86_400,
+    expires_in: 1,
   });
   const execution = await create(
     `${pipelinePath}/executions`,

@@ -296,7 +296,7 @@ describe('tokens API', () => {
 
     const list = await h.request('GET', '/api/user/tokens');
     assert.equal(list.status, 200);
-    const listed = list.body.tokens.find((x: { id: string }) => x.id === t.id);
+    const listed = list.body.access_tokens.find((x: { id: string }) => x.id === t.id);
     assert.equal(listed.name, 'ci bot');
     // The clear value is shown once, at creation.
     assert.ok(!JSON.stringify(list.body).includes(t.token));
@@ -318,7 +318,9 @@ describe('tokens API', () => {
     assert.equal(refused.status, 401);
     assertBuddyError(refused.body);
     assert.ok(
-      !(await h.request('GET', '/api/user/tokens')).body.tokens.some((x: { id: string }) => x.id === t.id),
+      !(await h.request('GET', '/api/user/tokens')).body.access_tokens.some(
+        (x: { id: string }) => x.id === t.id,
+      ),
     );
     assert.equal((await h.request('DELETE', `/api/user/tokens/${t.id}`)).status, 404);
   });
@@ -336,7 +338,7 @@ describe('tokens API', () => {
     });
     const admin = await h.request('GET', '/api/user/token');
     const listed = await h.request('GET', '/api/user/tokens', undefined, { token: restricted });
-    const ids = listed.body.tokens.map((x: { id: string }) => x.id);
+    const ids = listed.body.access_tokens.map((x: { id: string }) => x.id);
     assert.ok(ids.includes(sibling.body.id), 'a token within its workspaces is listed');
     assert.ok(!ids.includes(admin.body.id), 'the unrestricted admin token is not listed');
     const revoke = await h.request('DELETE', `/api/user/tokens/${admin.body.id}`, undefined, {

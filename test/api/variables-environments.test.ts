@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateSshKey } from '../../src/secrets/ssh-keys.ts';
 import { makeRepo, setupPipeline, startGantry, type Harness } from '../support/harness.ts';
 
 let h: Harness;
@@ -49,15 +50,19 @@ test('variables: create at each level, list with filters, get, patch, delete', a
   const dup = await h.request('POST', V, { key: 'A', value: 'again' });
   assert.equal(dup.status, 409);
   assert.deepEqual(
-    (await h.request('GET', V)).body.variables.map((v: any) => v.value),
+    (await h.request('GET', V)).body.variables.filter((v: any) => v.type === 'VAR').map((v: any) => v.value),
     ['ws'],
   );
   assert.deepEqual(
-    (await h.request('GET', `${V}?project_name=${projectName}`)).body.variables.map((v: any) => v.value),
+    (await h.request('GET', `${V}?project_name=${projectName}`)).body.variables
+      .filter((v: any) => v.type === 'VAR')
+      .map((v: any) => v.value),
     ['project'],
   );
   assert.deepEqual(
-    (await h.request('GET', `${V}?pipeline_id=${pipelineId}`)).body.variables.map((v: any) => v.value),
+    (await h.request('GET', `${V}?pipeline_id=${pipelineId}`)).body.variables
+      .filter((v: any) => v.type === 'VAR')
+      .map((v: any) => v.value),
     ['pipeline'],
   );
   assert.equal((await h.request('GET', `${V}?pipeline_id=999999`)).status, 404);
@@ -85,7 +90,7 @@ test('encrypted variables: shown sealed, kept when sent back, cannot be silently
   assert.equal(forged.status, 400);
   const ssh = await h.request('POST', V, {
     key: 'DEPLOY_KEY',
-    value: '-----BEGIN KEY-----',
+    value: generateSshKey('deploy').privateKey,
     type: 'SSH_KEY',
     file_path: '~/.ssh/id_deploy',
   });

@@ -178,6 +178,7 @@ function deletedEnvironment(id: string): EnvironmentRow {
     icon: null,
     public_url: null,
     create_date: '',
+    settings: '{}',
   };
 }
 

@@ -1,6 +1,12 @@
-import type { TokenRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
+import type { TokenRow, UserKeyRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
 import { parseJson } from '../../store/time.ts';
 import type { Urls } from './urls.ts';
+
+/** Buddy always gives a picture; Gantry draws the user's initial. */
+export function avatarUrl(urls: Urls, user: UserRow): string {
+  const initial = (user.name.trim()[0] ?? user.email[0] ?? '?').toUpperCase();
+  return urls.api(`/avatars/${user.id}.svg?initial=${encodeURIComponent(initial)}`);
+}
 
 /** A workspace member as Buddy nests it (creator, committer, author...). */
 export function presentMember(
@@ -15,10 +21,12 @@ export function presentMember(
     ...urls.pair(path),
     id: user.id,
     name: user.name,
-    avatar_url: null,
+    avatar_url: avatarUrl(urls, user),
     email: user.email,
-    admin: user.admin === 1,
+    // The owner administers the workspace whatever the server-wide flag says.
+    admin: user.admin === 1 || ownerId === user.id,
     workspace_owner: ownerId === undefined ? user.admin === 1 : ownerId === user.id,
+    auto_assign_to_new_projects: false,
   };
 }
 
@@ -59,8 +67,13 @@ export function presentUser(urls: Urls, u: UserRow): Record<string, unknown> {
     ...urls.pair('/user'),
     id: u.id,
     name: u.name,
-    avatar_url: null,
+    avatar_url: avatarUrl(urls, u),
     email: u.email,
     admin: u.admin === 1,
+    workspaces_url: urls.api('/workspaces'),
   };
+}
+
+export function presentPublicKey(urls: Urls, k: UserKeyRow): Record<string, unknown> {
+  return { ...urls.pair(`/user/keys/${k.id}`), id: k.id, title: k.title, content: k.content };
 }

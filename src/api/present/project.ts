@@ -1,3 +1,4 @@
+import { projectSettings } from '../../store/projects.ts';
 import type { ProjectRow, UserRow, WorkspaceRow } from '../../store/schema.ts';
 import { presentMember } from './identity.ts';
 import type { Urls } from './urls.ts';
@@ -9,6 +10,9 @@ export function presentProject(
   creator: UserRow | undefined,
 ): Record<string, unknown> {
   const hosted = p.custom_repo_url === null;
+  const settings = projectSettings(p);
+  // Gantry serves git over HTTP only, so both addresses are the HTTP clone URL (a custom repository's own).
+  const cloneUrl = hosted ? urls.gitRepository(ws.domain, p.name) : p.custom_repo_url!;
   return {
     ...urls.pair(urls.project(ws.domain, p.name)),
     name: p.name,
@@ -16,18 +20,23 @@ export function presentProject(
     status: p.status,
     create_date: p.create_date,
     created_by: presentMember(urls, ws.domain, creator, ws.owner_id),
-    default_branch: p.default_branch,
-    http_repository: hosted ? urls.gitRepository(ws.domain, p.name) : null,
-    ssh_repository: null,
+    // Unknown for a custom repository until it was first fetched; Buddy's default until then.
+    default_branch: p.default_branch ?? 'master',
+    http_repository: cloneUrl,
+    ssh_repository: cloneUrl,
     custom_repo_url: p.custom_repo_url,
     custom_repo_user: p.custom_repo_user,
     custom_repo_pass: p.custom_repo_pass === null ? null : '!encrypted',
-    external_project_id: null,
-    git_lab_project_id: null,
-    integration: null,
-    access: 'PRIVATE',
-    fetch_submodules: false,
-    without_repository: false,
+    custom_repo_ssh_key_id: settings.custom_repo_ssh_key_id,
+    external_project_id: settings.external_project_id,
+    git_lab_project_id: settings.git_lab_project_id,
+    integration: settings.integration_hash_id === null ? null : { hash_id: settings.integration_hash_id },
+    access: settings.access,
+    allow_pull_requests: settings.allow_pull_requests,
+    fetch_submodules: settings.fetch_submodules,
+    fetch_submodules_env_key: settings.fetch_submodules_env_key,
+    update_default_branch_from_external: settings.update_default_branch_from_external,
+    without_repository: settings.without_repository,
   };
 }
 

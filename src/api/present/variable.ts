@@ -30,6 +30,9 @@ export function presentVariableRow(
     file_place: v.file_place,
     file_path: v.file_path,
     file_chmod: v.file_chmod,
+    public_value: v.public_value,
+    key_fingerprint: v.key_fingerprint,
+    checksum: v.checksum,
     project: project
       ? {
           ...urls.pair(urls.project(ws.domain, project.name)),

@@ -148,6 +148,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
           project_id: projectId,
           name: body.name,
           identifier,
+          settings: '{}',
           tags: JSON.stringify(body.tags ?? []),
           icon: body.icon ?? null,
           public_url: body.public_url ?? null,

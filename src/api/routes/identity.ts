@@ -14,15 +14,14 @@ import {
 } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
-import { presentToken, presentUser } from '../present/identity.ts';
+import { presentToken } from '../present/identity.ts';
 import { AuthQuery } from '../schemas/common.ts';
+import { Token, TokenList } from '../schemas/identity.ts';
 
 const TokenBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 255 }),
-    expires_in: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400, description: 'seconds' }),
-    ),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 * 366, description: 'days' })),
     expires_at: Type.Optional(Type.String({ format: 'date-time' })),
     scopes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 64 }),
     ip_restrictions: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })),
@@ -43,35 +42,55 @@ function withinReach(principal: Principal, token: TokenRow): boolean {
   return theirs.length > 0 && theirs.every((id) => mine.has(id));
 }
 
-/** Users and API tokens: `/user`, `/user/token`, `/user/tokens`. */
+const RFC3339_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const TokenIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** API tokens: `/user/token`, `/user/tokens`. */
 export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls } = ctx;
 
-  app.get('/user', { config: { scope: null }, schema: { querystring: AuthQuery } }, async (request) => {
-    const principal = await authenticate(db, tokenFromRequest(request), request.ip);
-    return presentUser(urls, principal.user);
-  });
-
-  app.get('/user/token', { config: { scope: null }, schema: { querystring: AuthQuery } }, async (request) => {
-    const principal = await authenticate(db, tokenFromRequest(request), request.ip);
-    return presentToken(urls, principal.token, principal.workspaceRestrictions);
-  });
+  app.get(
+    '/user/token',
+    { config: { scope: null }, schema: { querystring: AuthQuery, response: { 200: Token } } },
+    async (request) => {
+      const principal = await authenticate(db, tokenFromRequest(request), request.ip);
+      return presentToken(urls, principal.token, principal.workspaceRestrictions);
+    },
+  );
 
   app.get(
     '/user/tokens',
-    { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery } },
+    { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery, response: { 200: TokenList } } },
     async (request) => {
       const principal = principalOf(request);
       const rows = (await listTokens(db, principal.user.id)).filter((t) => withinReach(principal, t));
       const tokens = [];
       for (const t of rows) tokens.push(presentToken(urls, t, await tokenWorkspaceDomains(db, t)));
-      return { ...urls.pair('/user/tokens'), tokens };
+      return { ...urls.pair('/user/tokens'), access_tokens: tokens };
+    },
+  );
+
+  app.get<{ Params: Static<typeof TokenIdParams> }>(
+    '/user/tokens/:id',
+    {
+      config: { scope: 'TOKEN_INFO' },
+      schema: { params: TokenIdParams, querystring: AuthQuery, response: { 200: Token } },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const target = (await listTokens(db, principal.user.id)).find((t) => t.id === request.params.id);
+      if (!target || !withinReach(principal, target))
+        throw notFound(`token "${request.params.id}" not found`);
+      return presentToken(urls, target, await tokenWorkspaceDomains(db, target));
     },
   );
 
   app.post<{ Body: Static<typeof TokenBody> }>(
     '/user/tokens',
-    { config: { scope: 'TOKEN_MANAGE' }, schema: { body: TokenBody, querystring: AuthQuery } },
+    {
+      config: { scope: 'TOKEN_MANAGE' },
+      schema: { body: TokenBody, querystring: AuthQuery, response: { 201: Token } },
+    },
     async (request, reply) => {
       const body = request.body;
       const principal = principalOf(request);
@@ -86,11 +105,12 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw badRequest('give expires_in or expires_at, not both');
       let expiresAt: string | null = null;
       if (body.expires_in !== undefined)
-        expiresAt = new Date(Date.now() + body.expires_in * 1000).toISOString();
+        expiresAt = new Date(Date.now() + body.expires_in * 86_400_000).toISOString();
       if (body.expires_at !== undefined) {
         const t = Date.parse(body.expires_at);
         if (Number.isNaN(t) || t <= Date.now()) throw badRequest('expires_at must be a future ISO-8601 date');
-        expiresAt = new Date(t).toISOString();
+        // Kept as sent when it carries its offset, so it reads back with the same date; else as UTC.
+        expiresAt = RFC3339_WITH_OFFSET.test(body.expires_at) ? body.expires_at : new Date(t).toISOString();
       }
       for (const entry of body.ip_restrictions ?? []) {
         const problem = ipRestrictionProblem(entry);
@@ -128,11 +148,11 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete<{ Params: Static<typeof TokenIdParams> }>(
     '/user/tokens/:id',
     {
       config: { scope: 'TOKEN_MANAGE' },
-      schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), querystring: AuthQuery },
+      schema: { params: TokenIdParams, querystring: AuthQuery },
     },
     async (request, reply) => {
       const principal = principalOf(request);

@@ -190,6 +190,9 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw conflict(`integration identifier "${identifier}" is taken`);
       const i = await createIntegration(db, {
         workspace_id: ws.id,
+        project_id: null,
+        settings: '{}',
+        secrets: null,
         hash_id: hash,
         identifier,
         name: body.name,

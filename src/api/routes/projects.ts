@@ -1,27 +1,47 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TNull, type TOptional, type TSchema, type TUnion } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
 import { hasActiveExecutions } from '../../store/executions.ts';
 import { getUser, getUsers } from '../../store/identity.ts';
+import { findIntegration } from '../../store/integrations.ts';
 import {
   createProject,
   deleteProject,
   getProject,
   listProjects,
+  PROJECT_DEFAULTS,
+  projectSettings,
   updateProject,
   type NewProject,
+  type ProjectSettings,
 } from '../../store/projects.ts';
+import { getVariable } from '../../store/variables.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { loadProject, loadWorkspace, pageOf } from '../lookup.ts';
 import { presentProject } from '../present/project.ts';
+import { addGeneratedSshKey } from './variables.ts';
 import { AuthQuery, Name, OneOf, ProjectParams, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
 
 const ProjectName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9_-]*$' });
 const RepoUrl = Type.String({ minLength: 1, maxLength: 2000 });
 const Secret = Type.String({ maxLength: 1000 });
+
+const Access = OneOf(['PRIVATE', 'PUBLIC'] as const);
+/** Settings both create and update take; `null` on update leaves a value unchanged. */
+const SettingFields = {
+  access: Access,
+  allow_pull_requests: Type.Boolean(),
+  fetch_submodules: Type.Boolean(),
+  fetch_submodules_env_key: Type.String({ maxLength: 255 }),
+  update_default_branch_from_external: Type.Boolean(),
+};
+const nullable = <T extends Record<string, TSchema>>(fields: T) =>
+  Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k, Type.Optional(Type.Union([v, Type.Null()]))]),
+  ) as { [K in keyof T]: TOptional<TUnion<[T[K], TNull]>> };
 
 const CreateBody = Type.Object(
   {
@@ -30,15 +50,26 @@ const CreateBody = Type.Object(
     custom_repo_url: Type.Optional(RepoUrl),
     custom_repo_user: Type.Optional(Type.String({ maxLength: 255 })),
     custom_repo_pass: Type.Optional(Secret),
+    custom_repo_ssh_key_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    external_project_id: Type.Optional(Type.String({ maxLength: 255 })),
+    git_lab_project_id: Type.Optional(Type.String({ maxLength: 255 })),
+    integration: Type.Optional(
+      Type.Object({ hash_id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: true }),
+    ),
+    without_repository: Type.Optional(Type.Boolean()),
+    ...Type.Partial(Type.Object(SettingFields)).properties,
   },
   { additionalProperties: false },
 );
 const PatchBody = Type.Object(
   {
-    display_name: Type.Optional(Name),
-    name: Type.Optional(ProjectName),
-    status: Type.Optional(OneOf(['ACTIVE', 'CLOSED'] as const)),
-    custom_repo_url: Type.Optional(RepoUrl),
+    ...nullable({
+      display_name: Name,
+      name: ProjectName,
+      status: OneOf(['ACTIVE', 'CLOSED'] as const),
+      custom_repo_url: RepoUrl,
+      ...SettingFields,
+    }),
     custom_repo_user: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
     custom_repo_pass: Type.Optional(Type.Union([Secret, Type.Null()])),
     ...ReadOnlyEcho,
@@ -48,12 +79,11 @@ const PatchBody = Type.Object(
         'default_branch',
         'http_repository',
         'ssh_repository',
-        'access',
-        'fetch_submodules',
         'without_repository',
         'external_project_id',
         'git_lab_project_id',
         'integration',
+        'custom_repo_ssh_key_id',
       ].map((k) => [k, Type.Optional(Type.Unknown())]),
     ),
   },
@@ -65,6 +95,8 @@ const ListQuery = Type.Object({
   status: Type.Optional(OneOf(['ACTIVE', 'CLOSED'] as const)),
   sort_by: Type.Optional(OneOf(['name', 'create_date'] as const)),
   sort_direction: Type.Optional(OneOf(['ASC', 'DESC'] as const)),
+  /** Buddy lists only the projects the caller is a member of; every project a token reaches is its own here. */
+  membership: Type.Optional(Type.Boolean()),
   access_token: Type.Optional(Type.String()),
 });
 
@@ -88,6 +120,15 @@ export function checkRepoUrl(url: string, dataDir: string): string | null {
   }
   if (/^(https?|git|ssh):\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url)) return null;
   return 'custom_repo_url must be an http(s), git, ssh or file:// URL, or an absolute local path';
+}
+
+/** The entries of `values` that are not undefined: what a request actually set. */
+function definedOnly<T extends Record<string, unknown>>(
+  values: T,
+): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<{
+    [K in keyof T]: Exclude<T[K], undefined>;
+  }>;
 }
 
 export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -149,8 +190,33 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
       } else if (await getProject(db, ws.id, name)) {
         throw conflict(`project "${name}" already exists in workspace "${ws.domain}"`);
       }
+      if (body.custom_repo_ssh_key_id !== undefined) {
+        const key = await getVariable(db, ws.id, body.custom_repo_ssh_key_id);
+        if (!key || key.type !== 'SSH_KEY')
+          throw badRequest(
+            `custom_repo_ssh_key_id: no SSH_KEY variable ${body.custom_repo_ssh_key_id} in this workspace`,
+          );
+      }
+      if (body.integration !== undefined && !(await findIntegration(db, ws.id, body.integration.hash_id)))
+        throw badRequest(`integration "${body.integration.hash_id}" not found`);
+      const settings: ProjectSettings = {
+        ...PROJECT_DEFAULTS,
+        ...definedOnly({
+          access: body.access,
+          allow_pull_requests: body.allow_pull_requests,
+          fetch_submodules: body.fetch_submodules,
+          fetch_submodules_env_key: body.fetch_submodules_env_key,
+          update_default_branch_from_external: body.update_default_branch_from_external,
+          without_repository: body.without_repository,
+          external_project_id: body.external_project_id,
+          git_lab_project_id: body.git_lab_project_id,
+          integration_hash_id: body.integration?.hash_id,
+          custom_repo_ssh_key_id: body.custom_repo_ssh_key_id,
+        }),
+      };
       const user = principalOf(request).user;
       const values: NewProject = {
+        settings: JSON.stringify(settings),
         workspace_id: ws.id,
         name,
         display_name: body.display_name,
@@ -163,6 +229,12 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
       // The hosted repository exists before the row does, so a listed project can always be pushed to.
       const project = await db.transaction().execute(async (trx) => {
         const created = await createProject(trx, values);
+        await addGeneratedSshKey(
+          trx,
+          secrets,
+          { workspaceId: ws.id, projectId: created.id },
+          `gantry-${ws.domain}-${name}`,
+        );
         if (created.custom_repo_url === null) await ctx.repositories.createHosted(created.id);
         return created;
       });
@@ -199,21 +271,31 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
       const body = request.body;
       const patch: Partial<NewProject & { status: string }> = {};
-      if (body.display_name !== undefined) patch.display_name = body.display_name;
-      if (body.status !== undefined) patch.status = body.status;
-      if (body.name !== undefined && body.name !== project.name) {
+      if (body.display_name !== undefined && body.display_name !== null)
+        patch.display_name = body.display_name;
+      if (body.status !== undefined && body.status !== null) patch.status = body.status;
+      const changedSettings = definedOnly({
+        access: body.access ?? undefined,
+        allow_pull_requests: body.allow_pull_requests ?? undefined,
+        fetch_submodules: body.fetch_submodules ?? undefined,
+        fetch_submodules_env_key: body.fetch_submodules_env_key ?? undefined,
+        update_default_branch_from_external: body.update_default_branch_from_external ?? undefined,
+      });
+      if (Object.keys(changedSettings).length > 0)
+        patch.settings = JSON.stringify({ ...projectSettings(project), ...changedSettings });
+      if (body.name !== undefined && body.name !== null && body.name !== project.name) {
         if (await getProject(db, ws.id, body.name))
           throw conflict(`project "${body.name}" already exists in workspace "${ws.domain}"`);
         patch.name = body.name;
       }
       const changesSource =
-        body.custom_repo_url !== undefined ||
+        (body.custom_repo_url !== undefined && body.custom_repo_url !== null) ||
         body.custom_repo_user !== undefined ||
         body.custom_repo_pass !== undefined;
       if (changesSource) {
         if (project.custom_repo_url === null)
           throw badRequest('a project with a hosted repository cannot switch to custom_repo_url');
-        if (body.custom_repo_url !== undefined) {
+        if (body.custom_repo_url !== undefined && body.custom_repo_url !== null) {
           const urlError = checkRepoUrl(body.custom_repo_url, ctx.config.dataDir);
           if (urlError) throw badRequest(urlError);
           patch.custom_repo_url = body.custom_repo_url;
