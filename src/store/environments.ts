@@ -1,3 +1,4 @@
+import type { Insertable } from 'kysely';
 import type { Db } from './database.ts';
 import type { EnvironmentRow, EnvironmentsTable } from './schema.ts';
 import { findForProject, identifierTakenInScope, listInScope } from './project-scoped.ts';
@@ -40,7 +41,7 @@ export function identifierInUse(
   return identifierTakenInScope(db, 'environments', workspaceId, projectId, identifier, exceptId);
 }
 
-export type NewEnvironment = Omit<EnvironmentsTable, 'create_date'>;
+export type NewEnvironment = Omit<Insertable<EnvironmentsTable>, 'create_date'>;
 
 export async function createEnvironment(db: Db, e: NewEnvironment): Promise<EnvironmentRow> {
   return db

@@ -1,3 +1,4 @@
+import type { Insertable } from 'kysely';
 import type { Db } from './database.ts';
 import type { IntegrationRow, IntegrationsTable } from './schema.ts';
 import { now } from './time.ts';
@@ -44,7 +45,7 @@ export async function integrationIdentifierInUse(
   return (await q.executeTakeFirst()) !== undefined;
 }
 
-export type NewIntegration = Omit<IntegrationsTable, 'id' | 'create_date'>;
+export type NewIntegration = Omit<Insertable<IntegrationsTable>, 'id' | 'create_date'>;
 
 export async function createIntegration(db: Db, i: NewIntegration): Promise<IntegrationRow> {
   return db

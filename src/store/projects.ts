@@ -1,3 +1,4 @@
+import type { Insertable } from 'kysely';
 import type { Db } from './database.ts';
 import type { ProjectRow, ProjectsTable } from './schema.ts';
 import { now, parseJson } from './time.ts';
@@ -78,7 +79,7 @@ export async function projectNameTaken(db: Db, workspaceId: number, name: string
   return (await getProject(db, workspaceId, name)) !== undefined;
 }
 
-export type NewProject = Omit<ProjectsTable, 'id' | 'create_date' | 'status'>;
+export type NewProject = Omit<Insertable<ProjectsTable>, 'id' | 'create_date' | 'status'>;
 
 export async function createProject(db: Db, p: NewProject): Promise<ProjectRow> {
   return db

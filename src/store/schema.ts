@@ -1,4 +1,4 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
 
 /**
@@ -24,6 +24,9 @@ export interface Database {
   user_emails: UserEmailsTable;
   user_keys: UserKeysTable;
 }
+
+/** A JSON settings column with a database default of `{}`: optional on insert. */
+type JsonSettings = ColumnType<string, string | undefined, string>;
 
 export interface MetaTable {
   key: string;
@@ -73,7 +76,7 @@ export interface ProjectsTable {
   custom_repo_user: string | null;
   custom_repo_pass: string | null; // encrypted
   default_branch: string | null;
-  settings: string; // JSON ProjectSettings: Buddy's project fields not kept in a column
+  settings: JsonSettings; // JSON ProjectSettings: Buddy's project fields not kept in a column
 }
 
 export interface PipelinesTable {
@@ -180,7 +183,7 @@ export interface EnvironmentsTable {
   icon: string | null;
   public_url: string | null;
   create_date: string;
-  settings: string; // JSON EnvironmentSettings: access levels, permissions, base environments
+  settings: JsonSettings; // JSON EnvironmentSettings: access levels, permissions, base environments
 }
 
 export interface VariablesTable {
@@ -222,7 +225,7 @@ export interface IntegrationsTable {
   host: string | null; // registry address (DOCKER_REGISTRY)
   create_date: string;
   project_id: number | null; // PROJECT scope
-  settings: string; // JSON: the type's non-secret fields, permissions, allowed pipelines
+  settings: JsonSettings; // JSON: the type's non-secret fields, permissions, allowed pipelines
   secrets: string | null; // sealed JSON: the type's credentials other than `password`
 }
 
