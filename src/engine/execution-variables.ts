@@ -1,8 +1,10 @@
-import { mkdir, readFile, rm, chmod } from 'node:fs/promises';
+import { closeSync, readFileSync } from 'node:fs';
+import { mkdir, rm, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import type { InlineVariable } from '../domain/pipeline.ts';
 import { parseOutputs } from '../domain/variables.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
+import { openRegularFile } from './pinned-path.ts';
 import type { Db } from '../store/database.ts';
 import { updateVariable } from '../store/variables.ts';
 import {
@@ -93,7 +95,13 @@ export class ExecutionVariables {
   ): Promise<InlineVariable[]> {
     let text: string;
     try {
-      text = await readFile(outputsFile, 'utf8');
+      // The container owned the directory: a link planted as the outputs file must not read the host.
+      const fd = openRegularFile(outputsFile, 'outputs file');
+      try {
+        text = readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       return [];
     }

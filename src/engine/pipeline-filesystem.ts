@@ -1,19 +1,27 @@
-import { chmod, lstat, mkdir, readlink, realpath, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { confinePath } from '../domain/paths.ts';
+import {
+  PathEscapeError,
+  pinDirectory,
+  pinEntry,
+  type PinnedDirectory,
+  type PinnedEntry,
+} from './pinned-path.ts';
 
-/** A user path that would reach the host outside the pipeline filesystem. */
-export class PathEscapeError extends Error {}
+export { PathEscapeError };
 
 /**
  * The persistent directory of one pipeline: `fs/` holds the checkout plus whatever earlier actions and
- * runs left there; `index` is git's record of the last checkout; `cache/` is emptied by clear_cache.
+ * runs left there; `index` is git's record of the last checkout; `cache/` is emptied by clear_cache;
+ * `private/` (0700, never mounted) holds files Gantry stages on the same filesystem as `fs/`.
  */
 export class PipelineFilesystem {
   readonly root: string;
   readonly workTree: string;
   readonly indexFile: string;
   readonly cacheDir: string;
+  readonly privateDir: string;
 
   constructor(
     dataDir: string,
@@ -23,6 +31,7 @@ export class PipelineFilesystem {
     this.workTree = path.join(this.root, 'fs');
     this.indexFile = path.join(this.root, 'index');
     this.cacheDir = path.join(this.root, 'cache');
+    this.privateDir = path.join(this.root, 'private');
   }
 
   async ensure(): Promise<void> {
@@ -30,6 +39,7 @@ export class PipelineFilesystem {
     // Actions may run as any user (run_as_user); the filesystem is the pipeline's own, so anyone in it may write.
     await chmod(this.workTree, 0o777);
     await mkdir(this.cacheDir, { recursive: true });
+    await mkdir(this.privateDir, { recursive: true, mode: 0o700 });
   }
 
   async clearCache(): Promise<void> {
@@ -42,48 +52,23 @@ export class PipelineFilesystem {
   }
 
   /**
-   * Resolves `userPath` inside the work tree following symlinks, so that a link in the repository
-   * (`etc -> /etc`) cannot make a mount or an export reach the host. Missing trailing components are
-   * allowed (they are created later, inside); `create` makes the directory.
+   * Pins the directory `userPath` of the work tree (see pinned-path.ts): symbolic links are followed only
+   * while they stay inside, so a link in the repository (`etc -> /etc`) or one a running container swaps in
+   * cannot make a mount reach the host. `create` makes missing directories. The caller closes it.
    */
-  async resolveInside(userPath: string, options: { create?: 'dir' | 'parent' } = {}): Promise<string> {
-    const lexical = confinePath(this.workTree, userPath);
-    if (lexical === null) throw new PathEscapeError(`path "${userPath}" leaves the pipeline filesystem`);
-    const rootReal = await realpath(this.workTree);
-    const rel = path.relative(this.workTree, lexical);
-    const parts = rel === '' ? [] : rel.split(path.sep);
-    let current = rootReal;
-    for (const [i, part] of parts.entries()) {
-      const next = path.join(current, part);
-      let stat;
-      try {
-        stat = await lstat(next);
-      } catch {
-        // The rest does not exist yet: it can only be created inside `current`, which is confined.
-        const rest = path.join(current, ...parts.slice(i));
-        if (options.create === 'dir') await mkdir(rest, { recursive: true });
-        if (options.create === 'parent') await mkdir(path.dirname(rest), { recursive: true });
-        return this.checkInside(rootReal, options.create === 'dir' ? await realpath(rest) : rest, userPath);
-      }
-      if (stat.isSymbolicLink()) {
-        // A dangling link is judged by where it points, not followed.
-        current = await realpath(next).catch(async () =>
-          path.resolve(path.dirname(next), await readlink(next)),
-        );
-      } else current = next;
-      this.checkInside(rootReal, current, userPath);
-    }
-    if (options.create === 'parent') await mkdir(path.dirname(current), { recursive: true });
-    return current;
+  pinDirectory(userPath: string, options: { create?: boolean } = {}): PinnedDirectory {
+    this.checkLexically(userPath);
+    return pinDirectory(this.workTree, userPath, options);
   }
 
-  private checkInside(rootReal: string, candidate: string, userPath: string): string {
-    const rel = path.relative(rootReal, candidate);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new PathEscapeError(
-        `path "${userPath}" leaves the pipeline filesystem (through a symbolic link)`,
-      );
-    }
-    return candidate;
+  /** Pins the directory holding `userPath` and returns it with the last component. The caller closes `dir`. */
+  pinEntry(userPath: string, options: { createParents?: boolean } = {}): PinnedEntry {
+    this.checkLexically(userPath);
+    return pinEntry(this.workTree, userPath, options);
+  }
+
+  private checkLexically(userPath: string): void {
+    if (confinePath(this.workTree, userPath) === null)
+      throw new PathEscapeError(`path "${userPath}" leaves the pipeline filesystem`);
   }
 }

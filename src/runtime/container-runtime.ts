@@ -12,6 +12,12 @@ export interface BindMount {
   hostPath: string;
   containerPath: string;
   readOnly?: boolean;
+  /**
+   * `hostPath` is a descriptor's magic link (`/proc/<pid>/fd/<n>`) to a directory that must be mounted as
+   * the directory the descriptor holds, never re-resolved by name; the descriptor stays open until the
+   * container has started.
+   */
+  pinned?: boolean;
 }
 
 export interface ContainerSpec {

@@ -1,10 +1,11 @@
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, readFileSync } from 'node:fs';
 import type { DockerfileActionSettings } from '../../domain/action.ts';
 import { substitute } from '../../domain/variables.ts';
 import type { ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
 import { CONTEXT_DOCKERFILE, packBuildContext } from '../build-context.ts';
 import type { LogWriter } from '../log-store.ts';
 import { PathEscapeError, type PipelineFilesystem } from '../pipeline-filesystem.ts';
+import { NotDirectoryError, NotFoundError, openRegularFile } from '../pinned-path.ts';
 import { qualifiedRef, RegistryAuthError, registryAuthFor } from '../registry-auth.ts';
 import type { ActionOutcome } from './run-docker-container.ts';
 
@@ -53,12 +54,21 @@ export async function runBuildAction(
 ): Promise<ActionOutcome> {
   const vars = ctx.variables;
   try {
-    const contextDir = await ctx.fs.resolveInside(substitute(s.context_path, vars));
-    const dockerfilePath = await ctx.fs.resolveInside(substitute(s.dockerfile_path, vars));
-    if (!(await stat(contextDir).catch(() => null))?.isDirectory())
-      return { status: 'FAILED', error: `context_path "${s.context_path}" is not a directory` };
-    if (!(await stat(dockerfilePath).catch(() => null))?.isFile())
+    let dockerfile: Buffer;
+    try {
+      dockerfile = readDockerfile(ctx.fs, substitute(s.dockerfile_path, vars));
+    } catch (err) {
+      if (!(err instanceof NotDirectoryError || err instanceof NotFoundError)) throw err;
       return { status: 'FAILED', error: `dockerfile_path "${s.dockerfile_path}" is not a file` };
+    }
+    const contextPath = substitute(s.context_path, vars);
+    try {
+      // Checked before anything else; pinned again when packed.
+      ctx.fs.pinDirectory(contextPath).close();
+    } catch (err) {
+      if (!(err instanceof NotDirectoryError || err instanceof NotFoundError)) throw err;
+      return { status: 'FAILED', error: `context_path "${s.context_path}" is not a directory` };
+    }
     const buildArgs: Record<string, string> = {};
     for (const arg of s.build_args) {
       const [key, ...rest] = substitute(arg, vars).split('=');
@@ -68,7 +78,7 @@ export async function runBuildAction(
     const auth = await registryAuthFor(s, ctx.password, tags[1] ?? '', vars, ctx.resolveIntegration);
     await ctx.log.line(`Building ${tags.join(', ')} from ${s.dockerfile_path}...`);
     await ctx.runtime.buildImage({
-      context: await packBuildContext(contextDir, await readFile(dockerfilePath)),
+      context: await packBuildContext(ctx.fs.pinDirectory(contextPath), dockerfile),
       dockerfile: CONTEXT_DOCKERFILE,
       tags,
       buildArgs,
@@ -86,5 +96,20 @@ export async function runBuildAction(
         : (err as Error).message;
     await ctx.log.line(`Error: ${message}`);
     return { status: 'FAILED', error: message };
+  }
+}
+
+/** The Dockerfile's content, opened inside the pipeline filesystem without following a link out. */
+function readDockerfile(fs: PipelineFilesystem, userPath: string): Buffer {
+  const { dir, name } = fs.pinEntry(userPath);
+  try {
+    const fd = openRegularFile(dir.entry(name), userPath);
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    dir.close();
   }
 }

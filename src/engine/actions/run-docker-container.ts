@@ -1,5 +1,8 @@
 import { createWriteStream } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { pipeline as pipeStreams } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { ActionSecrets, ContainerActionSettings as ActionSettings } from '../../domain/action.ts';
@@ -11,6 +14,14 @@ import { containerCommand } from '../action-plan.ts';
 import { containerFilePath, type ResolvedVariable } from '../variable-scope.ts';
 import type { LogWriter } from '../log-store.ts';
 import { PathEscapeError, type PipelineFilesystem } from '../pipeline-filesystem.ts';
+import {
+  linkRegularFile,
+  moveInto,
+  NotDirectoryError,
+  NotFoundError,
+  type PinnedDirectory,
+  type PinnedEntry,
+} from '../pinned-path.ts';
 import { stopReason } from '../stop-reason.ts';
 
 /** How one attempt of an action ended: data, not an exception. */
@@ -118,17 +129,58 @@ function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string 
   return `${full}:${tag}`;
 }
 
-async function mounts(s: ActionSettings, ctx: ContainerActionContext, workDir: string): Promise<BindMount[]> {
+/**
+ * The container's bind mounts. Directories named by volume_mappings are pinned by descriptor (mounted through
+ * the descriptor, see pinned-path.ts) and regular files by a hard link in the pipeline's private directory;
+ * both are handed back in `held`, to be released once the container has started (the engine mounts at start).
+ */
+async function mounts(
+  s: ActionSettings,
+  ctx: ContainerActionContext,
+  workDir: string,
+  held: HeldMounts,
+): Promise<BindMount[]> {
   const binds: BindMount[] = [{ hostPath: ctx.outputsDir, containerPath: OUTPUTS_DIR }];
   if (!s.mount_filesystem_disable) binds.push({ hostPath: ctx.fs.workTree, containerPath: workDir });
   if (ctx.packageMount) binds.push(ctx.packageMount);
   for (const raw of s.volume_mappings) {
     const parsed = parseVolumeMapping(substitute(raw, ctx.variables));
     if (typeof parsed === 'string') throw new ActionSetupError(parsed);
-    const hostPath = await ctx.fs.resolveInside(parsed.source, { create: 'dir' });
-    binds.push({ hostPath, containerPath: parsed.target });
+    let dir: PinnedDirectory;
+    try {
+      dir = ctx.fs.pinDirectory(parsed.source, { create: true });
+    } catch (err) {
+      if (!(err instanceof NotDirectoryError)) throw err;
+      binds.push({ hostPath: linkFile(ctx, parsed.source, held), containerPath: parsed.target });
+      continue;
+    }
+    held.dirs.push(dir);
+    binds.push({ hostPath: dir.hostPath, containerPath: parsed.target, pinned: true });
   }
   return binds;
+}
+
+/** Descriptors and links that keep volume mapping sources fixed until the container has started. */
+interface HeldMounts {
+  dirs: PinnedDirectory[];
+  links: string[];
+}
+
+function releaseMounts(held: HeldMounts): void {
+  for (const dir of held.dirs.splice(0)) dir.close();
+  for (const link of held.links.splice(0)) rmSync(link, { force: true });
+}
+
+/** A volume mapping of a regular file: bound through a hard link no container can reach. */
+function linkFile(ctx: ContainerActionContext, source: string, held: HeldMounts): string {
+  const entry = ctx.fs.pinEntry(source);
+  try {
+    const link = linkRegularFile(entry, ctx.fs.privateDir, `bind-${randomUUID()}`, source);
+    held.links.push(link);
+    return link;
+  } finally {
+    entry.dir.close();
+  }
 }
 
 async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionContext): Promise<void> {
@@ -160,6 +212,7 @@ export async function runContainerAction(
   let containerId: string | null = null;
   let timedOut = false;
   let cancelled = false;
+  const held: HeldMounts = { dirs: [], links: [] };
   try {
     const ref = ctx.builtImage ?? imageRef(s, vars);
     if (ctx.builtImage === undefined) await ensureImage(ref, s, ctx);
@@ -171,13 +224,14 @@ export async function runContainerAction(
       s.inline_commands,
     );
     const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
+    const binds = await mounts(s, ctx, workDir, held);
     containerId = await ctx.runtime.createContainer({
       image: ref,
       ...command,
       env: { ...Object.fromEntries(vars), GANTRY_OUTPUTS: OUTPUTS_FILE },
       ...(user ? { user } : {}),
       ...(s.mount_filesystem_disable ? {} : { workingDir: workDir }),
-      binds: await mounts(s, ctx, workDir),
+      binds,
       labels: ctx.labels,
       networkMode: ctx.networkMode,
     });
@@ -192,6 +246,7 @@ export async function runContainerAction(
       ctx.log.write(decoders[stream].write(chunk), stream),
     );
     await ctx.runtime.startContainer(containerId);
+    releaseMounts(held);
     const id = containerId;
     const stop = (): void => {
       ctx.runtime.stopContainer(id, ctx.cancelGraceSeconds).catch(() => undefined);
@@ -233,6 +288,7 @@ export async function runContainerAction(
     await ctx.log.line(`Error: ${message}`).catch(() => undefined);
     return { status: 'FAILED', error: message };
   } finally {
+    releaseMounts(held);
     if (containerId !== null) {
       await ctx.runtime.removeContainer(containerId).catch(() => undefined);
       await ctx.onContainer(null);
@@ -242,20 +298,40 @@ export async function runContainerAction(
 
 class ActionCancelled extends Error {}
 
+/**
+ * Writes the container's filesystem as a tar to `target` in the pipeline filesystem: first to a file in the
+ * pipeline's private directory (same filesystem), then renamed into the pinned target directory, so no link a
+ * container plants or swaps in can redirect the write.
+ */
 async function exportFilesystem(
   containerId: string,
   target: string,
   ctx: ContainerActionContext,
 ): Promise<void> {
-  let file: string;
+  let entry: PinnedEntry;
   try {
-    file = await ctx.fs.resolveInside(target, { create: 'parent' });
+    entry = ctx.fs.pinEntry(target, { createParents: true });
   } catch (err) {
-    if (err instanceof PathEscapeError) throw new ActionSetupError(`export_container_path: ${err.message}`);
+    if (err instanceof PathEscapeError || err instanceof NotDirectoryError)
+      throw new ActionSetupError(`export_container_path: ${err.message}`);
     throw err;
   }
-  await ctx.log.line(`Exporting the container's filesystem to ${target}...`);
-  // An earlier export is replaced; 'wx' then refuses a symlink planted at the target in between.
-  await rm(file, { force: true });
-  await pipeStreams(await ctx.runtime.exportContainer(containerId), createWriteStream(file, { flags: 'wx' }));
+  const temp = path.join(ctx.fs.privateDir, `export-${randomUUID()}.tar`);
+  try {
+    await ctx.log.line(`Exporting the container's filesystem to ${target}...`);
+    await pipeStreams(
+      await ctx.runtime.exportContainer(containerId),
+      createWriteStream(temp, { flags: 'wx' }),
+    );
+    try {
+      moveInto(temp, entry, target);
+    } catch (err) {
+      if (err instanceof NotDirectoryError || err instanceof NotFoundError)
+        throw new ActionSetupError(`export_container_path: ${err.message}`);
+      throw err;
+    }
+  } finally {
+    entry.dir.close();
+    await rm(temp, { force: true });
+  }
 }
