@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { secretMasker } from '../secrets/mask.ts';
 import { LogStore } from './log-store.ts';
 
 test('lines are assembled per stream, CRLF trimmed, masked, and readable by offset past the index', async () => {
@@ -25,6 +26,40 @@ test('lines are assembled per stream, CRLF trimmed, masked, and readable by offs
     assert.deepEqual(await store.readLines('ae1', 2102, 2), ['line 2100', 'line 2101']);
     assert.deepEqual(await store.readLines('ae1', 2502, 10), ['no newline at the end']);
     assert.deepEqual(await store.readLines('missing', 0, 10), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bytes: characters split across reads, CRLF, masking, long lines and the index agree with the text path', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    const w = store.writer('ae2');
+    w.setTransform(secretMasker(['hunter2']));
+    const euro = Buffer.from('€ price\n', 'utf8'); // € is 3 bytes: split it between two reads
+    await w.write(euro.subarray(0, 1), 'stdout');
+    await w.write(euro.subarray(1), 'stdout');
+    await w.write(Buffer.from('pass=hun'), 'stderr'); // a secret split across reads, on another stream
+    await w.write(Buffer.from('plain\r\nwindows\r\n'), 'stdout');
+    await w.write(Buffer.from('ter2!\n'), 'stderr');
+    const many: string[] = [];
+    for (let i = 0; i < 3000; i += 1) many.push(`line ${i}\n`);
+    const block = Buffer.from(many.join(''));
+    // Uneven reads, as a socket delivers them.
+    for (let at = 0; at < block.length; at += 4093) await w.write(block.subarray(at, at + 4093), 'stdout');
+    await w.write(Buffer.from('é'.repeat(40_000)), 'stdout'); // 80 000 bytes without a newline
+    await w.close();
+    const lines = await store.readLines('ae2', 0, 5);
+    assert.deepEqual(lines, ['€ price', 'plain', 'windows', 'pass=***!', 'line 0']);
+    assert.deepEqual(await store.readLines('ae2', 2004, 2), ['line 2000', 'line 2001']);
+    assert.deepEqual(await store.readLines('ae2', 3003, 1), ['line 2999']);
+    const tail = await store.readLines('ae2', 3004, 10);
+    assert.equal(tail.length, 2, 'the long line is stored in two pieces');
+    assert.equal(tail.join(''), 'é'.repeat(40_000), 'no character was cut');
+    assert.equal(w.lines, 3006);
+    assert.ok(!readFileSync(path.join(dir, 'ae2.log'), 'latin1').includes('\r'), 'CRLF trimmed in the file');
+    assert.equal(await store.countLines('ae2'), 3006);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

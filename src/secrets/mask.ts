@@ -22,6 +22,8 @@ export interface LineMasker {
   (line: string): string;
   /** Cheap pre-check over a block of lines: false means no line in it needs masking. */
   anyIn(text: string): boolean;
+  /** The same pre-check over UTF-8 bytes, so output that needs no masking is never decoded. */
+  anyInBytes(bytes: Buffer): boolean;
 }
 
 export function secretMasker(secrets: readonly string[]): LineMasker {
@@ -40,5 +42,9 @@ export function secretMasker(secrets: readonly string[]): LineMasker {
   // A needle that contains a shorter needle can only be present where the shorter one is.
   const minimal = sorted.filter((n) => !sorted.some((m) => m !== n && m.length < n.length && n.includes(m)));
   mask.anyIn = (text) => minimal.some((n) => text.includes(n));
+  // Bytes contain a needle's UTF-8 encoding wherever their decoded text contains the needle (a
+  // replacement character from invalid input is never part of a secret), so no secret is missed.
+  const minimalBytes = minimal.map((n) => Buffer.from(n, 'utf8'));
+  mask.anyInBytes = (bytes) => minimalBytes.some((n) => bytes.includes(n));
   return mask;
 }

@@ -4,7 +4,6 @@ import { rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pipeline as pipeStreams } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import type { ActionSecrets, ContainerActionSettings as ActionSettings } from '../../domain/action.ts';
 import { parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
@@ -241,9 +240,9 @@ export async function runContainerAction(
     // that was removed without being started, so once attached the container is always started (and a
     // cancel that arrives meanwhile stops it below).
     if (ctx.signal.aborted) throw new ActionCancelled();
-    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    // Bytes go to the log as they come: it splits them at newlines, so no character is ever cut.
     const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) =>
-      ctx.log.write(decoders[stream].write(chunk), stream),
+      ctx.log.write(chunk, stream),
     );
     await ctx.runtime.startContainer(containerId);
     releaseMounts(held);
@@ -274,7 +273,6 @@ export async function runContainerAction(
       if (timer) clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     }
-    for (const [stream, decoder] of Object.entries(decoders)) await ctx.log.write(decoder.end(), stream);
     if (cancelled) return { status: 'TERMINATED', error: stopReason(ctx.signal) };
     if (timedOut) return { status: 'FAILED', error: `timed out after ${s.timeout} s` };
     if (exitCode !== 0) return { status: 'FAILED', error: `exit code ${exitCode}` };
