@@ -2,7 +2,7 @@ import type { Insertable } from 'kysely';
 import type { Db } from './database.ts';
 import type { EnvironmentRow, EnvironmentsTable } from './schema.ts';
 import { findForProject, identifierTakenInScope, listInScope } from './project-scoped.ts';
-import { now } from './time.ts';
+import { now, parseJson } from './time.ts';
 
 export function listEnvironments(db: Db, workspaceId: number, projectId?: number): Promise<EnvironmentRow[]> {
   return listInScope(db, 'environments', workspaceId, projectId);
@@ -39,6 +39,36 @@ export function identifierInUse(
   exceptId?: string,
 ): Promise<boolean> {
   return identifierTakenInScope(db, 'environments', workspaceId, projectId, identifier, exceptId);
+}
+
+/** Buddy's environment fields kept in the `settings` JSON column, with Buddy's defaults. */
+export interface EnvironmentSettings {
+  pipelines_access_level: 'USE_ONLY' | 'DENIED';
+  environments_access_level: 'USE_ONLY' | 'DENIED';
+  allowed_pipelines: { project: string; pipeline: string; access_level: string }[];
+  allowed_environments: { project: string; environment: string; access_level: string }[];
+  base_only: boolean;
+  base_environments: string[];
+  /** Who may use the environment; null until a client sets it. */
+  permissions: {
+    others: string;
+    users: { id: number; access_level: string }[];
+    groups: { id: number; access_level: string }[];
+  } | null;
+}
+
+export const ENVIRONMENT_DEFAULTS: EnvironmentSettings = {
+  pipelines_access_level: 'USE_ONLY',
+  environments_access_level: 'USE_ONLY',
+  allowed_pipelines: [],
+  allowed_environments: [],
+  base_only: false,
+  base_environments: [],
+  permissions: null,
+};
+
+export function environmentSettings(e: EnvironmentRow): EnvironmentSettings {
+  return { ...ENVIRONMENT_DEFAULTS, ...parseJson<Partial<EnvironmentSettings>>(e.settings) };
 }
 
 export type NewEnvironment = Omit<Insertable<EnvironmentsTable>, 'create_date'>;

@@ -204,3 +204,74 @@ describe('profile, e-mails and public keys', () => {
     assert.equal((await h.request('GET', `/user/keys/${created.body.id}`)).status, 404);
   });
 });
+
+describe('environments with every field of Buddy', () => {
+  test('access levels, permissions, base environments: stored, echoed, null leaves them, [] clears tags', async () => {
+    await h.request('POST', '/workspaces', { domain: 'envs' });
+    await h.request('POST', '/workspaces/envs/projects', { display_name: 'p1' });
+    const created = await h.request('POST', '/workspaces/envs/environments', {
+      name: 'Staging',
+      identifier: 'staging',
+      scope: 'PROJECT',
+      project: { name: 'p1' },
+      public_url: 'https://staging.example.com',
+      icon: 'rocket',
+      tags: ['aaa', 'bbb'],
+      pipelines_access_level: 'DENIED',
+      environments_access_level: 'USE_ONLY',
+      base_only: true,
+      permissions: { others: 'USE_ONLY', users: [{ id: 1, access_level: 'DENIED' }], groups: null },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const e = created.body;
+    assert.equal(typeof e.id, 'string');
+    assert.equal(e.scope, 'PROJECT');
+    assert.equal(e.project.name, 'p1');
+    assert.equal(e.pipelines_access_level, 'DENIED');
+    assert.equal(e.base_only, true);
+    assert.deepEqual(e.permissions, {
+      others: 'USE_ONLY',
+      users: [{ id: 1, access_level: 'DENIED' }],
+      groups: [],
+    });
+    const patched = await h.request('PATCH', `/workspaces/envs/environments/${e.id}`, {
+      tags: [],
+      icon: null,
+      base_only: false,
+      permissions: { others: 'MANAGE', users: null, groups: [{ id: 7, access_level: 'DEFAULT' }] },
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.deepEqual(patched.body.tags, []);
+    assert.equal(patched.body.icon, 'rocket', 'null leaves it');
+    assert.equal(patched.body.pipelines_access_level, 'DENIED', 'absent leaves it');
+    assert.equal(patched.body.project.name, 'p1', 'the project stays');
+    assert.deepEqual(
+      patched.body.permissions.groups,
+      [{ id: 7, access_level: 'DEFAULT' }],
+      'DEFAULT is kept',
+    );
+    const ws = await h.request('POST', '/workspaces/envs/environments', { name: 'Prod', identifier: 'prod' });
+    assert.equal(ws.body.scope, 'WORKSPACE');
+    assert.equal(ws.body.project, null);
+    assert.equal(ws.body.icon, '');
+    assert.equal(ws.body.environments_access_level, 'USE_ONLY');
+    const list = await h.request('GET', '/workspaces/envs/environments?project_name=p1');
+    assert.deepEqual(
+      list.body.environments.map((x: { id: string }) => x.id).sort(),
+      [e.id, ws.body.id].sort(),
+      "a project's list holds its own and the workspace's environments",
+    );
+    const wrong = await h.request('POST', '/workspaces/envs/environments', {
+      name: 'X',
+      identifier: 'x',
+      scope: 'PROJECT',
+    });
+    assert.equal(wrong.status, 400);
+    assert.equal(
+      (await h.request('PATCH', `/workspaces/envs/environments/${e.id}`, { pipelines_access_level: 'MAYBE' }))
+        .status,
+      400,
+    );
+    assert.equal((await h.request('DELETE', `/workspaces/envs/environments/${e.id}`)).status, 204);
+  });
+});

@@ -1,5 +1,6 @@
 import { shownSealed } from '../../secrets/variables.ts';
 import type { EnvironmentRow, VariableRow, WorkspaceRow } from '../../store/schema.ts';
+import { environmentSettings } from '../../store/environments.ts';
 import { parseJson } from '../../store/time.ts';
 import type { Urls } from './urls.ts';
 
@@ -81,9 +82,11 @@ export function presentEnvironment(
 ): Record<string, unknown> {
   return {
     ...presentEnvironmentRef(urls, ws, e),
+    ...environmentSettings(e),
     tags: parseJson<string[]>(e.tags),
-    icon: e.icon,
-    public_url: e.public_url,
+    icon: e.icon ?? '',
+    public_url: e.public_url ?? '',
+    targets: [],
     project: project
       ? {
           ...urls.pair(urls.project(ws.domain, project.name)),

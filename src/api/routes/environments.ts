@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TNull, type TOptional, type TUnion } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
 import type { Db } from '../../store/database.ts';
 import {
+  ENVIRONMENT_DEFAULTS,
+  environmentSettings,
+  type EnvironmentSettings,
   createEnvironment,
   deleteEnvironment,
   getEnvironment,
@@ -19,10 +22,59 @@ import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, projectFilter } from '../lookup.ts';
 import { presentEnvironment, presentVariableRow } from '../present/variable.ts';
-import { AuthQuery, Name, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { AuthQuery, Name, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
 import { VariableFields, variableValues } from './variables.ts';
 
 const Identifier = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' });
+const UseLevel = OneOf(['USE_ONLY', 'DENIED'] as const);
+const PermissionLevel = OneOf(['MANAGE', 'USE_ONLY', 'DEFAULT', 'DENIED'] as const);
+const Grants = Type.Union([
+  Type.Array(
+    Type.Object(
+      { id: Type.Integer({ minimum: 1 }), access_level: PermissionLevel },
+      { additionalProperties: false },
+    ),
+    { maxItems: 500 },
+  ),
+  Type.Null(),
+]);
+/** Settings kept in the `settings` JSON column; `null` in a PATCH leaves one unchanged. */
+const SettingFields = {
+  scope: OneOf(['WORKSPACE', 'PROJECT'] as const),
+  pipelines_access_level: UseLevel,
+  environments_access_level: UseLevel,
+  allowed_pipelines: Type.Array(
+    Type.Object(
+      {
+        project: Type.String({ maxLength: 255 }),
+        pipeline: Type.String({ maxLength: 255 }),
+        access_level: UseLevel,
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: 500 },
+  ),
+  allowed_environments: Type.Array(
+    Type.Object(
+      {
+        project: Type.String({ maxLength: 255 }),
+        environment: Type.String({ maxLength: 255 }),
+        access_level: UseLevel,
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: 500 },
+  ),
+  base_only: Type.Boolean(),
+  base_environments: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }),
+  permissions: Type.Object(
+    { others: PermissionLevel, users: Grants, groups: Grants },
+    { additionalProperties: false },
+  ),
+};
+const OptionalSettings = Object.fromEntries(
+  Object.entries(SettingFields).map(([k, v]) => [k, Type.Optional(Type.Union([v, Type.Null()]))]),
+) as { [K in keyof typeof SettingFields]: TOptional<TUnion<[(typeof SettingFields)[K], TNull]>> };
 const Fields = {
   name: Name,
   identifier: Type.Optional(Identifier),
@@ -39,11 +91,35 @@ const Fields = {
     Type.Array(Type.Object(VariableFields, { additionalProperties: false }), { maxItems: 200 }),
   ),
 };
-const CreateBody = Type.Object(Fields, { additionalProperties: false });
+const CreateBody = Type.Object({ ...Fields, ...OptionalSettings }, { additionalProperties: false });
 const PatchBody = Type.Object(
-  { ...Type.Partial(Type.Object(Fields)).properties, ...ReadOnlyEcho, scope: Type.Optional(Type.Unknown()) },
+  {
+    ...Type.Partial(Type.Object(Fields)).properties,
+    ...OptionalSettings,
+    ...ReadOnlyEcho,
+    targets: Type.Optional(Type.Unknown()),
+  },
   { additionalProperties: false },
 );
+type SettingsBody = Partial<{ [K in keyof typeof SettingFields]: Static<(typeof SettingFields)[K]> | null }>;
+
+/** The stored settings with what a request set; `permissions` is replaced whole, null lists are empty. */
+function mergeSettings(current: EnvironmentSettings, body: SettingsBody): EnvironmentSettings {
+  const next: EnvironmentSettings = { ...current };
+  if (body.pipelines_access_level != null) next.pipelines_access_level = body.pipelines_access_level;
+  if (body.environments_access_level != null) next.environments_access_level = body.environments_access_level;
+  if (body.allowed_pipelines != null) next.allowed_pipelines = body.allowed_pipelines;
+  if (body.allowed_environments != null) next.allowed_environments = body.allowed_environments;
+  if (body.base_only != null) next.base_only = body.base_only;
+  if (body.base_environments != null) next.base_environments = body.base_environments;
+  if (body.permissions != null)
+    next.permissions = {
+      others: body.permissions.others,
+      users: body.permissions.users ?? [],
+      groups: body.permissions.groups ?? [],
+    };
+  return next;
+}
 const IdParams = Type.Object({ ...WorkspaceParams.properties, id: Type.String({ maxLength: 32 }) });
 const ListQuery = Type.Object({
   project_name: Type.Optional(Type.String({ maxLength: 255 })),
@@ -133,11 +209,16 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body;
       let projectId: number | null = null;
+      if (body.scope === 'PROJECT' && !body.project)
+        throw badRequest('an environment of scope PROJECT needs project {"name"}');
+      if (body.scope === 'WORKSPACE' && body.project)
+        throw badRequest('an environment of scope WORKSPACE belongs to no project; leave out "project"');
       if (body.project) {
         const project = await getProject(db, ws.id, body.project.name);
         if (!project) throw notFound(`project "${body.project.name}" not found`);
         projectId = project.id;
       }
+      const settings = mergeSettings(ENVIRONMENT_DEFAULTS, body);
       const identifier = body.identifier ?? slugify(body.name);
       if (await identifierInUse(db, ws.id, projectId, identifier))
         throw conflict(`environment identifier "${identifier}" is taken`);
@@ -148,7 +229,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
           project_id: projectId,
           name: body.name,
           identifier,
-          settings: '{}',
+          settings: JSON.stringify(settings),
           tags: JSON.stringify(body.tags ?? []),
           icon: body.icon ?? null,
           public_url: body.public_url ?? null,
@@ -178,8 +259,11 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request) => {
       const { ws, e } = await load(request, request.params);
       const body = request.body;
+      if (body.scope != null && body.scope !== (e.project_id === null ? 'WORKSPACE' : 'PROJECT'))
+        throw badRequest('an environment cannot change its scope; create a new one');
       if (
         body.project !== undefined &&
+        body.project !== null &&
         (body.project?.name ?? null) !==
           (e.project_id === null ? null : (await getProjectById(db, e.project_id))?.name)
       ) {
@@ -193,12 +277,15 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw conflict(`environment identifier "${body.identifier}" is taken`);
       }
       const updated = await db.transaction().execute(async (trx) => {
+        const settings = mergeSettings(environmentSettings(e), body);
         const row = await updateEnvironment(trx, e.id, {
+          ...(JSON.stringify(settings) !== e.settings ? { settings: JSON.stringify(settings) } : {}),
           ...(body.name !== undefined ? { name: body.name } : {}),
           ...(body.identifier !== undefined ? { identifier: body.identifier } : {}),
           ...(body.tags !== undefined ? { tags: JSON.stringify(body.tags) } : {}),
-          ...(body.icon !== undefined ? { icon: body.icon } : {}),
-          ...(body.public_url !== undefined ? { public_url: body.public_url } : {}),
+          // null leaves a value as it is (Buddy's clients send null for what they do not change); "" clears it.
+          ...(body.icon != null ? { icon: body.icon } : {}),
+          ...(body.public_url != null ? { public_url: body.public_url } : {}),
         });
         if (body.variables) await replaceVariables(trx, ctx, ws, row, body.variables);
         return row;
