@@ -15,6 +15,7 @@ import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { loadSecretKey, SecretBox, SecretKeyError } from './secrets/cipher.ts';
 import { openDatabase, type Db } from './store/database.ts';
 import { countUsers, createToken, createUser } from './store/identity.ts';
+import { Triggers } from './triggers/triggers.ts';
 
 export interface Gantry {
   app: FastifyInstance;
@@ -92,8 +93,9 @@ export async function createGantry(
       maxConcurrentExecutions: config.maxConcurrentExecutions,
       logger: engineLogger,
     });
+    const triggers = new Triggers({ db, repositories, secrets, engine, logger: engineLogger });
     const urls = new Urls(config.publicUrl);
-    const app = await buildApp({ config, db, urls, secrets, repositories, engine, logs }, logger);
+    const app = await buildApp({ config, db, urls, secrets, repositories, engine, logs, triggers }, logger);
     await engine.start();
     return {
       app,

@@ -4,6 +4,7 @@ import type { LogStore } from '../engine/log-store.ts';
 import type { ProjectRepositories } from '../engine/project-repositories.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
+import type { Triggers } from '../triggers/triggers.ts';
 import type { Urls } from './present/urls.ts';
 
 /** What the HTTP layer is handed by the composition root. */
@@ -15,4 +16,5 @@ export interface ApiContext {
   repositories: ProjectRepositories;
   engine: ExecutionEngine;
   logs: LogStore;
+  triggers: Triggers;
 }

@@ -7,6 +7,7 @@ import {
   gitLookup,
   readCommitInfo,
   readRefSnapshot,
+  listRefs,
   resolveRevision,
   runGit,
   snapshotLookup,
@@ -93,6 +94,8 @@ interface RepositoryState {
  */
 export class ProjectRepositories {
   private readonly states = new Map<number, RepositoryState>();
+  /** Pushes to one hosted repository are taken one at a time, so each sees exactly its own ref changes. */
+  private readonly receiving = new Map<number, Promise<unknown>>();
 
   constructor(
     private readonly dataDir: string,
@@ -121,6 +124,40 @@ export class ProjectRepositories {
       this.states.delete(id);
       await rm(this.hostedPath(id), { recursive: true, force: true });
       await rm(this.mirrorPath(id), { recursive: true, force: true });
+    }
+  }
+
+  /** Branches and tags of the project's hosted repository with their revisions. */
+  hostedRefs(projectId: number): Promise<Map<string, string>> {
+    return listRefs(this.hostedPath(projectId));
+  }
+
+  /** Refs of the project's mirror (an external repository as last fetched). */
+  mirrorRefs(projectId: number): Promise<Map<string, string>> {
+    return listRefs(this.mirrorPath(projectId));
+  }
+
+  /**
+   * Runs `receive` (one push into the hosted repository) after any push to the same project still
+   * in progress, and returns the refs before and after it.
+   */
+  async receivePush(
+    projectId: number,
+    receive: () => Promise<void>,
+  ): Promise<{ before: Map<string, string>; after: Map<string, string> }> {
+    const previous = this.receiving.get(projectId) ?? Promise.resolve();
+    const job = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const before = await this.hostedRefs(projectId);
+        await receive();
+        return { before, after: await this.hostedRefs(projectId) };
+      });
+    this.receiving.set(projectId, job);
+    try {
+      return await job;
+    } finally {
+      if (this.receiving.get(projectId) === job) this.receiving.delete(projectId);
     }
   }
 

@@ -44,6 +44,13 @@ export interface ExecutionRequest {
   package_version: string | null;
 }
 
+/** How a run came about: a person (CLICK, the default) or a trigger, with the ref it is reported under. */
+export interface RunOrigin {
+  triggeredOn: 'CLICK' | 'EVENT' | 'SCHEDULE' | 'WEBHOOK';
+  /** For a deleted ref the run is at its last revision, reported under the ref's name. */
+  reportRef?: { branch: string | null; tag: string | null };
+}
+
 /** A run request the server refuses; `status` is the HTTP status to answer. */
 export class RunRequestError extends Error {
   constructor(
@@ -84,6 +91,7 @@ export async function acceptRunRequest(
   pipeline: Pipeline,
   body: RunRequestBody,
   creatorId: number,
+  origin: RunOrigin = { triggeredOn: 'CLICK' },
 ): Promise<ExecutionRow> {
   if (pipeline.settings.disabled)
     throw new RunRequestError(
@@ -130,13 +138,14 @@ export async function acceptRunRequest(
   const branchName = body.branch?.name ?? null;
   const tagName = body.tag?.name ?? null;
   const revision = body.to_revision?.revision ?? 'HEAD';
-  const to = await resolveOrReject(() =>
+  const resolved = await resolveOrReject(() =>
     deps.repositories.resolve(
       project,
       { revision, branch: branchName, tag: tagName },
       branchOfRefs(pipeline.settings.refs),
     ),
   );
+  const to = origin.reportRef ? { ...resolved, ...origin.reportRef } : resolved;
   const fromSha =
     body.from_revision?.revision !== undefined
       ? (
@@ -170,7 +179,7 @@ export async function acceptRunRequest(
       pipeline_id: pipeline.id,
       priority,
       priority_rank: priorityRank(priority),
-      triggered_on: 'CLICK',
+      triggered_on: origin.triggeredOn,
       refresh: body.refresh === true ? 1 : 0,
       clear_cache: body.clear_cache === true ? 1 : 0,
       comment: body.comment ?? null,

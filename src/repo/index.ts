@@ -17,6 +17,7 @@ export {
   createHostedRepository,
   defaultBranch,
   deleteRepository,
+  listRefs,
   syncMirror,
 } from './project-repository.ts';
 export type { SyncMirrorOptions, SyncResult } from './project-repository.ts';

@@ -227,3 +227,23 @@ export async function headBranch(gitDir: string): Promise<string> {
   });
   return stdout.trim().replace(/^refs\/heads\//, '');
 }
+
+/** Every branch and tag of a repository with the object it points at (refs/heads/..., refs/tags/...). */
+export async function listRefs(gitDir: string): Promise<Map<string, string>> {
+  const dir = path.resolve(gitDir);
+  if (!isGitDir(dir)) return new Map();
+  const { stdout } = await runGit([
+    '--git-dir',
+    dir,
+    'for-each-ref',
+    '--format=%(objectname) %(refname)',
+    'refs/heads',
+    'refs/tags',
+  ]);
+  const refs = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
+  }
+  return refs;
+}

@@ -13,6 +13,15 @@ export interface Pipeline {
   lastExecutionStatus: string;
   lastExecutionRevision: string | null;
   settings: PipelineSettings;
+  lastSkippedTrigger: SkippedTrigger | null;
+}
+
+/** An event or schedule that matched a pipeline but started no run, and why. */
+export interface SkippedTrigger {
+  date: string;
+  trigger: string;
+  ref: string | null;
+  reason: string;
 }
 
 export function toPipeline(row: PipelineRow): Pipeline {
@@ -26,6 +35,7 @@ export function toPipeline(row: PipelineRow): Pipeline {
     lastExecutionStatus: row.last_execution_status,
     lastExecutionRevision: row.last_execution_revision,
     // Pipelines saved before a field existed get its default.
+    lastSkippedTrigger: row.last_skipped_trigger ? parseJson<SkippedTrigger>(row.last_skipped_trigger) : null,
     settings: { ...PIPELINE_DEFAULTS, ...parseJson<Partial<PipelineSettings>>(row.settings) },
   };
 }
@@ -99,6 +109,7 @@ export async function createPipeline(
       concurrent_pipeline_runs: p.settings.concurrent_pipeline_runs ? 1 : 0,
       last_execution_status: 'INITIAL',
       last_execution_revision: null,
+      last_skipped_trigger: null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -127,4 +138,27 @@ export async function updatePipeline(
 
 export async function deletePipeline(db: Db, id: number): Promise<void> {
   await db.deleteFrom('pipelines').where('id', '=', id).execute();
+}
+
+/** Every pipeline of a project, oldest first (the candidates an event of the project may start). */
+export async function projectPipelines(db: Db, projectId: number): Promise<Pipeline[]> {
+  const rows = await db
+    .selectFrom('pipelines')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .orderBy('id')
+    .execute();
+  return rows.map(toPipeline);
+}
+
+export async function recordSkippedTrigger(
+  db: Db,
+  pipelineId: number,
+  skipped: SkippedTrigger,
+): Promise<void> {
+  await db
+    .updateTable('pipelines')
+    .set({ last_skipped_trigger: JSON.stringify(skipped) })
+    .where('id', '=', pipelineId)
+    .execute();
 }

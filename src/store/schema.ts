@@ -91,6 +91,7 @@ export interface PipelinesTable {
   create_date: string;
   last_execution_status: string;
   last_execution_revision: string | null;
+  last_skipped_trigger: string | null; // JSON SkippedTrigger
 }
 
 export interface ActionsTable {

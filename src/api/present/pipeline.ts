@@ -27,6 +27,7 @@ export function presentPipeline(
       project: presentProjectRef(urls, ws, project),
       last_execution_status: p.lastExecutionStatus,
       last_execution_revision: p.lastExecutionRevision,
+      last_skipped_trigger: p.lastSkippedTrigger,
       variables: variables.map(presentVariable),
     },
   );

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { handleGitHttp, isPushRequest, isSafePathInfo } from '../../repo/index.ts';
 import { getProject } from '../../store/projects.ts';
 import { getWorkspace } from '../../store/workspaces.ts';
+import { diffRefs } from '../../triggers/ref-updates.ts';
 import { assertWorkspaceAllowed, authenticate, tokenFromRequest } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, errorBody } from '../errors.ts';
@@ -47,33 +48,44 @@ export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // Only a receive-pack POST can change refs; the cached refs of the project are stale from its
     // start until a sync after its end.
     const changesRefs = request.method === 'POST' && pathInfo.endsWith('/git-receive-pack');
-    const pushEnded = changesRefs ? ctx.repositories.pushStarted(project.id) : undefined;
-    const ended = (): void => {
-      if (!pushEnded) return;
-      pushEnded();
-      // Read the new refs now, so the next run request finds them ready.
-      ctx.repositories
-        .sync(project)
-        .catch((err: unknown) => request.log.warn({ err }, 'reading the refs of a pushed repository failed'));
+    const serve = async (): Promise<void> => {
+      const pushEnded = changesRefs ? ctx.repositories.pushStarted(project.id) : undefined;
+      const ended = (): void => {
+        if (!pushEnded) return;
+        pushEnded();
+        // Read the new refs now, so the next run request finds them ready.
+        ctx.repositories
+          .sync(project)
+          .catch((err: unknown) =>
+            request.log.warn({ err }, 'reading the refs of a pushed repository failed'),
+          );
+      };
+      try {
+        await handleGitHttp({
+          projectRoot: ctx.repositories.hostedRoot,
+          pathInfo: backendPath,
+          method: request.method,
+          query,
+          contentType: request.headers['content-type'],
+          contentEncoding: request.headers['content-encoding'] as string | undefined,
+          remoteUser: request.principal?.user.name ?? 'gantry',
+          remoteAddr: request.ip,
+          body: request.raw,
+          res: reply.raw,
+          onExit: ended,
+          onStderr: (text) => request.log.warn({ git: text }, 'git http-backend'),
+        });
+      } finally {
+        ended(); // also when handleGitHttp failed before git exited
+      }
     };
-    try {
-      await handleGitHttp({
-        projectRoot: ctx.repositories.hostedRoot,
-        pathInfo: backendPath,
-        method: request.method,
-        query,
-        contentType: request.headers['content-type'],
-        contentEncoding: request.headers['content-encoding'] as string | undefined,
-        remoteUser: request.principal?.user.name ?? 'gantry',
-        remoteAddr: request.ip,
-        body: request.raw,
-        res: reply.raw,
-        onExit: ended,
-        onStderr: (text) => request.log.warn({ git: text }, 'git http-backend'),
-      });
-    } finally {
-      ended(); // also when handleGitHttp failed before git exited
-    }
+    if (!changesRefs) return serve();
+    // A receive-pack: the refs it changed start the pipelines whose events match, as the pusher.
+    const { before, after } = await ctx.repositories.receivePush(project.id, serve);
+    const pusher = request.principal!.user.id;
+    void ctx.triggers
+      .onRefUpdates(project, diffRefs(before, after), pusher)
+      .catch((err: unknown) => request.log.error({ err, project: project.id }, 'push triggers failed'));
   };
   app.get('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
   app.post('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);

@@ -23,6 +23,7 @@ import {
   updatePipeline,
 } from '../../store/pipelines.ts';
 import { principalOf } from '../auth.ts';
+import type { ProjectRow } from '../../store/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { loadPipeline, loadProject, pageOf } from '../lookup.ts';
@@ -33,7 +34,21 @@ import { PipelineCreateBody, PipelinePatchBody } from '../schemas/pipeline.ts';
 type Body = Static<typeof PipelinePatchBody>;
 
 /** Event types that start runs in this build (PULL_REQUEST and EMAIL are stored but never fire; see README). */
-const ACCEPTED_EVENT_TYPES: ReadonlySet<string> = new Set(['PULL_REQUEST', 'EMAIL']);
+const ACCEPTED_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'PUSH',
+  'CREATE_REF',
+  'DELETE_REF',
+  'PULL_REQUEST',
+  'EMAIL',
+]);
+const REF_EVENTS: ReadonlySet<string> = new Set(['PUSH', 'CREATE_REF', 'DELETE_REF']);
+
+/** Settings that depend on the project: ref events need a repository whose pushes Gantry sees. */
+function unsupportedForProject(project: ProjectRow, s: PipelineSettings): string | null {
+  if (project.custom_repo_url !== null && s.events.some((e) => REF_EVENTS.has(e.type)))
+    return 'not supported yet: PUSH, CREATE_REF and DELETE_REF events on external repositories (custom_repo_url)';
+  return null;
+}
 
 /** Refuses settings Gantry stores but cannot act on yet, so nobody relies on a trigger that never fires. */
 function unsupported(s: PipelineSettings): string | null {
@@ -156,6 +171,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
       const defaults = pipelineDefaults(request.body.definition_source ?? 'LOCAL', request.body.events ?? []);
       const settings = mergeSettings(ctx, defaults, request.body);
+      const problem = unsupportedForProject(project, settings);
+      if (problem) throw badRequest(problem);
       let identifier = request.body.identifier ?? undefined;
       if (identifier === undefined) {
         const stem = slugify(request.body.name);
@@ -196,6 +213,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const body = request.body;
       const settings = mergeSettings(ctx, pipeline.settings, body);
+      const problem = unsupportedForProject(project, settings);
+      if (problem) throw badRequest(problem);
       const identifier = body.identifier ?? pipeline.identifier;
       if (
         identifier !== pipeline.identifier &&

@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import type { ExecutionEngine } from '../engine/engine.ts';
+import type { ProjectRepositories } from '../engine/project-repositories.ts';
+import {
+  acceptRunRequest,
+  RunRequestError,
+  type RunOrigin,
+  type RunRequestBody,
+} from '../engine/run-request.ts';
+import type { SecretBox } from '../secrets/cipher.ts';
+import type { Db } from '../store/database.ts';
+import { projectPipelines, recordSkippedTrigger, type Pipeline } from '../store/pipelines.ts';
+import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
+import { now } from '../store/time.ts';
+import { eventRuns, runRequestFor, type RefUpdate } from './ref-updates.ts';
+
+export interface TriggerDeps {
+  db: Db;
+  repositories: ProjectRepositories;
+  secrets: SecretBox;
+  engine: ExecutionEngine;
+  logger: Logger;
+}
+
+/** What asks for a run: the trigger's name (PUSH, SCHEDULE, WEBHOOK, ...), the ref it concerns, the request. */
+export interface TriggeredRun {
+  trigger: string;
+  ref: string | null;
+  body: RunRequestBody;
+  origin: RunOrigin;
+  creatorId: number;
+}
+
+/**
+ * Turns events (ref changes, schedule slots, trigger-webhook calls) into executions. A trigger that
+ * matches but cannot start a run (pipeline disabled, a condition fails, the revision is gone) starts
+ * nothing and is recorded on the pipeline as its last skipped trigger, with the reason.
+ */
+export class Triggers {
+  constructor(private readonly deps: TriggerDeps) {}
+
+  /** Starts one run of `pipeline` for a trigger; returns the execution, or the reason it was skipped. */
+  async startRun(project: ProjectRow, pipeline: Pipeline, run: TriggeredRun): Promise<ExecutionRow | string> {
+    const { db, logger } = this.deps;
+    let reason: string;
+    try {
+      const execution = await acceptRunRequest(
+        this.deps,
+        project,
+        pipeline,
+        run.body,
+        run.creatorId,
+        run.origin,
+      );
+      this.deps.engine.enqueued(execution.id);
+      return execution;
+    } catch (err) {
+      if (!(err instanceof RunRequestError)) throw err;
+      reason = err.message;
+    }
+    await recordSkippedTrigger(db, pipeline.id, { date: now(), trigger: run.trigger, ref: run.ref, reason });
+    logger.info({ pipeline: pipeline.id, trigger: run.trigger, ref: run.ref, reason }, 'trigger skipped');
+    return reason;
+  }
+
+  /**
+   * Ref changes of a project's repository (a push to the hosted repository, or new refs seen in an
+   * external one) start every pipeline whose PUSH / CREATE_REF / DELETE_REF event matches, once per
+   * pipeline and ref. Returns the executions started.
+   */
+  async onRefUpdates(
+    project: ProjectRow,
+    updates: readonly RefUpdate[],
+    creatorId: number,
+  ): Promise<ExecutionRow[]> {
+    if (updates.length === 0) return [];
+    const pipelines = await projectPipelines(this.deps.db, project.id);
+    if (!pipelines.some((p) => p.settings.events.length > 0)) return [];
+    // One fetch for all the runs below (each run request would otherwise find the mirror behind).
+    await this.deps.repositories.sync(project).catch(() => undefined);
+    const defaultBranch = project.default_branch ?? (await this.deps.repositories.defaultBranch(project.id));
+    const runs = eventRuns(pipelines, updates, defaultBranch);
+    const started: ExecutionRow[] = [];
+    for (const r of runs) {
+      const pipeline = pipelines.find((p) => p.id === r.pipelineId)!;
+      const { body, origin } = runRequestFor(r.update);
+      const result = await this.startRun(project, pipeline, {
+        trigger: r.event,
+        ref: r.update.ref,
+        body,
+        origin,
+        creatorId,
+      });
+      if (typeof result !== 'string') started.push(result);
+    }
+    return started;
+  }
+}
