@@ -170,17 +170,6 @@ export type DockerPushActionSettings = CommonActionSettings & DockerPushSettings
 /** Stored settings of an action of any type; the action's `type` says which. */
 export type ActionSettings = ContainerActionSettings | DockerfileActionSettings | DockerPushActionSettings;
 
-/** Type defaults (common fields included) for a new action. */
-export function actionDefaults(type: ActionType): Record<string, unknown> {
-  const specific =
-    type === 'RUN_DOCKER_CONTAINER'
-      ? DOCKER_CONTAINER_DEFAULTS
-      : type === 'DOCKERFILE'
-        ? DOCKERFILE_DEFAULTS
-        : DOCKER_PUSH_DEFAULTS;
-  return { ...COMMON_ACTION_DEFAULTS, ...specific };
-}
-
 /**
  * The DOCKERFILE action a reference points at among `actions` (in pipeline order), for an action
  * standing at `position`: by name, by id, or (id 0) the nearest earlier one. Undefined when none fits.

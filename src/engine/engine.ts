@@ -17,7 +17,11 @@ import { transition, type TransitionChange, type TransitionHook } from '../store
 import { getPipelineById } from '../store/pipelines.ts';
 import type { ExecutionRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
-import { runExecution, type RunnerDeps } from './execution-runner.ts';
+import { runExecution } from './execution-runner.ts';
+import type { RunnerEnvironment } from './action-step.ts';
+import { actionType } from './action-types/registry.ts';
+import { LocalRunnerPeer } from './local-runner-peer.ts';
+import type { ActionType } from '../domain/action.ts';
 import type { LogStore } from './log-store.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
@@ -40,10 +44,10 @@ export interface EngineDeps {
   transitionHooks?: readonly TransitionHook[];
 }
 
-/** A DOCKERFILE action's image is removed when its execution ends, so a retry must build it again. */
-function imageWasPruned(snapshotJson: string): boolean {
-  const snapshot = JSON.parse(snapshotJson) as { type: string; settings: { do_not_prune_images?: boolean } };
-  return snapshot.type === 'DOCKERFILE' && snapshot.settings.do_not_prune_images !== true;
+/** Whether a retry must run this action again although it succeeded (its result did not outlive the run). */
+function rerunOnRetry(snapshotJson: string): boolean {
+  const snapshot = JSON.parse(snapshotJson) as { type: ActionType; settings: never };
+  return actionType(snapshot.type).rerunOnRetry(snapshot.settings);
 }
 
 /** A refused control operation (cancel, retry) on an execution in the wrong state. */
@@ -70,26 +74,27 @@ export class ExecutionEngine {
     this.changes.setMaxListeners(0);
     // Containers are labelled with this instance so a sweep never touches another Gantry's on the same engine.
     this.instanceLabel = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 16);
+    this.runnerEnv = {
+      runtime: deps.runtime,
+      networkMode: deps.networkMode,
+      cancelGraceSeconds: deps.cancelGraceSeconds,
+      dataDir: deps.dataDir,
+      instanceLabel: this.instanceLabel,
+    };
+    this.peer = new LocalRunnerPeer({
+      db: deps.db,
+      secrets: deps.secrets,
+      logs: deps.logs,
+      repositories: deps.repositories,
+      dataDir: deps.dataDir,
+      publicUrl: deps.publicUrl,
+      transition: (id, change) => this.transition(id, change),
+      notify: (id) => this.changes.emit('execution', id),
+    });
   }
 
-  private runnerDeps(): RunnerDeps {
-    const d = this.deps;
-    return {
-      db: d.db,
-      runtime: d.runtime,
-      repositories: d.repositories,
-      logs: d.logs,
-      secrets: d.secrets,
-      dataDir: d.dataDir,
-      networkMode: d.networkMode,
-      cancelGraceSeconds: d.cancelGraceSeconds,
-      instanceLabel: this.instanceLabel,
-      publicUrl: d.publicUrl,
-      logger: d.logger,
-      notify: (id) => this.changes.emit('execution', id),
-      transition: (id, change) => this.transition(id, change),
-    };
-  }
+  private readonly runnerEnv: RunnerEnvironment;
+  private readonly peer: LocalRunnerPeer;
 
   /** The store's one transition, with this engine's hooks. */
   private transition(executionId: number, change: TransitionChange): Promise<ExecutionRow | undefined> {
@@ -206,7 +211,7 @@ export class ExecutionEngine {
 
   private launch(executionId: number, pipelineId: number): void {
     const abort = new AbortController();
-    const done = runExecution(this.runnerDeps(), executionId, abort.signal)
+    const done = runExecution(this.runnerEnv, this.peer, executionId, abort.signal)
       .catch((err: unknown) => this.failUnexpectedly(executionId, err))
       .finally(() => {
         this.running.delete(executionId);
@@ -293,7 +298,7 @@ export class ExecutionEngine {
       );
     }
     const again = (await listActionExecutions(db, [executionId]))
-      .filter((a) => a.status !== 'SUCCESSFUL' || imageWasPruned(a.action_snapshot))
+      .filter((a) => a.status !== 'SUCCESSFUL' || rerunOnRetry(a.action_snapshot))
       .map((a) => a.id);
     // One transaction: a retry that loses a race to another writer leaves every action as it was.
     const moved = await this.transition(executionId, {

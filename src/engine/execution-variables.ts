@@ -6,7 +6,6 @@ import { parseOutputs } from '../domain/variables.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import { openRegularFile } from './pinned-path.ts';
 import type { Db } from '../store/database.ts';
-import { updateVariable } from '../store/variables.ts';
 import {
   fromInline,
   loadActionLevel,
@@ -29,22 +28,26 @@ export interface ActionVariables {
   merged: Map<string, ResolvedVariable>;
 }
 
+/** Stores a settable variable's new value (sealed when the variable is encrypted) for future runs. */
+export type SettableUpdate = (storedId: number, value: string) => Promise<void>;
+
 /**
  * The variables of one execution, by Buddy's precedence: built-ins < workspace < project <
- * environment < pipeline < action < execution request < outputs of earlier actions. Levels above the
- * action are loaded once; outputs accumulate as actions finish.
+ * environment < pipeline < action < execution request < outputs of earlier actions. Every level is
+ * loaded when the execution is claimed, so running it reads no database; outputs accumulate as
+ * actions finish.
  */
 export class ExecutionVariables {
   private readonly outputs = new Map<string, ResolvedVariable>();
 
   private constructor(
-    private readonly db: Db,
     private readonly box: SecretBox,
-    private readonly workspaceId: number,
     private readonly below: ResolvedVariable[][],
+    private readonly actionLevels: ReadonlyMap<number, ResolvedVariable[]>,
     private readonly request: ResolvedVariable[],
   ) {}
 
+  /** Loads every level for the actions `actions` (id and inline variables) of one execution. */
   static async load(
     db: Db,
     box: SecretBox,
@@ -52,16 +55,19 @@ export class ExecutionVariables {
     builtIns: Record<string, string>,
     pipelineInline: readonly InlineVariable[],
     requestVariables: readonly InlineVariable[],
+    actions: readonly { actionId: number; inline: readonly InlineVariable[] }[],
   ): Promise<ExecutionVariables> {
     const builtInLevel = Object.entries(builtIns).map(([key, value]) =>
       fromInline(box, { key, value, encrypted: false }),
     );
     const levels = await loadExecutionLevels(db, box, ids, pipelineInline);
+    const actionLevels = new Map<number, ResolvedVariable[]>();
+    for (const a of actions)
+      actionLevels.set(a.actionId, await loadActionLevel(db, box, ids.workspaceId, a.actionId, a.inline));
     return new ExecutionVariables(
-      db,
       box,
-      ids.workspaceId,
       [builtInLevel, ...levels],
+      actionLevels,
       requestVariables.map((v) => fromInline(box, v)),
     );
   }
@@ -71,8 +77,8 @@ export class ExecutionVariables {
     for (const v of stored) this.outputs.set(v.key, fromInline(this.box, v));
   }
 
-  async forAction(actionId: number, inline: readonly InlineVariable[]): Promise<ActionVariables> {
-    const actionLevel = await loadActionLevel(this.db, this.box, this.workspaceId, actionId, inline);
+  forAction(actionId: number): ActionVariables {
+    const actionLevel = this.actionLevels.get(actionId) ?? [];
     const merged = mergeLevels([...this.below, actionLevel, this.request, [...this.outputs.values()]]);
     const passed = [...this.request, ...this.outputs.values()].map((v) => this.sealed(v));
     return {
@@ -92,6 +98,7 @@ export class ExecutionVariables {
   async collectOutputs(
     outputsFile: string,
     merged: ReadonlyMap<string, ResolvedVariable>,
+    updateSettable: SettableUpdate,
   ): Promise<InlineVariable[]> {
     let text: string;
     try {
@@ -113,9 +120,7 @@ export class ExecutionVariables {
         : fromInline(this.box, { key, value, encrypted: false });
       this.outputs.set(key, resolved);
       if (known?.settable && known.storedId !== null) {
-        await updateVariable(this.db, known.storedId, {
-          value: known.encrypted ? this.box.seal(value) : value,
-        });
+        await updateSettable(known.storedId, known.encrypted ? this.box.seal(value) : value);
       }
       out.push(this.sealed(resolved));
     }

@@ -233,7 +233,7 @@ export async function previousExecutionStatus(
   db: Db,
   pipelineId: number,
   executionId: number,
-): Promise<string | null> {
+): Promise<ExecutionStatus | null> {
   const row = await db
     .selectFrom('executions')
     .select('status')

@@ -1,19 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import {
-  actionDefaults,
-  findBuildAction,
   SUPPORTED_ACTION_TYPES,
-  UNSUPPORTED_TRIGGER_TIMES,
   type ActionSecrets,
   type ActionSettings,
   type ActionType,
-  type BuiltImageReference,
-  type ContainerActionSettings,
-  type DockerfileActionSettings,
-  type DockerPushActionSettings,
 } from '../../domain/action.ts';
-import { parseVolumeMapping, staysInside } from '../../domain/paths.ts';
+import {
+  actionDefaults,
+  checkActionSettings,
+  isSupportedActionType,
+} from '../../engine/action-types/registry.ts';
 import { shownSealed, sealVariables } from '../../secrets/variables.ts';
 import type { SecretBox } from '../../secrets/cipher.ts';
 import {
@@ -27,7 +24,7 @@ import type { ApiContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { loadAction, loadPipeline } from '../lookup.ts';
 import { presentAction } from '../present/action.ts';
-import { ActionBodyEnvelope, checkActionBody, isSupportedType, REQUIRED_FIELDS } from '../schemas/action.ts';
+import { ActionBodyEnvelope, checkActionBody, REQUIRED_FIELDS } from '../schemas/action.ts';
 import { ActionParams, AuthQuery, PipelineParams } from '../schemas/common.ts';
 
 type Body = Record<string, unknown>;
@@ -45,92 +42,6 @@ const NOT_SETTINGS = new Set([
   'current_revision',
   'create_date',
 ]);
-
-const CLOUD_REGISTRIES = new Set(['AMAZON_ECR', 'GOOGLE_GCR', 'GOOGLE_ARTIFACT_REGISTRY']);
-
-/** Rules of the fields every action has. */
-function checkCommonRules(s: ActionSettings): string | null {
-  if ((UNSUPPORTED_TRIGGER_TIMES as readonly string[]).includes(s.trigger_time))
-    return `not supported yet: trigger_time ${s.trigger_time}`;
-  for (const c of s.trigger_conditions) {
-    if (c.trigger_condition === 'ON_CHANGE_AT_PATH' && !c.trigger_condition_paths?.length)
-      return 'ON_CHANGE_AT_PATH needs trigger_condition_paths';
-    if (c.trigger_condition.startsWith('VAR_') && !c.trigger_variable_key)
-      return `${c.trigger_condition} needs trigger_variable_key`;
-  }
-  return null;
-}
-
-/** A reference to a DOCKERFILE action must name one that exists (id 0: one must stand earlier). */
-function checkBuildReference(
-  ref: BuiltImageReference,
-  actions: readonly StoredAction[],
-  position: number,
-): string | null {
-  if (findBuildAction(actions, ref, position)) return null;
-  if (ref.docker_build_action_name !== null)
-    return `docker_build_action_name "${ref.docker_build_action_name}" is not a DOCKERFILE action of this pipeline`;
-  if (ref.docker_build_action_id !== null && ref.docker_build_action_id !== 0) {
-    return `docker_build_action_id ${ref.docker_build_action_id} is not a DOCKERFILE action of this pipeline`;
-  }
-  return 'docker_build_action_id 0 takes the image of the nearest earlier DOCKERFILE action, and there is none before this one';
-}
-
-function checkContainerRules(
-  s: ContainerActionSettings,
-  actions: readonly StoredAction[],
-  position: number,
-): string | null {
-  for (const entry of s.volume_mappings) {
-    const parsed = parseVolumeMapping(entry);
-    if (typeof parsed === 'string') return parsed;
-  }
-  if (s.export_container_path !== null && !staysInside(s.export_container_path)) {
-    return `export_container_path "${s.export_container_path}" leaves the pipeline filesystem`;
-  }
-  if (s.mount_filesystem_path !== null && !s.mount_filesystem_path.startsWith('/'))
-    return 'mount_filesystem_path must be an absolute container path';
-  if (s.region !== null || (s.docker_registry !== null && CLOUD_REGISTRIES.has(s.docker_registry))) {
-    return 'not supported yet: registries that need a cloud provider API (Amazon ECR, Google GCR/Artifact Registry)';
-  }
-  if (s.use_image_from_action || s.image_location === 'ACTION') {
-    return checkBuildReference(
-      {
-        docker_build_action_id: s.docker_build_action_id ?? 0,
-        docker_build_action_name: s.docker_build_action_name,
-      },
-      actions,
-      position,
-    );
-  }
-  for (const field of ['docker_image_name', 'docker_image_tag'] as const)
-    if (!s[field]) return `field "${field}" is required`;
-  return null;
-}
-
-function checkDockerfileRules(s: DockerfileActionSettings): string | null {
-  if (!staysInside(s.dockerfile_path))
-    return `dockerfile_path "${s.dockerfile_path}" leaves the pipeline filesystem`;
-  if (!staysInside(s.context_path)) return `context_path "${s.context_path}" leaves the pipeline filesystem`;
-  for (const arg of s.build_args)
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) return `build_args entry "${arg}" must be KEY=value`;
-  return null;
-}
-
-/** Checks rules a schema cannot express for an action standing at `position`; returns a client-facing message or null. */
-function checkRules(
-  type: ActionType,
-  s: ActionSettings,
-  actions: readonly StoredAction[],
-  position: number,
-): string | null {
-  const common = checkCommonRules(s);
-  if (common) return common;
-  if (type === 'RUN_DOCKER_CONTAINER')
-    return checkContainerRules(s as ContainerActionSettings, actions, position);
-  if (type === 'DOCKERFILE') return checkDockerfileRules(s as DockerfileActionSettings);
-  return checkBuildReference(s as DockerPushActionSettings, actions, position);
-}
 
 /** Where an action will stand: after `after` (null: first), or where it is, or last for a new one. */
 function futurePosition(
@@ -220,7 +131,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const body = request.body;
       if (typeof body.type !== 'string') throw badRequest('field "type" is required');
-      if (!isSupportedType(body.type)) {
+      if (!isSupportedActionType(body.type)) {
         throw badRequest(
           `unsupported action type "${body.type}"; supported: ${SUPPORTED_ACTION_TYPES.join(', ')}`,
         );
@@ -233,14 +144,12 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const problem = checkActionBody(type, body);
       if (problem) throw badRequest(problem);
       const actions = await listActions(db, pipeline.id);
-      const { settings, sealedSecrets } = applyBody(
-        secrets,
-        body,
-        actionDefaults(type) as unknown as ActionSettings,
-        '',
-      );
+      const { settings, sealedSecrets } = applyBody(secrets, body, actionDefaults(type), '');
       const after = checkAfter(actions, body.after_action_id, null);
-      const rule = checkRules(type, settings, actions, futurePosition(actions, after, null));
+      const rule = checkActionSettings(type, settings, {
+        actions,
+        position: futurePosition(actions, after, null),
+      });
       if (rule) throw badRequest(rule);
       const created = await createAction(
         db,
@@ -291,7 +200,10 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { settings, sealedSecrets } = applyBody(secrets, body, action.settings, action.sealedSecrets);
       const after = checkAfter(actions, body.after_action_id, action.id);
       const others = actions.filter((a) => a.id !== action.id);
-      const rule = checkRules(action.type, settings, others, futurePosition(others, after, action));
+      const rule = checkActionSettings(action.type, settings, {
+        actions: others,
+        position: futurePosition(others, after, action),
+      });
       if (rule) throw badRequest(rule);
       const name = typeof body.name === 'string' ? body.name : action.name;
       const updated = await updateAction(

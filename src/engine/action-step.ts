@@ -1,0 +1,129 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import { secretMasker } from '../secrets/mask.ts';
+import { conditionsHold } from './action-plan.ts';
+import { runAction } from './action-types/registry.ts';
+import type { ActionOutcome } from './actions/run-docker-container.ts';
+import type { BuiltImages } from './built-images.ts';
+import { prepareOutputsDir } from './execution-variables.ts';
+import type { PipelineFilesystem } from './pipeline-filesystem.ts';
+import type { RunnerPeer, Workload, WorkloadStep } from './runner-peer.ts';
+import { stopReason } from './stop-reason.ts';
+
+/** What runs steps on this machine: the container engine and how containers are set up. */
+export interface RunnerEnvironment {
+  runtime: ContainerRuntime;
+  networkMode: string;
+  cancelGraceSeconds: number;
+  dataDir: string;
+  /** Label value that marks this runner's containers, so a sweep never touches another's. */
+  instanceLabel: string;
+}
+
+/** The execution-wide things a step runs with. */
+export interface StepScope {
+  env: RunnerEnvironment;
+  peer: RunnerPeer;
+  work: Workload;
+  fs: PipelineFilesystem;
+  images: BuiltImages;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one step: decides whether it runs at all (actions_to_run, disabled, trigger conditions), then
+ * runs it with its retries, masks what it logs, collects its outputs and reports its end. Returns
+ * 'skipped' when it did not run; a failure is an outcome.
+ */
+export async function runStep(scope: StepScope, step: WorkloadStep): Promise<ActionOutcome | 'skipped'> {
+  const { env, peer, work, signal } = scope;
+  if (step.status === 'SUCCESSFUL') return { status: 'SUCCESSFUL', error: null };
+  const vars = work.variables.forAction(step.actionId);
+  if (
+    (work.selected && !work.selected.includes(step.actionId)) ||
+    step.settings.disabled ||
+    !conditionsHold(step.settings.trigger_conditions, work.changeset, vars.values)
+  ) {
+    step.status = 'SKIPPED';
+    await peer.stepsSkipped(work.executionId, [step.id], 'SKIPPED');
+    return 'skipped';
+  }
+  step.status = 'INPROGRESS';
+  await peer.stepStarted(work.executionId, step.id, vars.passed);
+  const outputsDir = await prepareOutputsDir(env.dataDir, step.id);
+  const log = peer.openLog(step.id);
+  const mask = secretMasker(vars.secrets);
+  log.setTransform(mask);
+  const labels = {
+    'gantry.instance': env.instanceLabel,
+    'gantry.execution': String(work.executionId),
+    'gantry.action_execution': step.id,
+    'gantry.pipeline': String(work.pipelineId),
+  };
+  let outcome: ActionOutcome = { status: 'FAILED', error: 'not run' };
+  try {
+    for (let attempt = 0; attempt <= step.settings.retry_count; attempt += 1) {
+      if (attempt > 0) {
+        await log.line(
+          `Retrying (${attempt}/${step.settings.retry_count}) in ${step.settings.retry_interval} s: ${outcome.error ?? ''}`,
+        );
+        await abortableSleep(step.settings.retry_interval * 1000, signal);
+        if (signal.aborted) {
+          outcome = { status: 'TERMINATED', error: stopReason(signal) };
+          break;
+        }
+      }
+      outcome = await runAction(step.type, step.settings, {
+        runtime: env.runtime,
+        networkMode: env.networkMode,
+        cancelGraceSeconds: env.cancelGraceSeconds,
+        fs: scope.fs,
+        projectName: work.projectName,
+        actionExecutionId: step.id,
+        variables: vars.values,
+        secrets: step.secrets,
+        files: vars.files,
+        outputsDir,
+        log,
+        signal,
+        labels,
+        forcePull: work.clearCache,
+        packageMount: work.packageMount,
+        onContainer: (id) => peer.containerChanged(step.id, id),
+        resolveIntegration: (identifier) => peer.registryAuth(work.workspaceId, identifier),
+        builtImageFor: (ref) => scope.images.imageFor(ref, step.position),
+        trackImage: (ref) => scope.images.track(ref),
+      });
+      if (outcome.status !== 'FAILED') break;
+    }
+  } finally {
+    await log.close();
+  }
+  // Engine messages can quote substituted fields (an image tag made of a secret): mask them too.
+  if (outcome.error !== null) outcome = { ...outcome, error: mask(outcome.error) };
+  // Outputs of a successful action feed the next ones; a failed action's are discarded.
+  const outputs =
+    outcome.status === 'SUCCESSFUL'
+      ? await work.variables.collectOutputs(path.join(outputsDir, 'outputs.env'), vars.merged, (id, value) =>
+          peer.updateSettable(id, value),
+        )
+      : [];
+  await rm(outputsDir, { recursive: true, force: true });
+  step.status = outcome.status;
+  await peer.stepEnded(work.executionId, step.id, { ...outcome, outputs, logLines: log.lines });
+  return outcome;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

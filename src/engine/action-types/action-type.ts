@@ -1,0 +1,89 @@
+import type { TProperties } from '@sinclair/typebox';
+import type {
+  ActionSecrets,
+  ActionType,
+  BuiltImageReference,
+  ContainerActionSettings,
+  DockerfileActionSettings,
+  DockerPushActionSettings,
+} from '../../domain/action.ts';
+import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
+import type { ActionOutcome } from '../actions/run-docker-container.ts';
+import type { LogWriter } from '../log-store.ts';
+import type { PipelineFilesystem } from '../pipeline-filesystem.ts';
+import type { ResolvedVariable } from '../variable-scope.ts';
+
+/** The stored settings of each action type (common fields included). */
+export interface SettingsByType {
+  RUN_DOCKER_CONTAINER: ContainerActionSettings;
+  DOCKERFILE: DockerfileActionSettings;
+  DOCKER_PUSH: DockerPushActionSettings;
+}
+
+/** An action of the same pipeline, as save-time checks see it. */
+export interface PipelineActionRef {
+  id: number;
+  name: string;
+  type: string;
+  position: number;
+}
+
+/** What a save-time check knows besides the settings: the pipeline's other actions and where this one will stand. */
+export interface SaveContext {
+  actions: readonly PipelineActionRef[];
+  position: number;
+}
+
+/** What the runner hands an action attempt: the execution's resources, this action's variables, log and labels. */
+export interface ActionRunContext {
+  runtime: ContainerRuntime;
+  networkMode: string;
+  cancelGraceSeconds: number;
+  fs: PipelineFilesystem;
+  projectName: string;
+  actionExecutionId: string;
+  /** Every variable in scope, clear values. */
+  variables: ReadonlyMap<string, string>;
+  secrets: ActionSecrets;
+  /** FILE and SSH_KEY variables to place in the container. */
+  files: readonly ResolvedVariable[];
+  /** Host directory for the action's outputs file. */
+  outputsDir: string;
+  log: LogWriter;
+  /** Aborted when the execution is cancelled or the server stops. */
+  signal: AbortSignal;
+  labels: Record<string, string>;
+  /** Pull even when the image is present (clear_cache). */
+  forcePull: boolean;
+  packageMount: BindMount | null;
+  onContainer: (id: string | null) => Promise<void>;
+  resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
+  /** The image a DOCKERFILE action of this execution built for `ref`, or the failure saying why there is none. */
+  builtImageFor: (ref: BuiltImageReference) => string | ActionOutcome;
+  /** Records an image or tag this execution made, removed when it ends. */
+  trackImage: (ref: string) => void;
+}
+
+/**
+ * Everything Gantry knows about one action type: how its body is validated and defaulted, the rules
+ * checked when it is saved, and how one attempt of it runs. One entry per type in the registry.
+ */
+export interface ActionTypeHandler<S> {
+  /** TypeBox fields of the type's body, beside the fields every action has. */
+  fields: TProperties;
+  /** Fields a new action of this type must have (besides name and type). */
+  required: readonly string[];
+  /** Type-specific defaults of a new action. */
+  defaults: Partial<S>;
+  /** Rules a schema cannot express; returns a client-facing message, or null when the settings are fine. */
+  check(settings: S, ctx: SaveContext): string | null;
+  /** One attempt of the action. A failure is an outcome; only infrastructure faults throw. */
+  run(settings: S, ctx: ActionRunContext): Promise<ActionOutcome>;
+  /**
+   * True when a successful result does not survive its execution's end, so a retry must run it again
+   * (a build whose image was pruned).
+   */
+  rerunOnRetry(settings: S): boolean;
+}
+
+export type ActionTypeRegistry = { [T in ActionType]: ActionTypeHandler<SettingsByType[T]> };
