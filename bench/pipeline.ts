@@ -26,7 +26,7 @@ import {
 } from './support/raw-docker.ts';
 import { median, ms, printJsonLine, printTable, progress, ratio, round } from './support/report.ts';
 
-const RUNS = 5;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ACTIONS = 10;
 /** Poll interval for the execution status; the server-side dates do not depend on it. */
 const POLL_MS = 50;

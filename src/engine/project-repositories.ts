@@ -261,6 +261,11 @@ export class ProjectRepositories {
    */
   async mirrorWith(project: ProjectRow, sha: string): Promise<string> {
     const mirror = this.mirrorPath(project.id);
+    // A branch or tag of the mirror (the usual case: the run request resolved it moments ago) is
+    // reachable, so present; no git needed.
+    const state = this.states.get(project.id);
+    const refs = state?.source === this.sourceOf(project).key ? state.refs : null;
+    if (refs && [...refs.commits.values()].includes(sha.toLowerCase())) return mirror;
     const { exitCode } = await runGit(['--git-dir', mirror, 'cat-file', '-e', `${sha}^{commit}`], {
       okCodes: [1, 128],
     }).catch(() => ({ exitCode: 1 }));

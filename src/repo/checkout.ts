@@ -55,22 +55,27 @@ export async function checkout(opts: CheckoutOptions): Promise<void> {
   await mkdir(path.dirname(indexFile), { recursive: true });
   const base = ['--git-dir', gitDir, '--work-tree', workTree];
   const run = { env: { GIT_INDEX_FILE: indexFile }, signal: opts.signal };
-  const { exitCode } = await runGit([...base, 'cat-file', '-e', `${opts.sha}^{commit}`], {
-    ...run,
-    okCodes: [1, 128],
-  });
-  if (exitCode !== 0) {
-    throw new RevisionNotFoundError(
-      `revision "${opts.sha}" not found in the repository`,
-      'revision',
-      opts.sha,
-    );
-  }
-  // Only after the commit is known to exist: a typo must not wipe the pipeline filesystem.
+  const missing = async (): Promise<RevisionNotFoundError | null> => {
+    const { exitCode } = await runGit([...base, 'cat-file', '-e', `${opts.sha}^{commit}`], {
+      ...run,
+      okCodes: [1, 128],
+    });
+    return exitCode === 0
+      ? null
+      : new RevisionNotFoundError(`revision "${opts.sha}" not found in the repository`, 'revision', opts.sha);
+  };
   if (opts.clean) {
+    // Only once the commit is known to exist: a typo must not wipe the pipeline filesystem.
+    const notFound = await missing();
+    if (notFound) throw notFound;
     await rm(indexFile, { force: true });
     await emptyDirectory(workTree);
   }
-
-  await runGit([...base, 'read-tree', '--reset', '-u', `${opts.sha}^{commit}`], run);
+  try {
+    await runGit([...base, 'read-tree', '--reset', '-u', `${opts.sha}^{commit}`], run);
+  } catch (err) {
+    // read-tree fails before it touches the work tree when the commit does not exist; asking why
+    // only then saves a git process on every checkout.
+    throw (opts.clean ? null : await missing().catch(() => null)) ?? err;
+  }
 }
