@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
+import { installAccess } from './access/route-access.ts';
 import { installAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { answerFrameworkError, installErrorHandler } from './errors.ts';
@@ -13,12 +14,17 @@ import { packageRoutes } from './routes/packages.ts';
 import { packageVersionRoutes } from './routes/package-versions.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { gitHttpRoutes } from './routes/git-http.ts';
+import { groupRoutes } from './routes/groups.ts';
 import { identityRoutes } from './routes/identity.ts';
+import { memberRoutes } from './routes/members.ts';
+import { permissionSetRoutes } from './routes/permission-sets.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { profileRoutes } from './routes/profile.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { projectTeamRoutes } from './routes/project-team.ts';
+import { signInRoutes } from './routes/sign-in.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -63,6 +69,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
   installErrorHandler(app);
   const tickets = new StreamTickets();
   installAuth(app, ctx.db, tickets);
+  installAccess(app, ctx.db);
 
   await app.register(swagger, {
     openapi: {
@@ -96,6 +103,11 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       environmentRoutes(api, ctx);
       integrationRoutes(api, ctx);
       packageRoutes(api, ctx);
+      signInRoutes(api, ctx);
+      memberRoutes(api, ctx);
+      permissionSetRoutes(api, ctx);
+      groupRoutes(api, ctx);
+      projectTeamRoutes(api, ctx);
       await packageVersionRoutes(api, ctx);
       streamRoutes(api, ctx, tickets);
     },

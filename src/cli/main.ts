@@ -3,8 +3,11 @@ import { ConfigError, DEFAULTS, envName, loadConfig, type Config } from '../conf
 import { isScope, SCOPES } from '../domain/scopes.ts';
 import { SecretKeyError } from '../secrets/cipher.ts';
 import { adminTokenPath, createGantry } from '../server.ts';
-import { openDatabase } from '../store/database.ts';
-import { createToken, firstAdmin } from '../store/identity.ts';
+import { Urls } from '../api/present/urls.ts';
+import { openDatabase, type Db } from '../store/database.ts';
+import { createToken, findUserByEmailAddress, firstAdmin } from '../store/identity.ts';
+import { createPasswordLink } from '../store/members.ts';
+import type { UserRow } from '../store/schema.ts';
 import { getWorkspace } from '../store/workspaces.ts';
 
 const program = new Command('gantry').description(
@@ -102,24 +105,44 @@ withConfigOptions(
   process.once('SIGTERM', shutdown);
 });
 
+/** The user named by e-mail, or the server's admin when none is named. */
+async function tokenOwner(db: Db, config: Config, email: string | undefined): Promise<UserRow> {
+  if (email !== undefined) {
+    const found = await findUserByEmailAddress(db, email);
+    if (!found)
+      throw new ConfigError(`no user with e-mail address ${email} (invite it into a workspace first)`);
+    return found;
+  }
+  const admin = await firstAdmin(db);
+  if (!admin) throw new ConfigError(`no admin user in ${config.dataDir}: run "gantry serve" once first`);
+  return admin;
+}
+
 const token = program.command('token').description('Manage API tokens');
-withConfigOptions(token.command('create').description('Create a token for the admin user and print it'))
+withConfigOptions(
+  token.command('create').description('Create a token for the admin user (or --user) and print it'),
+)
   .requiredOption('--name <name>', 'token name')
   .addOption(
     new Option('--scopes <list>', `comma-separated scopes, or ALL (${SCOPES.join(', ')})`).default('ALL'),
   )
+  .option('--user <email>', "the user the token acts as (default: the server's admin)")
   .option('--workspace <domain...>', 'restrict the token to these workspaces')
   .option('--expires-in <seconds>', 'lifetime in seconds')
   .action(
     async (
-      flags: CommonFlags & { name: string; scopes: string; workspace?: string[]; expiresIn?: string },
+      flags: CommonFlags & {
+        name: string;
+        scopes: string;
+        user?: string;
+        workspace?: string[];
+        expiresIn?: string;
+      },
     ) => {
       const config = configFrom(flags);
       const db = await openDatabase(config.databaseUrl, config.dataDir);
       try {
-        const admin = await firstAdmin(db);
-        if (!admin)
-          throw new ConfigError(`no admin user in ${config.dataDir}: run "gantry serve" once first`);
+        const admin = await tokenOwner(db, config, flags.user);
         const scopes =
           flags.scopes === 'ALL'
             ? [...SCOPES]
@@ -158,6 +181,26 @@ withConfigOptions(token.command('create').description('Create a token for the ad
       }
     },
   );
+
+const user = program.command('user').description('Manage users');
+withConfigOptions(
+  user
+    .command('password-link')
+    .description('Print a one-time link (valid 72 hours) with which the user sets a password for the web UI'),
+)
+  .requiredOption('--user <email>', 'the user')
+  .action(async (flags: CommonFlags & { user: string }) => {
+    const config = configFrom(flags);
+    const db = await openDatabase(config.databaseUrl, config.dataDir);
+    try {
+      const owner = await tokenOwner(db, config, flags.user);
+      process.stdout.write(
+        new Urls(config.publicUrl).passwordLink(await createPasswordLink(db, owner.id)) + '\n',
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof SecretKeyError) {

@@ -15,6 +15,7 @@ import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
 import * as m003 from './migrations/003-variables-environments.ts';
 import * as m004 from './migrations/004-integrations-packages.ts';
 import * as m006 from './migrations/006-buddy-fields.ts';
+import * as m007 from './migrations/007-teams.ts';
 import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
 
 export type Db = Kysely<Database>;
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-variables-environments': m003,
   '004-integrations-packages': m004,
   '006-buddy-fields': m006,
+  '007-teams': m007,
   '008-01-pipeline-trigger-state': m008x01,
 };
 

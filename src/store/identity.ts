@@ -16,13 +16,27 @@ export async function countUsers(db: Db): Promise<number> {
   return Number(row.n);
 }
 
+/** A user by e-mail address; addresses are stored lower-case. */
+export async function findUserByEmailAddress(db: Db, email: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('email', '=', email.trim().toLowerCase())
+    .executeTakeFirst();
+}
+
 export async function createUser(
   db: Db,
   user: { name: string; email: string; admin: boolean },
 ): Promise<UserRow> {
   return db
     .insertInto('users')
-    .values({ name: user.name, email: user.email, admin: user.admin ? 1 : 0, create_date: now() })
+    .values({
+      name: user.name,
+      email: user.email.trim().toLowerCase(),
+      admin: user.admin ? 1 : 0,
+      create_date: now(),
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }

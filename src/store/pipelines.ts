@@ -45,20 +45,16 @@ export async function listPipelines(
   projectId: number,
   limit: number,
   offset: number,
+  /** Pipelines to leave out, or the only ones to list (see AccessContext.pipelineFilter). */
+  filter: { except: number[] } | { only: number[] } | null = null,
 ): Promise<{ rows: Pipeline[]; total: number }> {
-  const rows = await db
-    .selectFrom('pipelines')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .orderBy('id')
-    .limit(limit)
-    .offset(offset)
-    .execute();
-  const count = await db
-    .selectFrom('pipelines')
-    .where('project_id', '=', projectId)
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
+  let base = db.selectFrom('pipelines').where('project_id', '=', projectId);
+  if (filter && 'only' in filter)
+    base = filter.only.length > 0 ? base.where('id', 'in', filter.only) : base.where('id', '<', 0);
+  if (filter && 'except' in filter && filter.except.length > 0)
+    base = base.where('id', 'not in', filter.except);
+  const rows = await base.selectAll().orderBy('id').limit(limit).offset(offset).execute();
+  const count = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return { rows: rows.map(toPipeline), total: Number(count.n) };
 }
 

@@ -1,7 +1,8 @@
 import type { Insertable } from 'kysely';
 import type { Db } from './database.ts';
+import { seedProjectTeam } from './members.ts';
 import type { ProjectRow, ProjectsTable } from './schema.ts';
-import { now, parseJson } from './time.ts';
+import { inTransaction, now, parseJson } from './time.ts';
 
 /** Buddy's project fields that live in the `settings` JSON column, with Buddy's defaults. */
 export interface ProjectSettings {
@@ -42,6 +43,8 @@ export interface ProjectQuery {
   sortDirection: 'ASC' | 'DESC';
   limit: number;
   offset: number;
+  /** Only projects this user is a member of, directly or through one of these groups. */
+  memberOf?: { userId: number; groupIds: readonly number[] };
 }
 
 export async function listProjects(
@@ -51,6 +54,29 @@ export async function listProjects(
 ): Promise<{ rows: ProjectRow[]; total: number }> {
   let base = db.selectFrom('projects').where('workspace_id', '=', workspaceId);
   if (q.status) base = base.where('status', '=', q.status);
+  const memberOf = q.memberOf;
+  if (memberOf)
+    base = base.where((eb) =>
+      eb.or([
+        eb(
+          'id',
+          'in',
+          eb.selectFrom('project_members').select('project_id').where('user_id', '=', memberOf.userId),
+        ),
+        ...(memberOf.groupIds.length > 0
+          ? [
+              eb(
+                'id',
+                'in',
+                eb
+                  .selectFrom('project_groups')
+                  .select('project_id')
+                  .where('group_id', 'in', [...memberOf.groupIds]),
+              ),
+            ]
+          : []),
+      ]),
+    );
   const rows = await base
     .selectAll()
     .orderBy(q.sortBy, q.sortDirection === 'ASC' ? 'asc' : 'desc')
@@ -82,11 +108,15 @@ export async function projectNameTaken(db: Db, workspaceId: number, name: string
 export type NewProject = Omit<Insertable<ProjectsTable>, 'id' | 'create_date' | 'status'>;
 
 export async function createProject(db: Db, p: NewProject): Promise<ProjectRow> {
-  return db
-    .insertInto('projects')
-    .values({ ...p, status: 'ACTIVE', create_date: now() })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return inTransaction(db, async (trx) => {
+    const project = await trx
+      .insertInto('projects')
+      .values({ ...p, status: 'ACTIVE', create_date: now() })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await seedProjectTeam(trx, project);
+    return project;
+  });
 }
 
 export async function updateProject(

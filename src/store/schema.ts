@@ -23,6 +23,16 @@ export interface Database {
   package_versions: PackageVersionsTable;
   user_emails: UserEmailsTable;
   user_keys: UserKeysTable;
+  password_links: PasswordLinksTable;
+  workspace_members: WorkspaceMembersTable;
+  permission_sets: PermissionSetsTable;
+  member_groups: MemberGroupsTable;
+  group_members: GroupMembersTable;
+  project_members: ProjectMembersTable;
+  project_groups: ProjectGroupsTable;
+  pipeline_permissions: ObjectPermissionsTable & { pipeline_id: number };
+  environment_permissions: ObjectPermissionsTable & { environment_id: string };
+  integration_permissions: ObjectPermissionsTable & { integration_id: number };
 }
 
 /** A JSON settings column with a database default of `{}`: optional on insert. */
@@ -37,8 +47,11 @@ export interface UsersTable {
   id: Generated<number>;
   name: string;
   email: string;
+  /** Server administrator: may do everything in every workspace (the user created on first start). */
   admin: number;
   create_date: string;
+  /** scrypt hash (see secrets/passwords.ts); null until the user sets a password through a one-time link. */
+  password_hash: string | null;
 }
 
 export interface TokensTable {
@@ -272,3 +285,73 @@ export interface UserKeysTable {
 
 export type UserEmailRow = Selectable<UserEmailsTable>;
 export type UserKeyRow = Selectable<UserKeysTable>;
+export interface PasswordLinksTable {
+  token_hash: string; // sha256 of the one-time token in the link
+  user_id: number;
+  expires_at: string;
+  create_date: string;
+}
+
+export interface WorkspaceMembersTable {
+  workspace_id: number;
+  user_id: number; // a member's id is its user's id, in every workspace (as in Buddy)
+  admin: number;
+  auto_assign_to_new_projects: number;
+  auto_assign_permission_set_id: number | null;
+  create_date: string;
+}
+
+export interface PermissionSetsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  name: string;
+  description: string;
+  type: string; // DEVELOPER | READ_ONLY | PROJECT_MANAGER (built in) | CUSTOM
+  pipeline_access_level: string;
+  project_team_access_level: string;
+  repository_access_level: string;
+  sandbox_access_level: string;
+  environment_access_level: string;
+  target_access_level: string;
+  create_date: string;
+}
+
+export interface MemberGroupsTable {
+  id: Generated<number>;
+  workspace_id: number;
+  name: string;
+  description: string;
+  auto_assign_to_new_projects: number;
+  auto_assign_permission_set_id: number | null;
+  create_date: string;
+}
+
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+  status: string; // MEMBER | MANAGER
+}
+
+export interface ProjectMembersTable {
+  project_id: number;
+  user_id: number;
+  permission_set_id: number;
+}
+
+export interface ProjectGroupsTable {
+  project_id: number;
+  group_id: number;
+  permission_set_id: number;
+}
+
+/** Per-object permissions (pipeline, environment, integration); absent row = everyone DEFAULT. */
+export interface ObjectPermissionsTable {
+  others: string;
+  admins: string | null; // integrations only
+  users: string; // JSON [{id, access_level}]
+  groups: string; // JSON [{id, access_level}]
+}
+
+export type WorkspaceMemberRow = Selectable<WorkspaceMembersTable>;
+export type PermissionSetRow = Selectable<PermissionSetsTable>;
+export type MemberGroupRow = Selectable<MemberGroupsTable>;

@@ -1,6 +1,7 @@
 import type { Db } from './database.ts';
+import { seedWorkspaceTeam } from './members.ts';
 import type { WorkspaceRow } from './schema.ts';
-import { now } from './time.ts';
+import { inTransaction, now } from './time.ts';
 
 export async function listWorkspaces(db: Db): Promise<WorkspaceRow[]> {
   return db.selectFrom('workspaces').selectAll().orderBy('id').execute();
@@ -14,18 +15,22 @@ export async function createWorkspace(
   db: Db,
   w: { domain: string; name: string; ownerId: number; encryptionSalt: string | null },
 ): Promise<WorkspaceRow> {
-  return db
-    .insertInto('workspaces')
-    .values({
-      domain: w.domain,
-      name: w.name,
-      owner_id: w.ownerId,
-      frozen: 0,
-      create_date: now(),
-      encryption_salt: w.encryptionSalt,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return inTransaction(db, async (trx) => {
+    const ws = await trx
+      .insertInto('workspaces')
+      .values({
+        domain: w.domain,
+        name: w.name,
+        owner_id: w.ownerId,
+        frozen: 0,
+        create_date: now(),
+        encryption_salt: w.encryptionSalt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await seedWorkspaceTeam(trx, ws.id, w.ownerId);
+    return ws;
+  });
 }
 
 export async function updateWorkspace(

@@ -34,6 +34,11 @@ export class Urls {
     return `${this.base}/git/${encodeURIComponent(ws)}/${encodeURIComponent(project)}.git`;
   }
 
+  /** The web UI page where an invited user sets a password with a one-time `token`. */
+  passwordLink(token: string): string {
+    return `${this.base}/#/set-password?token=${encodeURIComponent(token)}`;
+  }
+
   /** `url` and `html_url` of an object at `path`. */
   pair(path: string): { url: string; html_url: string } {
     return { url: this.api(path), html_url: this.html(path) };

@@ -108,7 +108,10 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof PipelineParams> }>(
     base,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: PipelineParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
+      schema: { params: PipelineParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const actions = await listActions(db, pipeline.id);
@@ -124,7 +127,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof PipelineParams>; Body: Body }>(
     base,
     {
-      config: { scope: 'EXECUTION_MANAGE' },
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
       schema: { params: PipelineParams, body: ActionBodyEnvelope, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -166,7 +169,10 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof ActionParams> }>(
     `${base}/:action_id`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ActionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
+      schema: { params: ActionParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, project, pipeline, action } = await loadAction(db, request, request.params);
       return presentAction(
@@ -183,7 +189,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof ActionParams>; Body: Body }>(
     `${base}/:action_id`,
     {
-      config: { scope: 'EXECUTION_MANAGE' },
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
       schema: { params: ActionParams, body: ActionBodyEnvelope, querystring: AuthQuery },
     },
     async (request) => {
@@ -226,7 +232,10 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof ActionParams> }>(
     `${base}/:action_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: ActionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
+      schema: { params: ActionParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { action } = await loadAction(db, request, request.params);
       await deleteAction(db, action.id);

@@ -18,6 +18,7 @@ import { hasActiveExecutionsInEnvironment } from '../../store/executions.ts';
 import { getProject, getProjectById } from '../../store/projects.ts';
 import type { EnvironmentRow, WorkspaceRow } from '../../store/schema.ts';
 import { createVariable, deleteVariable, listVariables } from '../../store/variables.ts';
+import { accessOf } from '../access/route-access.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, projectFilter } from '../lookup.ts';
@@ -187,11 +188,17 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof WorkspaceParams>; Querystring: Static<typeof ListQuery> }>(
     base,
-    { config: { scope: 'ENVIRONMENT_INFO' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
+    {
+      config: { scope: 'ENVIRONMENT_INFO', access: 'workspace:READ_ONLY' },
+      schema: { params: WorkspaceParams, querystring: ListQuery },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const projectId = await projectFilter(db, ws, request.query.project_name);
-      const rows = await listEnvironments(db, ws.id, projectId);
+      const access = accessOf(request);
+      const rows = await access.visible(ws, await listEnvironments(db, ws.id, projectId), (e) =>
+        access.environmentLevel(ws, e),
+      );
       return {
         ...urls.pair(`${urls.workspace(ws.domain)}/environments`),
         environments: await Promise.all(rows.map((e) => present(ws, e))),
@@ -202,7 +209,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
     {
-      config: { scope: 'ENVIRONMENT_ADD' },
+      config: { scope: 'ENVIRONMENT_ADD', access: 'new-environment:MANAGE' },
       schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -243,7 +250,10 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof IdParams> }>(
     `${base}/:id`,
-    { config: { scope: 'ENVIRONMENT_INFO' }, schema: { params: IdParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'ENVIRONMENT_INFO', access: 'environment:USE_ONLY' },
+      schema: { params: IdParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, e } = await load(request, request.params);
       return present(ws, e);
@@ -253,7 +263,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:id`,
     {
-      config: { scope: 'ENVIRONMENT_MANAGE' },
+      config: { scope: 'ENVIRONMENT_MANAGE', access: 'environment:MANAGE' },
       schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -296,7 +306,10 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     `${base}/:id`,
-    { config: { scope: 'ENVIRONMENT_MANAGE' }, schema: { params: IdParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'ENVIRONMENT_MANAGE', access: 'environment:MANAGE' },
+      schema: { params: IdParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { e } = await load(request, request.params);
       if (await hasActiveExecutionsInEnvironment(db, e.id))

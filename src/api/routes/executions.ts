@@ -118,7 +118,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof PipelineParams>; Body: Static<typeof RunBody> }>(
     base,
     {
-      config: { scope: 'EXECUTION_RUN' },
+      config: { scope: 'EXECUTION_RUN', access: 'pipeline:RUN_ONLY' },
       schema: { params: PipelineParams, body: RunBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -144,7 +144,10 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof PipelineParams>; Querystring: Static<typeof PageQuery> }>(
     base,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: PipelineParams, querystring: PageQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
+      schema: { params: PipelineParams, querystring: PageQuery },
+    },
     async (request) => {
       const found = await loadPipeline(db, request, request.params);
       const page = pageOf(request.query);
@@ -181,7 +184,10 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: ExecParams }>(
     `${base}/:execution_id`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ExecutionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
+      schema: { params: ExecutionParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
       return present(v, e);
@@ -191,7 +197,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: ExecParams; Body: Static<typeof OperationBody> }>(
     `${base}/:execution_id`,
     {
-      config: { scope: 'EXECUTION_RUN' },
+      config: { scope: 'EXECUTION_RUN', access: 'pipeline:RUN_ONLY' },
       schema: { params: ExecutionParams, body: OperationBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -220,7 +226,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: Static<typeof ActionExecutionParams> }>(
     `${base}/:execution_id/action_executions/:action_execution_id`,
     {
-      config: { scope: 'EXECUTION_INFO' },
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
       schema: { params: ActionExecutionParams, querystring: AuthQuery },
     },
     async (request) => {
@@ -236,7 +242,10 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof ActionExecutionParams>; Querystring: Static<typeof LogQuery> }>(
     `${base}/:execution_id/action_executions/:action_execution_id/logs`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ActionExecutionParams, querystring: LogQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
+      schema: { params: ActionExecutionParams, querystring: LogQuery },
+    },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
       const a = await getActionExecution(db, e.id, request.params.action_execution_id);
@@ -265,7 +274,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: ExecParams }>(
     `${base}/:execution_id/events`,
     {
-      config: { scope: 'EXECUTION_INFO', stream: true },
+      config: { scope: 'EXECUTION_INFO', stream: true, access: 'pipeline:READ_ONLY' },
       schema: { params: ExecutionParams, querystring: StreamQuery },
     },
     async (request, reply) => {
@@ -298,7 +307,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: Static<typeof ActionExecutionParams> }>(
     `${base}/:execution_id/action_executions/:action_execution_id/logs/stream`,
     {
-      config: { scope: 'EXECUTION_INFO', stream: true },
+      config: { scope: 'EXECUTION_INFO', stream: true, access: 'pipeline:READ_ONLY' },
       schema: { params: ActionExecutionParams, querystring: StreamQuery },
     },
     async (request, reply) => {

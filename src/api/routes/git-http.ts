@@ -4,6 +4,8 @@ import { getProject } from '../../store/projects.ts';
 import { getWorkspace } from '../../store/workspaces.ts';
 import { diffRefs } from '../../triggers/ref-updates.ts';
 import { assertWorkspaceAllowed, authenticate, tokenFromRequest } from '../auth.ts';
+import { allows } from '../../domain/access-levels.ts';
+import { AccessContext } from '../access/access-context.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, errorBody } from '../errors.ts';
 
@@ -42,6 +44,16 @@ export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const project = ws && (await getProject(ctx.db, ws.id, repoName.slice(0, -'.git'.length)));
     if (!project || project.custom_repo_url !== null)
       return reply.status(404).send(errorBody(`repository ${workspace}/${repoName} not found`));
+    // The caller's repository level in the project: DENIED looks like a missing repository.
+    const level = await new AccessContext(ctx.db, request.principal!.user).projectLevel(
+      ws,
+      project.id,
+      'repository_access_level',
+    );
+    if (level === 'DENIED')
+      return reply.status(404).send(errorBody(`repository ${workspace}/${repoName} not found`));
+    if (!allows(level, push ? 'READ_WRITE' : 'READ_ONLY'))
+      return challenge(403, `pushing needs READ_WRITE access to the repository; you have ${level}`);
     const backendPath = `/${project.id}.git${pathInfo}`;
     if (!isSafePathInfo(backendPath)) return reply.status(400).send(errorBody('invalid repository path'));
     reply.hijack();

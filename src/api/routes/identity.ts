@@ -60,7 +60,10 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/user/tokens',
-    { config: { scope: 'TOKEN_INFO' }, schema: { querystring: AuthQuery, response: { 200: TokenList } } },
+    {
+      config: { scope: 'TOKEN_INFO', access: 'user' },
+      schema: { querystring: AuthQuery, response: { 200: TokenList } },
+    },
     async (request) => {
       const principal = principalOf(request);
       const rows = (await listTokens(db, principal.user.id)).filter((t) => withinReach(principal, t));
@@ -73,7 +76,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: Static<typeof TokenIdParams> }>(
     '/user/tokens/:id',
     {
-      config: { scope: 'TOKEN_INFO' },
+      config: { scope: 'TOKEN_INFO', access: 'user' },
       schema: { params: TokenIdParams, querystring: AuthQuery, response: { 200: Token } },
     },
     async (request) => {
@@ -88,7 +91,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: Static<typeof TokenBody> }>(
     '/user/tokens',
     {
-      config: { scope: 'TOKEN_MANAGE' },
+      config: { scope: 'TOKEN_MANAGE', access: 'user' },
       schema: { body: TokenBody, querystring: AuthQuery, response: { 201: Token } },
     },
     async (request, reply) => {
@@ -151,7 +154,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<{ Params: Static<typeof TokenIdParams> }>(
     '/user/tokens/:id',
     {
-      config: { scope: 'TOKEN_MANAGE' },
+      config: { scope: 'TOKEN_MANAGE', access: 'user' },
       schema: { params: TokenIdParams, querystring: AuthQuery },
     },
     async (request, reply) => {

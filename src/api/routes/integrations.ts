@@ -20,6 +20,7 @@ import {
   type NewIntegration,
 } from '../../store/integrations.ts';
 import type { IntegrationRow, WorkspaceRow } from '../../store/schema.ts';
+import { accessOf } from '../access/route-access.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace } from '../lookup.ts';
@@ -162,10 +163,16 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof WorkspaceParams> }>(
     base,
-    { config: { scope: 'INTEGRATION_INFO' }, schema: { params: WorkspaceParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'INTEGRATION_INFO', access: 'workspace:READ_ONLY' },
+      schema: { params: WorkspaceParams, querystring: AuthQuery },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
-      const rows = await listIntegrations(db, ws.id);
+      const access = accessOf(request);
+      const rows = await access.visible(ws, await listIntegrations(db, ws.id), (i) =>
+        access.integrationLevel(ws, i),
+      );
       return {
         ...urls.pair(`${urls.workspace(ws.domain)}/integrations`),
         integrations: rows.map((i) => presentIntegration(urls, ws, i)),
@@ -176,7 +183,7 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
     {
-      config: { scope: 'INTEGRATION_ADD' },
+      config: { scope: 'INTEGRATION_ADD', access: 'workspace:MANAGE' },
       schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -206,7 +213,10 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof IdParams> }>(
     `${base}/:identifier`,
-    { config: { scope: 'INTEGRATION_INFO' }, schema: { params: IdParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'INTEGRATION_INFO', access: 'integration:USE_ONLY' },
+      schema: { params: IdParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, i } = await load(request, request.params);
       return presentIntegration(urls, ws, i);
@@ -216,7 +226,7 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:identifier`,
     {
-      config: { scope: 'INTEGRATION_MANAGE' },
+      config: { scope: 'INTEGRATION_MANAGE', access: 'integration:MANAGE' },
       schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -243,7 +253,10 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     `${base}/:identifier`,
-    { config: { scope: 'INTEGRATION_MANAGE' }, schema: { params: IdParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'INTEGRATION_MANAGE', access: 'integration:MANAGE' },
+      schema: { params: IdParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { i } = await load(request, request.params);
       await deleteIntegration(db, i.id);

@@ -55,7 +55,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
 
   app.get<{ Params: Static<typeof PackageParams> }>(
     base,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: PackageParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
+      schema: { params: PackageParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);
       const rows = await listPackageVersions(db, pkg.id);
@@ -68,7 +71,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
 
   app.get<{ Params: Static<typeof VersionParams> }>(
     `${base}/:version_id`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: VersionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
+      schema: { params: VersionParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, pkg, v } = await load(request, request.params);
       return presentVersion(urls, ws, pkg.id, versionFieldsOf(v));
@@ -77,7 +83,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
 
   app.get<{ Params: Static<typeof VersionParams> }>(
     `${base}/:version_id/download`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: VersionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
+      schema: { params: VersionParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { pkg, v } = await load(request, request.params);
       const format = v.archive_format as ArchiveFormat;
@@ -91,7 +100,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
 
   app.delete<{ Params: Static<typeof VersionParams> }>(
     `${base}/:version_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: VersionParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE', access: 'package:READ_WRITE' },
+      schema: { params: VersionParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { pkg, v } = await load(request, request.params);
       if (await hasActiveExecutionsPinnedTo(db, [v.id]))
@@ -117,7 +129,10 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     });
     uploads.post<{ Params: Static<typeof PackageParams>; Querystring: Static<typeof UploadQuery> }>(
       base,
-      { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PackageParams, querystring: UploadQuery } },
+      {
+        config: { scope: 'EXECUTION_MANAGE', access: 'package:READ_WRITE' },
+        schema: { params: PackageParams, querystring: UploadQuery },
+      },
       async (request, reply) => {
         const { ws, pkg } = await loadPackage(db, request, request.params);
         const version = request.query.version;

@@ -17,6 +17,7 @@ import {
 } from '../../store/packages.ts';
 import { getProject, getProjectById } from '../../store/projects.ts';
 import type { PackageRow, WorkspaceRow } from '../../store/schema.ts';
+import { accessOf } from '../access/route-access.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, projectFilter } from '../lookup.ts';
@@ -93,11 +94,17 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof WorkspaceParams>; Querystring: Static<typeof ListQuery> }>(
     base,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'workspace:READ_ONLY' },
+      schema: { params: WorkspaceParams, querystring: ListQuery },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const projectId = await projectFilter(db, ws, request.query.project_name);
-      const rows = await listPackages(db, ws.id, projectId);
+      const access = accessOf(request);
+      const rows = await access.visible(ws, await listPackages(db, ws.id, projectId), (p) =>
+        access.packageLevel(ws, p),
+      );
       return {
         ...urls.pair(`${urls.workspace(ws.domain)}/packages`),
         packages: await Promise.all(rows.map((p) => present(ws, p))),
@@ -108,7 +115,7 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
     {
-      config: { scope: 'EXECUTION_MANAGE' },
+      config: { scope: 'EXECUTION_MANAGE', access: 'new-package:READ_WRITE' },
       schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -142,7 +149,10 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof PackageParams> }>(
     `${base}/:package_id`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: PackageParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
+      schema: { params: PackageParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);
       return present(ws, pkg);
@@ -152,7 +162,7 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof PackageParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:package_id`,
     {
-      config: { scope: 'EXECUTION_MANAGE' },
+      config: { scope: 'EXECUTION_MANAGE', access: 'package:READ_WRITE' },
       schema: { params: PackageParams, body: PatchBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -183,7 +193,10 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof PackageParams> }>(
     `${base}/:package_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PackageParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE', access: 'package:READ_WRITE' },
+      schema: { params: PackageParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { pkg } = await loadPackage(db, request, request.params);
       const versions = await listPackageVersions(db, pkg.id);

@@ -22,6 +22,7 @@ import {
   listPipelines,
   updatePipeline,
 } from '../../store/pipelines.ts';
+import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ProjectRow } from '../../store/schema.ts';
 import type { ApiContext } from '../context.ts';
@@ -130,7 +131,10 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof ProjectParams>; Querystring: Static<typeof PageQuery> }>(
     base,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: ProjectParams, querystring: PageQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipelines:READ_ONLY' },
+      schema: { params: ProjectParams, querystring: PageQuery },
+    },
     async (request) => {
       const { ws, project } = await loadProject(
         db,
@@ -139,7 +143,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         request.params.project_name,
       );
       const page = pageOf(request.query);
-      const { rows, total } = await listPipelines(db, project.id, page.limit, page.offset);
+      const visible = await accessOf(request).pipelineFilter(ws, project.id);
+      const { rows, total } = await listPipelines(db, project.id, page.limit, page.offset, visible);
       const users = await getUsers(
         db,
         rows.map((p) => p.creatorId),
@@ -159,7 +164,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof ProjectParams>; Body: Static<typeof PipelineCreateBody> }>(
     base,
     {
-      config: { scope: 'EXECUTION_MANAGE' },
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipelines:READ_WRITE' },
       schema: { params: ProjectParams, body: PipelineCreateBody, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -196,7 +201,10 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof PipelineParams> }>(
     `${base}/:pipeline_id`,
-    { config: { scope: 'EXECUTION_INFO' }, schema: { params: PipelineParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
+      schema: { params: PipelineParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       return presentPipeline(urls, ws, project, pipeline, await getUser(db, pipeline.creatorId));
@@ -206,7 +214,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof PipelineParams>; Body: Body }>(
     `${base}/:pipeline_id`,
     {
-      config: { scope: 'EXECUTION_MANAGE' },
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
       schema: { params: PipelineParams, body: PipelinePatchBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -234,7 +242,10 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof PipelineParams> }>(
     `${base}/:pipeline_id`,
-    { config: { scope: 'EXECUTION_MANAGE' }, schema: { params: PipelineParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
+      schema: { params: PipelineParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { pipeline } = await loadPipeline(db, request, request.params);
       if (await hasActiveExecutions(db, { pipelineId: pipeline.id })) {

@@ -75,7 +75,7 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Body: Static<typeof ProfileBody> }>(
     '/user',
     {
-      config: { scope: 'USER_INFO' },
+      config: { scope: 'USER_INFO', access: 'user' },
       schema: { body: ProfileBody, querystring: AuthQuery, response: { 200: Profile } },
     },
     async (request) => {
@@ -90,7 +90,10 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/user/emails',
-    { config: { scope: 'USER_EMAIL' }, schema: { querystring: AuthQuery, response: { 200: EmailList } } },
+    {
+      config: { scope: 'USER_EMAIL', access: 'user' },
+      schema: { querystring: AuthQuery, response: { 200: EmailList } },
+    },
     async (request) => {
       const user = principalOf(request).user;
       const extra = await listExtraEmails(db, user.id);
@@ -106,7 +109,7 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: Static<typeof EmailBody> }>(
     '/user/emails',
     {
-      config: { scope: 'USER_EMAIL' },
+      config: { scope: 'USER_EMAIL', access: 'user' },
       schema: { body: EmailBody, querystring: AuthQuery, response: { 201: Email } },
     },
     async (request, reply) => {
@@ -121,7 +124,10 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof EmailParams> }>(
     '/user/emails/:email',
-    { config: { scope: 'USER_EMAIL' }, schema: { params: EmailParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'USER_EMAIL', access: 'user' },
+      schema: { params: EmailParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const user = principalOf(request).user;
       if (request.params.email === user.email)
@@ -134,7 +140,10 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/user/keys',
-    { config: { scope: 'USER_KEY' }, schema: { querystring: AuthQuery, response: { 200: PublicKeyList } } },
+    {
+      config: { scope: 'USER_KEY', access: 'user' },
+      schema: { querystring: AuthQuery, response: { 200: PublicKeyList } },
+    },
     async (request) => {
       const rows = await listPublicKeys(db, principalOf(request).user.id);
       return { ...urls.pair('/user/keys'), keys: rows.map((k) => presentPublicKey(urls, k)) };
@@ -144,7 +153,7 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: Static<typeof KeyBody> }>(
     '/user/keys',
     {
-      config: { scope: 'USER_KEY' },
+      config: { scope: 'USER_KEY', access: 'user' },
       schema: { body: KeyBody, querystring: AuthQuery, response: { 201: PublicKey } },
     },
     async (request, reply) => {
@@ -160,7 +169,7 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: Static<typeof KeyParams> }>(
     '/user/keys/:id',
     {
-      config: { scope: 'USER_KEY' },
+      config: { scope: 'USER_KEY', access: 'user' },
       schema: { params: KeyParams, querystring: AuthQuery, response: { 200: PublicKey } },
     },
     async (request) => {
@@ -172,7 +181,7 @@ export function profileRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof KeyParams> }>(
     '/user/keys/:id',
-    { config: { scope: 'USER_KEY' }, schema: { params: KeyParams, querystring: AuthQuery } },
+    { config: { scope: 'USER_KEY', access: 'user' }, schema: { params: KeyParams, querystring: AuthQuery } },
     async (request, reply) => {
       const id = numericId(request.params.id, 'key');
       if (!(await deletePublicKey(db, principalOf(request).user.id, id)))

@@ -17,6 +17,7 @@ import {
   type ProjectSettings,
 } from '../../store/projects.ts';
 import { getVariable } from '../../store/variables.ts';
+import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
@@ -137,12 +138,19 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof WorkspaceParams>; Querystring: Static<typeof ListQuery> }>(
     base,
-    { config: { scope: 'WORKSPACE' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
+    {
+      config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
+      schema: { params: WorkspaceParams, querystring: ListQuery },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const page = pageOf(request.query);
+      const access = accessOf(request);
       const { rows, total } = await listProjects(db, ws.id, {
         ...(request.query.status ? { status: request.query.status } : {}),
+        ...((await access.manages(ws))
+          ? {}
+          : { memberOf: { userId: access.user.id, groupIds: await access.groupIds(ws) } }),
         sortBy: request.query.sort_by ?? 'name',
         sortDirection: request.query.sort_direction ?? 'ASC',
         limit: page.limit,
@@ -167,7 +175,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
     {
-      config: { scope: 'WORKSPACE' },
+      config: { scope: 'WORKSPACE', access: 'workspace:MANAGE' },
       schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -244,7 +252,10 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof ProjectParams> }>(
     `${base}/:project_name`,
-    { config: { scope: 'WORKSPACE' }, schema: { params: ProjectParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'WORKSPACE', access: 'project:READ_ONLY' },
+      schema: { params: ProjectParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, project } = await loadProject(
         db,
@@ -259,7 +270,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof ProjectParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:project_name`,
     {
-      config: { scope: 'WORKSPACE' },
+      config: { scope: 'WORKSPACE', access: 'project:MANAGE' },
       schema: { params: ProjectParams, body: PatchBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -321,7 +332,10 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof ProjectParams> }>(
     `${base}/:project_name`,
-    { config: { scope: 'PROJECT_DELETE' }, schema: { params: ProjectParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'PROJECT_DELETE', access: 'project:MANAGE' },
+      schema: { params: ProjectParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { project } = await loadProject(
         db,

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { latestEventId, workspaceEventsSince } from '../../store/executions.ts';
+import { getPipelineById } from '../../store/pipelines.ts';
+import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
@@ -32,7 +34,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
 
   app.post<{ Body: Static<typeof TicketBody> }>(
     '/user/stream_tickets',
-    { config: { scope: 'EXECUTION_INFO' }, schema: { body: TicketBody } },
+    { config: { scope: 'EXECUTION_INFO', access: 'user' }, schema: { body: TicketBody } },
     async (request) => {
       const path = request.body.path;
       if (!path.startsWith('/') || path.includes('?') || path.includes('#'))
@@ -52,7 +54,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
   app.get<{ Params: { workspace: string }; Querystring: Static<typeof StreamQuery> }>(
     '/workspaces/:workspace/events',
     {
-      config: { scope: 'EXECUTION_INFO', stream: true },
+      config: { scope: 'EXECUTION_INFO', stream: true, access: 'workspace:READ_ONLY' },
       schema: {
         params: Type.Object({ workspace: Type.String({ maxLength: 255 }) }),
         querystring: StreamQuery,
@@ -60,6 +62,21 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
+      // Events of pipelines the caller may not see are skipped (decided once per pipeline per stream).
+      const access = accessOf(request);
+      const visible = new Map<number, boolean>();
+      const canSee = async (pipelineId: number): Promise<boolean> => {
+        if (await access.manages(ws)) return true;
+        let seen = visible.get(pipelineId);
+        if (seen === undefined) {
+          const pipeline = await getPipelineById(db, pipelineId);
+          seen =
+            pipeline !== undefined &&
+            (await access.pipelineLevel(ws, pipeline.projectId, pipeline.id)) !== 'DENIED';
+          visible.set(pipelineId, seen);
+        }
+        return seen;
+      };
       const resume = lastEventId(request);
       let last = resume === undefined ? await latestEventId(db) : Number(resume) || 0;
       await streamEvents(
@@ -73,6 +90,8 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
           for (;;) {
             const events = await workspaceEventsSince(db, ws.id, last);
             for (const ev of events) {
+              last = ev.id;
+              if (!(await canSee(ev.pipeline_id))) continue;
               const payload = JSON.parse(ev.payload) as Record<string, unknown>;
               send(
                 String(ev.id),

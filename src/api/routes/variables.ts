@@ -19,6 +19,7 @@ import {
   type NewVariable,
   type VariableScope,
 } from '../../store/variables.ts';
+import { accessOf } from '../access/route-access.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, numericId } from '../lookup.ts';
@@ -286,11 +287,17 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof WorkspaceParams>; Querystring: Static<typeof ListQuery> }>(
     base,
-    { config: { scope: 'VARIABLE_INFO' }, schema: { params: WorkspaceParams, querystring: ListQuery } },
+    {
+      config: { scope: 'VARIABLE_INFO', access: 'workspace:READ_ONLY' },
+      schema: { params: WorkspaceParams, querystring: ListQuery },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const { scope, owners } = await resolveVariableScope(db, ws, listFilter(request.query));
-      const rows = await listVariables(db, scope);
+      const access = accessOf(request);
+      const rows = await access.visible(ws, await listVariables(db, scope), (v) =>
+        access.variableLevel(ws, v),
+      );
       return {
         ...urls.pair(`${urls.workspace(ws.domain)}/variables`),
         variables: rows.map((v) => presentVariableRow(urls, ws, v, owners)),
@@ -301,7 +308,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof CreateBody> }>(
     base,
     {
-      config: { scope: 'VARIABLE_ADD' },
+      config: { scope: 'VARIABLE_ADD', access: 'new-variable:READ_WRITE' },
       schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
     },
     async (request, reply) => {
@@ -323,7 +330,10 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof IdParams> }>(
     `${base}/:id`,
-    { config: { scope: 'VARIABLE_INFO' }, schema: { params: IdParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'VARIABLE_INFO', access: 'variable:READ_ONLY' },
+      schema: { params: IdParams, querystring: AuthQuery },
+    },
     async (request) => {
       const { ws, v } = await load(request, request.params);
       return presentVariableRow(urls, ws, v, await ownersOf(db, ws, v));
@@ -333,7 +343,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     `${base}/:id`,
     {
-      config: { scope: 'VARIABLE_MANAGE' },
+      config: { scope: 'VARIABLE_MANAGE', access: 'variable:READ_WRITE' },
       schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
     },
     async (request) => {
@@ -372,7 +382,10 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     `${base}/:id`,
-    { config: { scope: 'VARIABLE_MANAGE' }, schema: { params: IdParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'VARIABLE_MANAGE', access: 'variable:READ_WRITE' },
+      schema: { params: IdParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const { v } = await load(request, request.params);
       await deleteVariable(db, v.id);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { hasActiveExecutions } from '../../store/executions.ts';
+import { memberWorkspaceIds } from '../../store/members.ts';
 import { listProjectIds } from '../../store/projects.ts';
 import {
   createWorkspace,
@@ -42,11 +43,17 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/workspaces',
-    { config: { scope: 'WORKSPACE' }, schema: { querystring: AuthQuery, response: { 200: WorkspaceList } } },
+    {
+      config: { scope: 'WORKSPACE', access: 'user' },
+      schema: { querystring: AuthQuery, response: { 200: WorkspaceList } },
+    },
     async (request) => {
-      const restrictions = principalOf(request).workspaceRestrictions;
+      const principal = principalOf(request);
+      const restrictions = principal.workspaceRestrictions;
+      const mine = principal.user.admin === 1 ? null : await memberWorkspaceIds(db, principal.user.id);
       const rows = (await listWorkspaces(db)).filter(
-        (w) => restrictions === null || restrictions.includes(w.domain),
+        (w) =>
+          (restrictions === null || restrictions.includes(w.domain)) && (mine === null || mine.has(w.id)),
       );
       return { ...urls.pair('/workspaces'), workspaces: rows.map((w) => presentWorkspace(urls, w)) };
     },
@@ -55,7 +62,7 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/workspaces',
     {
-      config: { scope: 'WORKSPACES_MANAGE' },
+      config: { scope: 'WORKSPACES_MANAGE', access: 'user' },
       schema: { body: CreateBody, querystring: AuthQuery, response: { 201: Workspace } },
     },
     async (request, reply) => {
@@ -83,7 +90,7 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: Static<typeof WorkspaceParams> }>(
     '/workspaces/:workspace',
     {
-      config: { scope: 'WORKSPACE' },
+      config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
       schema: { params: WorkspaceParams, querystring: AuthQuery, response: { 200: Workspace } },
     },
     async (request) => presentWorkspace(urls, await loadWorkspace(db, request, request.params.workspace)),
@@ -92,7 +99,7 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof PatchBody> }>(
     '/workspaces/:workspace',
     {
-      config: { scope: 'WORKSPACES_MANAGE' },
+      config: { scope: 'WORKSPACES_MANAGE', access: 'workspace:MANAGE' },
       schema: {
         params: WorkspaceParams,
         body: PatchBody,
@@ -119,7 +126,10 @@ export function workspaceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: Static<typeof WorkspaceParams> }>(
     '/workspaces/:workspace',
-    { config: { scope: 'WORKSPACES_MANAGE' }, schema: { params: WorkspaceParams, querystring: AuthQuery } },
+    {
+      config: { scope: 'WORKSPACES_MANAGE', access: 'workspace:MANAGE' },
+      schema: { params: WorkspaceParams, querystring: AuthQuery },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       if (await hasActiveExecutions(db, { workspaceId: ws.id })) {
