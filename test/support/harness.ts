@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config.ts';
+import type { ContainerRuntime } from '../../src/runtime/container-runtime.ts';
 import { createGantry, type Gantry } from '../../src/server.ts';
 import { readFileSync } from 'node:fs';
 
@@ -48,7 +49,7 @@ export interface Harness {
  * directory. `listen` also serves it on a loopback port, for clients like git.
  */
 export async function startGantry(
-  options: { listen?: boolean; config?: Partial<Config>; dataDir?: string } = {},
+  options: { listen?: boolean; config?: Partial<Config>; dataDir?: string; runtime?: ContainerRuntime } = {},
 ): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gantry-test-'));
   const port = options.listen ? await freePort() : 8080;
@@ -62,7 +63,8 @@ export async function startGantry(
       ...options.config,
     },
   });
-  let gantry = await createGantry(config, { logger: false });
+  const runtime = options.runtime;
+  let gantry = await createGantry(config, { logger: false, ...(runtime ? { runtime } : {}) });
   if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
   const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   const h: Harness = {
@@ -98,7 +100,7 @@ export async function startGantry(
     },
     async restart() {
       await gantry.close();
-      gantry = await createGantry(config, { logger: false });
+      gantry = await createGantry(config, { logger: false, ...(runtime ? { runtime } : {}) });
       if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
     },
     async close() {
