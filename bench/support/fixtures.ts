@@ -1,4 +1,4 @@
-import { makeRepo, TEST_IMAGE } from '../../test/support/harness.ts';
+import { git, makeRepo, TEST_IMAGE } from '../../test/support/harness.ts';
 import { rmSync } from 'node:fs';
 import { expectStatus, type GantryServer } from './gantry-server.ts';
 import { onInterrupt } from './interrupt-cleanup.ts';
@@ -12,12 +12,17 @@ export function busyboxAction(
 }
 
 /**
- * Workspace "bench" and project "bench" on a one-commit local repository (custom_repo_url).
- * Returns the project's API path and `removeRepo`, which deletes the repository (call it when done).
+ * Workspace "bench" and project "bench" on a one-commit repository: by default hosted by Gantry (pushed
+ * over its git HTTP endpoint, the usual setup, where a run needs no git call to resolve its revision);
+ * with `outside` (or BENCH_OUTSIDE_REPO=1), a local repository as custom_repo_url (every run request
+ * asks it for its refs with one `git ls-remote`).
+ * Returns the project's API path and `removeRepo`, which deletes the local repository (call it when done).
  */
 export async function createBenchProject(
   server: GantryServer,
+  options: { outside?: boolean } = {},
 ): Promise<{ projectPath: string; removeRepo: () => void }> {
+  const outside = options.outside ?? process.env.BENCH_OUTSIDE_REPO === '1';
   const { dir } = makeRepo([{ message: 'Initial commit', files: { 'README.md': '# bench\n' } }]);
   const removeRepo = (): void => rmSync(dir, { recursive: true, force: true });
   const forget = onInterrupt(removeRepo);
@@ -26,15 +31,21 @@ export async function createBenchProject(
     201,
     'create workspace',
   );
-  expectStatus(
+  const project = expectStatus(
     await server.request('POST', '/api/workspaces/bench/projects', {
       display_name: 'bench',
       name: 'bench',
-      custom_repo_url: dir,
+      ...(outside ? { custom_repo_url: dir } : {}),
     }),
     201,
     'create project',
   );
+  if (!outside) {
+    const url = new URL(project.http_repository as string);
+    url.username = 'bench';
+    url.password = server.token;
+    git(dir, 'push', '-q', url.toString(), 'HEAD:master');
+  }
   return {
     projectPath: '/api/workspaces/bench/projects/bench',
     removeRepo: () => {

@@ -47,6 +47,8 @@ type BuildOptions = Parameters<ContainerRuntime['buildImage']>[0];
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly dockerHost: string;
+  /** Pinned volumes of the containers this process created and has not removed yet. */
+  private readonly volumesOf = new Map<string, string[]>();
 
   constructor(options: DockerRuntimeOptions) {
     this.dockerHost = options.dockerHost;
@@ -92,7 +94,12 @@ export class DockerRuntime implements ContainerRuntime {
     const pinned = spec.binds.filter((b) => b.pinned);
     const volumes = await this.pinnedVolumes(pinned, spec.labels);
     try {
-      return await this.createWithVolumes(spec, volumes);
+      const id = await this.createWithVolumes(spec, volumes);
+      this.volumesOf.set(
+        id,
+        volumes.map((v) => v.Source!),
+      );
+      return id;
     } catch (err) {
       await this.removeVolumes(volumes.map((v) => v.Source!));
       throw err;
@@ -256,6 +263,14 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeContainer(id: string): Promise<void> {
     // The volumes pinning its volume mappings go with it (named volumes outlive a container otherwise).
+    // For a container this process created they are known; asking the engine costs a call per action.
+    const known = this.volumesOf.get(id);
+    if (known !== undefined) {
+      await this.removeContainerOnly(id);
+      this.volumesOf.delete(id);
+      await this.removeVolumes(known);
+      return;
+    }
     let volumes: string[] = [];
     try {
       const info = await this.docker.getContainer(id).inspect();
