@@ -3,11 +3,12 @@ export const SUPPORTED_INTEGRATION_TYPES = ['DOCKER_HUB', 'DOCKER_REGISTRY'] as 
 export type IntegrationType = (typeof SUPPORTED_INTEGRATION_TYPES)[number];
 
 /**
- * Buddy's other integration types. Each needs a provider's own API (token exchange, OAuth, cloud
- * SDKs) that Gantry does not speak yet, so they are refused with "not supported yet" rather than
- * stored and failing later.
+ * Buddy's other integration types (every type its Go SDK knows, and more of its API). They are stored
+ * with their credentials sealed, so a Buddy client can manage them; an action that tries to use one
+ * fails saying Gantry cannot use that type yet, since each needs a provider's own API (token exchange,
+ * OAuth, cloud SDKs).
  */
-export const UNSUPPORTED_INTEGRATION_TYPES = [
+export const STORED_ONLY_INTEGRATION_TYPES = [
   'AMAZON',
   'AMAZON_ECR',
   'AZURE',
@@ -17,6 +18,7 @@ export const UNSUPPORTED_INTEGRATION_TYPES = [
   'CLOUDFLARE',
   'DATADOG',
   'DIGITAL_OCEAN',
+  'DOCKER_HUB_TOKEN',
   'DO_SPACES',
   'FIREBASE',
   'GHOST_INSPECTOR',
@@ -40,6 +42,34 @@ export const UNSUPPORTED_INTEGRATION_TYPES = [
   'UPCLOUD',
   'VULTR',
 ] as const;
+
+export const KNOWN_INTEGRATION_TYPES: readonly string[] = [
+  ...SUPPORTED_INTEGRATION_TYPES,
+  ...STORED_ONLY_INTEGRATION_TYPES,
+];
+
+/** Credential fields: sealed at rest and never shown. */
+export const SECRET_INTEGRATION_FIELDS = [
+  'token',
+  'access_key',
+  'secret_key',
+  'api_key',
+  'partner_token',
+  'config',
+] as const;
+
+/** Fields describing how to reach the provider: stored and shown. */
+export const PLAIN_INTEGRATION_FIELDS = [
+  'shop',
+  'audience',
+  'app_id',
+  'tenant_id',
+  'email',
+  'google_project',
+  'region',
+] as const;
+
+export const INTEGRATION_AUTH_TYPES = ['DEFAULT', 'TOKEN', 'TOKEN_APP_EXTENSION', 'TRUSTED', 'OIDC'] as const;
 
 export function isSupportedIntegrationType(type: string): type is IntegrationType {
   return (SUPPORTED_INTEGRATION_TYPES as readonly string[]).includes(type);

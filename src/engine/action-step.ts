@@ -91,7 +91,11 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
         forcePull: work.clearCache,
         packageMount: work.packageMount,
         onContainer: (id) => peer.containerChanged(step.id, id),
-        resolveIntegration: (identifier) => peer.registryAuth(work.workspaceId, identifier),
+        resolveIntegration: (identifier) =>
+          peer.registryAuth(work.workspaceId, identifier, {
+            projectId: work.projectId,
+            pipelineId: work.pipelineId,
+          }),
         builtImageFor: (ref) => scope.images.imageFor(ref, step.position),
         trackImage: (ref) => scope.images.track(ref),
       });

@@ -203,8 +203,12 @@ export class LocalRunnerPeer implements RunnerPeer {
     return this.deps.logs.writer(stepId);
   }
 
-  registryAuth(workspaceId: number, identifier: string): Promise<RegistryAuth | null> {
-    return resolveIntegrationAuth(this.deps.db, this.deps.secrets, workspaceId, identifier);
+  registryAuth(
+    workspaceId: number,
+    identifier: string,
+    user: { projectId: number; pipelineId: number },
+  ): Promise<RegistryAuth | null> {
+    return resolveIntegrationAuth(this.deps.db, this.deps.secrets, workspaceId, identifier, user);
   }
 
   async updateSettable(storedId: number, value: string): Promise<void> {

@@ -74,7 +74,12 @@ export interface RunnerPeer {
   /** The container running a step now (null once it is gone), so a restarted server can sweep it. */
   containerChanged(stepId: string, containerId: string | null): Promise<void>;
   openLog(stepId: string): LogWriter;
-  registryAuth(workspaceId: number, identifier: string): Promise<RegistryAuth | null>;
+  /** Credentials of a registry integration for a pipeline (a project's own integrations and pipeline restrictions apply). */
+  registryAuth(
+    workspaceId: number,
+    identifier: string,
+    user: { projectId: number; pipelineId: number },
+  ): Promise<RegistryAuth | null>;
   /** Stores a settable variable's new (already sealed when encrypted) value for future runs. */
   updateSettable(storedId: number, value: string): Promise<void>;
   /** The final status of the pipeline's run before this one (ON_BACK_TO_SUCCESS), null when none. */

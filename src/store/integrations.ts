@@ -1,7 +1,41 @@
 import type { Insertable } from 'kysely';
 import type { Db } from './database.ts';
 import type { IntegrationRow, IntegrationsTable } from './schema.ts';
-import { now } from './time.ts';
+import { now, parseJson } from './time.ts';
+
+/** Buddy's integration fields kept in the `settings` JSON column, with Buddy's defaults. */
+export interface IntegrationSettings {
+  auth_type: string;
+  shop?: string;
+  audience?: string;
+  app_id?: string;
+  tenant_id?: string;
+  email?: string;
+  google_project?: string;
+  region?: string;
+  role_assumptions: { arn: string; external_id?: string; duration?: number }[];
+  all_pipelines_allowed: boolean;
+  /** Ids of the pipelines that may use it when `all_pipelines_allowed` is false. */
+  allowed_pipelines: number[];
+  permissions: {
+    admins: string;
+    others: string;
+    users: { id: number; access_level: string }[];
+    groups: { id: number; access_level: string }[];
+  } | null;
+}
+
+export const INTEGRATION_DEFAULTS: IntegrationSettings = {
+  auth_type: 'DEFAULT',
+  role_assumptions: [],
+  all_pipelines_allowed: true,
+  allowed_pipelines: [],
+  permissions: null,
+};
+
+export function integrationSettings(i: IntegrationRow): IntegrationSettings {
+  return { ...INTEGRATION_DEFAULTS, ...parseJson<Partial<IntegrationSettings>>(i.settings) };
+}
 
 export async function listIntegrations(db: Db, workspaceId: number): Promise<IntegrationRow[]> {
   return db

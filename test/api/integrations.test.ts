@@ -10,6 +10,7 @@ import { startGantry, type Harness } from '../support/harness.ts';
 let h: Harness;
 const I = '/api/workspaces/ws/integrations';
 const PASSWORD = 'registry-pass-7f3a9c';
+const ANY_PIPELINE = { projectId: 1, pipelineId: 1 };
 
 before(async () => {
   h = await startGantry();
@@ -135,29 +136,112 @@ test('integrations: the password is never shown or stored in clear; sending it b
     assert.equal(bytes.indexOf(secret), -1, `${secret} is not in the database files`);
 });
 
-test('integrations: types that need a provider API answer 400 "not supported yet"', async () => {
-  const before = (await h.request('GET', I)).body.integrations.length;
-  for (const body of [
-    { name: 'ecr', type: 'AMAZON_ECR', access_key: 'AK', secret_key: 'SK', region: 'eu-west-1' },
-    { name: 'gcr', type: 'GOOGLE_GCR', config: '{}' },
-    { name: 'aws', type: 'AMAZON', access_key: 'AK', secret_key: 'SK' },
-    { name: 'gsa', type: 'GOOGLE_SERVICE_ACCOUNT', config: '{}' },
-    { name: 'gh', type: 'GIT_HUB', token: 't' },
-  ]) {
+test('integrations: types Gantry cannot use are stored with credentials sealed, and fail clearly when used', async () => {
+  const secretValues = ['AKIA-secret-1', 'sk-secret-2', 'gh-token-3', 'oidc-config-4'];
+  const bodies = [
+    {
+      name: 'aws',
+      type: 'AMAZON',
+      access_key: secretValues[0],
+      secret_key: secretValues[1],
+      role_assumptions: [{ arn: 'a1' }, { arn: 'a2', external_id: 'ex', duration: 10 }],
+    },
+    { name: 'gh', type: 'GIT_HUB', token: secretValues[2], all_pipelines_allowed: false },
+    {
+      name: 'gsa',
+      type: 'GOOGLE_SERVICE_ACCOUNT',
+      auth_type: 'OIDC',
+      google_project: 'proj',
+      config: secretValues[3],
+    },
+  ];
+  const created = [];
+  for (const body of bodies) {
     const res = await h.request('POST', I, body);
-    assert.equal(res.status, 400, `${body.type} → ${res.status}`);
-    assert.match(res.body.errors[0].message, /not supported yet/, body.type);
+    assert.equal(res.status, 201, `${body.type} → ${JSON.stringify(res.body)}`);
+    created.push(res.body);
   }
-  const scoped = await h.request('POST', I, {
+  assert.equal(created[0].project_name, '');
+  assert.deepEqual(created[0].role_assumptions, bodies[0]!.role_assumptions);
+  assert.equal(created[0].all_pipelines_allowed, true);
+  assert.equal(created[1].all_pipelines_allowed, false);
+  assert.equal(created[2].auth_type, 'OIDC');
+  assert.equal(created[2].google_project, 'proj');
+  const shown = JSON.stringify((await h.request('GET', I)).body);
+  const bytes = databaseBytes();
+  for (const secret of secretValues) {
+    assert.ok(!shown.includes(secret), `${secret} is never shown`);
+    assert.equal(bytes.indexOf(secret), -1, `${secret} is sealed at rest`);
+  }
+  const renamed = await h.request('PATCH', `${I}/${created[0].hash_id}`, { name: 'aws2' });
+  assert.equal(renamed.body.identifier, created[0].identifier, 'a rename keeps the identifier');
+  assert.equal((await h.request('PATCH', `${I}/${created[0].hash_id}`, { type: 'GIT_HUB' })).status, 400);
+  const box = new SecretBox(loadSecretKey(path.join(h.dataDir, 'secret.key'), false));
+  const ws = (await getWorkspace(h.gantry.db, 'ws'))!;
+  await assert.rejects(
+    resolveIntegrationAuth(h.gantry.db, box, ws.id, created[1].hash_id, ANY_PIPELINE),
+    /GIT_HUB, which Gantry cannot use yet/,
+  );
+  for (const c of created) assert.equal((await h.request('DELETE', `${I}/${c.hash_id}`)).status, 204);
+  const unknown = await h.request('POST', I, { name: 'x', type: 'NOPE' });
+  assert.equal(unknown.status, 400);
+  assert.match(unknown.body.errors[0].message, /unknown integration type/);
+});
+
+test('integrations: PROJECT scope belongs to one project; pipeline restrictions hold at run time', async () => {
+  assert.equal(
+    (await h.request('POST', '/api/workspaces/ws/projects', { display_name: 'scoped' })).status,
+    201,
+  );
+  const noProject = await h.request('POST', I, {
     name: 'p',
     type: 'DOCKER_HUB',
     username: 'u',
     password: 'p',
     scope: 'PROJECT',
   });
-  assert.equal(scoped.status, 400);
-  assert.match(scoped.body.errors[0].message, /not supported yet/);
-  assert.equal((await h.request('GET', I)).body.integrations.length, before, 'nothing was stored');
+  assert.equal(noProject.status, 400);
+  const scoped = await h.request('POST', I, {
+    name: 'p',
+    identifier: 'project-hub',
+    type: 'DOCKER_HUB',
+    username: 'u',
+    password: 'p',
+    scope: 'PROJECT',
+    project_name: 'scoped',
+  });
+  assert.equal(scoped.status, 201, JSON.stringify(scoped.body));
+  assert.equal(scoped.body.project_name, 'scoped');
+  const box = new SecretBox(loadSecretKey(path.join(h.dataDir, 'secret.key'), false));
+  const ws = (await getWorkspace(h.gantry.db, 'ws'))!;
+  const project = (await h.request('GET', '/api/workspaces/ws/projects/scoped')).body;
+  assert.ok(project);
+  const own = await h.gantry.db
+    .selectFrom('projects')
+    .select('id')
+    .where('name', '=', 'scoped')
+    .executeTakeFirstOrThrow();
+  assert.ok(
+    await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'project-hub', {
+      projectId: own.id,
+      pipelineId: 1,
+    }),
+  );
+  assert.equal(
+    await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'project-hub', {
+      projectId: own.id + 1,
+      pipelineId: 1,
+    }),
+    null,
+    'another project does not see it',
+  );
+  const restricted = await h.request('PATCH', `${I}/project-hub`, { all_pipelines_allowed: false });
+  assert.equal(restricted.status, 200);
+  await assert.rejects(
+    resolveIntegrationAuth(h.gantry.db, box, ws.id, 'project-hub', { projectId: own.id, pipelineId: 1 }),
+    /not allowed for this pipeline/,
+  );
+  assert.equal((await h.request('DELETE', `${I}/project-hub`)).status, 204);
 });
 
 test('integrations: bad input gets a 4xx in Buddy shape and stores nothing', async () => {
@@ -192,7 +276,11 @@ test('integrations: bad input gets a 4xx in Buddy shape and stores nothing', asy
   assert.equal(hub.status, 201);
   const toRegistry = await h.request('PATCH', `${I}/ok`, { type: 'DOCKER_REGISTRY' });
   assert.equal(toRegistry.status, 400, 'a DOCKER_REGISTRY needs its host');
-  assert.equal((await h.request('PATCH', `${I}/ok`, { type: 'AMAZON_ECR' })).status, 400);
+  assert.equal(
+    (await h.request('PATCH', `${I}/ok`, { type: 'AMAZON_ECR' })).status,
+    400,
+    'no change of kind',
+  );
   assert.equal(
     (await h.request('GET', `${I}/ok`)).body.type,
     'DOCKER_HUB',
@@ -236,19 +324,19 @@ test('resolveIntegrationAuth gives the engine clear credentials and the registry
   assert.equal(hub.status, 201);
   const box = new SecretBox(loadSecretKey(path.join(h.dataDir, 'secret.key'), false));
   const ws = (await getWorkspace(h.gantry.db, 'ws'))!;
-  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'pull'), {
+  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'pull', ANY_PIPELINE), {
     username: 'puller',
     password: 'pull-pass-789',
     serveraddress: '127.0.0.1:5000',
   });
-  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, hub.body.hash_id), {
+  assert.deepEqual(await resolveIntegrationAuth(h.gantry.db, box, ws.id, hub.body.hash_id, ANY_PIPELINE), {
     username: 'hubber',
     password: 'hub-pass-789',
     serveraddress: 'docker.io',
   });
-  assert.equal(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'nope'), null);
+  assert.equal(await resolveIntegrationAuth(h.gantry.db, box, ws.id, 'nope', ANY_PIPELINE), null);
   assert.equal(
-    await resolveIntegrationAuth(h.gantry.db, box, ws.id + 1000, 'pull'),
+    await resolveIntegrationAuth(h.gantry.db, box, ws.id + 1000, 'pull', ANY_PIPELINE),
     null,
     "another workspace's integrations are not found",
   );

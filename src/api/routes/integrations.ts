@@ -2,15 +2,22 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  INTEGRATION_AUTH_TYPES,
   isSupportedIntegrationType,
+  KNOWN_INTEGRATION_TYPES,
   normalizeRegistryHost,
-  SUPPORTED_INTEGRATION_TYPES,
-  UNSUPPORTED_INTEGRATION_TYPES,
+  PLAIN_INTEGRATION_FIELDS,
+  SECRET_INTEGRATION_FIELDS,
   type IntegrationType,
 } from '../../domain/integrations.ts';
 import type { SecretBox } from '../../secrets/cipher.ts';
 import { shownSealed } from '../../secrets/variables.ts';
+import { getPipelineById } from '../../store/pipelines.ts';
+import { getProject, getProjectById } from '../../store/projects.ts';
 import {
+  INTEGRATION_DEFAULTS,
+  integrationSettings,
+  type IntegrationSettings,
   createIntegration,
   deleteIntegration,
   findIntegration,
@@ -25,41 +32,72 @@ import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace } from '../lookup.ts';
 import { presentIntegration } from '../present/integration.ts';
-import { AuthQuery, Name, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { AuthQuery, Name, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { Integration, IntegrationList } from '../schemas/integration.ts';
 
 const Identifier = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' });
-// Buddy's fields for provider types Gantry cannot use yet: accepted by the schema so that such a request
-// gets the "not supported yet" answer about its type rather than "unknown field".
-const ProviderFields = [
-  'shop',
-  'token',
-  'access_key',
-  'secret_key',
-  'audience',
-  'app_id',
-  'tenant_id',
-  'api_key',
-  'email',
-  'partner_token',
-  'google_project',
-  'config',
-  'role_assumptions',
-  'region',
-  'allowed_pipelines',
-  'permissions',
-] as const;
+const Level = OneOf(['MANAGE', 'USE_ONLY', 'DENIED'] as const);
+const Grants = Type.Union([
+  Type.Array(
+    Type.Object({ id: Type.Integer({ minimum: 1 }), access_level: Level }, { additionalProperties: false }),
+    { maxItems: 500 },
+  ),
+  Type.Null(),
+]);
+const Text = Type.String({ maxLength: 8192 });
 const Fields = {
   name: Name,
-  // Checked in code: unsupported Buddy types get their own message.
+  // Checked in code, so an unknown type gets the list of known ones.
   type: Type.String({ minLength: 1, maxLength: 64 }),
   identifier: Type.Optional(Identifier),
-  scope: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  auth_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  scope: Type.Optional(OneOf(['WORKSPACE', 'PROJECT'] as const)),
+  project_name: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+  auth_type: Type.Optional(OneOf(INTEGRATION_AUTH_TYPES)),
   username: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
   host: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()])),
+  ...Object.fromEntries(SECRET_INTEGRATION_FIELDS.map((f) => [f, Type.Optional(Text)])),
+  ...Object.fromEntries(
+    PLAIN_INTEGRATION_FIELDS.map((f) => [f, Type.Optional(Type.String({ maxLength: 1000 }))]),
+  ),
+  role_assumptions: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          arn: Type.String({ minLength: 1, maxLength: 2048 }),
+          external_id: Type.Optional(Type.String({ maxLength: 1224 })),
+          duration: Type.Optional(Type.Integer({ minimum: 0, maximum: 43200 })),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 20 },
+    ),
+  ),
   all_pipelines_allowed: Type.Optional(Type.Boolean()),
-  ...Object.fromEntries(ProviderFields.map((f) => [f, Type.Optional(Type.Unknown())])),
+  allowed_pipelines: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          id: Type.Integer({ minimum: 1 }),
+          name: Type.Optional(Type.String()),
+          url: Type.Optional(Type.String()),
+          html_url: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 500 },
+    ),
+  ),
+  // null: unchanged (what a GET shows for an integration that never had permissions set).
+  permissions: Type.Optional(
+    Type.Union([
+      Type.Object(
+        { admins: Level, others: Level, users: Grants, groups: Grants },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+  ),
 };
 const CreateBody = Type.Object(Fields, { additionalProperties: false });
 const PatchBody = Type.Object(
@@ -67,35 +105,35 @@ const PatchBody = Type.Object(
     ...Type.Partial(Type.Object(Fields)).properties,
     ...ReadOnlyEcho,
     hash_id: Type.Optional(Type.Unknown()),
-    project_name: Type.Optional(Type.Null()),
   },
   { additionalProperties: false },
 );
 const IdParams = Type.Object({ ...WorkspaceParams.properties, identifier: Type.String({ maxLength: 100 }) });
 type Body = Partial<Static<typeof CreateBody>> & Record<string, unknown>;
 
-const SUPPORTED = SUPPORTED_INTEGRATION_TYPES.join(', ');
+const KNOWN = KNOWN_INTEGRATION_TYPES.join(', ');
 
-/** The type a client asked for, when Gantry can use it; a 400 that says why otherwise. */
-function supportedType(type: string): IntegrationType {
-  if (isSupportedIntegrationType(type)) return type;
-  if ((UNSUPPORTED_INTEGRATION_TYPES as readonly string[]).includes(type)) {
-    throw badRequest(
-      `not supported yet: integration type ${type} needs its provider's own API; supported types: ${SUPPORTED}`,
-    );
-  }
-  throw badRequest(`unknown integration type "${type}"; supported types: ${SUPPORTED}`);
+function knownType(type: string): string {
+  if (!KNOWN_INTEGRATION_TYPES.includes(type))
+    throw badRequest(`unknown integration type "${type}"; known types: ${KNOWN}`);
+  return type;
 }
 
-/** Refuses the parts of Buddy's integration model Gantry does not have (scopes, auth types, pipeline restrictions). */
-function checkOptions(body: Body, type: IntegrationType): void {
-  if (body.scope !== undefined && body.scope !== 'WORKSPACE')
-    throw badRequest(`not supported yet: integration scope ${body.scope}; only WORKSPACE`);
+/** Registry integrations (the types Gantry uses) take only a username, password and host. */
+function checkRegistryOptions(body: Body, type: IntegrationType): void {
   if (body.auth_type !== undefined && body.auth_type !== 'DEFAULT')
-    throw badRequest(`not supported yet: auth_type ${body.auth_type}; only DEFAULT (username and password)`);
-  if (body.all_pipelines_allowed === false)
-    throw badRequest('not supported yet: restricting an integration to some pipelines');
-  const extra = ProviderFields.find((f) => body[f] !== undefined);
+    throw badRequest(`auth_type ${body.auth_type} does not apply to ${type} integrations; only DEFAULT`);
+  const extra = [...SECRET_INTEGRATION_FIELDS, ...PLAIN_INTEGRATION_FIELDS].find(
+    (f) => body[f] !== undefined,
+  );
+  if (body.role_assumptions !== undefined && body.role_assumptions.length > 0)
+    throw badRequest(`field "role_assumptions" does not apply to ${type} integrations`);
+  if (extra) throw badRequest(`field "${extra}" does not apply to ${type} integrations`);
+}
+
+/** Other types: their provider's fields, but none of the registry ones. */
+function checkProviderOptions(body: Body, type: string): void {
+  const extra = ['host'].find((f) => body[f] !== undefined && body[f] !== null);
   if (extra) throw badRequest(`field "${extra}" does not apply to ${type} integrations`);
 }
 
@@ -142,6 +180,42 @@ function credentials(
   return { username, password, host };
 }
 
+/**
+ * Credentials of a type Gantry only stores: sealed together as one JSON object. A field sent again
+ * replaces its value; the others are kept.
+ */
+function providerSecrets(box: SecretBox, body: Body, current: IntegrationRow | null): string | null {
+  const previous: Record<string, string> =
+    current?.secrets != null ? (JSON.parse(box.open(current.secrets)) as Record<string, string>) : {};
+  const next = { ...previous };
+  for (const f of [...SECRET_INTEGRATION_FIELDS, 'password'] as const) {
+    const v = body[f];
+    if (typeof v === 'string') next[f] = v;
+  }
+  return Object.keys(next).length > 0 ? box.seal(JSON.stringify(next)) : null;
+}
+
+/** The stored settings with what a request set; `permissions` is replaced whole. */
+function mergeSettings(current: IntegrationSettings, body: Body): IntegrationSettings {
+  const next: IntegrationSettings = { ...current };
+  if (body.auth_type !== undefined) next.auth_type = body.auth_type;
+  for (const f of PLAIN_INTEGRATION_FIELDS) {
+    const v = body[f];
+    if (typeof v === 'string') next[f] = v;
+  }
+  if (body.role_assumptions !== undefined) next.role_assumptions = body.role_assumptions;
+  if (body.all_pipelines_allowed !== undefined) next.all_pipelines_allowed = body.all_pipelines_allowed;
+  if (body.allowed_pipelines !== undefined) next.allowed_pipelines = body.allowed_pipelines.map((p) => p.id);
+  if (body.permissions !== undefined && body.permissions !== null)
+    next.permissions = {
+      admins: body.permissions.admins,
+      others: body.permissions.others,
+      users: body.permissions.users ?? [],
+      groups: body.permissions.groups ?? [],
+    };
+  return next;
+}
+
 /** 24 hex characters, the shape of Buddy's integration hash_id. */
 function hashId(): string {
   return randomBytes(12).toString('hex');
@@ -161,11 +235,50 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { ws, i };
   }
 
+  /** The project a PROJECT-scoped integration belongs to (its name is the request's `project_name`). */
+  async function scopeProject(ws: WorkspaceRow, scope: string, projectName: string | null | undefined) {
+    if (scope === 'WORKSPACE') {
+      if (projectName)
+        throw badRequest('a WORKSPACE integration belongs to no project; leave out project_name');
+      return null;
+    }
+    if (!projectName) throw badRequest('a PROJECT integration needs project_name');
+    const project = await getProject(db, ws.id, projectName);
+    if (!project) throw notFound(`project "${projectName}" not found`);
+    return project;
+  }
+
+  /** Pipelines named in allowed_pipelines must be pipelines of this workspace. */
+  async function checkPipelines(ws: WorkspaceRow, ids: readonly number[]): Promise<void> {
+    for (const id of ids) {
+      const pipeline = await getPipelineById(db, id);
+      const project = pipeline && (await getProjectById(db, pipeline.projectId));
+      if (!project || project.workspace_id !== ws.id)
+        throw badRequest(`allowed_pipelines: pipeline ${id} not found`);
+    }
+  }
+
+  async function present(ws: WorkspaceRow, i: IntegrationRow): Promise<Record<string, unknown>> {
+    const settings = integrationSettings(i);
+    const project = i.project_id === null ? null : await getProjectById(db, i.project_id);
+    const pipelines = [];
+    for (const id of settings.allowed_pipelines) {
+      const pipeline = await getPipelineById(db, id);
+      const owner = pipeline && (await getProjectById(db, pipeline.projectId));
+      pipelines.push(
+        pipeline && owner
+          ? { ...urls.pair(urls.pipeline(ws.domain, owner.name, id)), id, name: pipeline.name }
+          : { id },
+      );
+    }
+    return presentIntegration(urls, ws, i, { settings, projectName: project?.name ?? '', pipelines });
+  }
+
   app.get<{ Params: Static<typeof WorkspaceParams> }>(
     base,
     {
       config: { scope: 'INTEGRATION_INFO', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: AuthQuery },
+      schema: { params: WorkspaceParams, querystring: AuthQuery, response: { 200: IntegrationList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -173,10 +286,9 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const rows = await access.visible(ws, await listIntegrations(db, ws.id), (i) =>
         access.integrationLevel(ws, i),
       );
-      return {
-        ...urls.pair(`${urls.workspace(ws.domain)}/integrations`),
-        integrations: rows.map((i) => presentIntegration(urls, ws, i)),
-      };
+      const integrations = [];
+      for (const i of rows) integrations.push(await present(ws, i));
+      return { ...urls.pair(`${urls.workspace(ws.domain)}/integrations`), integrations };
     },
   );
 
@@ -184,30 +296,50 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'INTEGRATION_ADD', access: 'workspace:MANAGE' },
-      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: CreateBody,
+        querystring: AuthQuery,
+        response: { 201: Integration },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body as Body & Static<typeof CreateBody>;
-      const type = supportedType(body.type);
-      checkOptions(body, type);
+      const type = knownType(body.type);
+      const scope = body.scope ?? 'WORKSPACE';
+      const project = await scopeProject(ws, scope, body.project_name);
+      const settings = mergeSettings(INTEGRATION_DEFAULTS, body);
+      await checkPipelines(ws, settings.allowed_pipelines);
       const hash = hashId();
       const identifier = body.identifier ?? hash;
       if (await integrationIdentifierInUse(db, ws.id, identifier))
         throw conflict(`integration identifier "${identifier}" is taken`);
+      let columns: Pick<NewIntegration, 'username' | 'password' | 'host' | 'secrets'>;
+      if (isSupportedIntegrationType(type)) {
+        checkRegistryOptions(body, type);
+        columns = { ...credentials(secrets, type, body, null), secrets: null };
+      } else {
+        checkProviderOptions(body, type);
+        columns = {
+          username: body.username ?? null,
+          password: null,
+          host: null,
+          secrets: providerSecrets(secrets, body, null),
+        };
+      }
       const i = await createIntegration(db, {
         workspace_id: ws.id,
-        project_id: null,
-        settings: '{}',
-        secrets: null,
+        project_id: project?.id ?? null,
+        settings: JSON.stringify(settings),
         hash_id: hash,
         identifier,
         name: body.name,
         type,
-        scope: 'WORKSPACE',
-        ...credentials(secrets, type, body, null),
+        scope,
+        ...columns,
       });
-      return reply.status(201).send(presentIntegration(urls, ws, i));
+      return reply.status(201).send(await present(ws, i));
     },
   );
 
@@ -215,11 +347,11 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:identifier`,
     {
       config: { scope: 'INTEGRATION_INFO', access: 'integration:USE_ONLY' },
-      schema: { params: IdParams, querystring: AuthQuery },
+      schema: { params: IdParams, querystring: AuthQuery, response: { 200: Integration } },
     },
     async (request) => {
       const { ws, i } = await load(request, request.params);
-      return presentIntegration(urls, ws, i);
+      return present(ws, i);
     },
   );
 
@@ -227,13 +359,22 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:identifier`,
     {
       config: { scope: 'INTEGRATION_MANAGE', access: 'integration:MANAGE' },
-      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
+      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery, response: { 200: Integration } },
     },
     async (request) => {
       const { ws, i } = await load(request, request.params);
       const body = request.body as Body;
-      const type = supportedType(body.type ?? i.type);
-      checkOptions(body, type);
+      const type = knownType(body.type ?? i.type);
+      // Only the two registry types share their fields; any other change of type is a new integration.
+      if (type !== i.type && !(isSupportedIntegrationType(type) && isSupportedIntegrationType(i.type)))
+        throw badRequest(`an integration cannot change its type from ${i.type} to ${type}; create a new one`);
+      const scope = body.scope ?? i.scope;
+      const currentProject = i.project_id === null ? null : await getProjectById(db, i.project_id);
+      const projectName =
+        body.project_name !== undefined ? body.project_name : (currentProject?.name ?? null);
+      const project = await scopeProject(ws, scope, projectName);
+      const settings = mergeSettings(integrationSettings(i), body);
+      await checkPipelines(ws, settings.allowed_pipelines);
       if (
         body.identifier !== undefined &&
         body.identifier !== i.identifier &&
@@ -241,13 +382,27 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
       ) {
         throw conflict(`integration identifier "${body.identifier}" is taken`);
       }
+      let columns: Partial<Pick<NewIntegration, 'username' | 'password' | 'host' | 'secrets'>>;
+      if (isSupportedIntegrationType(type)) {
+        checkRegistryOptions(body, type);
+        columns = credentials(secrets, type, body, i);
+      } else {
+        checkProviderOptions(body, type);
+        columns = {
+          ...(body.username !== undefined ? { username: body.username } : {}),
+          secrets: providerSecrets(secrets, body, i),
+        };
+      }
       const updated = await updateIntegration(db, i.id, {
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.identifier !== undefined ? { identifier: body.identifier } : {}),
         type,
-        ...credentials(secrets, type, body, i),
+        scope,
+        project_id: project?.id ?? null,
+        settings: JSON.stringify(settings),
+        ...columns,
       });
-      return presentIntegration(urls, ws, updated);
+      return present(ws, updated);
     },
   );
 
