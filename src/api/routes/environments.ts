@@ -19,6 +19,8 @@ import { getProject, getProjectById } from '../../store/projects.ts';
 import type { EnvironmentRow, WorkspaceRow } from '../../store/schema.ts';
 import { createVariable, deleteVariable, listVariables } from '../../store/variables.ts';
 import { accessOf } from '../access/route-access.ts';
+import type { ObjectPermissions } from '../../domain/access-levels.ts';
+import { getObjectPermissions, setObjectPermissions } from '../../store/object-permissions.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, projectFilter } from '../lookup.ts';
@@ -167,13 +169,16 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   async function present(ws: WorkspaceRow, e: EnvironmentRow): Promise<Record<string, unknown>> {
     const project = e.project_id !== null ? ((await getProjectById(db, e.project_id)) ?? null) : null;
     const vars = await listVariables(db, { workspaceId: ws.id, environmentId: e.id });
-    return presentEnvironment(
-      urls,
-      ws,
-      e,
-      project,
-      vars.map((v) => presentVariableRow(urls, ws, v, { environment: e })),
-    );
+    return {
+      ...presentEnvironment(
+        urls,
+        ws,
+        e,
+        project,
+        vars.map((v) => presentVariableRow(urls, ws, v, { environment: e })),
+      ),
+      permissions: await getObjectPermissions(db, { kind: 'environment', id: e.id }),
+    };
   }
 
   async function load(
@@ -236,12 +241,19 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
           project_id: projectId,
           name: body.name,
           identifier,
-          settings: JSON.stringify(settings),
+          settings: JSON.stringify({ ...settings, permissions: null }),
           tags: JSON.stringify(body.tags ?? []),
           icon: body.icon ?? null,
           public_url: body.public_url ?? null,
         });
         if (body.variables) await replaceVariables(trx, ctx, ws, created, body.variables);
+        // Kept where the access checks read them.
+        if (settings.permissions)
+          await setObjectPermissions(
+            trx,
+            { kind: 'environment', id: created.id },
+            settings.permissions as ObjectPermissions,
+          );
         return created;
       });
       return reply.status(201).send(await present(ws, e));
@@ -287,9 +299,16 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw conflict(`environment identifier "${body.identifier}" is taken`);
       }
       const updated = await db.transaction().execute(async (trx) => {
-        const settings = mergeSettings(environmentSettings(e), body);
+        const merged = mergeSettings(environmentSettings(e), body);
+        const settings = JSON.stringify({ ...merged, permissions: null });
+        if (body.permissions != null)
+          await setObjectPermissions(
+            trx,
+            { kind: 'environment', id: e.id },
+            merged.permissions as ObjectPermissions,
+          );
         const row = await updateEnvironment(trx, e.id, {
-          ...(JSON.stringify(settings) !== e.settings ? { settings: JSON.stringify(settings) } : {}),
+          ...(settings !== e.settings ? { settings } : {}),
           ...(body.name !== undefined ? { name: body.name } : {}),
           ...(body.identifier !== undefined ? { identifier: body.identifier } : {}),
           ...(body.tags !== undefined ? { tags: JSON.stringify(body.tags) } : {}),

@@ -28,6 +28,8 @@ import {
 } from '../../store/integrations.ts';
 import type { IntegrationRow, WorkspaceRow } from '../../store/schema.ts';
 import { accessOf } from '../access/route-access.ts';
+import type { ObjectPermissions } from '../../domain/access-levels.ts';
+import { getObjectPermissions, setObjectPermissions } from '../../store/object-permissions.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace } from '../lookup.ts';
@@ -271,7 +273,12 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
           : { id },
       );
     }
-    return presentIntegration(urls, ws, i, { settings, projectName: project?.name ?? '', pipelines });
+    const permissions = await getObjectPermissions(db, { kind: 'integration', id: i.id });
+    return presentIntegration(urls, ws, i, {
+      settings: { ...settings, permissions: permissions as IntegrationSettings['permissions'] },
+      projectName: project?.name ?? '',
+      pipelines,
+    });
   }
 
   app.get<{ Params: Static<typeof WorkspaceParams> }>(
@@ -331,7 +338,7 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const i = await createIntegration(db, {
         workspace_id: ws.id,
         project_id: project?.id ?? null,
-        settings: JSON.stringify(settings),
+        settings: JSON.stringify({ ...settings, permissions: null }),
         hash_id: hash,
         identifier,
         name: body.name,
@@ -339,6 +346,13 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
         scope,
         ...columns,
       });
+      // Kept where the access checks read them.
+      if (settings.permissions)
+        await setObjectPermissions(
+          db,
+          { kind: 'integration', id: i.id },
+          settings.permissions as ObjectPermissions,
+        );
       return reply.status(201).send(await present(ws, i));
     },
   );
@@ -399,9 +413,15 @@ export function integrationRoutes(app: FastifyInstance, ctx: ApiContext): void {
         type,
         scope,
         project_id: project?.id ?? null,
-        settings: JSON.stringify(settings),
+        settings: JSON.stringify({ ...settings, permissions: null }),
         ...columns,
       });
+      if (body.permissions != null)
+        await setObjectPermissions(
+          db,
+          { kind: 'integration', id: i.id },
+          settings.permissions as ObjectPermissions,
+        );
       return present(ws, updated);
     },
   );
