@@ -25,6 +25,7 @@ import { projectRoutes } from './routes/projects.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { projectTeamRoutes } from './routes/project-team.ts';
 import { signInRoutes } from './routes/sign-in.ts';
+import { triggerWebhookRoutes } from './routes/trigger-webhooks.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -110,6 +111,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       projectTeamRoutes(api, ctx);
       await packageVersionRoutes(api, ctx);
       streamRoutes(api, ctx, tickets);
+      triggerWebhookRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

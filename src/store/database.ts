@@ -17,6 +17,7 @@ import * as m004 from './migrations/004-integrations-packages.ts';
 import * as m006 from './migrations/006-buddy-fields.ts';
 import * as m007 from './migrations/007-teams.ts';
 import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
+import * as m008x02 from './migrations/008-02-trigger-webhooks.ts';
 
 export type Db = Kysely<Database>;
 
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-buddy-fields': m006,
   '007-teams': m007,
   '008-01-pipeline-trigger-state': m008x01,
+  '008-02-trigger-webhooks': m008x02,
 };
 
 class StaticMigrations implements MigrationProvider {

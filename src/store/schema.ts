@@ -33,6 +33,15 @@ export interface Database {
   pipeline_permissions: ObjectPermissionsTable & { pipeline_id: number };
   environment_permissions: ObjectPermissionsTable & { environment_id: string };
   integration_permissions: ObjectPermissionsTable & { integration_id: number };
+  pipeline_trigger_webhooks: PipelineTriggerWebhooksTable;
+}
+
+export interface PipelineTriggerWebhooksTable {
+  pipeline_id: number;
+  token_hash: string; // sha256 hex of the secret
+  totp_secret: string | null; // sealed base32 key
+  totp_last_step: ColumnType<number, number | undefined, number>;
+  create_date: string;
 }
 
 /** A JSON settings column with a database default of `{}`: optional on insert. */

@@ -31,6 +31,8 @@ export interface TriggeredRun {
   creatorId: number;
 }
 
+export type StartResult = { execution: ExecutionRow } | { skipped: string; status: 400 | 404 | 409 };
+
 /**
  * Turns events (ref changes, schedule slots, trigger-webhook calls) into executions. A trigger that
  * matches but cannot start a run (pipeline disabled, a condition fails, the revision is gone) starts
@@ -39,10 +41,11 @@ export interface TriggeredRun {
 export class Triggers {
   constructor(private readonly deps: TriggerDeps) {}
 
-  /** Starts one run of `pipeline` for a trigger; returns the execution, or the reason it was skipped. */
-  async startRun(project: ProjectRow, pipeline: Pipeline, run: TriggeredRun): Promise<ExecutionRow | string> {
+  /** Starts one run of `pipeline` for a trigger; returns the execution, or why it was skipped (with an HTTP status). */
+  async startRun(project: ProjectRow, pipeline: Pipeline, run: TriggeredRun): Promise<StartResult> {
     const { db, logger } = this.deps;
     let reason: string;
+    let status: 400 | 404 | 409 = 400;
     try {
       const execution = await acceptRunRequest(
         this.deps,
@@ -53,14 +56,15 @@ export class Triggers {
         run.origin,
       );
       this.deps.engine.enqueued(execution.id);
-      return execution;
+      return { execution };
     } catch (err) {
       if (!(err instanceof RunRequestError)) throw err;
       reason = err.message;
+      status = err.status;
     }
     await recordSkippedTrigger(db, pipeline.id, { date: now(), trigger: run.trigger, ref: run.ref, reason });
     logger.info({ pipeline: pipeline.id, trigger: run.trigger, ref: run.ref, reason }, 'trigger skipped');
-    return reason;
+    return { skipped: reason, status };
   }
 
   /**
@@ -91,7 +95,7 @@ export class Triggers {
         origin,
         creatorId,
       });
-      if (typeof result !== 'string') started.push(result);
+      if ('execution' in result) started.push(result.execution);
     }
     return started;
   }

@@ -28,6 +28,12 @@ export function presentPipeline(
       last_execution_status: p.lastExecutionStatus,
       last_execution_revision: p.lastExecutionRevision,
       last_skipped_trigger: p.lastSkippedTrigger,
+      trigger_webhook: p.settings.events.some((e) => e.type === 'WEBHOOK')
+        ? {
+            url: urls.api(`/trigger/pipelines/${p.id}`),
+            totp: p.settings.events.find((e) => e.type === 'WEBHOOK')!.totp,
+          }
+        : null,
       variables: variables.map(presentVariable),
     },
   );

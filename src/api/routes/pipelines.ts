@@ -25,6 +25,11 @@ import {
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ProjectRow } from '../../store/schema.ts';
+import {
+  rotateTriggerWebhook,
+  syncTriggerWebhook,
+  type ShownTriggerSecrets,
+} from '../../triggers/trigger-webhook.ts';
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { loadPipeline, loadProject, pageOf } from '../lookup.ts';
@@ -39,6 +44,7 @@ const ACCEPTED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PUSH',
   'CREATE_REF',
   'DELETE_REF',
+  'WEBHOOK',
   'PULL_REQUEST',
   'EMAIL',
 ]);
@@ -59,6 +65,8 @@ function unsupported(s: PipelineSettings): string | null {
   }
   if (s.events.length === 0 && s.on !== 'CLICK')
     return `not supported yet: "on": "${s.on}" without events; list the triggers in events`;
+  if (s.events.filter((e) => e.type === 'WEBHOOK').length > 1)
+    return 'a pipeline has at most one WEBHOOK event';
   if (s.trigger_conditions.length > 0) return 'not supported yet: pipeline trigger_conditions';
   return null;
 }
@@ -123,6 +131,13 @@ function mergeSettings(ctx: ApiContext, base: PipelineSettings, body: Body): Pip
   const problem = unsupported(next);
   if (problem) throw badRequest(problem);
   return next;
+}
+
+/** Adds secrets created by this request (shown once) to the pipeline's trigger_webhook object. */
+function withSecrets(body: Record<string, unknown>, shown: ShownTriggerSecrets): Record<string, unknown> {
+  if (Object.keys(shown).length > 0 && body.trigger_webhook)
+    body.trigger_webhook = { ...(body.trigger_webhook as object), ...shown };
+  return body;
 }
 
 export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -195,7 +210,14 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         creatorId: user.id,
         settings,
       });
-      return reply.status(201).send(presentPipeline(urls, ws, project, pipeline, user));
+      const shown = await syncTriggerWebhook(
+        db,
+        ctx.secrets,
+        pipeline.id,
+        `${ws.domain}/${project.name}/${pipeline.identifier}`,
+        settings,
+      );
+      return reply.status(201).send(withSecrets(presentPipeline(urls, ws, project, pipeline, user), shown));
     },
   );
 
@@ -236,7 +258,35 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         identifier,
         settings,
       });
-      return presentPipeline(urls, ws, project, updated, await getUser(db, updated.creatorId));
+      const shown = await syncTriggerWebhook(
+        db,
+        ctx.secrets,
+        updated.id,
+        `${ws.domain}/${project.name}/${updated.identifier}`,
+        settings,
+      );
+      return withSecrets(
+        presentPipeline(urls, ws, project, updated, await getUser(db, updated.creatorId)),
+        shown,
+      );
+    },
+  );
+
+  app.post<{ Params: Static<typeof PipelineParams> }>(
+    `${base}/:pipeline_id/trigger-webhook/secrets`,
+    {
+      config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
+      schema: { params: PipelineParams, querystring: AuthQuery },
+    },
+    async (request) => {
+      const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
+      const label = `${ws.domain}/${project.name}/${pipeline.identifier}`;
+      const shown = await rotateTriggerWebhook(db, ctx.secrets, pipeline.id, label, pipeline.settings);
+      if (!shown) throw badRequest('the pipeline has no WEBHOOK event');
+      return withSecrets(
+        presentPipeline(urls, ws, project, pipeline, await getUser(db, pipeline.creatorId)),
+        shown,
+      );
     },
   );
 
