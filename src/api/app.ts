@@ -20,6 +20,7 @@ import { memberRoutes } from './routes/members.ts';
 import { permissionSetRoutes } from './routes/permission-sets.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { profileRoutes } from './routes/profile.ts';
+import { repositoryContentsRoutes } from './routes/repository-contents.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -97,6 +98,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       profileRoutes(api, ctx);
       workspaceRoutes(api, ctx);
       projectRoutes(api, ctx);
+      repositoryContentsRoutes(api, ctx);
       pipelineRoutes(api, ctx);
       actionRoutes(api, ctx);
       executionRoutes(api, ctx);

@@ -275,3 +275,72 @@ describe('environments with every field of Buddy', () => {
     assert.equal((await h.request('DELETE', `/workspaces/envs/environments/${e.id}`)).status, 204);
   });
 });
+
+describe('repository contents on a hosted repository', () => {
+  const C = '/workspaces/repo/projects/site/repository/contents';
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+  test('create, update, read, delete: each a real commit by the caller, readable with git', async () => {
+    await h.request('POST', '/workspaces', { domain: 'repo' });
+    await h.request('POST', '/workspaces/repo/projects', { display_name: 'site' });
+    const empty = await h.request('GET', `${C}/`);
+    assert.equal(empty.status, 200, JSON.stringify(empty.body));
+    assert.equal(empty.body.content_type, 'DIR');
+    assert.deepEqual(empty.body.contents, []);
+
+    const created = await h.request('POST', C, {
+      path: '/docs/a.txt',
+      content: b64('one\n'),
+      message: 'add a',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.content.path, 'docs/a.txt');
+    assert.equal(created.body.content.name, 'a.txt');
+    assert.equal(created.body.content.content_type, 'FILE');
+    assert.equal(created.body.content.encoding, 'base64');
+    assert.equal(Buffer.from(created.body.content.content, 'base64').toString(), 'one\n');
+    assert.equal(created.body.content.size, 4);
+    assert.equal(created.body.commit.message, 'add a');
+    assert.equal(created.body.commit.author.email, 'admin@localhost', 'the caller is the author');
+    const first = created.body.commit.revision;
+    assert.equal((await h.request('POST', C, { path: 'docs/a.txt', content: b64('x') })).status, 409);
+
+    const updated = await h.request('PUT', `${C}/docs/a.txt`, { content: b64('two\n'), message: 'change a' });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    assert.notEqual(updated.body.commit.revision, first);
+    assert.equal((await h.request('PUT', `${C}/docs/none.txt`, { content: b64('x') })).status, 404);
+
+    const root = await h.request('GET', `${C}/`);
+    assert.deepEqual(
+      root.body.contents.map((e: { name: string; content_type: string }) => [e.name, e.content_type]),
+      [['docs', 'DIR']],
+    );
+    const atFirst = await h.request('GET', `${C}/docs/a.txt?revision=${first}`);
+    assert.equal(Buffer.from(atFirst.body.content, 'base64').toString(), 'one\n');
+    const atMaster = await h.request('GET', `${C}/docs/a.txt?revision=master`);
+    assert.equal(Buffer.from(atMaster.body.content, 'base64').toString(), 'two\n');
+    assert.equal((await h.request('GET', `${C}/docs/a.txt?revision=nope`)).status, 404);
+    assert.equal((await h.request('GET', `${C}/missing`)).status, 404);
+    assert.equal((await h.request('GET', `${C}/docs/.git/config`)).status, 400);
+
+    // The commits are in the hosted repository, as git sees them.
+    const project = await h.gantry.db
+      .selectFrom('projects')
+      .select('id')
+      .where('name', '=', 'site')
+      .executeTakeFirstOrThrow();
+    const gitDir = path.join(h.dataDir, 'repos', `${project.id}.git`);
+    const log = execFileSync('git', ['--git-dir', gitDir, 'log', '--format=%an <%ae> %s', 'master'], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(log.trim().split('\n'), [
+      'Mike <admin@localhost> change a',
+      'Mike <admin@localhost> add a',
+    ]);
+
+    const removed = await h.request('DELETE', `${C}/docs/a.txt`, { message: 'drop a' });
+    assert.equal(removed.status, 204);
+    assert.equal((await h.request('GET', `${C}/docs/a.txt`)).status, 404);
+    assert.equal((await h.request('DELETE', `${C}/docs/a.txt`, null)).status, 404);
+  });
+});
