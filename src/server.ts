@@ -1,29 +1,50 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.ts';
 import { Urls } from './api/present/urls.ts';
-import type { Config } from './config/config.ts';
+import { createMetricsServer } from './api/metrics-listener.ts';
+import { parseListen, type Config } from './config/config.ts';
 import { SCOPES } from './domain/scopes.ts';
 import { ExecutionEngine } from './engine/engine.ts';
 import { LogStore } from './engine/log-store.ts';
 import { ProjectRepositories } from './engine/project-repositories.ts';
+import { drainTimeoutReason, STOP_REASONS } from './engine/stop-reason.ts';
+import { ExecutionEventTail } from './metrics/event-tail.ts';
+import { GantryMetrics } from './metrics/metrics.ts';
+import { prepareDataDir } from './ops/data-dir.ts';
+import { createLogger } from './ops/logger.ts';
+import { checkDocker, checkGit, redactDatabaseUrl, withTimeout } from './ops/preflight.ts';
+import { checkReadiness, type Readiness } from './ops/readiness.ts';
+import { StartupError } from './ops/startup-error.ts';
 import { DockerRuntime } from './runtime/docker/docker-runtime.ts';
 import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { loadSecretKey, SecretBox, SecretKeyError } from './secrets/cipher.ts';
 import { openDatabase, type Db } from './store/database.ts';
+import { queueStats } from './store/execution-stats.ts';
 import { countUsers, createToken, createUser } from './store/identity.ts';
 import { Triggers } from './triggers/triggers.ts';
+import { now } from './store/time.ts';
 
 export interface Gantry {
   app: FastifyInstance;
   engine: ExecutionEngine;
   db: Db;
   config: Config;
+  metrics: GantryMetrics | null;
   /** Set on the first start of an empty data directory: where the admin token was written. */
   adminTokenFile: string | null;
+  /**
+   * Graceful stop: /readyz turns 503, no queued execution starts (they stay queued for the next
+   * start), running ones get `drainTimeoutSeconds` to finish, the rest end TERMINATED saying why, then
+   * everything closes. `hurry()` (a second SIGTERM) ends the wait at once.
+   */
+  drainAndClose(): Promise<void>;
+  hurry(): void;
+  /** Immediate stop: running executions end TERMINATED ("the server shut down"). */
   close(): Promise<void>;
 }
 
@@ -62,22 +83,91 @@ async function bootstrapAdmin(db: Db, dataDir: string): Promise<string | null> {
   return file;
 }
 
+/** Opens the database, turning every failure into one line that names the URL without its password. */
+async function openDatabaseOrExplain(config: Config): Promise<Db> {
+  const url = config.databaseUrl;
+  const shown = url === '' ? path.join(config.dataDir, 'gantry.db') : redactDatabaseUrl(url);
+  if (url.startsWith('sqlite:') && !url.includes(':memory:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    prepareDataDir(path.dirname(path.resolve(file)), 'database directory');
+  }
+  try {
+    return await openDatabase(url, config.dataDir);
+  } catch (err) {
+    const detail = (url === '' ? (err as Error).message : (err as Error).message.split(url).join(shown))
+      .split('\n')[0]!
+      .replace(/:\s*$/, '');
+    throw new StartupError(`cannot open the database ${shown}: ${detail}`);
+  }
+}
+
+function listenError(err: unknown, what: string, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `${what} ${host}:${port} is already in use (another Gantry or program listens there); stop it or choose another port`,
+    );
+  if (code === 'EACCES')
+    return new StartupError(
+      `${what} ${host}:${port} needs privileges to listen on; choose a port above 1023`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new StartupError(`${what} ${host}:${port} is not an address of this machine`);
+  return err as Error;
+}
+
+/** Binds and releases `host:port` to learn whether listening there can work; throws a StartupError if not. */
+async function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err) => reject(listenError(err, what, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /**
- * The composition root: config → store → secrets → runtime → engine → HTTP. Nothing else reads the
- * environment or builds these objects. `runtime` may be swapped (tests of scheduling logic).
+ * The composition root: config → checks → store → secrets → runtime → engine → HTTP. Nothing else
+ * reads the environment or builds these objects. `runtime` may be swapped (tests of scheduling
+ * logic). Every bad setup the machine can show (data directory, git, Docker engine, database, secret
+ * key) is a StartupError before anything starts.
  */
 export async function createGantry(
   config: Config,
-  options: { logger?: Logger | false; runtime?: ContainerRuntime } = {},
+  options: {
+    logger?: Logger | false;
+    runtime?: ContainerRuntime;
+    /**
+     * Listen on host:port (and metricsListen) before the engine starts: a port in use must fail the
+     * start before recovery touches executions another process may be running.
+     */
+    listen?: boolean;
+  } = {},
 ): Promise<Gantry> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const logger = options.logger === undefined ? pino({ level: config.logLevel }) : options.logger;
+  prepareDataDir(config.dataDir);
+  const logger =
+    options.logger === undefined
+      ? createLogger({
+          level: config.logLevel,
+          format: config.logFormat,
+          stdoutIsTty: process.stdout.isTTY === true,
+        })
+      : options.logger;
   const engineLogger = logger === false ? pino({ level: 'silent' }) : logger;
-  const db = await openDatabase(config.databaseUrl, config.dataDir);
+  await checkGit();
+  let runtime = options.runtime;
+  if (!runtime) {
+    try {
+      runtime = new DockerRuntime({ dockerHost: config.dockerHost });
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+  }
+  await checkDocker(runtime, config.dockerHost);
+  const db = await openDatabaseOrExplain(config);
   try {
     const secrets = await openSecrets(db, config);
     const adminTokenFile = await bootstrapAdmin(db, config.dataDir);
-    const runtime = options.runtime ?? new DockerRuntime({ dockerHost: config.dockerHost });
     const repositories = new ProjectRepositories(config.dataDir, secrets);
     const logs = new LogStore(path.join(config.dataDir, 'logs'));
     const engine = new ExecutionEngine({
@@ -94,25 +184,128 @@ export async function createGantry(
       logger: engineLogger,
     });
     const triggers = new Triggers({ db, repositories, secrets, engine, logger: engineLogger });
+    const metrics = config.metricsListen === 'off' ? null : new GantryMetrics();
+    if (metrics) await connectMetrics(metrics, { db, runtime, logs, instanceLabel: engine.instanceLabel });
+    let draining = false;
+    const readiness = (): Promise<Readiness> =>
+      checkReadiness({
+        db,
+        runtime,
+        dataDir: config.dataDir,
+        minFreeDiskMb: config.minFreeDiskMb,
+        draining: () => draining,
+      });
     const urls = new Urls(config.publicUrl);
-    const app = await buildApp({ config, db, urls, secrets, repositories, engine, logs, triggers }, logger);
+    const app = await buildApp(
+      {
+        config,
+        db,
+        urls,
+        secrets,
+        repositories,
+        engine,
+        logs,
+        triggers,
+        ops: { readiness, metrics, metricsOnApiPort: config.metricsListen === '' },
+      },
+      logger,
+    );
+    const metricsListen = parseListen(config.metricsListen);
+    const metricsServer = metrics && metricsListen ? createMetricsServer(metrics) : null;
+    if (options.listen) {
+      // Before recovery touches executions another process on this data directory may be running.
+      await assertPortFree(config.host, config.port, 'the API address');
+      if (metricsListen) await assertPortFree(metricsListen.host, metricsListen.port, 'the metrics address');
+    }
+    // Recovery runs before the API answers, so no client sees a dead process's executions as running.
     await engine.start();
+    if (options.listen) {
+      try {
+        await app.listen({ host: config.host, port: config.port });
+        if (metricsServer && metricsListen) {
+          await new Promise<void>((resolve, reject) => {
+            metricsServer.once('error', reject);
+            metricsServer.listen(metricsListen.port, metricsListen.host, () => resolve());
+          });
+        }
+      } catch (err) {
+        await app.close();
+        await engine.stop();
+        throw listenError(err, 'an address', config.host, config.port);
+      }
+    }
+    const hurry = new AbortController();
+    let closing: Promise<void> | null = null;
+    const closeAll = (reason?: string): Promise<void> =>
+      (closing ??= (async () => {
+        if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
+        await app.close();
+        await engine.stop(reason);
+        await db.destroy();
+      })());
     return {
       app,
       engine,
       db,
       config,
+      metrics,
       adminTokenFile,
-      async close() {
-        await app.close();
-        await engine.stop();
-        await db.destroy();
+      async drainAndClose() {
+        draining = true;
+        const seconds = config.drainTimeoutSeconds;
+        engineLogger.info(
+          { running: engine.runningCount, drainTimeoutSeconds: seconds },
+          'stopping: no new executions start; waiting for running ones to finish',
+        );
+        const drained = await engine.drain(seconds * 1000, hurry.signal);
+        if (!drained)
+          engineLogger.warn(
+            { running: engine.runningCount },
+            hurry.signal.aborted
+              ? 'stopping at once: terminating running executions'
+              : 'drain timeout passed: terminating running executions',
+          );
+        await closeAll(hurry.signal.aborted ? STOP_REASONS.stoppedAgain : drainTimeoutReason(seconds));
       },
+      hurry() {
+        hurry.abort();
+      },
+      close: () => closeAll(),
     };
   } catch (err) {
     await db.destroy();
     throw err;
   }
+}
+
+/** Connects the scrape-time sources of the metrics to the store, the Docker engine and the logs. */
+async function connectMetrics(
+  metrics: GantryMetrics,
+  deps: { db: Db; runtime: ContainerRuntime; logs: LogStore; instanceLabel: string },
+): Promise<void> {
+  const tail = new ExecutionEventTail(deps.db, metrics);
+  await tail.start();
+  metrics.setSources({
+    catchUp: () => tail.catchUp(),
+    queue: async () => {
+      const nowIso = now();
+      const q = await queueStats(deps.db, nowIso);
+      const oldestWaitSeconds = q.oldestEnqueueDate
+        ? Math.max(0, (Date.parse(nowIso) - Date.parse(q.oldestEnqueueDate)) / 1000)
+        : 0;
+      return { queued: q.queued, delayed: q.delayed, running: q.running, oldestWaitSeconds };
+    },
+    runningContainers: () =>
+      withTimeout(
+        deps.runtime.listContainers({ 'gantry.instance': deps.instanceLabel }),
+        3000,
+        'docker',
+      ).then(
+        (list) => list.filter((c) => c.state === 'running').length,
+        () => null,
+      ),
+    logBytesWritten: () => deps.logs.bytesWritten,
+  });
 }
 
 export function adminTokenPath(config: Config): string | null {

@@ -10,6 +10,7 @@ import { answerFrameworkError, installErrorHandler } from './errors.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { integrationRoutes } from './routes/integrations.ts';
+import { opsRoutes, versionRoute } from './routes/ops.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { packageVersionRoutes } from './routes/package-versions.ts';
 import { executionRoutes } from './routes/executions.ts';
@@ -30,6 +31,7 @@ import { triggerWebhookRoutes } from './routes/trigger-webhooks.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
+import { GANTRY_VERSION, SERVER_HEADER } from '../ops/version.ts';
 
 /** Bodies are checked strictly (no coercion, nothing silently dropped); query strings and params are coerced from text. */
 function validators(): { body: Ajv; other: Ajv } {
@@ -69,13 +71,30 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     httpPart === 'body' ? body.compile(schema) : other.compile(schema),
   );
   installErrorHandler(app);
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('server', SERVER_HEADER);
+    done();
+  });
+  const metrics = ctx.ops.metrics;
+  if (metrics) {
+    // The route pattern, not the URL, labels a request: label values must stay a small, fixed set.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.httpRequest(
+        request.method,
+        request.routeOptions.url ?? 'unmatched',
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  }
   const tickets = new StreamTickets();
   installAuth(app, ctx.db, tickets);
   installAccess(app, ctx.db);
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Gantry API (Buddy.Works compatible)', version: '0.1.0' },
+      info: { title: 'Gantry API (Buddy.Works compatible)', version: GANTRY_VERSION },
       servers: [{ url: `${ctx.config.publicUrl}/api` }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -94,6 +113,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
         if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), scope: null };
       });
       await api.register(swaggerUi, { routePrefix: '/docs' });
+      versionRoute(api);
       identityRoutes(api, ctx);
       profileRoutes(api, ctx);
       workspaceRoutes(api, ctx);
@@ -117,6 +137,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     },
     { prefix: '/api' },
   );
+  opsRoutes(app, ctx);
   await app.register(async (git) => gitHttpRoutes(git, ctx), { prefix: '/git' });
   await app.register(async (ui) => webUiRoutes(ui, ctx));
   return app;

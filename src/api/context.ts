@@ -2,6 +2,8 @@ import type { Config } from '../config/config.ts';
 import type { ExecutionEngine } from '../engine/engine.ts';
 import type { LogStore } from '../engine/log-store.ts';
 import type { ProjectRepositories } from '../engine/project-repositories.ts';
+import type { GantryMetrics } from '../metrics/metrics.ts';
+import type { Readiness } from '../ops/readiness.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import type { Triggers } from '../triggers/triggers.ts';
@@ -17,4 +19,11 @@ export interface ApiContext {
   engine: ExecutionEngine;
   logs: LogStore;
   triggers: Triggers;
+  /** Operations: readiness probe and metrics (null when metricsListen is "off"). */
+  ops: {
+    readiness: () => Promise<Readiness>;
+    metrics: GantryMetrics | null;
+    /** True when GET /metrics is served on the API port (for admin tokens); false: a separate listener or none. */
+    metricsOnApiPort: boolean;
+  };
 }

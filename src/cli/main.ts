@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { ConfigError, DEFAULTS, envName, loadConfig, type Config } from '../config/config.ts';
 import { isScope, SCOPES } from '../domain/scopes.ts';
+import { StartupError } from '../ops/startup-error.ts';
+import { GANTRY_VERSION } from '../ops/version.ts';
 import { SecretKeyError } from '../secrets/cipher.ts';
 import { adminTokenPath, createGantry } from '../server.ts';
 import { Urls } from '../api/present/urls.ts';
@@ -10,9 +12,9 @@ import { createPasswordLink } from '../store/members.ts';
 import type { UserRow } from '../store/schema.ts';
 import { getWorkspace } from '../store/workspaces.ts';
 
-const program = new Command('gantry').description(
-  'Self-hosted CI/CD server speaking the Buddy.Works pipelines API',
-);
+const program = new Command('gantry')
+  .description('Self-hosted CI/CD server speaking the Buddy.Works pipelines API')
+  .version(GANTRY_VERSION, '-V, --version', 'print the version and exit');
 
 interface CommonFlags {
   config?: string;
@@ -26,6 +28,10 @@ interface CommonFlags {
   maxConcurrentExecutions?: string;
   cancelGraceSeconds?: string;
   logLevel?: string;
+  logFormat?: string;
+  drainTimeoutSeconds?: string;
+  metricsListen?: string;
+  minFreeDiskMb?: string;
 }
 
 function withConfigOptions(cmd: Command): Command {
@@ -52,7 +58,23 @@ function withConfigOptions(cmd: Command): Command {
       '--cancel-grace-seconds <n>',
       `SIGTERM→SIGKILL grace on cancel [${DEFAULTS.cancelGraceSeconds}] (${envName('cancelGraceSeconds')})`,
     )
-    .option('--log-level <level>', `log level [${DEFAULTS.logLevel}] (${envName('logLevel')})`);
+    .option('--log-level <level>', `log level [${DEFAULTS.logLevel}] (${envName('logLevel')})`)
+    .option(
+      '--log-format <format>',
+      `auto, json or pretty [${DEFAULTS.logFormat}: pretty on a terminal] (${envName('logFormat')})`,
+    )
+    .option(
+      '--drain-timeout-seconds <n>',
+      `on SIGTERM, time running executions get to finish [${DEFAULTS.drainTimeoutSeconds}] (${envName('drainTimeoutSeconds')})`,
+    )
+    .option(
+      '--metrics-listen <host:port|off>',
+      `serve /metrics on its own address without a token, or off [API port, admin token] (${envName('metricsListen')})`,
+    )
+    .option(
+      '--min-free-disk-mb <n>',
+      `/readyz fails below this free space [${DEFAULTS.minFreeDiskMb}] (${envName('minFreeDiskMb')})`,
+    );
 }
 
 function configFrom(flags: CommonFlags): Config {
@@ -73,6 +95,10 @@ function configFrom(flags: CommonFlags): Config {
       maxConcurrentExecutions: num(flags.maxConcurrentExecutions),
       cancelGraceSeconds: num(flags.cancelGraceSeconds),
       logLevel: flags.logLevel,
+      logFormat: flags.logFormat,
+      drainTimeoutSeconds: num(flags.drainTimeoutSeconds),
+      metricsListen: flags.metricsListen,
+      minFreeDiskMb: num(flags.minFreeDiskMb),
     },
   });
 }
@@ -81,8 +107,25 @@ withConfigOptions(
   program.command('serve').description('Start the API server, the web UI and the execution engine'),
 ).action(async (flags: CommonFlags) => {
   const config = configFrom(flags);
-  const gantry = await createGantry(config);
-  await gantry.app.listen({ host: config.host, port: config.port });
+  const gantry = await createGantry(config, { listen: true });
+  // Installed before the banner: whoever waits for it may signal at once. First signal: drain (finish running executions up to the drain timeout); second: stop at once;
+  // a third: exit now, leaving recovery on the next start to end what still ran.
+  let signals = 0;
+  const shutdown = (): void => {
+    signals++;
+    if (signals === 1) {
+      gantry.drainAndClose().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`gantry: stopping failed: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    } else if (signals === 2) gantry.hurry();
+    else process.exit(1);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   const tokenFile = gantry.adminTokenFile ?? adminTokenPath(config);
   process.stdout.write(
     [
@@ -95,14 +138,6 @@ withConfigOptions(
       '',
     ].join('\n'),
   );
-  const shutdown = (): void => {
-    gantry.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 });
 
 /** The user named by e-mail, or the server's admin when none is named. */
@@ -203,7 +238,7 @@ withConfigOptions(
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof SecretKeyError) {
+  if (err instanceof ConfigError || err instanceof SecretKeyError || err instanceof StartupError) {
     process.stderr.write(`gantry: ${err.message}\n`);
     process.exit(2);
   }

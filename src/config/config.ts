@@ -37,6 +37,23 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { description: 'pino log level' },
     ),
+    drainTimeoutSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 86400,
+      description: 'On SIGTERM, seconds running executions may take to finish before they are terminated',
+    }),
+    metricsListen: Type.String({
+      description:
+        'Where GET /metrics is served: empty = on the API port for admin tokens, host:port = a separate listener without a token, off = nowhere',
+    }),
+    minFreeDiskMb: Type.Integer({
+      minimum: 0,
+      description: '/readyz reports not ready when the data directory has less free space (MB)',
+    }),
+    logFormat: Type.Union(
+      ['auto', 'json', 'pretty'].map((l) => Type.Literal(l)),
+      { description: 'json for machines, pretty for people; auto = pretty when stdout is a terminal' },
+    ),
     secretKeyFile: Type.String({
       description: 'File holding the 32-byte key for secrets at rest; empty means <dataDir>/secret.key',
     }),
@@ -57,6 +74,10 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   maxConcurrentExecutions: 2,
   cancelGraceSeconds: 10,
   logLevel: 'info',
+  drainTimeoutSeconds: 300,
+  metricsListen: '',
+  minFreeDiskMb: 512,
+  logFormat: 'auto',
   secretKeyFile: '',
 };
 
@@ -133,5 +154,18 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; fl
   config.publicUrl = config.publicUrl.replace(/\/+$/, '');
   if (!/^https?:\/\//.test(config.publicUrl))
     throw new ConfigError('publicUrl must start with http:// or https://');
+  if (config.metricsListen !== '' && config.metricsListen !== 'off' && !parseListen(config.metricsListen))
+    throw new ConfigError(
+      `metricsListen "${config.metricsListen}" must be host:port (e.g. 127.0.0.1:9464), empty, or off`,
+    );
   return Object.freeze(config);
+}
+
+/** "host:port" (IPv6 hosts in brackets) as a listen address; null when it is not one. */
+export function parseListen(value: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):([0-9]{1,5})$/.exec(value);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  return { host: (m[1] ?? m[2])!, port };
 }

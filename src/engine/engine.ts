@@ -64,7 +64,8 @@ export class ExecutionEngine {
     number,
     { pipelineId: number; abort: AbortController; done: Promise<void> }
   >();
-  private readonly instanceLabel: string;
+  /** Label value on every container of this Gantry (derived from the data directory). */
+  readonly instanceLabel: string;
   private ticking = false;
   private tickAgain = false;
   private timer: NodeJS.Timeout | null = null;
@@ -197,7 +198,8 @@ export class ExecutionEngine {
         busy,
         free,
       );
-      for (const p of picked) this.launch(p.id, p.pipelineId);
+      // A drain may have begun while this tick read the queue: what it picked stays queued.
+      for (const p of picked) if (!this.stopped) this.launch(p.id, p.pipelineId);
     }
     const at = await nextDelayedAt(db);
     if (this.timer) clearTimeout(this.timer);
@@ -336,11 +338,45 @@ export class ExecutionEngine {
     await new PipelineFilesystem(this.deps.dataDir, pipelineId).remove();
   }
 
-  /** Stops scheduling and cancels what runs, waiting for containers to be removed. */
-  async stop(): Promise<void> {
+  /** Executions this process is running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * First half of a graceful stop: no queued execution starts any more (they stay ENQUEUED and run
+   * after the next start) while running ones go on. Resolves true once none runs, false when
+   * `timeoutMs` passed or `hurry` was aborted first.
+   */
+  async drain(timeoutMs: number, hurry?: AbortSignal): Promise<boolean> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const run of this.running.values()) run.abort.abort(STOP_REASONS.shutdown);
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      if (hurry?.aborted) resolve(false);
+      hurry?.addEventListener('abort', () => resolve(false), { once: true });
+    });
+    try {
+      // The map is read again after every round: a tick that was already past its check may add one.
+      while (this.running.size > 0) {
+        const all = Promise.all([...this.running.values()].map((r) => r.done)).then(() => true);
+        if (!(await Promise.race([all, givenUp]))) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Stops scheduling and terminates what runs, saying `reason` (default: the server shut down),
+   * waiting for containers to be removed.
+   */
+  async stop(reason: string = STOP_REASONS.shutdown): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const run of this.running.values()) run.abort.abort(reason);
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 }

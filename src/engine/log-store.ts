@@ -14,6 +14,8 @@ const MAX_LINE_BYTES = 64 * 1024;
 
 export class LogStore {
   readonly events = new EventEmitter();
+  /** Bytes written to every log since this process started (for the metrics). */
+  bytesWritten = 0;
 
   constructor(private readonly root: string) {
     mkdirSync(root, { recursive: true });
@@ -26,7 +28,10 @@ export class LogStore {
 
   /** A fresh log for an action execution (a previous attempt's log is replaced). */
   writer(actionExecutionId: string): LogWriter {
-    return new LogWriter(this.file(actionExecutionId), () => this.events.emit(actionExecutionId));
+    return new LogWriter(this.file(actionExecutionId), (bytes) => {
+      this.bytesWritten += bytes;
+      this.events.emit(actionExecutionId);
+    });
   }
 
   /** Lines [offset, offset+limit) of a log; fewer at its end. */
@@ -135,7 +140,8 @@ export class LogWriter {
 
   constructor(
     file: string,
-    private readonly onWrite: () => void,
+    /** Called after each write with the number of bytes it added to the file. */
+    private readonly onWrite: (bytes: number) => void,
     private transform: LineTransform = unchanged,
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
@@ -156,6 +162,7 @@ export class LogWriter {
    */
   write(chunk: Buffer | string, stream = 'gantry'): Promise<void> | undefined {
     const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const written = this.bytes;
     const before = this.pending.get(stream);
     const bytes = before !== undefined && before.length > 0 ? Buffer.concat([before, data]) : data;
     const last = bytes.lastIndexOf(NL);
@@ -176,7 +183,7 @@ export class LogWriter {
     if (pieces.length > 0) out = (out === null ? '' : out.toString('utf8')) + pieces.join('');
     if (out === null) return undefined;
     const ok = this.out.write(out);
-    this.onWrite();
+    this.onWrite(this.bytes - written);
     return ok ? undefined : new Promise<void>((resolve) => this.out.once('drain', resolve));
   }
 
@@ -240,12 +247,13 @@ export class LogWriter {
   /** Flushes a last partial line and closes the files. */
   async close(): Promise<void> {
     const parts: string[] = [];
+    const written = this.bytes;
     for (const rest of this.pending.values())
       if (rest.length > 0) this.append(parts, rest.toString('utf8'), this.transform);
     this.pending.clear();
     if (parts.length > 0) {
       this.out.write(parts.join(''));
-      this.onWrite();
+      this.onWrite(this.bytes - written);
     }
     await Promise.all([
       new Promise<void>((resolve) => this.out.end(resolve)),
