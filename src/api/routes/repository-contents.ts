@@ -12,12 +12,14 @@ import {
   type TreeEntry,
 } from '../../repo/contents.ts';
 import { readCommitInfo } from '../../repo/revisions.ts';
+import { findUserByEmailAddress } from '../../store/identity.ts';
 import type { ProjectRow, WorkspaceRow } from '../../store/schema.ts';
 import { diffRefs } from '../../triggers/ref-updates.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 import { loadProject } from '../lookup.ts';
+import { presentMember } from '../present/identity.ts';
 import { AuthQuery, ProjectParams } from '../schemas/common.ts';
 import { Links } from '../schemas/identity.ts';
 import { ContentList, FileChange } from '../schemas/repository.ts';
@@ -121,15 +123,17 @@ export function repositoryContentsRoutes(app: FastifyInstance, ctx: ApiContext):
 
   async function presentCommit(ws: WorkspaceRow, project: ProjectRow, gitDir: string, sha: string) {
     const info = await readCommitInfo(gitDir, sha);
-    const person = (name: string, email: string) => ({ name, email });
+    // A Gantry user is shown as a member (Buddy's clients read url, id, email); anyone else by name and e-mail.
+    const person = async (name: string, email: string) =>
+      presentMember(urls, ws.domain, await findUserByEmailAddress(db, email), ws.owner_id) ?? { name, email };
     return {
       ...urls.pair(`${urls.project(ws.domain, project.name)}/repository/commits/${info.revision}`),
       revision: info.revision,
       author_date: info.authorDate,
       commit_date: info.commitDate,
       message: info.message,
-      author: person(info.authorName, info.authorEmail),
-      committer: person(info.committerName, info.committerEmail),
+      author: await person(info.authorName, info.authorEmail),
+      committer: await person(info.committerName, info.committerEmail),
     };
   }
 

@@ -15,7 +15,17 @@ export const ContentEntry = Type.Object(
 );
 export const ContentList = Type.Array(ContentEntry);
 
-const Person = Type.Object({ name: Type.String(), email: Type.String() });
+/** A Gantry user as a member; someone else (a pushed commit's author) by name and e-mail only. */
+const Person = Type.Object({
+  url: Type.Optional(Type.String()),
+  html_url: Type.Optional(Type.String()),
+  id: Type.Optional(Type.Integer()),
+  name: Type.String(),
+  email: Type.String(),
+  avatar_url: Type.Optional(Type.String()),
+  admin: Type.Optional(Type.Boolean()),
+  workspace_owner: Type.Optional(Type.Boolean()),
+});
 export const Commit = Type.Object(
   {
     ...Links,
