@@ -18,6 +18,8 @@ echo "== lint"
 npx eslint --max-warnings 0 src test bench
 echo "== format"
 npx prettier --check --log-level warn src test bench eslint.config.js
+echo "== build"
+npm run build --silent
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
