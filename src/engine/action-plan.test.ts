@@ -27,9 +27,9 @@ test('parallel run_next joins an action with the next one', () => {
 test('entrypoint decision', () => {
   assert.deepEqual(containerCommand('/bin/sh', 'ls -al > ls.log'), {
     entrypoint: ['/bin/sh'],
-    cmd: ['-c', 'ls -al > ls.log'],
+    cmd: ['-c', 'exec 2>&1\nls -al > ls.log'],
   });
-  assert.deepEqual(containerCommand(null, 'echo hi'), { cmd: ['sh', '-c', 'echo hi'] });
+  assert.deepEqual(containerCommand(null, 'echo hi'), { cmd: ['sh', '-c', 'exec 2>&1\necho hi'] });
   assert.deepEqual(containerCommand('/bin/echo', 'a "b c"'), {
     entrypoint: ['/bin/echo'],
     cmd: ['a', 'b c'],

@@ -104,9 +104,17 @@ export function splitWords(text: string): string[] {
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
 
 /**
+ * Prepended to shell commands: stderr joins stdout in one pipe, so the log keeps the order the
+ * commands wrote in. Docker reads the two pipes separately and cannot know which line came first
+ * (`echo out; echo err >&2` came back err first, and not stably); the log API holds plain lines, so
+ * nothing is lost by merging them.
+ */
+export const MERGE_STDERR = 'exec 2>&1\n';
+
+/**
  * Our decision for inline_commands: a shell entrypoint runs `<entrypoint> -c "<commands>"`, another
  * entrypoint gets the commands as word-split arguments, no entrypoint keeps the image's and runs
- * `sh -c "<commands>"`.
+ * `sh -c "<commands>"`. Shell commands run with stderr merged into stdout (MERGE_STDERR).
  */
 export function containerCommand(
   entrypoint: string | null,
@@ -114,8 +122,8 @@ export function containerCommand(
 ): { entrypoint?: string[]; cmd?: string[] } {
   const ep = entrypoint === null || entrypoint.trim() === '' ? null : splitWords(entrypoint);
   const hasCommands = commands.trim() !== '';
-  if (ep === null) return hasCommands ? { cmd: ['sh', '-c', commands] } : {};
+  if (ep === null) return hasCommands ? { cmd: ['sh', '-c', MERGE_STDERR + commands] } : {};
   const shell = SHELLS.has((ep[0] ?? '').split('/').pop() ?? '');
-  if (shell) return { entrypoint: ep, cmd: hasCommands ? ['-c', commands] : [] };
+  if (shell) return { entrypoint: ep, cmd: hasCommands ? ['-c', MERGE_STDERR + commands] : [] };
   return { entrypoint: ep, cmd: splitWords(commands) };
 }

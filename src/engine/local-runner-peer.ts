@@ -52,12 +52,15 @@ export class LocalRunnerPeer implements RunnerPeer {
 
   async claim(executionId: number): Promise<Workload | null> {
     const { db, secrets } = this.deps;
+    // A retried execution keeps its first start: its duration covers the first attempt and the retry,
+    // while each retried action execution carries its own start and finish.
+    const firstStart = (await getExecution(db, executionId))?.start_date ?? null;
     // Buddy's pipeline shows the run in progress while it runs: transition() puts it there.
     const e = await this.deps.transition(executionId, {
       execution: {
         from: ['ENQUEUED'],
         to: 'INPROGRESS',
-        fields: { start_date: now(), finish_date: null, error_message: null },
+        fields: { start_date: firstStart ?? now(), finish_date: null, error_message: null },
       },
     });
     this.deps.notify(executionId);

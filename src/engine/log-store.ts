@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream, mkdirSync, promises as fsp, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 
 /**
  * Action logs live in append-only files, one per action execution, beside a sparse index of the byte
@@ -65,13 +64,21 @@ export class LogStore {
     } catch {
       return out;
     }
-    const rl = createInterface({ input: stream, crlfDelay: Infinity });
-    for await (const text of rl) {
-      if (line >= offset + limit) break;
-      if (line >= offset) out.push(text);
-      line += 1;
+    // Lines end at "\n" only, as the writer counts them: a "\r" inside a line (progress output) is
+    // part of the line, so the lines read always agree with log_lines.
+    let partial = '';
+    read: for await (const chunk of stream as AsyncIterable<string>) {
+      const text = partial + chunk;
+      let start = 0;
+      let nl: number;
+      while ((nl = text.indexOf('\n', start)) >= 0) {
+        if (line >= offset + limit) break read;
+        if (line >= offset) out.push(text.slice(start, nl));
+        line += 1;
+        start = nl + 1;
+      }
+      partial = text.slice(start);
     }
-    rl.close();
     stream.destroy();
     return out;
   }

@@ -31,3 +31,9 @@ export function statusInfo(status: string | null | undefined): StatusInfo {
 export function isActive(status: string | null | undefined): boolean {
   return statusInfo(status).active;
 }
+
+/** A pipeline's status badge: INITIAL there means it never ran (not a run waiting to start). */
+export function pipelineStatus(p: { last_execution_status?: string | null }): string | null {
+  const s = p.last_execution_status ?? null;
+  return s === 'INITIAL' ? null : s;
+}

@@ -122,6 +122,35 @@ test('stdout and stderr are both captured, each line once', async () => {
   ]);
 });
 
+test('stdout and stderr lines keep the order the commands wrote them in, every time', async () => {
+  const { pipelinePath } = await setupPipeline(h, repo.dir);
+  await addAction(h, pipelinePath, {
+    name: 'interleaved',
+    inline_commands: 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "out $i"; echo "err $i" >&2; done',
+  });
+  const expected = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].flatMap((i) => [`out ${i}`, `err ${i}`]);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const { execution: e, path } = await runToEnd(h, pipelinePath);
+    assert.equal(e.status, 'SUCCESSFUL');
+    assert.deepEqual(await logsOf(h, path, actionNamed(e, 'interleaved').action_execution_id), expected);
+  }
+});
+
+test('a carriage return inside a line does not split it: total_element_count agrees with the entries', async () => {
+  const { pipelinePath } = await setupPipeline(h, repo.dir);
+  await addAction(h, pipelinePath, {
+    name: 'progress',
+    inline_commands: "printf 'one\\n10%%\\r50%%\\r100%%\\ntwo\\r\\nthree\\n'",
+  });
+  const { execution: e, path } = await runToEnd(h, pipelinePath);
+  assert.equal(e.status, 'SUCCESSFUL');
+  const aeid = actionNamed(e, 'progress').action_execution_id;
+  const res = await h.request('GET', `${path}/action_executions/${aeid}/logs?limit=1000`);
+  assert.deepEqual(res.body.logs, ['one', '10%\r50%\r100%', 'two', 'three']);
+  assert.equal(res.body.total_element_count, res.body.logs.length);
+  assert.equal(res.body.element_count, res.body.logs.length);
+});
+
 test('5 MB of output is stored whole and pages by offset', async () => {
   const { pipelinePath } = await setupPipeline(h, repo.dir);
   const pad = 'x'.repeat(90);

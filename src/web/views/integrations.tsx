@@ -90,7 +90,7 @@ function IntegrationForm(props: { ws: string; integration?: Integration; onDone:
         if (f.password) body.password = f.password;
         if (f.type === 'DOCKER_REGISTRY' && f.host) body.host = f.host;
         if (i) await api('PATCH', `${base}/${i.hash_id}`, body);
-        else await api('POST', base, { ...body, scope: 'WORKSPACE', auth_type: 'TOKEN' });
+        else await api('POST', base, { ...body, scope: 'WORKSPACE' });
         props.onDone();
       })}
     >

@@ -23,7 +23,7 @@ import {
 import { durationOf, firstLine, num, shortSha } from '../format.ts';
 import { useWorkspaceEvents } from '../live.ts';
 import { href, navigate } from '../router.ts';
-import { statusInfo } from '../status.ts';
+import { pipelineStatus, statusInfo } from '../status.ts';
 import type { Action, Execution, Paged, Pipeline } from '../types.ts';
 import { Variables } from './variables.tsx';
 
@@ -77,7 +77,7 @@ export function PipelineView(props: {
     );
   const [pl, { actions }, execs] = data;
   return (
-    <Page crumbs={crumbs} title={pl.name} badge={<Badge status={pl.last_execution_status} large />}>
+    <Page crumbs={crumbs} title={pl.name} badge={<Badge status={pipelineStatus(pl)} large />}>
       <Announce text={announce} />
       <Tabs
         base={base}

@@ -20,6 +20,7 @@ import {
 import { shortSha } from '../format.ts';
 import { useWorkspaceEvents } from '../live.ts';
 import { href, navigate } from '../router.ts';
+import { pipelineStatus } from '../status.ts';
 import type { Pipeline, Project } from '../types.ts';
 import { Environments } from './environments.tsx';
 import { PipelineForm } from './pipeline.tsx';
@@ -93,7 +94,7 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
               <ul class="rows">
                 {pipelines.map((pl) => (
                   <li key={pl.id} class="row">
-                    <Badge status={pl.last_execution_status} />
+                    <Badge status={pipelineStatus(pl)} />
                     <a
                       class="strong grow"
                       href={href(['workspaces', props.ws, 'projects', props.project, 'pipelines', pl.id])}

@@ -42,7 +42,8 @@ const SCOPES = [
 
 export function UserView(): JSX.Element {
   const { data, error, reload } = useData(
-    () => Promise.all([get<User>('/user'), get<{ tokens: Token[] }>('/user/tokens').catch(() => null)]),
+    () =>
+      Promise.all([get<User>('/user'), get<{ access_tokens: Token[] }>('/user/tokens').catch(() => null)]),
     [],
   );
   const [created, setCreated] = useState<Token | null>(null);
@@ -82,7 +83,7 @@ export function UserView(): JSX.Element {
         <h2 id="tokens-title">API tokens</h2>
         {tokens === null && <p class="muted">This token may not list tokens (TOKEN_INFO).</p>}
         <ul class="rows">
-          {tokens?.tokens.map((t) => (
+          {tokens?.access_tokens.map((t) => (
             <li key={t.id} class="row">
               <span class="strong grow">{t.name}</span>
               <span class="muted small">
@@ -128,7 +129,7 @@ function TokenForm(props: { onCreated: (t: Token) => void; onCancel: () => void 
         const scopes = SCOPES.filter((s) => f[`scope_${s}`] === true);
         const days = Number(f.expires_in_days);
         const body: Record<string, unknown> = { name: f.name, scopes };
-        if (days > 0) body.expires_in = Math.round(days * 86400);
+        if (days > 0) body.expires_at = new Date(Date.now() + days * 86_400_000).toISOString();
         props.onCreated(await api<Token>('POST', '/user/tokens', body));
       })}
     >

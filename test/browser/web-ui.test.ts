@@ -1,0 +1,329 @@
+// The web UI in Debian's Chromium (playwright-core, executablePath /usr/bin/chromium): a new user signs
+// in, creates a workspace, project, pipeline and action through the forms, pushes code over HTTP, runs
+// with a variable, watches the live log, cancels, retries; hostile names stay text; every page fits a
+// 390 px screen and passes axe-core without serious or critical violations.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { buildWeb } from '../../scripts/build-web.ts';
+import { axeViolations, horizontalOverflow, startBrowser, type Browser } from '../support/browser.ts';
+import { git, makeRepo, startGantry, waitForExecution, type Harness } from '../support/harness.ts';
+
+const XSS = `<img src=x onerror="alert('xss')">`;
+const XSS_SCRIPT = `<script>alert('xss')</script>`;
+/** Printed by the action (no single quotes: it goes through sh -c '...'). */
+const XSS_LOG = '<img src=x onerror=alert(1)><b>bold</b>';
+/** Set GANTRY_SCREENSHOTS=docs to refresh the README's screenshots. */
+const SHOTS = process.env.GANTRY_SCREENSHOTS;
+const WAIT = 90_000;
+
+let h: Harness;
+let b: Browser;
+let page: Page;
+
+before(async () => {
+  await buildWeb();
+  h = await startGantry({ listen: true });
+  b = await startBrowser();
+  page = b.page;
+  page.setDefaultTimeout(WAIT);
+});
+after(async () => {
+  await b?.close();
+  await h?.close();
+});
+
+async function shot(name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+}
+
+/** No image with the payload's src got into the DOM, and nothing opened a dialog. */
+async function assertInert(): Promise<void> {
+  assert.equal(await page.locator('img[src="x"]').count(), 0, 'a payload became an element');
+  assert.equal(await page.locator('main script').count(), 0, 'a payload became a script');
+  assert.deepEqual(
+    b.problems.filter((p) => p.startsWith('dialog')),
+    [],
+  );
+}
+
+const state: { pipelineUrl?: string; actionUrl?: string; executionUrl?: string; projectUrl?: string } = {};
+
+test('sign in with a pasted token (a wrong one is refused)', async () => {
+  await page.goto(`${h.baseUrl}/`);
+  await page.getByLabel('API token').fill('gty_wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('That token is not valid.').waitFor();
+  await page.getByLabel('API token').fill(h.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+  assert.equal(await page.locator('[aria-current="page"]').first().textContent(), 'Workspaces');
+});
+
+test('create a workspace and a hosted project through the forms; API errors appear next to their field', async () => {
+  await page.getByRole('button', { name: 'New workspace' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Acme');
+  await page.getByLabel('Domain').fill('bad domain!');
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  // The API's message lands under the Domain field, tied to it for screen readers.
+  const domain = page.getByLabel('Domain');
+  await page.locator('.field.invalid #' + (await domain.getAttribute('id'))).waitFor();
+  assert.equal(await domain.getAttribute('aria-invalid'), 'true');
+  await domain.fill('acme');
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await page.getByRole('heading', { name: 'Acme' }).waitFor();
+
+  await page.getByRole('button', { name: 'New project' }).click();
+  await page.getByLabel('Display name').fill(`Web ${XSS}`);
+  await page.getByLabel('Name (URL)').fill('web');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByText('Push your code here').waitFor();
+  await page.getByRole('heading', { name: `Web ${XSS}` }).waitFor();
+  await assertInert();
+  state.projectUrl = page.url();
+});
+
+test('push code to the push URL shown on the project page (git over HTTP)', async () => {
+  const pushUrl = (await page.locator('.copyline code').first().textContent()) ?? '';
+  assert.match(pushUrl, /\/git\/acme\/web\.git$/);
+  const repo = makeRepo([{ message: 'first', files: { 'README.md': 'hello\n' } }]);
+  const u = new URL(pushUrl);
+  u.username = 'x';
+  u.password = h.token;
+  // Asynchronously: the server answering the push runs in this process.
+  await promisify(execFile)('git', ['-c', 'credential.helper=', 'push', u.toString(), 'HEAD:master'], {
+    cwd: repo.dir,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+  });
+  const head = git(repo.dir, 'rev-parse', 'HEAD');
+  const refs = await promisify(execFile)('git', ['ls-remote', u.toString(), 'refs/heads/master']);
+  assert.equal(refs.stdout.split(/\s/)[0], head, 'the pushed commit is on the server');
+});
+
+test('create a pipeline and an action through the forms, reorder actions', async () => {
+  await page.getByRole('button', { name: 'New pipeline' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(`Build ${XSS_SCRIPT}`);
+  await page.getByRole('button', { name: 'Create pipeline' }).click();
+  await page.getByRole('heading', { name: `Build ${XSS_SCRIPT}` }).waitFor();
+  state.pipelineUrl = page.url();
+
+  await page.getByRole('link', { name: 'Add action: run commands' }).click();
+  await page.getByLabel('Action name').fill('Test');
+  await page.getByLabel('Image').fill('gantry-test/busybox');
+  await page
+    .getByLabel('Commands')
+    .fill(
+      [
+        'echo "hello $GREETING"',
+        "printf '\\033[31mred text\\033[0m\\n'",
+        `echo '${XSS_LOG}'`,
+        'echo out; echo err >&2',
+        'sleep 600',
+      ].join('\n'),
+    );
+  await shot('ui-action-form.png');
+  await page.getByRole('button', { name: 'Add action' }).click();
+  await page.getByRole('link', { name: 'Test', exact: true }).waitFor();
+
+  // A second action, then move it first and back.
+  await page.getByRole('link', { name: 'Add action: run commands' }).click();
+  await page.getByLabel('Action name').fill('Second');
+  await page.getByLabel('Image').fill('gantry-test/busybox');
+  await page.getByLabel('Commands').fill('true');
+  await page.getByRole('button', { name: 'Add action' }).click();
+  await page.getByRole('link', { name: 'Second', exact: true }).waitFor();
+  const names = async (): Promise<string[]> => page.locator('ol.actions a.strong').allTextContents();
+  assert.deepEqual(await names(), ['Test', 'Second']);
+  await page.getByRole('button', { name: 'Move Second up' }).click();
+  await page.waitForFunction(() => {
+    const first = (globalThis as any).document.querySelector('ol.actions a.strong');
+    return first?.textContent === 'Second';
+  });
+  await page.getByRole('button', { name: 'Move Second down' }).click();
+  await page.waitForFunction(() => {
+    const first = (globalThis as any).document.querySelector('ol.actions a.strong');
+    return first?.textContent === 'Test';
+  });
+  assert.deepEqual(await names(), ['Test', 'Second']);
+  await assertInert();
+});
+
+test('run with a variable and watch the live log: colours, line links, payloads as text', async () => {
+  await page.getByRole('button', { name: 'Run…' }).click();
+  await page.getByLabel('Variables').fill('GREETING=world');
+  await page.getByLabel('Comment').fill(`run ${XSS}`);
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.getByRole('heading', { name: /Execution #\d+/ }).waitFor();
+  state.executionUrl = page.url();
+  await page.locator('.log-lines').getByText('hello world').waitFor();
+  await page.locator('.badge', { hasText: 'In progress' }).first().waitFor();
+  const red = page.locator('.log-lines .ansi-red-fg');
+  await red.waitFor();
+  assert.equal(await red.textContent(), 'red text');
+  await page.locator('.log-lines').getByText(XSS_LOG).waitFor();
+  await page.locator('.log-lines').getByText('err', { exact: true }).waitFor();
+  // stdout first: the order the commands wrote in.
+  const texts = await page.locator('.log-lines .txt').allTextContents();
+  assert.ok(texts.indexOf('out') >= 0 && texts.indexOf('out') < texts.indexOf('err'), texts.join('|'));
+  const link = page.getByRole('link', { name: 'Line 1', exact: true });
+  assert.match((await link.getAttribute('href')) ?? '', /[?&]line=1\b/);
+  await page.getByText(`run ${XSS}`).waitFor();
+  await assertInert();
+  // Search within the log.
+  await page.getByLabel('Search the log').fill('hello');
+  await page.getByText(/^1 of \d+ lines match/).waitFor();
+  await page.getByLabel('Search the log').fill('');
+  await shot('ui-execution.png');
+  // The live stream authenticates with a ticket: the token never appears in a URL the page opened.
+  const urls = await page.evaluate(() =>
+    (globalThis as any).performance.getEntriesByType('resource').map((e: any) => e.name as string),
+  );
+  assert.ok(
+    urls.some((u: string) => u.includes('/events?ticket=')),
+    'the page follows the execution with a stream ticket',
+  );
+  assert.ok(!urls.some((u: string) => u.includes(h.token)), 'the token was put in a URL');
+});
+
+test('cancel, then retry, from the execution page', async () => {
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.page-head .badge', { hasText: 'Terminated' }).waitFor();
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await page.locator('.page-head .badge', { hasText: 'In progress' }).waitFor();
+  await page.locator('.log-lines').getByText('hello world').waitFor();
+  // One pane, each line once.
+  assert.equal(await page.locator('.log-lines').count(), 1);
+  assert.equal(await page.locator('.log-lines').getByText('hello world').count(), 1);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.page-head .badge', { hasText: 'Terminated' }).waitFor();
+});
+
+test('the pipeline page updates live when a run starts elsewhere', async () => {
+  await page.goto(state.pipelineUrl!);
+  await page.getByRole('heading', { name: 'Executions' }).waitFor();
+  const before = await page.locator('li.exec').count();
+  const pl = await h.request('GET', '/api/workspaces/acme/projects/web/pipelines');
+  const id = pl.body.pipelines[0].id;
+  const plPath = `/api/workspaces/acme/projects/web/pipelines/${id}`;
+  const run = await h.request('POST', `${plPath}/executions`, {
+    delay_until: new Date(Date.now() + 3600_000).toISOString(),
+  });
+  assert.equal(run.status, 200, JSON.stringify(run.body));
+  await page.waitForFunction(
+    (n) => (globalThis as any).document.querySelectorAll('li.exec').length > n,
+    before,
+  );
+  // "Run now" starts the delayed run.
+  await page.getByRole('link', { name: `#${run.body.id}` }).click();
+  await page.getByRole('button', { name: 'Run now' }).click();
+  await page.locator('.page-head .badge', { hasText: 'In progress' }).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await waitForExecution(h, `${plPath}/executions/${run.body.id}`, WAIT);
+});
+
+test('variables and secrets, environments, integrations and tokens through the forms', async () => {
+  await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=variables`);
+  await page.getByRole('button', { name: 'Add a variable' }).click();
+  await page.getByLabel('Key').fill('1bad');
+  await page.getByLabel('Value').fill('x');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('.field.invalid').getByLabel('Key').waitFor();
+  await page.getByLabel('Key').fill('PLAIN');
+  await page.getByLabel('Value').fill('visible-value');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('code.value', { hasText: 'visible-value' }).waitFor();
+
+  await page.getByRole('button', { name: 'Add a variable' }).click();
+  await page.getByLabel('Key').fill('SECRET_ONE');
+  await page.getByLabel('Secret (encrypted, never shown again)').check();
+  await page.getByLabel('Value').fill('s3cr3t-value');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('li.row', { hasText: 'SECRET_ONE' }).getByText('secret', { exact: true }).waitFor();
+  // Editing a secret never shows it either.
+  await page.getByRole('button', { name: 'Edit SECRET_ONE' }).click();
+  assert.equal(await page.getByLabel('New value (leave empty to keep the secret)').inputValue(), '');
+  assert.ok(!(await page.content()).includes('s3cr3t-value'), 'a secret value reached the page');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+
+  await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=environments`);
+  await page.getByRole('button', { name: 'Add an environment' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Staging');
+  await page.getByRole('button', { name: 'Add environment' }).click();
+  await page.locator('li.row', { hasText: 'Staging' }).waitFor();
+
+  await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=integrations`);
+  await page.getByRole('button', { name: 'Add an integration' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Hub');
+  await page.getByLabel('User name').fill('someone');
+  await page.getByLabel('Password or token').fill('hub-password');
+  await page.getByRole('button', { name: 'Add integration' }).click();
+  await page.locator('li.row', { hasText: 'Hub' }).waitFor();
+  assert.ok(!(await page.content()).includes('hub-password'));
+
+  await page.goto(`${h.baseUrl}/#/user`);
+  await page.getByRole('button', { name: 'New token' }).click();
+  await page.getByLabel('Token name').fill('ci');
+  await page.getByLabel('EXECUTION_INFO').check();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const value = (await page.locator('.notice code').textContent()) ?? '';
+  assert.match(value, /^gty_/);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.locator('li.row', { hasText: 'ci' }).waitFor();
+  await page.reload();
+  await page.locator('li.row', { hasText: 'ci' }).waitFor();
+  assert.ok(!(await page.content()).includes(value), 'a token was shown twice');
+  // The token works: it was really created with that value.
+  const me = await h.request('GET', '/api/user', undefined, { token: value });
+  assert.equal(me.status, 200);
+});
+
+test('every page fits 390 px without horizontal overflow and passes axe-core', async () => {
+  const pages = [
+    `${h.baseUrl}/#/`,
+    `${h.baseUrl}/#/workspaces/acme`,
+    `${h.baseUrl}/#/workspaces/acme?tab=variables`,
+    `${h.baseUrl}/#/workspaces/acme?tab=environments`,
+    `${h.baseUrl}/#/workspaces/acme?tab=integrations`,
+    `${h.baseUrl}/#/workspaces/acme?tab=settings`,
+    state.projectUrl!,
+    `${state.projectUrl!}?tab=settings`,
+    state.pipelineUrl!,
+    `${state.pipelineUrl!}?tab=variables`,
+    `${state.pipelineUrl!}?tab=settings`,
+    `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=RUN_DOCKER_CONTAINER`,
+    `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=DOCKERFILE`,
+    `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=DOCKER_PUSH`,
+    state.executionUrl!,
+    `${h.baseUrl}/#/user`,
+  ];
+  const failures: string[] = [];
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: 844 });
+    for (const url of pages) {
+      await page.goto(url);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      // Open the forms that are folded away, so they are checked too.
+      for (const name of ['New project', 'New pipeline', 'Run…', 'Add a variable', 'New token']) {
+        const btn = page.getByRole('button', { name, exact: true });
+        if ((await btn.count()) > 0) await btn.first().click();
+      }
+      const over = await horizontalOverflow(page);
+      if (over > 0) failures.push(`${width}px ${url}: ${over}px wider than the screen`);
+      for (const v of await axeViolations(page)) failures.push(`${width}px ${url}: ${v}`);
+      if (width === 390 && url === state.pipelineUrl) await shot('ui-pipeline-mobile.png');
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.deepEqual(
+    // The API's 4xx answers (the invalid domain above) are logged by the browser; anything else is a fault.
+    b.problems.filter((p) => !p.includes('Failed to load resource: the server responded with a status of 4')),
+    [],
+  );
+});
