@@ -8,7 +8,7 @@ import { session } from './session.ts';
 import type { User } from './types.ts';
 import { ActionView } from './views/action.tsx';
 import { ExecutionView } from './views/execution.tsx';
-import { Login } from './views/login.tsx';
+import { Login, SetPassword } from './views/login.tsx';
 import { PipelineView } from './views/pipeline.tsx';
 import { ProjectView } from './views/project.tsx';
 import { UserView } from './views/user.tsx';
@@ -81,6 +81,8 @@ function App(): JSX.Element {
     setMe(null);
     if (token) get<User>('/user').then(setMe, () => setMe(null));
   }, [token]);
+  const { segs, query } = useRoute();
+  const setPassword = match('set-password', segs) ? (query.get('token') ?? '') : null;
   return (
     <>
       <header class="topbar">
@@ -97,7 +99,15 @@ function App(): JSX.Element {
           </nav>
         )}
       </header>
-      <main id="main">{token ? <View /> : <Login message={message} />}</main>
+      <main id="main">
+        {setPassword !== null ? (
+          <SetPassword token={setPassword} />
+        ) : token ? (
+          <View />
+        ) : (
+          <Login message={message} />
+        )}
+      </main>
     </>
   );
 }

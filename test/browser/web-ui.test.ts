@@ -53,43 +53,63 @@ async function assertInert(): Promise<void> {
   );
 }
 
+/** The steps build on each other: after a failure the rest are skipped instead of each timing out. */
+let broken = false;
+function step(name: string, fn: () => Promise<void>): void {
+  test(name, async (t) => {
+    if (broken) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    try {
+      await fn();
+    } catch (e) {
+      broken = true;
+      throw e;
+    }
+  });
+}
+
 const state: { pipelineUrl?: string; actionUrl?: string; executionUrl?: string; projectUrl?: string } = {};
 
-test('sign in with a pasted token (a wrong one is refused)', async () => {
+step('sign in with a pasted token (a wrong one is refused)', async () => {
   await page.goto(`${h.baseUrl}/`);
   await page.getByLabel('API token').fill('gty_wrong');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in with the token' }).click();
   await page.getByText('That token is not valid.').waitFor();
   await page.getByLabel('API token').fill(h.token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in with the token' }).click();
   await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
   assert.equal(await page.locator('[aria-current="page"]').first().textContent(), 'Workspaces');
 });
 
-test('create a workspace and a hosted project through the forms; API errors appear next to their field', async () => {
-  await page.getByRole('button', { name: 'New workspace' }).click();
-  await page.getByLabel('Name', { exact: true }).fill('Acme');
-  await page.getByLabel('Domain').fill('bad domain!');
-  await page.getByRole('button', { name: 'Create workspace' }).click();
-  // The API's message lands under the Domain field, tied to it for screen readers.
-  const domain = page.getByLabel('Domain');
-  await page.locator('.field.invalid #' + (await domain.getAttribute('id'))).waitFor();
-  assert.equal(await domain.getAttribute('aria-invalid'), 'true');
-  await domain.fill('acme');
-  await page.getByRole('button', { name: 'Create workspace' }).click();
-  await page.getByRole('heading', { name: 'Acme' }).waitFor();
+step(
+  'create a workspace and a hosted project through the forms; API errors appear next to their field',
+  async () => {
+    await page.getByRole('button', { name: 'New workspace' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Acme');
+    await page.getByLabel('Domain').fill('bad domain!');
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+    // The API's message lands under the Domain field, tied to it for screen readers.
+    const domain = page.getByLabel('Domain');
+    await page.locator('.field.invalid #' + (await domain.getAttribute('id'))).waitFor();
+    assert.equal(await domain.getAttribute('aria-invalid'), 'true');
+    await domain.fill('acme');
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+    await page.getByRole('heading', { name: 'Acme' }).waitFor();
 
-  await page.getByRole('button', { name: 'New project' }).click();
-  await page.getByLabel('Display name').fill(`Web ${XSS}`);
-  await page.getByLabel('Name (URL)').fill('web');
-  await page.getByRole('button', { name: 'Create project' }).click();
-  await page.getByText('Push your code here').waitFor();
-  await page.getByRole('heading', { name: `Web ${XSS}` }).waitFor();
-  await assertInert();
-  state.projectUrl = page.url();
-});
+    await page.getByRole('button', { name: 'New project' }).click();
+    await page.getByLabel('Display name').fill(`Web ${XSS}`);
+    await page.getByLabel('Name (URL)').fill('web');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByText('Push your code here').waitFor();
+    await page.getByRole('heading', { name: `Web ${XSS}` }).waitFor();
+    await assertInert();
+    state.projectUrl = page.url();
+  },
+);
 
-test('push code to the push URL shown on the project page (git over HTTP)', async () => {
+step('push code to the push URL shown on the project page (git over HTTP)', async () => {
   const pushUrl = (await page.locator('.copyline code').first().textContent()) ?? '';
   assert.match(pushUrl, /\/git\/acme\/web\.git$/);
   const repo = makeRepo([{ message: 'first', files: { 'README.md': 'hello\n' } }]);
@@ -106,7 +126,7 @@ test('push code to the push URL shown on the project page (git over HTTP)', asyn
   assert.equal(refs.stdout.split(/\s/)[0], head, 'the pushed commit is on the server');
 });
 
-test('create a pipeline and an action through the forms, reorder actions', async () => {
+step('create a pipeline and an action through the forms, reorder actions', async () => {
   await page.getByRole('button', { name: 'New pipeline' }).click();
   await page.getByLabel('Name', { exact: true }).fill(`Build ${XSS_SCRIPT}`);
   await page.getByRole('button', { name: 'Create pipeline' }).click();
@@ -154,7 +174,7 @@ test('create a pipeline and an action through the forms, reorder actions', async
   await assertInert();
 });
 
-test('run with a variable and watch the live log: colours, line links, payloads as text', async () => {
+step('run with a variable and watch the live log: colours, line links, payloads as text', async () => {
   await page.getByRole('button', { name: 'Run…' }).click();
   await page.getByLabel('Variables').fill('GREETING=world');
   await page.getByLabel('Comment').fill(`run ${XSS}`);
@@ -191,7 +211,7 @@ test('run with a variable and watch the live log: colours, line links, payloads 
   assert.ok(!urls.some((u: string) => u.includes(h.token)), 'the token was put in a URL');
 });
 
-test('cancel, then retry, from the execution page', async () => {
+step('cancel, then retry, from the execution page', async () => {
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.locator('.page-head .badge', { hasText: 'Terminated' }).waitFor();
   await page.getByRole('button', { name: 'Retry' }).click();
@@ -204,7 +224,7 @@ test('cancel, then retry, from the execution page', async () => {
   await page.locator('.page-head .badge', { hasText: 'Terminated' }).waitFor();
 });
 
-test('the pipeline page updates live when a run starts elsewhere', async () => {
+step('the pipeline page updates live when a run starts elsewhere', async () => {
   await page.goto(state.pipelineUrl!);
   await page.getByRole('heading', { name: 'Executions' }).waitFor();
   const before = await page.locator('li.exec').count();
@@ -227,7 +247,7 @@ test('the pipeline page updates live when a run starts elsewhere', async () => {
   await waitForExecution(h, `${plPath}/executions/${run.body.id}`, WAIT);
 });
 
-test('variables and secrets, environments, integrations and tokens through the forms', async () => {
+step('variables and secrets, environments, integrations and tokens through the forms', async () => {
   await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=variables`);
   await page.getByRole('button', { name: 'Add a variable' }).click();
   await page.getByLabel('Key').fill('1bad');
@@ -283,13 +303,56 @@ test('variables and secrets, environments, integrations and tokens through the f
   assert.equal(me.status, 200);
 });
 
-test('every page fits 390 px without horizontal overflow and passes axe-core', async () => {
+step(
+  'invite a member, who sets a password from the one-time link and signs in with e-mail and password',
+  async () => {
+    await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=members`);
+    await page.getByLabel('Invite by e-mail').fill('dev@example.com');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    const link = (await page.locator('.notice-inline code').textContent()) ?? '';
+    assert.match(link, /#\/set-password\?token=/);
+    await page.locator('li.row', { hasText: 'dev@example.com' }).waitFor();
+
+    await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=permissions`);
+    await page.getByRole('button', { name: 'New permission set' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Runners');
+    await page.getByLabel('Pipeline').selectOption('RUN_ONLY');
+    await page.getByRole('button', { name: 'Create permission set' }).click();
+    await page.locator('li.row', { hasText: 'Runners' }).waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(link);
+    await page.getByLabel('New password').fill('correct horse battery');
+    await page.getByLabel('The same password again').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Set password and sign in' }).click();
+    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    await page.getByRole('link', { name: 'Acme' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await page.getByLabel('E-mail').fill('dev@example.com');
+    await page.getByLabel('Password', { exact: true }).fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByText('wrong e-mail address or password').waitFor();
+    await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('link', { name: 'Acme' }).waitFor();
+    // Back to the admin for the remaining checks.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(h.token);
+    await page.getByRole('button', { name: 'Sign in with the token' }).click();
+    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+  },
+);
+
+step('every page fits 390 px without horizontal overflow and passes axe-core', async () => {
   const pages = [
     `${h.baseUrl}/#/`,
     `${h.baseUrl}/#/workspaces/acme`,
     `${h.baseUrl}/#/workspaces/acme?tab=variables`,
     `${h.baseUrl}/#/workspaces/acme?tab=environments`,
     `${h.baseUrl}/#/workspaces/acme?tab=integrations`,
+    `${h.baseUrl}/#/workspaces/acme?tab=members`,
+    `${h.baseUrl}/#/workspaces/acme?tab=permissions`,
     `${h.baseUrl}/#/workspaces/acme?tab=settings`,
     state.projectUrl!,
     `${state.projectUrl!}?tab=settings`,
@@ -320,6 +383,12 @@ test('every page fits 390 px without horizontal overflow and passes axe-core', a
       if (width === 390 && url === state.pipelineUrl) await shot('ui-pipeline-mobile.png');
     }
   }
+  // And the sign-in page, signed out.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Gantry' }).waitFor();
+  if ((await horizontalOverflow(page)) > 0) failures.push('sign-in page overflows at 390 px');
+  for (const v of await axeViolations(page)) failures.push(`sign-in page: ${v}`);
   assert.deepEqual(failures, []);
   assert.deepEqual(
     // The API's 4xx answers (the invalid domain above) are logged by the browser; anything else is a fault.

@@ -330,13 +330,12 @@ export function PipelineForm(props: {
     <form
       class="form"
       onSubmit={form.submit(async (f) => {
-        const body = {
-          ...f,
-          refs: f.refs
-            .split(',')
-            .map((r) => r.trim())
-            .filter(Boolean),
-        };
+        const refs = f.refs
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
+        // "On push" is Buddy's EVENT trigger with one PUSH event on the pipeline's branches.
+        const body = { ...f, refs, events: f.on === 'EVENT' ? [{ type: 'PUSH', refs }] : [] };
         const saved = p
           ? await api<Pipeline>('PATCH', `${base}/${p.id}`, body)
           : await api<Pipeline>('POST', base, body);
@@ -352,8 +351,7 @@ export function PipelineForm(props: {
           label="Trigger"
           options={[
             ['CLICK', 'Manually'],
-            ['EVENT', 'On events (push)'],
-            ['SCHEDULE', 'On a schedule'],
+            ['EVENT', 'On every push to these branches'],
           ]}
         />
         <SelectField form={form} name="priority" label="Priority" options={['LOW', 'NORMAL', 'HIGH']} />

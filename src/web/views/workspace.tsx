@@ -16,6 +16,7 @@ import { href, navigate } from '../router.ts';
 import type { Project, Workspace } from '../types.ts';
 import { Environments } from './environments.tsx';
 import { Integrations } from './integrations.tsx';
+import { Members, PermissionSets } from './members.tsx';
 import { ProjectForm } from './project.tsx';
 import { Variables } from './variables.tsx';
 import { WorkspaceForm } from './workspaces.tsx';
@@ -59,6 +60,8 @@ export function WorkspaceView(props: { ws: string; tab: string }): JSX.Element {
           ['variables', 'Variables'],
           ['environments', 'Environments'],
           ['integrations', 'Integrations'],
+          ['members', 'Members'],
+          ['permissions', 'Permissions'],
           ['settings', 'Settings'],
         ]}
       />
@@ -89,6 +92,8 @@ export function WorkspaceView(props: { ws: string; tab: string }): JSX.Element {
       {props.tab === 'variables' && <Variables scope={{ workspace: props.ws }} title="Workspace variables" />}
       {props.tab === 'environments' && <Environments ws={props.ws} />}
       {props.tab === 'integrations' && <Integrations ws={props.ws} />}
+      {props.tab === 'members' && <Members ws={props.ws} />}
+      {props.tab === 'permissions' && <PermissionSets ws={props.ws} />}
       {props.tab === 'settings' && (
         <>
           <section class="panel">

@@ -1,0 +1,210 @@
+/** Workspace members (invite by e-mail, admin, remove) and permission sets (create, edit, delete). */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, get, path } from '../api.ts';
+import {
+  CopyLine,
+  DeleteButton,
+  Disclosure,
+  ErrorBox,
+  FormFooter,
+  Loading,
+  SelectField,
+  TextField,
+  useData,
+  useForm,
+} from '../components.tsx';
+
+interface Member {
+  id: number;
+  name: string;
+  email: string;
+  admin: boolean;
+  workspace_owner: boolean;
+}
+
+interface PermissionSet {
+  id: number;
+  name: string;
+  description?: string | null;
+  type: string;
+  [level: string]: unknown;
+}
+
+const LEVELS: Record<string, string[]> = {
+  pipeline_access_level: ['DENIED', 'READ_ONLY', 'RUN_ONLY', 'READ_WRITE'],
+  repository_access_level: ['DENIED', 'READ_ONLY', 'READ_WRITE', 'MANAGE'],
+  environment_access_level: ['DENIED', 'USE_ONLY', 'MANAGE'],
+  sandbox_access_level: ['DENIED', 'READ_ONLY', 'RUN_ONLY', 'READ_WRITE'],
+  target_access_level: ['DENIED', 'READ_ONLY', 'USE_ONLY', 'MANAGE'],
+  project_team_access_level: ['READ_ONLY', 'MANAGE'],
+};
+const label = (field: string): string =>
+  field
+    .replace(/_access_level$/, '')
+    .replace(/_/g, ' ')
+    .replace(/^./, (c) => c.toUpperCase());
+
+export function Members(props: { ws: string }): JSX.Element {
+  const base = `${path('workspaces', props.ws)}/members`;
+  const { data, error, reload } = useData(() => get<{ members: Member[] }>(`${base}?per_page=100`), [base]);
+  const [invited, setInvited] = useState<{ email: string; url?: string } | null>(null);
+  const form = useForm({ email: '' });
+  return (
+    <section class="panel" aria-labelledby="members-title">
+      <h2 id="members-title">Members</h2>
+      <ErrorBox error={error} />
+      {!data && !error && <Loading />}
+      <ul class="rows">
+        {data?.members.map((m) => (
+          <li key={m.id} class="row">
+            <span class="grow">
+              <span class="strong">{m.name}</span> <span class="muted small">{m.email}</span>
+            </span>
+            {m.workspace_owner ? <span class="tag">owner</span> : m.admin && <span class="tag">admin</span>}
+            {!m.workspace_owner && (
+              <>
+                <button
+                  type="button"
+                  class="small"
+                  onClick={() => void api('PATCH', `${base}/${m.id}`, { admin: !m.admin }).then(reload)}
+                >
+                  {m.admin ? 'Revoke admin' : 'Make admin'} <span class="visually-hidden">{m.email}</span>
+                </button>
+                <DeleteButton
+                  what={`member ${m.email}`}
+                  onDelete={async () => {
+                    await api('DELETE', `${base}/${m.id}`);
+                    reload();
+                  }}
+                />
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+      {invited && (
+        <div class="notice-inline" role="status">
+          <p>
+            {invited.email} is a member now.
+            {invited.url ? ' Send them this one-time link to set a password (shown once):' : ''}
+          </p>
+          {invited.url && <CopyLine text={invited.url} label="Copy the invitation link" />}
+        </div>
+      )}
+      <form
+        class="form"
+        aria-label="Invite a member"
+        onSubmit={form.submit(async ({ email }) => {
+          const res = await api<Member & { invitation_url?: string }>('POST', base, { email: email.trim() });
+          setInvited({ email: res.email, url: res.invitation_url });
+          form.set('email', '');
+          reload();
+        })}
+      >
+        <TextField form={form} name="email" label="Invite by e-mail" type="email" required />
+        <FormFooter form={form} submit="Invite" />
+      </form>
+    </section>
+  );
+}
+
+export function PermissionSets(props: { ws: string }): JSX.Element {
+  const base = `${path('workspaces', props.ws)}/permissions`;
+  const { data, error, reload } = useData(() => get<{ permission_sets: PermissionSet[] }>(base), [base]);
+  const [editing, setEditing] = useState<number | null>(null);
+  return (
+    <section class="panel" aria-labelledby="perm-title">
+      <h2 id="perm-title">Permission sets</h2>
+      <ErrorBox error={error} />
+      {!data && !error && <Loading />}
+      <ul class="rows">
+        {data?.permission_sets.map((s) =>
+          editing === s.id ? (
+            <li key={s.id}>
+              <PermissionSetForm
+                base={base}
+                set={s}
+                onDone={() => {
+                  setEditing(null);
+                  reload();
+                }}
+              />
+            </li>
+          ) : (
+            <li key={s.id} class="row">
+              <span class="grow">
+                <span class="strong">{s.name}</span>{' '}
+                <span class="muted small">
+                  {Object.keys(LEVELS)
+                    .map((f) => `${label(f)}: ${String(s[f] ?? '—')}`)
+                    .join(' · ')}
+                </span>
+              </span>
+              {s.type === 'CUSTOM' ? (
+                <>
+                  <button type="button" class="small" onClick={() => setEditing(s.id)}>
+                    Edit <span class="visually-hidden">{s.name}</span>
+                  </button>
+                  <DeleteButton
+                    what={`permission set ${s.name}`}
+                    onDelete={async () => {
+                      await api('DELETE', `${base}/${s.id}`);
+                      reload();
+                    }}
+                  />
+                </>
+              ) : (
+                <span class="tag">built in</span>
+              )}
+            </li>
+          ),
+        )}
+      </ul>
+      <Disclosure label="New permission set">
+        {(close) => (
+          <PermissionSetForm
+            base={base}
+            onDone={() => {
+              close();
+              reload();
+            }}
+          />
+        )}
+      </Disclosure>
+    </section>
+  );
+}
+
+function PermissionSetForm(props: { base: string; set?: PermissionSet; onDone: () => void }): JSX.Element {
+  const s = props.set;
+  const form = useForm({
+    name: s?.name ?? '',
+    description: s?.description ?? '',
+    ...Object.fromEntries(Object.entries(LEVELS).map(([f, levels]) => [f, String(s?.[f] ?? levels[0])])),
+  } as Record<string, string | boolean>);
+  return (
+    <form
+      class="form"
+      onSubmit={form.submit(async (f) => {
+        const body = { ...f, description: f.description || null };
+        if (s) await api('PATCH', `${props.base}/${s.id}`, body);
+        else await api('POST', props.base, body);
+        props.onDone();
+      })}
+    >
+      <TextField form={form} name="name" label="Name" required />
+      <TextField form={form} name="description" label="Description" />
+      <div class="grid2">
+        {Object.entries(LEVELS).map(([f, levels]) => (
+          <SelectField key={f} form={form} name={f} label={label(f)} options={levels} />
+        ))}
+      </div>
+      <FormFooter form={form} submit={s ? 'Save permission set' : 'Create permission set'}>
+        <button type="button" onClick={props.onDone}>
+          Cancel
+        </button>
+      </FormFooter>
+    </form>
+  );
+}
