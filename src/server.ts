@@ -32,6 +32,7 @@ import { now } from './store/time.ts';
 export interface Gantry {
   app: FastifyInstance;
   engine: ExecutionEngine;
+  triggers: Triggers;
   db: Db;
   config: Config;
   metrics: GantryMetrics | null;
@@ -219,6 +220,7 @@ export async function createGantry(
     }
     // Recovery runs before the API answers, so no client sees a dead process's executions as running.
     await engine.start();
+    triggers.start();
     if (options.listen) {
       try {
         await app.listen({ host: config.host, port: config.port });
@@ -230,6 +232,7 @@ export async function createGantry(
         }
       } catch (err) {
         await app.close();
+        triggers.stop();
         await engine.stop();
         throw listenError(err, 'an address', config.host, config.port);
       }
@@ -240,12 +243,14 @@ export async function createGantry(
       (closing ??= (async () => {
         if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
         await app.close();
+        triggers.stop();
         await engine.stop(reason);
         await db.destroy();
       })());
     return {
       app,
       engine,
+      triggers,
       db,
       config,
       metrics,

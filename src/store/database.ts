@@ -18,6 +18,7 @@ import * as m006 from './migrations/006-buddy-fields.ts';
 import * as m007 from './migrations/007-teams.ts';
 import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
 import * as m008x02 from './migrations/008-02-trigger-webhooks.ts';
+import * as m008x03 from './migrations/008-03-pipeline-schedules.ts';
 
 export type Db = Kysely<Database>;
 
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-teams': m007,
   '008-01-pipeline-trigger-state': m008x01,
   '008-02-trigger-webhooks': m008x02,
+  '008-03-pipeline-schedules': m008x03,
 };
 
 class StaticMigrations implements MigrationProvider {

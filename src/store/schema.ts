@@ -34,6 +34,14 @@ export interface Database {
   environment_permissions: ObjectPermissionsTable & { environment_id: string };
   integration_permissions: ObjectPermissionsTable & { integration_id: number };
   pipeline_trigger_webhooks: PipelineTriggerWebhooksTable;
+  pipeline_schedules: PipelineSchedulesTable;
+}
+
+export interface PipelineSchedulesTable {
+  pipeline_id: number;
+  event_index: number;
+  spec: string; // JSON of the SCHEDULE event the slot belongs to
+  next_run_at: string; // ISO-8601 UTC
 }
 
 export interface PipelineTriggerWebhooksTable {

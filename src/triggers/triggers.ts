@@ -12,6 +12,7 @@ import type { Db } from '../store/database.ts';
 import { projectPipelines, recordSkippedTrigger, type Pipeline } from '../store/pipelines.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
+import { ScheduleClock } from './schedule-clock.ts';
 import { eventRuns, runRequestFor, type RefUpdate } from './ref-updates.ts';
 
 export interface TriggerDeps {
@@ -39,7 +40,20 @@ export type StartResult = { execution: ExecutionRow } | { skipped: string; statu
  * nothing and is recorded on the pipeline as its last skipped trigger, with the reason.
  */
 export class Triggers {
-  constructor(private readonly deps: TriggerDeps) {}
+  readonly schedules: ScheduleClock;
+
+  constructor(private readonly deps: TriggerDeps) {
+    this.schedules = new ScheduleClock(deps.db, this, deps.logger);
+  }
+
+  /** Starts the clocks (schedules). */
+  start(): void {
+    this.schedules.start();
+  }
+
+  stop(): void {
+    this.schedules.stop();
+  }
 
   /** Starts one run of `pipeline` for a trigger; returns the execution, or why it was skipped (with an HTTP status). */
   async startRun(project: ProjectRow, pipeline: Pipeline, run: TriggeredRun): Promise<StartResult> {

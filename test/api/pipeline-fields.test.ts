@@ -189,3 +189,42 @@ test('PULL_REQUEST and EMAIL events are stored and echoed with unsent keys null'
   assert.deepEqual(email.whitelist, ['a@b.c']);
   assert.equal(res.body.pause_on_repeated_failures, 0);
 });
+
+test("the SDK's captured SCHEDULE create body is accepted and echoed; a PATCH renaming it keeps the identifier", async () => {
+  const body = JSON.parse(
+    '{"name":"p","events":[{"type":"SCHEDULE","refs":null,"events":null,"branches":null,"start_date":"2026-01-01T10:00:00Z","delay":5,"totp":false}],"priority":"LOW","fail_on_prepare_env_warning":true,"fetch_all_refs":true,"paused":true,"concurrent_pipeline_runs":true,"description_required":false,"filesystem_changeset_base":"DATE_MODIFIED","git_changeset_base":"PULL_REQUEST","manage_variables_by_yaml":true,"manage_permissions_by_yaml":true}',
+  );
+  const res = await h.request('POST', P, body);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.equal(res.body.events[0].start_date, '2026-01-01T10:00:00Z');
+  assert.equal(res.body.events[0].delay, 5);
+  assert.equal(res.body.events[0].refs, null);
+  assert.equal(res.body.pause_on_repeated_failures, 100);
+  assert.equal(res.body.git_changeset_base, 'PULL_REQUEST');
+  const patched = await h.request('PATCH', `${P}/${res.body.id}`, {
+    name: 'p2',
+    pause_on_repeated_failures: 50,
+    events: [{ type: 'SCHEDULE', start_date: '2026-02-01T10:00:00Z', delay: 10, totp: false }],
+    paused: false,
+    manage_variables_by_yaml: false,
+    manage_permissions_by_yaml: null,
+    description_required: true,
+    git_changeset_base: 'LATEST_RUN',
+    filesystem_changeset_base: 'CONTENTS',
+  });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  assert.equal(patched.body.identifier, res.body.identifier);
+  assert.equal(patched.body.pause_on_repeated_failures, 50);
+  assert.equal(patched.body.manage_variables_by_yaml, false);
+  assert.equal(patched.body.manage_permissions_by_yaml, true, 'null leaves it');
+  assert.equal(patched.body.events[0].delay, 10);
+  const cron = await h.request('POST', P, {
+    name: 'cron',
+    events: [{ type: 'SCHEDULE', cron: '0 22 * * 1-5', timezone: 'Europe/Warsaw', totp: false }],
+  });
+  assert.equal(cron.status, 201, JSON.stringify(cron.body));
+  assert.equal(cron.body.events[0].cron, '0 22 * * 1-5');
+  assert.equal(cron.body.events[0].timezone, 'Europe/Warsaw');
+  const bad = await h.request('POST', P, { name: 'bad', events: [{ type: 'SCHEDULE', cron: '61 * * * *' }] });
+  assert.equal(bad.status, 400);
+});

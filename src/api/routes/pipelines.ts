@@ -44,6 +44,7 @@ const ACCEPTED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PUSH',
   'CREATE_REF',
   'DELETE_REF',
+  'SCHEDULE',
   'WEBHOOK',
   'PULL_REQUEST',
   'EMAIL',
@@ -210,6 +211,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         creatorId: user.id,
         settings,
       });
+      await ctx.triggers.schedules.sync(pipeline.id, settings);
       const shown = await syncTriggerWebhook(
         db,
         ctx.secrets,
@@ -258,6 +260,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         identifier,
         settings,
       });
+      await ctx.triggers.schedules.sync(updated.id, settings);
       const shown = await syncTriggerWebhook(
         db,
         ctx.secrets,
