@@ -168,15 +168,25 @@ export class LogWriter {
    * and events were the main cost of streaming 100 MB.
    */
   write(chunk: Buffer | string, stream = 'gantry'): Promise<void> | undefined {
-    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    let bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     const written = this.bytes;
     const before = this.pending.get(stream);
-    const bytes = before !== undefined && before.length > 0 ? Buffer.concat([before, data]) : data;
+    let head: Buffer | null = null;
+    if (before !== undefined && before.length > 0) {
+      // Only the line the previous chunk left open is copied, not the whole chunk.
+      const first = bytes.indexOf(NL);
+      if (first < 0) bytes = Buffer.concat([before, bytes]);
+      else {
+        head = Buffer.concat([before, bytes.subarray(0, first + 1)]);
+        bytes = bytes.subarray(first + 1);
+      }
+    }
     const last = bytes.lastIndexOf(NL);
-    let out: Buffer | string | null = null;
+    const out: (Buffer | string)[] = [];
+    if (head !== null) out.push(this.lineBlock(head));
     let rest = bytes;
     if (last >= 0) {
-      out = this.lineBlock(bytes.subarray(0, last + 1));
+      out.push(this.lineBlock(bytes.subarray(0, last + 1)));
       rest = bytes.subarray(last + 1);
     }
     const pieces: string[] = [];
@@ -187,9 +197,10 @@ export class LogWriter {
       rest = rest.subarray(cut);
     }
     this.pending.set(stream, rest);
-    if (pieces.length > 0) out = (out === null ? '' : out.toString('utf8')) + pieces.join('');
-    if (out === null) return undefined;
-    const ok = this.out.write(out);
+    if (pieces.length > 0) out.push(pieces.join(''));
+    if (out.length === 0) return undefined;
+    let ok = true;
+    for (const piece of out) ok = this.out.write(piece);
     this.onWrite(this.bytes - written);
     return ok ? undefined : new Promise<void>((resolve) => this.out.once('drain', resolve));
   }
