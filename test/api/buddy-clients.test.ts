@@ -344,3 +344,25 @@ describe('repository contents on a hosted repository', () => {
     assert.equal((await h.request('DELETE', `${C}/docs/a.txt`, null)).status, 404);
   });
 });
+
+describe('response schemas', () => {
+  test('the OpenAPI document describes the responses of these resources', async () => {
+    const doc = (await h.request('GET', '/api/openapi.json')).body;
+    const described = (path: string, method: string, status: string): boolean =>
+      Boolean(doc.paths[path]?.[method]?.responses?.[status]?.content?.['application/json']?.schema);
+    for (const [path, method, status] of [
+      ['/workspaces', 'get', '200'],
+      ['/workspaces', 'post', '201'],
+      ['/workspaces/{workspace}/projects', 'get', '200'],
+      ['/workspaces/{workspace}/projects/{project_name}', 'patch', '200'],
+      ['/workspaces/{workspace}/variables', 'get', '200'],
+      ['/workspaces/{workspace}/variables/{id}', 'get', '200'],
+      ['/workspaces/{workspace}/environments', 'post', '201'],
+      ['/workspaces/{workspace}/integrations/{identifier}', 'get', '200'],
+      ['/user/tokens', 'get', '200'],
+      ['/user', 'get', '200'],
+      ['/user/keys/{id}', 'get', '200'],
+    ] as const)
+      assert.ok(described(path, method, status), `${method.toUpperCase()} ${path} ${status}`);
+  });
+});

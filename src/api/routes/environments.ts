@@ -22,6 +22,7 @@ import { accessOf } from '../access/route-access.ts';
 import type { ObjectPermissions } from '../../domain/access-levels.ts';
 import { getObjectPermissions, setObjectPermissions } from '../../store/object-permissions.ts';
 import type { ApiContext } from '../context.ts';
+import { Environment, EnvironmentList } from '../schemas/resources.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, projectFilter } from '../lookup.ts';
 import { presentEnvironment, presentVariableRow } from '../present/variable.ts';
@@ -195,7 +196,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'ENVIRONMENT_INFO', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: ListQuery },
+      schema: { params: WorkspaceParams, querystring: ListQuery, response: { 200: EnvironmentList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -215,7 +216,12 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'ENVIRONMENT_ADD', access: 'new-environment:MANAGE' },
-      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: CreateBody,
+        querystring: AuthQuery,
+        response: { 201: Environment },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -264,7 +270,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:id`,
     {
       config: { scope: 'ENVIRONMENT_INFO', access: 'environment:USE_ONLY' },
-      schema: { params: IdParams, querystring: AuthQuery },
+      schema: { params: IdParams, querystring: AuthQuery, response: { 200: Environment } },
     },
     async (request) => {
       const { ws, e } = await load(request, request.params);
@@ -276,7 +282,7 @@ export function environmentRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:id`,
     {
       config: { scope: 'ENVIRONMENT_MANAGE', access: 'environment:MANAGE' },
-      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
+      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery, response: { 200: Environment } },
     },
     async (request) => {
       const { ws, e } = await load(request, request.params);

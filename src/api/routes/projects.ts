@@ -20,6 +20,7 @@ import { getVariable } from '../../store/variables.ts';
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
+import { Project, ProjectList } from '../schemas/resources.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { loadProject, loadWorkspace, pageOf } from '../lookup.ts';
 import { presentProject } from '../present/project.ts';
@@ -140,7 +141,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: ListQuery },
+      schema: { params: WorkspaceParams, querystring: ListQuery, response: { 200: ProjectList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -176,7 +177,12 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:MANAGE' },
-      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: CreateBody,
+        querystring: AuthQuery,
+        response: { 201: Project },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -254,7 +260,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:project_name`,
     {
       config: { scope: 'WORKSPACE', access: 'project:READ_ONLY' },
-      schema: { params: ProjectParams, querystring: AuthQuery },
+      schema: { params: ProjectParams, querystring: AuthQuery, response: { 200: Project } },
     },
     async (request) => {
       const { ws, project } = await loadProject(
@@ -271,7 +277,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:project_name`,
     {
       config: { scope: 'WORKSPACE', access: 'project:MANAGE' },
-      schema: { params: ProjectParams, body: PatchBody, querystring: AuthQuery },
+      schema: { params: ProjectParams, body: PatchBody, querystring: AuthQuery, response: { 200: Project } },
     },
     async (request) => {
       const { ws, project } = await loadProject(

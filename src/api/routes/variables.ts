@@ -21,6 +21,7 @@ import {
 } from '../../store/variables.ts';
 import { accessOf } from '../access/route-access.ts';
 import type { ApiContext } from '../context.ts';
+import { Variable, VariableList } from '../schemas/resources.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, numericId } from '../lookup.ts';
 import { presentVariableRow, type VariableOwners } from '../present/variable.ts';
@@ -289,7 +290,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'VARIABLE_INFO', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: ListQuery },
+      schema: { params: WorkspaceParams, querystring: ListQuery, response: { 200: VariableList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -309,7 +310,12 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'VARIABLE_ADD', access: 'new-variable:READ_WRITE' },
-      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: CreateBody,
+        querystring: AuthQuery,
+        response: { 201: Variable },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -332,7 +338,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:id`,
     {
       config: { scope: 'VARIABLE_INFO', access: 'variable:READ_ONLY' },
-      schema: { params: IdParams, querystring: AuthQuery },
+      schema: { params: IdParams, querystring: AuthQuery, response: { 200: Variable } },
     },
     async (request) => {
       const { ws, v } = await load(request, request.params);
@@ -344,7 +350,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:id`,
     {
       config: { scope: 'VARIABLE_MANAGE', access: 'variable:READ_WRITE' },
-      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery },
+      schema: { params: IdParams, body: PatchBody, querystring: AuthQuery, response: { 200: Variable } },
     },
     async (request) => {
       const { ws, v } = await load(request, request.params);
