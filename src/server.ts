@@ -20,6 +20,7 @@ import { createLogger } from './ops/logger.ts';
 import { checkDocker, checkGit, redactDatabaseUrl, withTimeout } from './ops/preflight.ts';
 import { checkReadiness, type Readiness } from './ops/readiness.ts';
 import { StartupError } from './ops/startup-error.ts';
+import { repositoryUrlPolicy } from './repo/url-policy.ts';
 import { DockerRuntime } from './runtime/docker/docker-runtime.ts';
 import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { loadSecretKey, SecretBox, SecretKeyError } from './secrets/cipher.ts';
@@ -169,7 +170,7 @@ export async function createGantry(
   try {
     const secrets = await openSecrets(db, config);
     const adminTokenFile = await bootstrapAdmin(db, config.dataDir);
-    const repositories = new ProjectRepositories(config.dataDir, secrets);
+    const repositories = new ProjectRepositories(config.dataDir, secrets, repositoryUrlPolicy(config));
     const logs = new LogStore(path.join(config.dataDir, 'logs'));
     const engine = new ExecutionEngine({
       db,

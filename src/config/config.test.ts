@@ -25,6 +25,18 @@ function refused(load: () => unknown, mentions: RegExp): void {
 }
 
 describe('loadConfig', () => {
+  test('list settings come from the environment comma-separated', () => {
+    const c = loadConfig({
+      env: {
+        GANTRY_ALLOWED_REPOSITORY_HOSTS: 'git.internal, 10.0.0.0/8,',
+        GANTRY_ALLOWED_REPOSITORY_ROOTS: '/srv/git',
+      },
+    });
+    assert.deepEqual(c.allowedRepositoryHosts, ['git.internal', '10.0.0.0/8']);
+    assert.deepEqual(c.allowedRepositoryRoots, ['/srv/git']);
+    assert.deepEqual(loadConfig().allowedRepositoryHosts, [], 'nothing internal is open by default');
+  });
+
   test('defaults alone give a complete, frozen configuration', () => {
     const c = loadConfig();
     assert.equal(c.port, DEFAULTS.port);

@@ -57,6 +57,12 @@ export const ConfigSchema = Type.Object(
     secretKeyFile: Type.String({
       description: 'File holding the 32-byte key for secrets at rest; empty means <dataDir>/secret.key',
     }),
+    allowedRepositoryRoots: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Local directories custom_repo_url may name (never inside dataDir); none by default',
+    }),
+    allowedRepositoryHosts: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Loopback/private hosts, IPs or CIDR ranges custom_repo_url may name; none by default',
+    }),
   },
   { additionalProperties: false },
 );
@@ -79,6 +85,8 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   minFreeDiskMb: 512,
   logFormat: 'auto',
   secretKeyFile: '',
+  allowedRepositoryRoots: [],
+  allowedRepositoryHosts: [],
 };
 
 /** Environment variable name for each key: GANTRY_ + upper snake case (dataDir → GANTRY_DATA_DIR). */
@@ -95,7 +103,15 @@ type Layer = Record<string, unknown>;
  * "0x1F90" and "1e3" as 0, 8080 and 1000, so anything else is left as text for the schema to refuse.
  */
 function coerce(key: keyof typeof DEFAULTS, raw: string): unknown {
-  return typeof DEFAULTS[key] === 'number' && /^-?[0-9]+$/.test(raw) ? Number(raw) : raw;
+  const kind = DEFAULTS[key];
+  // Lists are comma-separated; booleans are "true"/"false".
+  if (Array.isArray(kind))
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  if (typeof kind === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  return typeof kind === 'number' && /^-?[0-9]+$/.test(raw) ? Number(raw) : raw;
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Layer {

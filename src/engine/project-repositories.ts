@@ -5,6 +5,7 @@ import {
   commitInfo,
   createHostedRepository,
   gitLookup,
+  RepositoryError,
   readCommitInfo,
   readRefSnapshot,
   listRefs,
@@ -17,6 +18,7 @@ import {
   type ResolvedRevision,
   type RevisionRequest,
 } from '../repo/index.ts';
+import { checkRepositoryUrl, type RepositoryUrlPolicy } from '../repo/url-policy.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { ProjectRow } from '../store/schema.ts';
 
@@ -100,6 +102,8 @@ export class ProjectRepositories {
   constructor(
     private readonly dataDir: string,
     private readonly secrets: SecretBox,
+    /** What custom_repo_url may reach; checked again before every fetch (settings and DNS change). */
+    private readonly urlPolicy: RepositoryUrlPolicy = { dataDir, allowedRoots: [], allowedHosts: [] },
   ) {}
 
   get hostedRoot(): string {
@@ -231,9 +235,17 @@ export class ProjectRepositories {
     const known = state.source === source.key ? state.refs : null;
     let refs: RefSnapshot;
     try {
+      let sourceUrl = source.url;
+      let gitConfig: string[] = [];
+      if (project.custom_repo_url !== null) {
+        const checked = await checkRepositoryUrl(project.custom_repo_url, this.urlPolicy, { strict: true });
+        if (typeof checked === 'string') throw new RepositoryError(checked);
+        ({ gitUrl: sourceUrl, gitConfig } = checked);
+      }
       const { changed } = await syncMirror({
         mirrorPath: mirror,
-        sourceUrl: source.url,
+        sourceUrl,
+        gitConfig,
         user: project.custom_repo_user ?? undefined,
         pass: project.custom_repo_pass ? this.secrets.open(project.custom_repo_pass) : undefined,
         mirrorRefs: known?.objects,

@@ -47,6 +47,8 @@ export interface SyncMirrorOptions {
   /** Credentials for http(s) sources; never put in the URL, never shown in errors. */
   user?: string | undefined;
   pass?: string | undefined;
+  /** `-c` options for the source's transport (see url-policy.ts: pinned addresses, no redirects). */
+  gitConfig?: readonly string[] | undefined;
   /** Cancels the fetch. */
   signal?: AbortSignal | undefined;
   /**
@@ -99,7 +101,7 @@ export async function syncMirror(opts: SyncMirrorOptions): Promise<SyncResult> {
   const creds = { user: opts.user, pass: opts.pass };
   const auth = remoteAuth(creds);
   const run = { env: auth.env, secrets: secretsOf(creds), signal: opts.signal };
-  const remote = [...auth.config, ...PROTOCOLS];
+  const remote = [...auth.config, ...PROTOCOLS, ...(opts.gitConfig ?? [])];
 
   return serialised(dir, async () => {
     let changed = false;

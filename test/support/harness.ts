@@ -60,6 +60,8 @@ export async function startGantry(
       logLevel: 'silent',
       cancelGraceSeconds: 2,
       maxConcurrentExecutions: 2,
+      // Test repositories are local directories in the temporary directory.
+      allowedRepositoryRoots: [tmpdir()],
       ...options.config,
     },
   });

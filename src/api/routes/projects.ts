@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TNull, type TOptional, type TSchema, type TUnion } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
@@ -17,6 +16,7 @@ import {
   type ProjectSettings,
 } from '../../store/projects.ts';
 import { getVariable } from '../../store/variables.ts';
+import { checkRepositoryUrl, repositoryUrlPolicy } from '../../repo/url-policy.ts';
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
@@ -103,25 +103,13 @@ const ListQuery = Type.Object({
 });
 
 /**
- * Accepts git URLs of the usual schemes and local paths; refuses anything git could read as an option,
- * and local paths inside Gantry's data directory (other projects' repositories, pipeline filesystems).
+ * Accepts git URLs of the usual schemes and local paths, normalised first (url-policy.ts): nothing git could
+ * read as an option, no local path outside allowedRepositoryRoots or inside the data directory, no internal
+ * host unless allowedRepositoryHosts lists it.
  */
-export function checkRepoUrl(url: string, dataDir: string): string | null {
-  if (url.startsWith('-')) return 'custom_repo_url must not start with "-"';
-  if (/[\0\n\r]/.test(url)) return 'custom_repo_url contains control characters';
-  const local = url.startsWith('file://')
-    ? decodeURIComponent(url.slice('file://'.length))
-    : url.startsWith('/')
-      ? url
-      : null;
-  if (local !== null) {
-    const rel = path.relative(dataDir, path.resolve(local));
-    if (rel === '' || !(rel.startsWith('..') || path.isAbsolute(rel)))
-      return "custom_repo_url must not point into Gantry's data directory";
-    return null;
-  }
-  if (/^(https?|git|ssh):\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url)) return null;
-  return 'custom_repo_url must be an http(s), git, ssh or file:// URL, or an absolute local path';
+async function checkRepoUrl(url: string, ctx: ApiContext): Promise<string | null> {
+  const checked = await checkRepositoryUrl(url, repositoryUrlPolicy(ctx.config), { strict: false });
+  return typeof checked === 'string' ? checked : null;
 }
 
 /** The entries of `values` that are not undefined: what a request actually set. */
@@ -188,7 +176,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body;
       const urlError =
-        body.custom_repo_url !== undefined ? checkRepoUrl(body.custom_repo_url, ctx.config.dataDir) : null;
+        body.custom_repo_url !== undefined ? await checkRepoUrl(body.custom_repo_url, ctx) : null;
       if (urlError) throw badRequest(urlError);
       if (
         body.custom_repo_url === undefined &&
@@ -313,7 +301,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (project.custom_repo_url === null)
           throw badRequest('a project with a hosted repository cannot switch to custom_repo_url');
         if (body.custom_repo_url !== undefined && body.custom_repo_url !== null) {
-          const urlError = checkRepoUrl(body.custom_repo_url, ctx.config.dataDir);
+          const urlError = await checkRepoUrl(body.custom_repo_url, ctx);
           if (urlError) throw badRequest(urlError);
           patch.custom_repo_url = body.custom_repo_url;
         }
