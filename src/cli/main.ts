@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { ConfigError, DEFAULTS, envName, loadConfig, type Config } from '../config/config.ts';
 import { isScope, SCOPES } from '../domain/scopes.ts';
+import { BACKUP_PARTS, createBackup, restoreBackup } from '../ops/backup.ts';
+import { formatFindings, runDoctor } from '../ops/doctor.ts';
 import { StartupError } from '../ops/startup-error.ts';
 import { GANTRY_VERSION } from '../ops/version.ts';
 import { SecretKeyError } from '../secrets/cipher.ts';
@@ -236,6 +238,76 @@ withConfigOptions(
       await db.destroy();
     }
   });
+
+withConfigOptions(
+  program
+    .command('backup <file>')
+    .description(
+      'Write a consistent backup of the database (safe while the server runs) and, optionally, repositories, logs and packages, as one .tar.gz',
+    ),
+)
+  .option('--repos', 'include the hosted git repositories (<dataDir>/repos)')
+  .option('--logs', 'include action logs (<dataDir>/logs)')
+  .option('--packages', 'include package versions (<dataDir>/packages)')
+  .option('--all', 'include repositories, logs and packages')
+  .option('--with-secret-key', 'include the secret key: the archive then opens every sealed secret')
+  .action(
+    async (
+      file: string,
+      flags: CommonFlags & {
+        repos?: boolean;
+        logs?: boolean;
+        packages?: boolean;
+        all?: boolean;
+        withSecretKey?: boolean;
+      },
+    ) => {
+      const config = configFrom(flags);
+      const parts = BACKUP_PARTS.filter((p) => flags.all || flags[p]);
+      const manifest = await createBackup(config, file, {
+        parts,
+        withSecretKey: flags.withSecretKey === true,
+      });
+      process.stdout.write(
+        `Backup written to ${file}: database${manifest.parts.map((p) => `, ${p}`).join('')}${
+          manifest.secretKeyIncluded
+            ? ', and the secret key (keep this file as safe as the key itself)'
+            : `. The secret key is not in it: keep a copy of ${config.secretKeyFile || `${config.dataDir}/secret.key`} apart from the backups; without it the sealed secrets cannot be opened.`
+        }\n`,
+      );
+    },
+  );
+
+withConfigOptions(
+  program
+    .command('restore <file>')
+    .description('Unpack a backup made by "gantry backup" into an empty data directory'),
+)
+  .option('--secret-key <file>', 'the secret key file of the server the backup came from, copied into place')
+  .action(async (file: string, flags: CommonFlags & { secretKey?: string }) => {
+    const config = configFrom(flags);
+    const manifest = await restoreBackup(
+      config,
+      file,
+      flags.secretKey ? { secretKeyFrom: flags.secretKey } : {},
+    );
+    process.stdout.write(
+      `Restored ${file} (made by Gantry ${manifest.gantryVersion} at ${manifest.createdAt}) into ${config.dataDir}: database${manifest.parts.map((p) => `, ${p}`).join('')}.\n` +
+        (manifest.secretKeyIncluded || flags.secretKey
+          ? ''
+          : `Put the secret key of the server the backup came from at ${config.secretKeyFile || `${config.dataDir}/secret.key`} (or pass --secret-key) before "gantry serve".\n`),
+    );
+  });
+
+withConfigOptions(
+  program
+    .command('doctor')
+    .description('Check this machine for Gantry: Node, git, Docker engine, data directory, disk, clock'),
+).action(async (flags: CommonFlags) => {
+  const findings = await runDoctor(configFrom(flags));
+  process.stdout.write(formatFindings(findings));
+  if (findings.some((f) => !f.ok)) process.exitCode = 1;
+});
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof SecretKeyError || err instanceof StartupError) {
