@@ -1,3 +1,4 @@
+import { redactingLogger } from './log-redaction.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -59,7 +60,7 @@ export function apiAtRoot(url: string): string {
 /** Builds the HTTP application: the Buddy-compatible API under /api and at the root, git over HTTP under /git, the web UI at /. */
 export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: logger === false ? undefined : logger,
+    loggerInstance: logger === false ? undefined : redactingLogger(logger),
     logger: logger === false ? false : undefined,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
