@@ -70,7 +70,11 @@ export async function openDatabase(url: string, dataDir: string): Promise<Db> {
   if (url === '' || url.startsWith('sqlite:')) {
     file = url === '' ? path.join(dataDir, 'gantry.db') : url.slice('sqlite:'.length).replace(/^\/\//, '');
   } else {
-    throw new Error(`unsupported database URL "${url}": only sqlite: is built in so far`);
+    throw new Error(
+      url.startsWith('postgres')
+        ? `not supported yet: PostgreSQL (${url}); Gantry runs on SQLite so far`
+        : `unsupported database URL "${url}": only sqlite: is built in so far`,
+    );
   }
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDriver(file);
