@@ -28,6 +28,8 @@ import { openDatabase, type Db } from './store/database.ts';
 import { queueStats } from './store/execution-stats.ts';
 import { countUsers, createToken, createUser } from './store/identity.ts';
 import { Triggers } from './triggers/triggers.ts';
+import { WebhookDispatcher, type DispatcherOptions } from './triggers/webhook-dispatcher.ts';
+import { webhookOutboxHook } from './triggers/webhook-outbox.ts';
 import { now } from './store/time.ts';
 
 export interface Gantry {
@@ -139,6 +141,8 @@ export async function createGantry(
   options: {
     logger?: Logger | false;
     runtime?: ContainerRuntime;
+    /** Outgoing webhook retry timing (tests shorten the backoff). */
+    webhookDispatch?: Partial<DispatcherOptions>;
     /**
      * Listen on host:port (and metricsListen) before the engine starts: a port in use must fail the
      * start before recovery touches executions another process may be running.
@@ -184,8 +188,12 @@ export async function createGantry(
       cancelGraceSeconds: config.cancelGraceSeconds,
       maxConcurrentExecutions: config.maxConcurrentExecutions,
       logger: engineLogger,
+      transitionHooks: [webhookOutboxHook(new Urls(config.publicUrl))],
     });
-    const triggers = new Triggers({ db, repositories, secrets, engine, logger: engineLogger });
+    const webhooks = new WebhookDispatcher(db, secrets, engineLogger, options.webhookDispatch);
+    // A status change may have written outbox rows; the dispatcher looks (cheaply) after each.
+    engine.changes.on('execution', () => webhooks.poke());
+    const triggers = new Triggers({ db, repositories, secrets, engine, webhooks, logger: engineLogger });
     const metrics = config.metricsListen === 'off' ? null : new GantryMetrics();
     if (metrics) await connectMetrics(metrics, { db, runtime, logs, instanceLabel: engine.instanceLabel });
     let draining = false;
@@ -222,6 +230,7 @@ export async function createGantry(
     // Recovery runs before the API answers, so no client sees a dead process's executions as running.
     await engine.start();
     triggers.start();
+    webhooks.start();
     if (options.listen) {
       try {
         await app.listen({ host: config.host, port: config.port });
@@ -234,6 +243,7 @@ export async function createGantry(
       } catch (err) {
         await app.close();
         triggers.stop();
+        await webhooks.stop();
         await engine.stop();
         throw listenError(err, 'an address', config.host, config.port);
       }
@@ -246,6 +256,7 @@ export async function createGantry(
         await app.close();
         triggers.stop();
         await engine.stop(reason);
+        await webhooks.stop();
         await db.destroy();
       })());
     return {

@@ -29,6 +29,7 @@ import { streamRoutes } from './routes/streams.ts';
 import { projectTeamRoutes } from './routes/project-team.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { triggerWebhookRoutes } from './routes/trigger-webhooks.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -135,6 +136,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       await packageVersionRoutes(api, ctx);
       streamRoutes(api, ctx, tickets);
       triggerWebhookRoutes(api, ctx);
+      webhookRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

@@ -19,6 +19,7 @@ import * as m007 from './migrations/007-teams.ts';
 import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
 import * as m008x02 from './migrations/008-02-trigger-webhooks.ts';
 import * as m008x03 from './migrations/008-03-pipeline-schedules.ts';
+import * as m008x04 from './migrations/008-04-workspace-webhooks.ts';
 
 export type Db = Kysely<Database>;
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-01-pipeline-trigger-state': m008x01,
   '008-02-trigger-webhooks': m008x02,
   '008-03-pipeline-schedules': m008x03,
+  '008-04-workspace-webhooks': m008x04,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -35,6 +35,33 @@ export interface Database {
   integration_permissions: ObjectPermissionsTable & { integration_id: number };
   pipeline_trigger_webhooks: PipelineTriggerWebhooksTable;
   pipeline_schedules: PipelineSchedulesTable;
+  workspace_webhooks: WorkspaceWebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}
+
+export interface WorkspaceWebhooksTable {
+  id: Generated<number>;
+  workspace_id: number;
+  target_url: string;
+  secret_key: string | null; // sealed
+  events: string; // JSON string[]
+  projects: string; // JSON string[] of project names; empty = all
+  create_date: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: number;
+  event: string;
+  payload: string; // the JSON body sent
+  status: string; // PENDING | DELIVERED | FAILED
+  attempts: number;
+  next_attempt_at: string;
+  claimed_until: string | null;
+  post_date: string | null;
+  response_status: string | null;
+  response_body: string | null;
+  create_date: string;
 }
 
 export interface PipelineSchedulesTable {

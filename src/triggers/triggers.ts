@@ -13,6 +13,8 @@ import { projectPipelines, recordSkippedTrigger, type Pipeline } from '../store/
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
 import { ScheduleClock } from './schedule-clock.ts';
+import type { WebhookDispatcher } from './webhook-dispatcher.ts';
+import { enqueuePushWebhooks } from './webhook-outbox.ts';
 import { eventRuns, runRequestFor, type RefUpdate } from './ref-updates.ts';
 
 export interface TriggerDeps {
@@ -20,6 +22,7 @@ export interface TriggerDeps {
   repositories: ProjectRepositories;
   secrets: SecretBox;
   engine: ExecutionEngine;
+  webhooks: WebhookDispatcher;
   logger: Logger;
 }
 
@@ -79,6 +82,17 @@ export class Triggers {
     await recordSkippedTrigger(db, pipeline.id, { date: now(), trigger: run.trigger, ref: run.ref, reason });
     logger.info({ pipeline: pipeline.id, trigger: run.trigger, ref: run.ref, reason }, 'trigger skipped');
     return { skipped: reason, status };
+  }
+
+  /** Outbox rows for the workspace's PUSH webhooks after a push to a hosted repository. */
+  async notifyPush(
+    domain: string,
+    project: ProjectRow,
+    updates: readonly RefUpdate[],
+    pusher: { id: number; email: string },
+  ): Promise<void> {
+    await enqueuePushWebhooks(this.deps.db, domain, project, updates, pusher);
+    this.deps.webhooks.poke();
   }
 
   /**

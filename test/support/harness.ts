@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import type { ContainerRuntime } from '../../src/runtime/container-runtime.ts';
 import { createGantry, type Gantry } from '../../src/server.ts';
+import type { DispatcherOptions } from '../../src/triggers/webhook-dispatcher.ts';
 import { readFileSync } from 'node:fs';
 
 /** A free TCP port on loopback. */
@@ -49,7 +50,13 @@ export interface Harness {
  * directory. `listen` also serves it on a loopback port, for clients like git.
  */
 export async function startGantry(
-  options: { listen?: boolean; config?: Partial<Config>; dataDir?: string; runtime?: ContainerRuntime } = {},
+  options: {
+    listen?: boolean;
+    config?: Partial<Config>;
+    dataDir?: string;
+    runtime?: ContainerRuntime;
+    webhookDispatch?: Partial<DispatcherOptions>;
+  } = {},
 ): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gantry-test-'));
   const port = options.listen ? await freePort() : 8080;
@@ -66,7 +73,11 @@ export async function startGantry(
     },
   });
   const runtime = options.runtime;
-  let gantry = await createGantry(config, { logger: false, ...(runtime ? { runtime } : {}) });
+  const extra = {
+    ...(runtime ? { runtime } : {}),
+    ...(options.webhookDispatch ? { webhookDispatch: options.webhookDispatch } : {}),
+  };
+  let gantry = await createGantry(config, { logger: false, ...extra });
   if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
   const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   const h: Harness = {
@@ -102,7 +113,7 @@ export async function startGantry(
     },
     async restart() {
       await gantry.close();
-      gantry = await createGantry(config, { logger: false, ...(runtime ? { runtime } : {}) });
+      gantry = await createGantry(config, { logger: false, ...extra });
       if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
     },
     async close() {

@@ -94,10 +94,14 @@ export function gitHttpRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!changesRefs) return serve();
     // A receive-pack: the refs it changed start the pipelines whose events match, as the pusher.
     const { before, after } = await ctx.repositories.receivePush(project.id, serve);
-    const pusher = request.principal!.user.id;
+    const pusher = request.principal!.user;
+    const updates = diffRefs(before, after);
     void ctx.triggers
-      .onRefUpdates(project, diffRefs(before, after), pusher)
+      .onRefUpdates(project, updates, pusher.id)
       .catch((err: unknown) => request.log.error({ err, project: project.id }, 'push triggers failed'));
+    void ctx.triggers
+      .notifyPush(ws!.domain, project, updates, { id: pusher.id, email: pusher.email })
+      .catch((err: unknown) => request.log.error({ err, project: project.id }, 'push webhooks failed'));
   };
   app.get('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
   app.post('/:workspace/:project/*', { config: { scope: null }, bodyLimit: 1024 * 1024 * 1024 }, handler);
