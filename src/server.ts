@@ -164,7 +164,14 @@ export async function createGantry(
   let runtime = options.runtime;
   if (!runtime) {
     try {
-      runtime = new DockerRuntime({ dockerHost: config.dockerHost });
+      runtime = new DockerRuntime({
+        dockerHost: config.dockerHost,
+        limits: {
+          memoryMb: config.containerMemoryMb,
+          cpus: config.containerCpus,
+          pidsLimit: config.containerPidsLimit,
+        },
+      });
     } catch (err) {
       throw new StartupError((err as Error).message);
     }

@@ -57,6 +57,18 @@ export const ConfigSchema = Type.Object(
     secretKeyFile: Type.String({
       description: 'File holding the 32-byte key for secrets at rest; empty means <dataDir>/secret.key',
     }),
+    containerMemoryMb: Type.Integer({
+      minimum: 0,
+      description: 'Memory limit of each action container in MiB (0: none)',
+    }),
+    containerCpus: Type.Number({
+      minimum: 0,
+      description: 'CPU limit of each action container in CPUs (0: none; capped at the host CPU count)',
+    }),
+    containerPidsLimit: Type.Integer({
+      minimum: 0,
+      description: 'Most processes/threads in one action container (0: none)',
+    }),
     allowedRepositoryRoots: Type.Array(Type.String({ minLength: 1 }), {
       description: 'Local directories custom_repo_url may name (never inside dataDir); none by default',
     }),
@@ -85,6 +97,9 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   minFreeDiskMb: 512,
   logFormat: 'auto',
   secretKeyFile: '',
+  containerMemoryMb: 4096,
+  containerCpus: 2,
+  containerPidsLimit: 4096,
   allowedRepositoryRoots: [],
   allowedRepositoryHosts: [],
 };
@@ -111,6 +126,7 @@ function coerce(key: keyof typeof DEFAULTS, raw: string): unknown {
       .map((s) => s.trim())
       .filter((s) => s !== '');
   if (typeof kind === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  if (key === 'containerCpus' && /^[0-9]+(\.[0-9]+)?$/.test(raw)) return Number(raw);
   return typeof kind === 'number' && /^-?[0-9]+$/.test(raw) ? Number(raw) : raw;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -32,6 +33,34 @@ import {
 export interface DockerRuntimeOptions {
   /** A unix socket path (`/var/run/docker.sock`, `unix:///...`) or `tcp://host:port`. */
   dockerHost: string;
+  /** Limits of every container it creates; 0 means none. Defaults: 4096 MiB, 2 CPUs, 4096 processes. */
+  limits?: ContainerLimits;
+}
+
+/** Resource limits of action containers (configuration: containerMemoryMb, containerCpus, containerPidsLimit). */
+export interface ContainerLimits {
+  memoryMb: number;
+  cpus: number;
+  pidsLimit: number;
+}
+
+const DEFAULT_LIMITS: ContainerLimits = { memoryMb: 4096, cpus: 2, pidsLimit: 4096 };
+
+/**
+ * HostConfig fields that hold every container to its limits and keep setuid binaries and file capabilities
+ * from raising privileges (no-new-privileges). The engine refuses more CPUs than the host has, so the CPU
+ * limit is capped at the host's count.
+ */
+function confinement(limits: ContainerLimits): Partial<Docker.HostConfig> {
+  const cpus = Math.min(limits.cpus, availableParallelism());
+  return {
+    SecurityOpt: ['no-new-privileges:true'],
+    ...(limits.memoryMb > 0
+      ? { Memory: limits.memoryMb * 1024 * 1024, MemorySwap: limits.memoryMb * 1024 * 1024 }
+      : {}),
+    ...(cpus > 0 ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
+    ...(limits.pidsLimit > 0 ? { PidsLimit: limits.pidsLimit } : {}),
+  };
 }
 
 /** Names of the volumes that carry pinned volume mappings (see pinnedVolumes). */
@@ -47,11 +76,13 @@ type BuildOptions = Parameters<ContainerRuntime['buildImage']>[0];
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly dockerHost: string;
+  private readonly limits: ContainerLimits;
   /** Pinned volumes of the containers this process created and has not removed yet. */
   private readonly volumesOf = new Map<string, string[]>();
 
   constructor(options: DockerRuntimeOptions) {
     this.dockerHost = options.dockerHost;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     this.docker = new Docker(dockerConnectionOptions(options.dockerHost));
   }
 
@@ -169,6 +200,7 @@ export class DockerRuntime implements ContainerRuntime {
       AttachStderr: true,
       HostConfig: {
         NetworkMode: spec.networkMode,
+        ...confinement(this.limits),
         Binds: spec.binds
           .filter((b) => !b.pinned)
           .map((b) => `${b.hostPath}:${b.containerPath}${b.readOnly ? ':ro' : ''}`),
