@@ -1,3 +1,4 @@
+import type { ObjectPermissions } from './access-levels.ts';
 import type { Priority } from './status.ts';
 
 /** A variable given inline on a pipeline, an action or an execution. */
@@ -112,6 +113,8 @@ export interface PipelineSettings {
   remote_parameters: { key: string; value: string }[];
   manage_variables_by_yaml: boolean;
   manage_permissions_by_yaml: boolean;
+  /** Who may see, run and edit this pipeline beyond the project's pipeline level; null: everyone DEFAULT. */
+  permissions: ObjectPermissions | null;
   disabled: boolean;
   disabled_reason: string;
   paused: boolean;
@@ -157,6 +160,7 @@ export const PIPELINE_DEFAULTS: PipelineSettings = {
   remote_parameters: [],
   manage_variables_by_yaml: false,
   manage_permissions_by_yaml: false,
+  permissions: null,
   disabled: false,
   disabled_reason: '',
   paused: false,

@@ -16,6 +16,7 @@ import * as m003 from './migrations/003-variables-environments.ts';
 import * as m004 from './migrations/004-integrations-packages.ts';
 import * as m006 from './migrations/006-buddy-fields.ts';
 import * as m007 from './migrations/007-teams.ts';
+import * as m007x02 from './migrations/007-teams-02-pipeline-permissions-in-settings.ts';
 import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
 import * as m008x02 from './migrations/008-02-trigger-webhooks.ts';
 import * as m008x03 from './migrations/008-03-pipeline-schedules.ts';
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-integrations-packages': m004,
   '006-buddy-fields': m006,
   '007-teams': m007,
+  '007-teams-02-pipeline-permissions-in-settings': m007x02,
   '008-01-pipeline-trigger-state': m008x01,
   '008-02-trigger-webhooks': m008x02,
   '008-03-pipeline-schedules': m008x03,

@@ -234,3 +234,13 @@ export async function seedProjectTeam(
     if (g.auto_assign_permission_set_id !== null)
       await putProjectGroup(db, project.id, g.id, g.auto_assign_permission_set_id);
 }
+
+/** Ids of the workspace's members. */
+export async function memberIds(db: Db, workspaceId: number): Promise<Set<number>> {
+  const rows = await db
+    .selectFrom('workspace_members')
+    .select('user_id')
+    .where('workspace_id', '=', workspaceId)
+    .execute();
+  return new Set(rows.map((r) => r.user_id));
+}

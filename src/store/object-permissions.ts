@@ -2,11 +2,11 @@ import type { ObjectPermissions } from '../domain/access-levels.ts';
 import type { Db } from './database.ts';
 import { parseJson } from './time.ts';
 
-/** Which object a permission row belongs to. */
-export type PermissionTarget =
-  | { kind: 'pipeline'; id: number }
-  | { kind: 'environment'; id: string }
-  | { kind: 'integration'; id: number };
+/**
+ * Which object a permission row belongs to. (A pipeline's permissions live in its settings, with the rest
+ * of Buddy's pipeline fields.)
+ */
+export type PermissionTarget = { kind: 'environment'; id: string } | { kind: 'integration'; id: number };
 
 function rowToPermissions(r: {
   others: string;
@@ -27,25 +27,18 @@ export async function getObjectPermissions(
   db: Db,
   target: PermissionTarget,
 ): Promise<ObjectPermissions | null> {
-  let row;
-  if (target.kind === 'pipeline')
-    row = await db
-      .selectFrom('pipeline_permissions')
-      .selectAll()
-      .where('pipeline_id', '=', target.id)
-      .executeTakeFirst();
-  else if (target.kind === 'environment')
-    row = await db
-      .selectFrom('environment_permissions')
-      .selectAll()
-      .where('environment_id', '=', target.id)
-      .executeTakeFirst();
-  else
-    row = await db
-      .selectFrom('integration_permissions')
-      .selectAll()
-      .where('integration_id', '=', target.id)
-      .executeTakeFirst();
+  const row =
+    target.kind === 'environment'
+      ? await db
+          .selectFrom('environment_permissions')
+          .selectAll()
+          .where('environment_id', '=', target.id)
+          .executeTakeFirst()
+      : await db
+          .selectFrom('integration_permissions')
+          .selectAll()
+          .where('integration_id', '=', target.id)
+          .executeTakeFirst();
   return row ? rowToPermissions(row) : null;
 }
 
@@ -61,13 +54,7 @@ export async function setObjectPermissions(
     users: JSON.stringify(p.users),
     groups: JSON.stringify(p.groups),
   };
-  if (target.kind === 'pipeline')
-    await db
-      .insertInto('pipeline_permissions')
-      .values({ ...values, pipeline_id: target.id })
-      .onConflict((oc) => oc.column('pipeline_id').doUpdateSet(values))
-      .execute();
-  else if (target.kind === 'environment')
+  if (target.kind === 'environment')
     await db
       .insertInto('environment_permissions')
       .values({ ...values, environment_id: target.id })

@@ -30,7 +30,6 @@ export interface Database {
   group_members: GroupMembersTable;
   project_members: ProjectMembersTable;
   project_groups: ProjectGroupsTable;
-  pipeline_permissions: ObjectPermissionsTable & { pipeline_id: number };
   environment_permissions: ObjectPermissionsTable & { environment_id: string };
   integration_permissions: ObjectPermissionsTable & { integration_id: number };
   pipeline_trigger_webhooks: PipelineTriggerWebhooksTable;
@@ -388,7 +387,7 @@ export interface ProjectGroupsTable {
   permission_set_id: number;
 }
 
-/** Per-object permissions (pipeline, environment, integration); absent row = everyone DEFAULT. */
+/** Per-object permissions of environments and integrations; absent row = everyone DEFAULT. */
 export interface ObjectPermissionsTable {
   others: string;
   admins: string | null; // integrations only

@@ -1,7 +1,6 @@
 import {
   highest,
   objectLevel,
-  type ObjectPermissions,
   type AccessLevel,
   type PermissionField,
   type PermissionLevels,
@@ -10,9 +9,12 @@ import { getActionById } from '../../store/actions.ts';
 import type { Db } from '../../store/database.ts';
 import { userGroupIds } from '../../store/groups.ts';
 import { getMembership } from '../../store/members.ts';
-import { getObjectPermissions } from '../../store/object-permissions.ts';
 import { getPermissionSetsByIds } from '../../store/permission-sets.ts';
-import { getPipelineById } from '../../store/pipelines.ts';
+import { getPipelineById, type Pipeline } from '../../store/pipelines.ts';
+import { getEnvironment } from '../../store/environments.ts';
+import { getObjectPermissions } from '../../store/object-permissions.ts';
+import { parseJson } from '../../store/time.ts';
+import type { PipelineSettings } from '../../domain/pipeline.ts';
 import { projectSetsOfUser } from '../../store/project-team.ts';
 import type {
   EnvironmentRow,
@@ -125,13 +127,15 @@ export class AccessContext {
   }
 
   /** Level on one pipeline: its own permissions, DEFAULT inheriting the project's pipeline level. */
-  async pipelineLevel(ws: WorkspaceRow, projectId: number, pipelineId: number): Promise<AccessLevel> {
+  async pipelineLevel(
+    ws: WorkspaceRow,
+    pipeline: Pick<Pipeline, 'projectId' | 'settings'>,
+  ): Promise<AccessLevel> {
     if (await this.manages(ws)) return 'MANAGE';
-    const levels = await this.projectLevels(ws, projectId);
+    const levels = await this.projectLevels(ws, pipeline.projectId);
     if (!levels) return 'DENIED';
-    const own = await getObjectPermissions(this.db, { kind: 'pipeline', id: pipelineId });
     return objectLevel(
-      own,
+      pipeline.settings.permissions,
       { userId: this.user.id, groupIds: await this.groupIds(ws) },
       levels.pipeline_access_level,
     );
@@ -149,23 +153,18 @@ export class AccessContext {
     if (await this.manages(ws)) return null;
     const levels = await this.projectLevels(ws, projectId);
     if (!levels) return { only: [] };
-    const rows = await this.db
-      .selectFrom('pipeline_permissions as pp')
-      .innerJoin('pipelines as p', 'p.id', 'pp.pipeline_id')
-      .select(['pp.pipeline_id', 'pp.others', 'pp.admins', 'pp.users', 'pp.groups'])
-      .where('p.project_id', '=', projectId)
-      .execute();
+    // Only pipelines with their own permissions can differ from the project's level.
+    const rows = (
+      await this.db
+        .selectFrom('pipelines')
+        .select(['id', 'settings'])
+        .where('project_id', '=', projectId)
+        .where('settings', 'like', '%"permissions":{%')
+        .execute()
+    ).map((r) => ({ pipeline_id: r.id, permissions: parseJson<PipelineSettings>(r.settings).permissions }));
     const caller = { userId: this.user.id, groupIds: await this.groupIds(ws) };
     const levelOf = (r: (typeof rows)[number]): AccessLevel =>
-      objectLevel(
-        {
-          others: r.others as AccessLevel,
-          users: JSON.parse(r.users) as ObjectPermissions['users'],
-          groups: JSON.parse(r.groups) as ObjectPermissions['groups'],
-        },
-        caller,
-        levels.pipeline_access_level,
-      );
+      objectLevel(r.permissions, caller, levels.pipeline_access_level);
     if (levels.pipeline_access_level === 'DENIED')
       return { only: rows.filter((r) => levelOf(r) !== 'DENIED').map((r) => r.pipeline_id) };
     const except = rows.filter((r) => levelOf(r) === 'DENIED').map((r) => r.pipeline_id);
@@ -176,10 +175,7 @@ export class AccessContext {
    * Level on an environment: its own permissions, DEFAULT inheriting the project's environment level
    * (project environments) or USE_ONLY (workspace environments, for every member).
    */
-  async environmentLevel(
-    ws: WorkspaceRow,
-    env: Pick<EnvironmentRow, 'id' | 'project_id'>,
-  ): Promise<AccessLevel> {
+  async environmentLevel(ws: WorkspaceRow, env: EnvironmentRow): Promise<AccessLevel> {
     if (await this.manages(ws)) return 'MANAGE';
     if ((await this.role(ws)) === 'none') return 'DENIED';
     let inherited: AccessLevel = 'USE_ONLY';
@@ -192,7 +188,10 @@ export class AccessContext {
     return objectLevel(own, { userId: this.user.id, groupIds: await this.groupIds(ws) }, inherited);
   }
 
-  /** Level on an integration: its own permissions, DEFAULT giving members USE_ONLY. */
+  /**
+   * Level on an integration: its own permissions, DEFAULT giving members USE_ONLY. (`admins` is not
+   * consulted: workspace admins may do everything.)
+   */
   async integrationLevel(ws: WorkspaceRow, integration: Pick<IntegrationRow, 'id'>): Promise<AccessLevel> {
     if (await this.manages(ws)) return 'MANAGE';
     if ((await this.role(ws)) === 'none') return 'DENIED';
@@ -214,14 +213,10 @@ export class AccessContext {
     if (v.action_id !== null) pipelineId = (await getActionById(this.db, v.action_id))?.pipelineId ?? null;
     if (pipelineId !== null) {
       const pipeline = await getPipelineById(this.db, pipelineId);
-      return pipeline ? this.pipelineLevel(ws, pipeline.projectId, pipeline.id) : 'DENIED';
+      return pipeline ? this.pipelineLevel(ws, pipeline) : 'DENIED';
     }
     if (v.environment_id !== null) {
-      const env = await this.db
-        .selectFrom('environments')
-        .select(['id', 'project_id'])
-        .where('id', '=', v.environment_id)
-        .executeTakeFirst();
+      const env = await getEnvironment(this.db, ws.id, v.environment_id);
       return env ? this.environmentLevel(ws, env) : 'DENIED';
     }
     if (v.project_id !== null) {

@@ -47,7 +47,19 @@ export type AccessTarget =
  */
 export type Access = 'public' | 'user' | `${AccessTarget}:${AccessLevel}`;
 
+/** A registered route with what it declares (see installAccess). */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  scope: string | null | undefined;
+  access: Access | undefined;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered after installAccess, with its declared scope and access (for the matrix test and docs). */
+    declaredRoutes: DeclaredRoute[];
+  }
   interface FastifyRequest {
     accessContext: AccessContext | null;
   }
@@ -162,7 +174,7 @@ async function levelOn(
       const pipeline = id === null ? undefined : await getPipeline(db, project.id, id);
       // A missing pipeline is as invisible as a denied one; a project stranger learns nothing either way.
       if (!pipeline) return 'DENIED';
-      return access.pipelineLevel(ws, project.id, pipeline.id);
+      return access.pipelineLevel(ws, pipeline);
     }
     case 'environment': {
       const env = await getEnvironment(db, ws.id, params.id ?? '');
@@ -228,6 +240,13 @@ async function levelOn(
  */
 export function installAccess(app: FastifyInstance, db: Db): void {
   app.decorateRequest('accessContext', null);
+  const declared: DeclaredRoute[] = [];
+  app.decorate('declaredRoutes', declared);
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { scope?: string | null; access?: Access };
+    for (const method of [route.method].flat())
+      declared.push({ method, url: route.url, scope: config.scope, access: config.access });
+  });
   app.addHook('preValidation', async (request) => {
     const config = request.routeOptions.config;
     if (!request.routeOptions.url || config.scope === null) return;

@@ -381,6 +381,8 @@ export async function streamEvents(
     'cache-control': 'no-cache',
     connection: 'keep-alive',
   });
+  // Without this Node holds the head back until the first event, and an idle stream looks unanswered.
+  res.flushHeaders();
   // An empty id sends no id field, which leaves the client's last event id as it was.
   const send = (id: string, type: string, data: string): void => {
     res.write(

@@ -35,6 +35,7 @@ import { badRequest, conflict } from '../errors.ts';
 import { loadPipeline, loadProject, pageOf } from '../lookup.ts';
 import { presentPipeline } from '../present/pipeline.ts';
 import { AuthQuery, PageQuery, PipelineParams, ProjectParams } from '../schemas/common.ts';
+import { checkedPermissions } from '../schemas/object-permissions.ts';
 import { PipelineCreateBody, PipelinePatchBody } from '../schemas/pipeline.ts';
 
 type Body = Static<typeof PipelinePatchBody>;
@@ -80,6 +81,7 @@ const SPECIAL = new Set([
   'git_config',
   'remote_branch',
   'remote_ref',
+  'permissions',
 ]);
 
 /**
@@ -192,6 +194,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
       const defaults = pipelineDefaults(request.body.definition_source ?? 'LOCAL', request.body.events ?? []);
       const settings = mergeSettings(ctx, defaults, request.body);
+      if (request.body.permissions != null)
+        settings.permissions = await checkedPermissions(db, ws, request.body.permissions);
       const problem = unsupportedForProject(project, settings);
       if (problem) throw badRequest(problem);
       let identifier = request.body.identifier ?? undefined;
@@ -245,6 +249,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const body = request.body;
       const settings = mergeSettings(ctx, pipeline.settings, body);
+      // Replaced whole, as Buddy does; null or absent leaves them.
+      if (body.permissions != null) settings.permissions = await checkedPermissions(db, ws, body.permissions);
       const problem = unsupportedForProject(project, settings);
       if (problem) throw badRequest(problem);
       const identifier = body.identifier ?? pipeline.identifier;

@@ -70,9 +70,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
         let seen = visible.get(pipelineId);
         if (seen === undefined) {
           const pipeline = await getPipelineById(db, pipelineId);
-          seen =
-            pipeline !== undefined &&
-            (await access.pipelineLevel(ws, pipeline.projectId, pipeline.id)) !== 'DENIED';
+          seen = pipeline !== undefined && (await access.pipelineLevel(ws, pipeline)) !== 'DENIED';
           visible.set(pipelineId, seen);
         }
         return seen;

@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPES, PIPELINE_TRIGGER_CONDITIONS } from '../../domain/pipeline.ts';
 import { PRIORITIES } from '../../domain/status.ts';
 import { InlineVariableSchema, Name, OneOf, ReadOnlyEcho } from './common.ts';
+import { ObjectPermissionsSchema } from './object-permissions.ts';
 
 const Ref = Type.String({ minLength: 1, maxLength: 255 });
 const Text = (maxLength = 1000) => Type.String({ maxLength });
@@ -102,6 +103,9 @@ export const PipelineFields = {
   ),
   manage_variables_by_yaml: Nullable(Type.Boolean()),
   manage_permissions_by_yaml: Nullable(Type.Boolean()),
+  permissions: Nullable(
+    ObjectPermissionsSchema(['DEFAULT', 'DENIED', 'READ_ONLY', 'RUN_ONLY', 'READ_WRITE'] as const),
+  ),
   disabled: Nullable(Type.Boolean()),
   disabled_reason: Nullable(Text()),
   paused: Nullable(Type.Boolean()),
@@ -119,7 +123,6 @@ const Echo = {
       'last_execution_status',
       'last_execution_revision',
       'waiting_for_push',
-      'permissions',
       'worker_assignment',
       'trigger_webhook',
       'last_skipped_trigger',
