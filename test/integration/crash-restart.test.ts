@@ -6,7 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-crash-'));
 const repo = makeRepo([{ message: 'only', files: { 'a.txt': 'a\n' } }]);
 const servers: ChildProcess[] = [];
+// custom_repo_url may name local repositories only under allowedRepositoryRoots.
+const configFile = path.join(dataDir, '..', `${path.basename(dataDir)}.json`);
+writeFileSync(configFile, JSON.stringify({ allowedRepositoryRoots: [os.tmpdir()] }));
 let port = 0;
 let token = '';
 
@@ -32,7 +35,7 @@ after(() => {
   for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
   // Only a failed test leaves something here; the assertion in the test is what matters.
   removeContainersWith(`gantry.instance=${instanceLabel(dataDir)}`);
-  removeDirs(dataDir, repo.dir);
+  removeDirs(dataDir, repo.dir, configFile);
 });
 
 /** Starts `gantry serve` as a child process and waits until its API answers. */
@@ -54,7 +57,7 @@ async function startServer(): Promise<{ child: ChildProcess; output: () => strin
       '--cancel-grace-seconds',
       '60',
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CONFIG: '' } },
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CONFIG: configFile } },
   );
   servers.push(child);
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,12 +47,24 @@ export interface Served {
   exited: Promise<number | null>;
 }
 
+let configFile: string | null = null;
+
+/** A config file letting projects name local repositories in the temp directory (custom_repo_url). */
+function testConfigFile(): string {
+  if (configFile === null) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gantry-ops-config-'));
+    configFile = path.join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ allowedRepositoryRoots: [tmpdir()] }));
+  }
+  return configFile;
+}
+
 /** Starts `gantry serve` and resolves once it printed its banner. */
 export function serveGantry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/gantry.js', 'serve', ...args], {
       cwd: ROOT,
-      env: { ...process.env, GANTRY_CONFIG: '', ...env },
+      env: { ...process.env, GANTRY_CONFIG: testConfigFile(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
