@@ -197,11 +197,13 @@ export async function createGantry(
       logger: engineLogger,
       transitionHooks: [webhookOutboxHook(new Urls(config.publicUrl))],
     });
-    const webhooks = new WebhookDispatcher(db, secrets, engineLogger, options.webhookDispatch);
+    const metrics = config.metricsListen === 'off' ? null : new GantryMetrics();
+    const webhooks = new WebhookDispatcher(db, secrets, engineLogger, options.webhookDispatch, (outcome) =>
+      metrics?.webhookDelivery(outcome),
+    );
     // A status change may have written outbox rows; the dispatcher looks (cheaply) after each.
     engine.changes.on('execution', () => webhooks.poke());
     const triggers = new Triggers({ db, repositories, secrets, engine, webhooks, logger: engineLogger });
-    const metrics = config.metricsListen === 'off' ? null : new GantryMetrics();
     if (metrics) await connectMetrics(metrics, { db, runtime, logs, instanceLabel: engine.instanceLabel });
     let draining = false;
     const readiness = (): Promise<Readiness> =>

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { WebhookDeliveryOutcome } from '../metrics/metrics.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import { now } from '../store/time.ts';
@@ -49,6 +50,8 @@ export class WebhookDispatcher {
     private readonly secrets: SecretBox,
     private readonly logger: Logger,
     options: Partial<DispatcherOptions> = {},
+    /** Told the outcome of every attempt (the metrics' delivery counter). */
+    private readonly onAttempt: (outcome: WebhookDeliveryOutcome) => void = () => {},
   ) {
     this.options = { ...DISPATCHER_DEFAULTS, ...options };
   }
@@ -152,6 +155,7 @@ export class WebhookDispatcher {
       response_status: status,
       response_body: body,
     });
+    this.onAttempt(ok ? 'delivered' : giveUp ? 'gave_up' : 'failed');
     if (!ok)
       this.logger.info({ webhook: webhook.id, delivery: d.id, attempts, status }, 'webhook delivery failed');
   }

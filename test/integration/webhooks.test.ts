@@ -118,6 +118,10 @@ test('execution webhooks are delivered from the outbox, signed, retried with bac
   });
   assert.equal(shown.requests[0].response_status, '200');
   assert.equal(shown.requests[0].attempts, 3);
+  // Each attempt is counted in /metrics by its outcome.
+  const metrics = (await h.request('GET', '/metrics')).body as string;
+  assert.match(metrics, /^gantry_webhook_deliveries_total\{outcome="failed"\} 2$/m);
+  assert.match(metrics, /^gantry_webhook_deliveries_total\{outcome="delivered"\} 1$/m);
   // A second run: delivered at the first attempt, nothing else re-sent.
   const again = await h.request('POST', `${pipelinePath}/executions`, {});
   await waitForExecution(h, `${pipelinePath}/executions/${again.body.id}`);
