@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Db } from '../../store/database.ts';
 import { getUsers } from '../../store/identity.ts';
@@ -104,6 +104,11 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return shown;
   }
 
+  /** The workspace and project a project-team route names (404 when hidden from the caller). */
+  function projectOf(request: FastifyRequest<{ Params: Static<typeof ProjectParams> }>) {
+    return loadProject(db, request, request.params.workspace, request.params.project_name);
+  }
+
   async function oneGroup(db: Db, ws: WorkspaceRow, project: ProjectRow, id: string) {
     const grant = await getProjectGroup(db, project.id, numericId(id, 'group'));
     if (!grant) throw notFound(`group ${id} not found in project "${project.name}"`);
@@ -116,12 +121,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/members`,
     { config: read, schema: { params: ProjectParams, querystring: PageQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       const grants = await listProjectMembers(db, project.id, pageOf(request.query));
       return {
         ...urls.pair(`${urls.project(ws.domain, project.name)}/members`),
@@ -134,12 +134,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/members`,
     { config: manage, schema: { params: ProjectParams, body: AddBody, querystring: AuthQuery } },
     async (request, reply) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       const member = await loadMember(db, ws, String(request.body.id));
       const set = await loadPermissionSet(db, ws, request.body.permission_set.id);
       await putProjectMember(db, project.id, member.user.id, set.id);
@@ -151,12 +146,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/members/:member_id`,
     { config: read, schema: { params: MemberParams, querystring: AuthQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       return oneMember(db, ws, project, request.params.member_id);
     },
   );
@@ -165,12 +155,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/members/:member_id`,
     { config: manage, schema: { params: MemberParams, body: PatchBody, querystring: AuthQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       await oneMember(db, ws, project, request.params.member_id);
       const set = await loadPermissionSet(db, ws, request.body.permission_set.id);
       await putProjectMember(db, project.id, numericId(request.params.member_id, 'member'), set.id);
@@ -182,12 +167,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/members/:member_id`,
     { config: manage, schema: { params: MemberParams, querystring: AuthQuery } },
     async (request, reply) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       await oneMember(db, ws, project, request.params.member_id);
       await removeProjectMember(db, project.id, numericId(request.params.member_id, 'member'));
       return reply.status(204).send();
@@ -198,12 +178,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/groups`,
     { config: read, schema: { params: ProjectParams, querystring: AuthQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       return {
         ...urls.pair(`${urls.project(ws.domain, project.name)}/groups`),
         groups: await presentGroups(ws, project, await listProjectGroups(db, project.id)),
@@ -215,12 +190,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/groups`,
     { config: manage, schema: { params: ProjectParams, body: AddBody, querystring: AuthQuery } },
     async (request, reply) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       const group = await loadGroup(db, ws, request.body.id);
       const set = await loadPermissionSet(db, ws, request.body.permission_set.id);
       await putProjectGroup(db, project.id, group.id, set.id);
@@ -232,12 +202,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/groups/:group_id`,
     { config: read, schema: { params: GroupParams, querystring: AuthQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       return oneGroup(db, ws, project, request.params.group_id);
     },
   );
@@ -246,12 +211,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/groups/:group_id`,
     { config: manage, schema: { params: GroupParams, body: PatchBody, querystring: AuthQuery } },
     async (request) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       await oneGroup(db, ws, project, request.params.group_id);
       const set = await loadPermissionSet(db, ws, request.body.permission_set.id);
       await putProjectGroup(db, project.id, numericId(request.params.group_id, 'group'), set.id);
@@ -263,12 +223,7 @@ export function projectTeamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/groups/:group_id`,
     { config: manage, schema: { params: GroupParams, querystring: AuthQuery } },
     async (request, reply) => {
-      const { ws, project } = await loadProject(
-        db,
-        request,
-        request.params.workspace,
-        request.params.project_name,
-      );
+      const { ws, project } = await projectOf(request);
       await oneGroup(db, ws, project, request.params.group_id);
       await removeProjectGroup(db, project.id, numericId(request.params.group_id, 'group'));
       return reply.status(204).send();

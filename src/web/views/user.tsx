@@ -16,29 +16,8 @@ import {
   useForm,
 } from '../components.tsx';
 import type { Token, User } from '../types.ts';
-
-const SCOPES = [
-  'WORKSPACE',
-  'PROJECT_DELETE',
-  'REPOSITORY_READ',
-  'REPOSITORY_WRITE',
-  'EXECUTION_INFO',
-  'EXECUTION_RUN',
-  'EXECUTION_MANAGE',
-  'ENVIRONMENT_INFO',
-  'ENVIRONMENT_ADD',
-  'ENVIRONMENT_MANAGE',
-  'INTEGRATION_INFO',
-  'INTEGRATION_ADD',
-  'INTEGRATION_MANAGE',
-  'VARIABLE_ADD',
-  'VARIABLE_INFO',
-  'VARIABLE_MANAGE',
-  'TOKEN_INFO',
-  'TOKEN_MANAGE',
-  'WORKSPACES_MANAGE',
-  'USER_INFO',
-];
+// The one list the server enforces, so a new scope shows up here without a second edit.
+import { SCOPES } from '../../domain/scopes.ts';
 
 export function UserView(): JSX.Element {
   const { data, error, reload } = useData(
