@@ -56,6 +56,7 @@ test('workspace webhooks: CRUD in Buddy shape, secret_key in clear, unknown fiel
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(typeof created.body.id, 'number');
+  assert.equal(created.body.target_url, 'https://abcdefghij.0zxc.com', 'echoed as sent');
   assert.equal(created.body.secret_key, 'qwerty');
   assert.deepEqual(created.body.projects, [projectName]);
   assert.deepEqual(created.body.events, ['EXECUTION_STARTED']);

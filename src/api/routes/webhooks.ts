@@ -44,7 +44,8 @@ function checkTarget(url: string): string {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     throw badRequest('target_url must be an absolute http:// or https:// URL');
-  return parsed.toString();
+  // Stored as sent: Buddy's clients compare the echo with what they sent (no added trailing slash).
+  return url;
 }
 
 /**
