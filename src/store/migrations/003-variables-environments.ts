@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { autoIncrementPrimaryKey } from '../dialect.ts';
 
 /** Variables created through the API at any scope, and environments with their own variables. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -22,7 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('variables')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoIncrementPrimaryKey(db))
     .addColumn('workspace_id', 'integer', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('project_id', 'integer', (c) => c.references('projects.id').onDelete('cascade'))
     .addColumn('pipeline_id', 'integer', (c) => c.references('pipelines.id').onDelete('cascade'))
