@@ -90,7 +90,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       done();
     });
   }
-  const tickets = new StreamTickets();
+  const tickets = new StreamTickets(ctx.db);
   installAuth(app, ctx.db, tickets);
   installAccess(app, ctx.db);
 

@@ -118,7 +118,7 @@ export function installAuth(app: FastifyInstance, db: Db, tickets?: StreamTicket
     const ticket = (request.query as Record<string, unknown> | undefined)?.ticket;
     if (config.stream && tickets && typeof ticket === 'string' && ticket !== '') {
       // The ticket stands for the token it was issued to, re-checked now (revoked, expired, IP, scopes).
-      const tokenId = tickets.redeem(ticket, request.url.split('?')[0] ?? '');
+      const tokenId = await tickets.redeem(ticket, request.url.split('?')[0] ?? '');
       if (tokenId === null) throw new ApiError(401, 'invalid or expired stream ticket');
       request.principal = await principalOfToken(db, await findTokenById(db, tokenId), request.ip);
     } else request.principal = await authenticate(db, tokenFromRequest(request), request.ip);

@@ -36,6 +36,15 @@ export interface Database {
   pipeline_schedules: PipelineSchedulesTable;
   workspace_webhooks: WorkspaceWebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  stream_tickets: StreamTicketsTable;
+}
+
+export interface StreamTicketsTable {
+  ticket_hash: string; // SHA-256 of the ticket, hex
+  token_id: string;
+  path: string;
+  expires_at: string; // ISO date
+  create_date: string;
 }
 
 export interface WorkspaceWebhooksTable {

@@ -152,18 +152,69 @@ test('a workspace-restricted token cannot follow another workspace through a tic
   assert.equal((await fetch(`${h.baseUrl}${path}?ticket=${t.body.ticket}`)).status, 403);
 });
 
-test('stream tickets expire and hold only one path', () => {
-  let now = 1_000_000;
-  const tickets = new StreamTickets(() => now);
-  const a = tickets.issue('tok', '/api/x/events');
-  assert.equal(tickets.redeem(a.ticket, '/api/y/events'), null, 'wrong path');
-  assert.equal(tickets.redeem(a.ticket, '/api/x/events'), null, 'a failed redemption consumes it too');
-  const b = tickets.issue('tok', '/api/x/events');
+test('stream tickets expire, hold one path, are single-use, bounded per token, and stored hashed', async () => {
+  // A clock a year ahead: tickets the other tests left behind are expired to it and swept.
+  let now = Date.now() + 365 * 86_400_000;
+  const db = h.gantry.db;
+  const tokenId = (await db.selectFrom('tokens').select('id').executeTakeFirstOrThrow()).id;
+  const tickets = new StreamTickets(db, () => now);
+  const a = await tickets.issue(tokenId, '/api/x/events');
+  const rows = await db.selectFrom('stream_tickets').selectAll().execute();
+  assert.ok(rows.length > 0);
+  assert.ok(!rows.some((r) => r.ticket_hash === a.ticket || r.path.includes(a.ticket)), 'kept in clear');
+  assert.equal(await tickets.redeem(a.ticket, '/api/y/events'), null, 'wrong path');
+  assert.equal(await tickets.redeem(a.ticket, '/api/x/events'), null, 'a failed redemption consumes it too');
+  const b = await tickets.issue(tokenId, '/api/x/events');
   now += 61_000;
-  assert.equal(tickets.redeem(b.ticket, '/api/x/events'), null, 'expired');
-  const c = tickets.issue('tok', '/api/x/events');
-  assert.equal(tickets.redeem(c.ticket, '/api/x/events'), 'tok');
-  assert.equal(tickets.redeem(c.ticket, '/api/x/events'), null, 'single use');
+  assert.equal(await tickets.redeem(b.ticket, '/api/x/events'), null, 'expired');
+  const c = await tickets.issue(tokenId, '/api/x/events');
+  assert.equal(await tickets.redeem(c.ticket, '/api/x/events'), tokenId);
+  assert.equal(await tickets.redeem(c.ticket, '/api/x/events'), null, 'single use');
+  // At most 50 unredeemed per token: the oldest go first; expired ones are swept.
+  const issued: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    now += 1;
+    issued.push((await tickets.issue(tokenId, '/api/x/events')).ticket);
+  }
+  const held = await db
+    .selectFrom('stream_tickets')
+    .select('ticket_hash')
+    .where('token_id', '=', tokenId)
+    .execute();
+  assert.equal(held.length, 50);
+  assert.equal(await tickets.redeem(issued[0]!, '/api/x/events'), null, 'the oldest was dropped');
+  assert.equal(await tickets.redeem(issued[59]!, '/api/x/events'), tokenId);
+  now += 120_000;
+  await tickets.issue(tokenId, '/api/x/events');
+  const left = await db
+    .selectFrom('stream_tickets')
+    .select('ticket_hash')
+    .where('token_id', '=', tokenId)
+    .execute();
+  assert.equal(left.length, 1, 'expired tickets are swept');
+});
+
+test('a ticket issued by one server process opens the stream on another sharing the database, once', async () => {
+  await h.request('POST', '/api/workspaces', { name: 'Two', domain: 'two-servers' });
+  const second = await startGantry({ listen: true, dataDir: h.dataDir });
+  try {
+    const path = '/api/workspaces/two-servers/events';
+    const issued = await h.request('POST', '/api/user/stream_tickets', { path });
+    assert.equal(issued.status, 200);
+    const url = `${second.baseUrl}${path}?ticket=${encodeURIComponent(issued.body.ticket)}`;
+    const ctrl = new AbortController();
+    const res = await fetch(url, { signal: ctrl.signal });
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers.get('content-type')), /text\/event-stream/);
+    ctrl.abort();
+    // Redeemed on the second server: the first refuses it now.
+    assert.equal(
+      (await fetch(`${h.baseUrl}${path}?ticket=${encodeURIComponent(issued.body.ticket)}`)).status,
+      401,
+    );
+  } finally {
+    await second.close();
+  }
 });
 
 test('bad ticket requests get 400', async () => {

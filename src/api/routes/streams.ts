@@ -39,7 +39,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
       const path = request.body.path;
       if (!path.startsWith('/') || path.includes('?') || path.includes('#'))
         throw badRequest('path: an absolute URL path without query, e.g. /api/workspaces/acme/events');
-      const { ticket, expiresAt } = tickets.issue(principalOf(request).token.id, path);
+      const { ticket, expiresAt } = await tickets.issue(principalOf(request).token.id, path);
       return {
         ticket,
         path,
