@@ -1,32 +1,40 @@
-/** The parts of the Buddy-compatible API's objects the UI reads (see /api/openapi.json). */
+/**
+ * The API's objects as the UI reads them. Wherever a route declares its response schema, the type is
+ * taken from src/web/api-types.ts, which scripts/gen-web-types.ts generates from the server's OpenAPI
+ * document (a test fails when it is stale). Request bodies come from there too (`BodyOf`). The few
+ * interfaces written out below are for routes that do not declare a response schema yet.
+ */
+import type { paths } from './api-types.ts';
+
+type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
+type Op<P extends keyof paths, M extends string> = M extends keyof paths[P] ? paths[P][M] : never;
+
+/** The JSON a route answers with (its 200 or 201 response). */
+export type ResponseOf<P extends keyof paths, M extends string> =
+  Op<P, M> extends { responses: infer R }
+    ? R extends { 200: infer O }
+      ? Json<O>
+      : R extends { 201: infer O }
+        ? Json<O>
+        : never
+    : never;
+
+/** The JSON body a route accepts. */
+export type BodyOf<P extends keyof paths, M extends string> =
+  Op<P, M> extends { requestBody?: infer B } ? Json<NonNullable<B>> : never;
+
+export type User = ResponseOf<'/user', 'get'>;
+export type Workspace = ResponseOf<'/workspaces/{workspace}', 'get'>;
+export type Project = ResponseOf<'/workspaces/{workspace}/projects/{project_name}', 'get'>;
+export type Variable = ResponseOf<'/workspaces/{workspace}/variables/{id}', 'get'>;
+export type Environment = ResponseOf<'/workspaces/{workspace}/environments/{id}', 'get'>;
+export type Integration = ResponseOf<'/workspaces/{workspace}/integrations/{identifier}', 'get'>;
+export type Token = ResponseOf<'/user/tokens/{id}', 'get'>;
+export type NewToken = ResponseOf<'/user/tokens', 'post'>;
+
 export interface Links {
   url: string;
   html_url: string;
-}
-
-export interface User extends Links {
-  id: number;
-  name: string;
-  email?: string;
-  admin?: boolean;
-}
-
-export interface Workspace extends Links {
-  id: number;
-  name: string;
-  domain: string;
-  create_date?: string;
-}
-
-export interface Project extends Links {
-  name: string;
-  display_name: string;
-  status: string;
-  create_date?: string;
-  http_repository?: string | null;
-  custom_repo_url?: string | null;
-  custom_repo_user?: string | null;
-  default_branch?: string | null;
 }
 
 export interface Revision {
@@ -91,47 +99,6 @@ export interface Execution extends Links {
   error_message?: string | null;
   creator?: User | null;
   action_executions?: ActionExecution[];
-}
-
-export interface Variable extends Links {
-  id: number;
-  key: string;
-  value?: string;
-  type: string;
-  encrypted: boolean;
-  settable?: boolean;
-  description?: string | null;
-  project?: { name: string } | null;
-  pipeline?: { id: number } | null;
-  action?: { id: number } | null;
-  environment?: { id: string } | null;
-}
-
-export interface Environment extends Links {
-  id: string;
-  name: string;
-  identifier: string;
-  type?: string;
-  public_url?: string | null;
-  project?: { name: string } | null;
-}
-
-export interface Integration extends Links {
-  hash_id: string;
-  name: string;
-  type: string;
-  identifier?: string;
-  scope?: string;
-}
-
-export interface Token {
-  id: string;
-  name: string;
-  token?: string;
-  scopes: string[];
-  expires_at?: string | null;
-  create_date?: string;
-  workspace_restrictions?: string[];
 }
 
 export interface Paged {
