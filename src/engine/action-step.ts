@@ -109,8 +109,11 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
   // Outputs of a successful action feed the next ones; a failed action's are discarded.
   const outputs =
     outcome.status === 'SUCCESSFUL'
-      ? await work.variables.collectOutputs(path.join(outputsDir, 'outputs.env'), vars.merged, (id, value) =>
-          peer.updateSettable(id, value),
+      ? await work.variables.collectOutputs(
+          path.join(outputsDir, 'outputs.env'),
+          vars.merged,
+          (id, value, encrypted) => peer.updateSettable(id, value, encrypted),
+          (value) => mask.anyIn(value),
         )
       : [];
   await rm(outputsDir, { recursive: true, force: true });

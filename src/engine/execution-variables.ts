@@ -28,8 +28,11 @@ export interface ActionVariables {
   merged: Map<string, ResolvedVariable>;
 }
 
-/** Stores a settable variable's new value (sealed when the variable is encrypted) for future runs. */
-export type SettableUpdate = (storedId: number, value: string) => Promise<void>;
+/**
+ * Stores a settable variable's new value for future runs: sealed when `encrypted`, which is also the
+ * variable's new encryption (an output made from a secret turns the variable encrypted).
+ */
+export type SettableUpdate = (storedId: number, value: string, encrypted: boolean) => Promise<void>;
 
 /**
  * The variables of one execution, by Buddy's precedence: built-ins < workspace < project <
@@ -93,12 +96,15 @@ export class ExecutionVariables {
   /**
    * Reads what an action wrote to its outputs file: each KEY=value is passed to later actions of this
    * execution, keeps the encryption of the variable it replaces, and updates a stored settable variable
-   * for future runs (Buddy's settable variables). Returns the outputs, secrets sealed.
+   * for future runs (Buddy's settable variables). An output whose value shows a secret (`showsSecret`:
+   * the value, or an encoded form of it, inside) is itself a secret: encrypted wherever it goes, masked
+   * in later actions' logs. Returns the outputs, secrets sealed.
    */
   async collectOutputs(
     outputsFile: string,
     merged: ReadonlyMap<string, ResolvedVariable>,
     updateSettable: SettableUpdate,
+    showsSecret: (value: string) => boolean,
   ): Promise<InlineVariable[]> {
     let text: string;
     try {
@@ -115,12 +121,13 @@ export class ExecutionVariables {
     const out: InlineVariable[] = [];
     for (const [key, value] of parseOutputs(text)) {
       const known = merged.get(key);
+      const encrypted = (known?.encrypted ?? false) || showsSecret(value);
       const resolved: ResolvedVariable = known
-        ? { ...known, value }
-        : fromInline(this.box, { key, value, encrypted: false });
+        ? { ...known, value, encrypted }
+        : { ...fromInline(this.box, { key, value, encrypted: false }), encrypted };
       this.outputs.set(key, resolved);
       if (known?.settable && known.storedId !== null) {
-        await updateSettable(known.storedId, known.encrypted ? this.box.seal(value) : value);
+        await updateSettable(known.storedId, encrypted ? this.box.seal(value) : value, encrypted);
       }
       out.push(this.sealed(resolved));
     }

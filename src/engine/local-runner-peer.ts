@@ -3,7 +3,7 @@ import type { InlineVariable } from '../domain/pipeline.ts';
 import { canTransition, type ExecutionStatus } from '../domain/status.ts';
 import type { RegistryAuth } from '../runtime/container-runtime.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
-import type { Db } from '../store/database.ts';
+import { forgetOverwrittenValues, type Db } from '../store/database.ts';
 import {
   getExecution,
   listActionExecutions,
@@ -214,8 +214,9 @@ export class LocalRunnerPeer implements RunnerPeer {
     return resolveIntegrationAuth(this.deps.db, this.deps.secrets, workspaceId, identifier, user);
   }
 
-  async updateSettable(storedId: number, value: string): Promise<void> {
-    await updateVariable(this.deps.db, storedId, { value });
+  async updateSettable(storedId: number, value: string, encrypted?: boolean): Promise<void> {
+    await updateVariable(this.deps.db, storedId, encrypted === true ? { value, encrypted: 1 } : { value });
+    if (encrypted === true) await forgetOverwrittenValues(this.deps.db);
   }
 
   async previousStatus(executionId: number): Promise<ExecutionStatus | null> {

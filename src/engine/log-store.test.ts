@@ -64,3 +64,56 @@ test('bytes: characters split across reads, CRLF, masking, long lines and the in
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a secret cut by the 64 KiB line split is masked, wherever the cut falls and however it arrives', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    const secret = 'S3cr3t-XYZ-123456';
+    for (let shift = -20; shift <= 4; shift += 1) {
+      const id = `split${shift + 20}`;
+      const w = store.writer(id);
+      w.setTransform(secretMasker([secret]));
+      const line = Buffer.from(
+        'x'.repeat(64 * 1024 - 12 + shift) + `token":"${secret}"}` + 'y'.repeat(70_000) + '\n',
+      );
+      // In reads of odd sizes, as a socket delivers them.
+      for (let at = 0; at < line.length; at += 7919) await w.write(line.subarray(at, at + 7919), 'stdout');
+      await w.close();
+      const text = readFileSync(path.join(dir, `${id}.log`), 'utf8');
+      assert.ok(
+        !text.includes('3t-XYZ') && !/123456|S3cr/.test(text),
+        `cut at ${shift}: ${text.slice(65_500, 65_600)}`,
+      );
+      assert.ok(text.replace(/\n/g, '').includes('token":"***"}'), `cut at ${shift}`);
+      assert.ok(
+        text.split('\n').every((l) => l.length <= 64 * 1024 + secret.length * 2),
+        'lines are still split',
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a secret split between stdout and stderr is masked on both sides', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    const w = store.writer('streams');
+    w.setTransform(secretMasker(['hunter2-and-more']));
+    await w.write('pass=hunter', 'stdout');
+    await w.write('2-and-more!\n', 'stderr');
+    await w.write(' (end)\n', 'stdout');
+    // In three pieces: stdout, stderr, stderr.
+    await w.write('key=hun', 'stderr');
+    await w.write('ter2-an', 'stdout');
+    await w.write('d-more.\n', 'stdout');
+    await w.write('\n', 'stderr');
+    await w.close();
+    const text = readFileSync(path.join(dir, 'streams.log'), 'utf8');
+    assert.deepEqual(text.split('\n'), ['!', 'pass=*** (end)', '.', 'key=***', '']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

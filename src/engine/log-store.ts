@@ -111,7 +111,24 @@ export class LogStore {
 export type LineTransform = ((line: string) => string) & {
   anyIn?: (text: string) => boolean;
   anyInBytes?: (bytes: Buffer) => boolean;
+  /** The masked spans of `bytes` (merged [start, end) offsets), for secrets cut in two. */
+  ranges?: (bytes: Buffer) => [number, number][];
+  /** Bytes in the longest masked form: how far a secret cut in two can reach into either part. */
+  reach?: number;
 };
+
+/**
+ * The stream that wrote last, and where a switch to it left the other stream's open line: bytes on
+ * either side of that seam are adjacent in the order the container wrote them.
+ */
+interface Seam {
+  stream: string;
+  other: string;
+  /** Length of `stream`'s open line when it started writing after `other`. */
+  offset: number;
+}
+
+const STARS = Buffer.from('***');
 
 const NL = 10;
 const CR = 13;
@@ -143,6 +160,8 @@ export class LogWriter {
   /** Partial last line per output stream, so a stdout fragment never merges with a stderr line. */
   private readonly pending = new Map<string, Buffer>();
   private bytes = 0;
+  private lastStream: string | null = null;
+  private seam: Seam | null = null;
   lines = 0;
 
   constructor(
@@ -169,6 +188,8 @@ export class LogWriter {
    */
   write(chunk: Buffer | string, stream = 'gantry'): Promise<void> | undefined {
     let bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const reach = this.transform.ranges !== undefined ? (this.transform.reach ?? 0) : 0;
+    if (reach > 0) bytes = this.maskAcrossStreams(bytes, stream, reach);
     const written = this.bytes;
     const before = this.pending.get(stream);
     let head: Buffer | null = null;
@@ -190,9 +211,11 @@ export class LogWriter {
       rest = bytes.subarray(last + 1);
     }
     const pieces: string[] = [];
-    while (rest.length > MAX_LINE_BYTES) {
-      // One endless line must not hold unbounded memory: it is stored in pieces.
-      const cut = charBoundary(rest, MAX_LINE_BYTES);
+    // One endless line must not hold unbounded memory: it is stored in pieces. A piece is cut only
+    // once `reach` bytes past the cut have arrived, and never inside a secret.
+    while (rest.length > MAX_LINE_BYTES + reach) {
+      const cut = reach > 0 ? this.cutOutsideSecrets(rest, reach) : charBoundary(rest, MAX_LINE_BYTES);
+      if (cut < 0) break;
       this.append(pieces, rest.subarray(0, cut).toString('utf8'), this.transform);
       rest = rest.subarray(cut);
     }
@@ -203,6 +226,70 @@ export class LogWriter {
     for (const piece of out) ok = this.out.write(piece);
     this.onWrite(this.bytes - written);
     return ok ? undefined : new Promise<void>((resolve) => this.out.once('drain', resolve));
+  }
+
+  /**
+   * Where to cut a long line near MAX_LINE_BYTES so that no secret is split between two pieces (each
+   * piece is masked alone): past the end of any masked span across the cut; -1 when that cannot be
+   * decided before more bytes arrive.
+   */
+  private cutOutsideSecrets(rest: Buffer, reach: number): number {
+    let cut = charBoundary(rest, MAX_LINE_BYTES);
+    for (;;) {
+      if (cut + reach > rest.length) return -1;
+      const from = Math.max(0, cut - reach);
+      const across = this.transform.ranges!(rest.subarray(from, cut + reach)).find(
+        ([start, end]) => from + start < cut && from + end > cut,
+      );
+      if (across === undefined) return cut;
+      cut = from + across[1];
+    }
+  }
+
+  /**
+   * Masks a secret the container wrote partly on one stream and partly on the other (its open line
+   * on stdout, the rest on stderr, or the reverse). Lines are assembled per stream, so the two parts
+   * would otherwise be masked apart; here the bytes on both sides of the switch are checked as the
+   * container wrote them, the part in the other stream's open line becomes *** and this side's part
+   * is dropped.
+   */
+  private maskAcrossStreams(bytes: Buffer, stream: string, reach: number): Buffer {
+    if (this.lastStream !== stream) {
+      const other = this.lastStream === null ? undefined : this.pending.get(this.lastStream);
+      this.seam =
+        other !== undefined && other.length > 0
+          ? { stream, other: this.lastStream!, offset: this.pending.get(stream)?.length ?? 0 }
+          : null;
+      this.lastStream = stream;
+    }
+    const seam = this.seam;
+    if (seam === null) return bytes;
+    const other = this.pending.get(seam.other)!;
+    const own = this.pending.get(stream) ?? Buffer.alloc(0);
+    const since = own.subarray(seam.offset);
+    let after = Buffer.concat([since, bytes.subarray(0, reach)]);
+    const nl = after.indexOf(NL);
+    if (nl >= 0) after = after.subarray(0, nl);
+    const tail = other.subarray(Math.max(0, other.length - reach + 1));
+    const across = this.transform.ranges!(Buffer.concat([tail, after])).filter(
+      ([start, end]) => start < tail.length && end > tail.length,
+    );
+    if (across.length === 0) {
+      // Past a newline or `reach` bytes on this side, nothing can straddle the seam any more.
+      if (nl >= 0 || after.length >= reach) this.seam = null;
+      return bytes;
+    }
+    const start = Math.min(...across.map((r) => r[0]));
+    let drop = Math.max(...across.map((r) => r[1])) - tail.length;
+    this.pending.set(
+      seam.other,
+      Buffer.concat([other.subarray(0, other.length - tail.length + start), STARS]),
+    );
+    const fromOwn = Math.min(drop, since.length);
+    this.pending.set(stream, Buffer.concat([own.subarray(0, seam.offset), since.subarray(fromOwn)]));
+    drop -= fromOwn;
+    this.seam = null;
+    return bytes.subarray(drop);
   }
 
   /** Complete lines (`block` ends with a newline) as they go to the file. */

@@ -80,8 +80,11 @@ export interface RunnerPeer {
     identifier: string,
     user: { projectId: number; pipelineId: number },
   ): Promise<RegistryAuth | null>;
-  /** Stores a settable variable's new (already sealed when encrypted) value for future runs. */
-  updateSettable(storedId: number, value: string): Promise<void>;
+  /**
+   * Stores a settable variable's new (already sealed when encrypted) value for future runs; `encrypted`
+   * true also makes the variable encrypted (its new value was made from a secret).
+   */
+  updateSettable(storedId: number, value: string, encrypted?: boolean): Promise<void>;
   /** The final status of the pipeline's run before this one (ON_BACK_TO_SUCCESS), null when none. */
   previousStatus(executionId: number): Promise<ExecutionStatus | null>;
   /** Ends the execution; steps still waiting end NOT_EXECUTED in the same write. */

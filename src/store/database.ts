@@ -4,7 +4,9 @@ import SqliteDriver from 'better-sqlite3';
 import {
   Kysely,
   Migrator,
+  SqliteAdapter,
   SqliteDialect,
+  sql,
   type Migration,
   type MigrationProvider,
   type SqliteDatabase,
@@ -88,6 +90,9 @@ export async function openDatabase(url: string, dataDir: string): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
+  // Deleted or overwritten cells are zeroed in the pages being written anyway, so a value replaced by
+  // its sealed form does not linger in the page it left (see forgetOverwrittenValues).
+  sqlite.pragma('secure_delete = FAST');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
@@ -98,4 +103,19 @@ export async function openDatabase(url: string, dataDir: string): Promise<Db> {
     );
   }
   return db;
+}
+
+/**
+ * After a clear value was replaced by a sealed one (a variable switched to encrypted), makes the
+ * database files forget the clear one: SQLite's write-ahead log still holds the page as it was until a
+ * checkpoint copies the new page over it and the log is truncated (secure_delete already zeroed the
+ * old cell in the page). Retries while readers hold the log. Nothing to do on other databases here.
+ */
+export async function forgetOverwrittenValues(db: Db): Promise<void> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    if (rows[0]?.busy === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

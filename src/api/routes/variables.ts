@@ -4,7 +4,7 @@ import type { SecretBox } from '../../secrets/cipher.ts';
 import { describeSshKey, generateSshKey, valueChecksum } from '../../secrets/ssh-keys.ts';
 import { shownSealed } from '../../secrets/variables.ts';
 import { getActionById } from '../../store/actions.ts';
-import type { Db } from '../../store/database.ts';
+import { forgetOverwrittenValues, type Db } from '../../store/database.ts';
 import { getEnvironment } from '../../store/environments.ts';
 import { getPipelineById } from '../../store/pipelines.ts';
 import { getProject, getProjectById } from '../../store/projects.ts';
@@ -382,6 +382,7 @@ export function variableRoutes(app: FastifyInstance, ctx: ApiContext): void {
           throw conflict(`variable "${body.key}" already exists at this level`);
       }
       const updated = await updateVariable(db, v.id, variableValues(ctx, body, v));
+      if (v.encrypted === 0 && updated.encrypted === 1) await forgetOverwrittenValues(db);
       return presentVariableRow(urls, ws, updated, await ownersOf(db, ws, updated));
     },
   );
