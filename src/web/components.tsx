@@ -300,6 +300,8 @@ export function CheckField<T extends FormValues>(props: FieldProps<T>): JSX.Elem
 export function FormFooter<T extends FormValues>(props: {
   form: FormState<T>;
   submit: string;
+  /** Shows a Cancel button that calls this. */
+  onCancel?: () => void;
   children?: ComponentChildren;
 }): JSX.Element {
   const e = props.form.error;
@@ -314,6 +316,11 @@ export function FormFooter<T extends FormValues>(props: {
         <button class="primary" type="submit" disabled={props.form.busy}>
           {props.form.busy ? 'Working…' : props.submit}
         </button>
+        {props.onCancel && (
+          <button type="button" onClick={props.onCancel}>
+            Cancel
+          </button>
+        )}
         {props.children}
       </div>
     </>
@@ -422,5 +429,85 @@ export function Announce(props: { text: string }): JSX.Element {
     <div class="visually-hidden" aria-live="polite" role="status">
       {props.text}
     </div>
+  );
+}
+
+/** "Edit" (naming the item for screen readers) and "Delete …" buttons of a list row. */
+export function EditDelete(props: {
+  name: string;
+  what: string;
+  onEdit?: () => void;
+  onDelete: () => Promise<void>;
+}): JSX.Element {
+  return (
+    <span class="actions-row">
+      {props.onEdit && (
+        <button type="button" class="small" onClick={props.onEdit}>
+          Edit <span class="visually-hidden">{props.name}</span>
+        </button>
+      )}
+      <DeleteButton what={props.what} onDelete={props.onDelete} />
+    </span>
+  );
+}
+
+/**
+ * A panel listing one kind of object with an inline edit form per row and a folded "add" form: the
+ * shape of the variables, environments, integrations, permission sets, groups and team pages.
+ */
+export function ResourceList<T>(props: {
+  title: string;
+  /** Loads the items; runs again after every save or delete. */
+  load: () => Promise<T[]>;
+  deps: unknown[];
+  keyOf: (item: T) => string | number;
+  /** The inside of an item's row; `edit` opens its form, `reload` refreshes the list. */
+  row: (item: T, ctl: { edit: () => void; reload: () => void }) => ComponentChildren;
+  /** The create (no item) or edit form; `done` closes it and reloads. */
+  form?: (item: T | undefined, done: () => void) => ComponentChildren;
+  addLabel?: string;
+  empty?: string;
+  children?: ComponentChildren;
+}): JSX.Element {
+  const { data, error, reload } = useData(props.load, props.deps);
+  const [editing, setEditing] = useState<string | number | null>(null);
+  const [titleId] = useState(() => `list${++formCounter}`);
+  return (
+    <section class="panel" aria-labelledby={titleId}>
+      <h2 id={titleId}>{props.title}</h2>
+      <ErrorBox error={error} />
+      {!data && !error && <Loading />}
+      {data && data.length === 0 && <p class="muted">{props.empty ?? 'None yet.'}</p>}
+      {data && data.length > 0 && (
+        <ul class="rows">
+          {data.map((item) => {
+            const key = props.keyOf(item);
+            return editing === key && props.form ? (
+              <li key={key}>
+                {props.form(item, () => {
+                  setEditing(null);
+                  reload();
+                })}
+              </li>
+            ) : (
+              <li key={key} class="row">
+                {props.row(item, { edit: () => setEditing(key), reload })}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {props.children}
+      {props.form && props.addLabel && (
+        <Disclosure label={props.addLabel}>
+          {(close) =>
+            props.form!(undefined, () => {
+              close();
+              reload();
+            })
+          }
+        </Disclosure>
+      )}
+    </section>
   );
 }

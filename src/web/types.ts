@@ -55,6 +55,8 @@ export interface Pipeline extends Links {
   always_from_scratch?: boolean;
   auto_clear_cache?: boolean;
   concurrent_pipeline_runs?: boolean;
+  terminate_stale_runs?: boolean;
+  no_skip_to_most_recent?: boolean;
   disabled?: boolean;
   paused?: boolean;
   tags?: string[];

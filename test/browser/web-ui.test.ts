@@ -344,6 +344,138 @@ step(
   },
 );
 
+step('workspace groups and their members, the project team, through the forms', async () => {
+  await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=groups`);
+  await page.getByRole('button', { name: 'New group' }).click();
+  await page.getByLabel('Group name').fill(`Devs ${XSS}`);
+  await page.getByLabel('Description').fill('the developers');
+  await page.getByRole('button', { name: 'Create group' }).click();
+  const row = page.locator('li.row', { hasText: `Devs ${XSS}` });
+  await row.waitFor();
+  await assertInert();
+  await page.getByRole('button', { name: `Members of Devs ${XSS}` }).click();
+  await page.getByLabel('Member', { exact: true }).selectOption({ label: 'dev (dev@example.com)' });
+  await page.getByLabel('Role', { exact: true }).selectOption('MANAGER');
+  await page.getByRole('button', { name: 'Add to group' }).click();
+  await page.getByLabel(`Role of dev (dev@example.com) in Devs ${XSS}`).waitFor();
+  const groups = (await h.request('GET', '/api/workspaces/acme/groups')).body.groups;
+  const devs = groups.find((g: any) => g.name === `Devs ${XSS}`);
+  const inGroup = (await h.request('GET', `/api/workspaces/acme/groups/${devs.id}/members`)).body.members;
+  assert.deepEqual(
+    inGroup.map((m: any) => [m.email, m.status]),
+    [['dev@example.com', 'MANAGER']],
+  );
+  await page.getByLabel(`Role of dev (dev@example.com) in Devs ${XSS}`).selectOption('MEMBER');
+  const memberPath = `/api/workspaces/acme/groups/${devs.id}/members/${inGroup[0].id}`;
+  for (let i = 0; (await h.request('GET', memberPath)).body.status !== 'MEMBER'; i++) {
+    assert.ok(i < 300, 'the role change reached the server');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  // The project's team: the member with the custom set, the group with a built-in one.
+  await page.goto(`${state.projectUrl!}?tab=team`);
+  await page.getByRole('button', { name: 'Add a member' }).click();
+  await page.getByLabel('Member', { exact: true }).selectOption({ label: 'dev (dev@example.com)' });
+  await page.getByLabel('Permission set', { exact: true }).selectOption({ label: 'Runners' });
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByLabel('Permission set of dev (dev@example.com)').waitFor();
+  await page.getByRole('button', { name: 'Add a group' }).click();
+  await page.getByLabel('Group', { exact: true }).selectOption({ label: `Devs ${XSS}` });
+  await page.getByRole('button', { name: 'Add group' }).click();
+  await page.getByLabel(`Permission set of Devs ${XSS}`).waitFor();
+  await assertInert();
+  const members = (await h.request('GET', '/api/workspaces/acme/projects/web/members')).body.members;
+  const dev = members.find((m: any) => m.email === 'dev@example.com');
+  assert.equal(dev.permission_set.name, 'Runners');
+  const pgroups = (await h.request('GET', '/api/workspaces/acme/projects/web/groups')).body.groups;
+  assert.deepEqual(
+    pgroups.map((g: any) => g.name),
+    [`Devs ${XSS}`],
+  );
+});
+
+step(
+  'pipeline triggers (schedule, webhook with its secret shown once), queue options, permissions',
+  async () => {
+    await page.goto(`${state.pipelineUrl!}?tab=settings`);
+    await page.getByLabel('On a schedule').check();
+    await page.getByLabel('Schedule', { exact: true }).selectOption('cron');
+    await page.getByLabel('Cron expression').fill('61 3 * * *');
+    await page.getByLabel('Time zone').fill('Europe/Warsaw');
+    await page.getByLabel('By a trigger webhook (a secret URL)').check();
+    await page.getByLabel('A new run of a branch stops older runs of that branch').check();
+    await page.getByLabel('Run every waiting run (do not skip to the most recent)').check();
+    await page.getByRole('button', { name: 'Save pipeline' }).click();
+    // The API's complaint lands under the cron field.
+    const cron = page.getByLabel('Cron expression');
+    await page.locator(`.field.invalid #${await cron.getAttribute('id')}`).waitFor();
+    await cron.fill('0 3 * * 1-5');
+    await page.getByRole('button', { name: 'Save pipeline' }).click();
+    await page.getByRole('heading', { name: 'Trigger webhook' }).waitFor();
+    const lines = await page.locator('.notice-inline .copyline code').allTextContents();
+    const url = lines[0]!;
+    const secret = lines[1]!;
+    assert.match(url, /\/api\/trigger\/pipelines\/\d+$/);
+    assert.ok(secret.length >= 24, secret);
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('heading', { name: 'Trigger webhook' }).waitFor();
+    assert.ok(!(await page.content()).includes(secret), 'the secret was shown twice');
+
+    const plPath = new URL(url).pathname.replace(/.*\/pipelines\//, '');
+    const pl = (await h.request('GET', '/api/workspaces/acme/projects/web/pipelines')).body.pipelines[0];
+    assert.equal(String(pl.id), plPath);
+    const saved = (await h.request('GET', `/api/workspaces/acme/projects/web/pipelines/${pl.id}`)).body;
+    const schedule = saved.events.find((e: any) => e.type === 'SCHEDULE');
+    assert.equal(schedule.cron, '0 3 * * 1-5');
+    assert.equal(schedule.timezone, 'Europe/Warsaw');
+    assert.ok(saved.events.some((e: any) => e.type === 'WEBHOOK'));
+    assert.equal(saved.terminate_stale_runs, true);
+    assert.equal(saved.no_skip_to_most_recent, true);
+    // The secret shown is the one that works; a wrong one is refused.
+    const wrong = await fetch(`${url}?token=nope`, { method: 'POST' });
+    assert.equal(wrong.status, 403);
+    const right = await fetch(`${url}?token=${encodeURIComponent(secret)}`, { method: 'POST' });
+    assert.equal(right.status, 200);
+    const run = (await right.json()) as any;
+    const execPath = `/api/workspaces/acme/projects/web/pipelines/${pl.id}/executions/${run.id ?? run.execution?.id}`;
+    await h.request('PATCH', execPath, { operation: 'CANCEL' });
+    await waitForExecution(h, execPath, WAIT);
+
+    // Per-pipeline permissions: everyone else read-only, the invited member may run it.
+    await page.getByLabel('Everyone else').selectOption('READ_ONLY');
+    await page.getByLabel('Give a member its own level').selectOption({ label: 'dev (dev@example.com)' });
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByLabel('Level of dev (dev@example.com)').selectOption('RUN_ONLY');
+    await page.getByRole('button', { name: 'Save permissions' }).click();
+    await page.getByText('Permissions saved.').waitFor();
+    const perms = (await h.request('GET', `/api/workspaces/acme/projects/web/pipelines/${pl.id}`)).body
+      .permissions;
+    assert.equal(perms.others, 'READ_ONLY');
+    assert.deepEqual(
+      perms.users.map((u: any) => u.access_level),
+      ['RUN_ONLY'],
+    );
+
+    // Environment permissions, from its edit form.
+    await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=environments`);
+    await page.getByRole('button', { name: 'Edit Staging' }).click();
+    await page.getByLabel('Everyone else').selectOption('USE_ONLY');
+    await page.getByLabel('Give a group its own level').selectOption({ label: `Devs ${XSS}` });
+    await page.getByRole('button', { name: 'Add group' }).click();
+    await page.getByLabel(`Level of Devs ${XSS}`).selectOption('MANAGE');
+    await page.getByRole('button', { name: 'Save permissions' }).click();
+    await page.getByText('Permissions saved.').waitFor();
+    const envs = (await h.request('GET', '/api/workspaces/acme/environments')).body.environments;
+    const staging = envs.find((e: any) => e.name === 'Staging');
+    assert.equal(staging.permissions.others, 'USE_ONLY');
+    assert.deepEqual(
+      staging.permissions.groups.map((g: any) => g.access_level),
+      ['MANAGE'],
+    );
+    await assertInert();
+  },
+);
+
 step('every page fits 390 px without horizontal overflow and passes axe-core', async () => {
   const pages = [
     `${h.baseUrl}/#/`,
@@ -353,9 +485,11 @@ step('every page fits 390 px without horizontal overflow and passes axe-core', a
     `${h.baseUrl}/#/workspaces/acme?tab=integrations`,
     `${h.baseUrl}/#/workspaces/acme?tab=members`,
     `${h.baseUrl}/#/workspaces/acme?tab=permissions`,
+    `${h.baseUrl}/#/workspaces/acme?tab=groups`,
     `${h.baseUrl}/#/workspaces/acme?tab=settings`,
     state.projectUrl!,
     `${state.projectUrl!}?tab=settings`,
+    `${state.projectUrl!}?tab=team`,
     state.pipelineUrl!,
     `${state.pipelineUrl!}?tab=variables`,
     `${state.pipelineUrl!}?tab=settings`,
@@ -373,7 +507,16 @@ step('every page fits 390 px without horizontal overflow and passes axe-core', a
       await page.locator('main h1').first().waitFor();
       await page.waitForLoadState('networkidle').catch(() => {});
       // Open the forms that are folded away, so they are checked too.
-      for (const name of ['New project', 'New pipeline', 'Run…', 'Add a variable', 'New token']) {
+      for (const name of [
+        'New project',
+        'New pipeline',
+        'Run…',
+        'Add a variable',
+        'New token',
+        'New group',
+        'Add a member',
+        'Add a group',
+      ]) {
         const btn = page.getByRole('button', { name, exact: true });
         if ((await btn.count()) > 0) await btn.first().click();
       }

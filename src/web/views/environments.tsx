@@ -1,77 +1,44 @@
-/** Environments of a workspace or project: list, create, edit, delete. */
+/** Environments of a workspace or project: list, create, edit, delete, permissions. */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
-import {
-  DeleteButton,
-  Disclosure,
-  ErrorBox,
-  FormFooter,
-  Loading,
-  TextField,
-  useData,
-  useForm,
-} from '../components.tsx';
+import { EditDelete, FormFooter, ResourceList, TextField, useForm } from '../components.tsx';
 import type { Environment } from '../types.ts';
+import { PermissionsEditor, type ObjectPermissions } from './object-permissions.tsx';
+
+const LEVELS = ['DEFAULT', 'USE_ONLY', 'MANAGE', 'DENIED'] as const;
 
 export function Environments(props: { ws: string; project?: string }): JSX.Element {
   const base = `${path('workspaces', props.ws)}/environments`;
   const query = props.project ? `?project_name=${encodeURIComponent(props.project)}` : '';
-  const { data, error, reload } = useData(
-    () => get<{ environments: Environment[] }>(base + query),
-    [base, query],
-  );
-  const [editing, setEditing] = useState<string | null>(null);
-  const list = data?.environments.filter((e) => (e.project?.name ?? undefined) === props.project) ?? [];
   return (
-    <section class="panel" aria-labelledby="env-title">
-      <h2 id="env-title">{props.project ? 'Project environments' : 'Workspace environments'}</h2>
-      <ErrorBox error={error} />
-      {!data && !error && <Loading />}
-      {data && list.length === 0 && <p class="muted">No environments yet.</p>}
-      <ul class="rows">
-        {list.map((e) =>
-          editing === e.id ? (
-            <li key={e.id}>
-              <EnvironmentForm
-                {...props}
-                environment={e}
-                onDone={() => {
-                  setEditing(null);
-                  reload();
-                }}
-              />
-            </li>
-          ) : (
-            <li key={e.id} class="row">
-              <span class="strong grow">{e.name}</span>
-              <code class="muted">{e.identifier}</code>
-              <button type="button" class="small" onClick={() => setEditing(e.id)}>
-                Edit <span class="visually-hidden">{e.name}</span>
-              </button>
-              <DeleteButton
-                what={`environment ${e.name}`}
-                onDelete={async () => {
-                  await api('DELETE', `${base}/${e.id}`);
-                  reload();
-                }}
-              />
-            </li>
-          ),
-        )}
-      </ul>
-      <Disclosure label="Add an environment">
-        {(close) => (
-          <EnvironmentForm
-            {...props}
-            onDone={() => {
-              close();
+    <ResourceList<Environment>
+      title={props.project ? 'Project environments' : 'Workspace environments'}
+      load={async () =>
+        (await get<{ environments: Environment[] }>(base + query)).environments.filter(
+          (e) => (e.project?.name ?? undefined) === props.project,
+        )
+      }
+      deps={[base, query]}
+      keyOf={(e) => e.id}
+      empty="No environments yet."
+      addLabel="Add an environment"
+      form={(e, done) => <EnvironmentForm {...props} environment={e} onDone={done} />}
+      row={(e, { edit, reload }) => (
+        <>
+          <span class="strong grow">{e.name}</span>
+          <code class="muted">{e.identifier}</code>
+          <EditDelete
+            name={e.name}
+            what={`environment ${e.name}`}
+            onEdit={edit}
+            onDelete={async () => {
+              await api('DELETE', `${base}/${e.id}`);
               reload();
             }}
           />
-        )}
-      </Disclosure>
-    </section>
+        </>
+      )}
+    />
   );
 }
 
@@ -89,33 +56,42 @@ function EnvironmentForm(props: {
   });
   const base = `${path('workspaces', props.ws)}/environments`;
   return (
-    <form
-      class="form"
-      onSubmit={form.submit(async (f) => {
-        const body: Record<string, unknown> = { name: f.name, public_url: f.public_url || null };
-        if (f.identifier) body.identifier = f.identifier;
-        if (e) await api('PATCH', `${base}/${e.id}`, body);
-        else
-          await api('POST', base, {
-            ...body,
-            ...(props.project ? { project: { name: props.project } } : {}),
-          });
-        props.onDone();
-      })}
-    >
-      <TextField form={form} name="name" label="Name" required />
-      <TextField
-        form={form}
-        name="identifier"
-        label="Identifier"
-        hint="Leave empty to derive it from the name."
-      />
-      <TextField form={form} name="public_url" label="Public URL" type="url" />
-      <FormFooter form={form} submit={e ? 'Save environment' : 'Add environment'}>
-        <button type="button" onClick={props.onDone}>
-          Cancel
-        </button>
-      </FormFooter>
-    </form>
+    <>
+      <form
+        class="form"
+        onSubmit={form.submit(async (f) => {
+          const body: Record<string, unknown> = { name: f.name, public_url: f.public_url || null };
+          if (f.identifier) body.identifier = f.identifier;
+          if (e) await api('PATCH', `${base}/${e.id}`, body);
+          else
+            await api('POST', base, {
+              ...body,
+              ...(props.project ? { project: { name: props.project } } : {}),
+            });
+          props.onDone();
+        })}
+      >
+        <TextField form={form} name="name" label="Name" required />
+        <TextField
+          form={form}
+          name="identifier"
+          label="Identifier"
+          hint="Leave empty to derive it from the name."
+        />
+        <TextField form={form} name="public_url" label="Public URL" type="url" />
+        <FormFooter form={form} submit={e ? 'Save environment' : 'Add environment'} onCancel={props.onDone} />
+      </form>
+      {e && (
+        <PermissionsEditor
+          ws={props.ws}
+          what="environment"
+          levels={LEVELS}
+          value={(e as { permissions?: ObjectPermissions | null }).permissions}
+          onSave={async (permissions) => {
+            await api('PATCH', `${base}/${e.id}`, { permissions });
+          }}
+        />
+      )}
+    </>
   );
 }

@@ -4,14 +4,11 @@ import { useState } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
 import {
   CopyLine,
-  DeleteButton,
-  Disclosure,
-  ErrorBox,
+  EditDelete,
   FormFooter,
-  Loading,
+  ResourceList,
   SelectField,
   TextField,
-  useData,
   useForm,
 } from '../components.tsx';
 
@@ -47,42 +44,43 @@ const label = (field: string): string =>
 
 export function Members(props: { ws: string }): JSX.Element {
   const base = `${path('workspaces', props.ws)}/members`;
-  const { data, error, reload } = useData(() => get<{ members: Member[] }>(`${base}?per_page=100`), [base]);
   const [invited, setInvited] = useState<{ email: string; url?: string } | null>(null);
+  const [generation, setGeneration] = useState(0);
   const form = useForm({ email: '' });
   return (
-    <section class="panel" aria-labelledby="members-title">
-      <h2 id="members-title">Members</h2>
-      <ErrorBox error={error} />
-      {!data && !error && <Loading />}
-      <ul class="rows">
-        {data?.members.map((m) => (
-          <li key={m.id} class="row">
-            <span class="grow">
-              <span class="strong">{m.name}</span> <span class="muted small">{m.email}</span>
-            </span>
-            {m.workspace_owner ? <span class="tag">owner</span> : m.admin && <span class="tag">admin</span>}
-            {!m.workspace_owner && (
-              <>
-                <button
-                  type="button"
-                  class="small"
-                  onClick={() => void api('PATCH', `${base}/${m.id}`, { admin: !m.admin }).then(reload)}
-                >
-                  {m.admin ? 'Revoke admin' : 'Make admin'} <span class="visually-hidden">{m.email}</span>
-                </button>
-                <DeleteButton
-                  what={`member ${m.email}`}
-                  onDelete={async () => {
-                    await api('DELETE', `${base}/${m.id}`);
-                    reload();
-                  }}
-                />
-              </>
-            )}
-          </li>
-        ))}
-      </ul>
+    <ResourceList<Member>
+      title="Members"
+      load={async () => (await get<{ members: Member[] }>(`${base}?per_page=100`)).members}
+      deps={[base, generation]}
+      keyOf={(m) => m.id}
+      row={(m, { reload }) => (
+        <>
+          <span class="grow">
+            <span class="strong">{m.name}</span> <span class="muted small">{m.email}</span>
+          </span>
+          {m.workspace_owner ? <span class="tag">owner</span> : m.admin && <span class="tag">admin</span>}
+          {!m.workspace_owner && (
+            <>
+              <button
+                type="button"
+                class="small"
+                onClick={() => void api('PATCH', `${base}/${m.id}`, { admin: !m.admin }).then(reload)}
+              >
+                {m.admin ? 'Revoke admin' : 'Make admin'} <span class="visually-hidden">{m.email}</span>
+              </button>
+              <EditDelete
+                name={m.email}
+                what={`member ${m.email}`}
+                onDelete={async () => {
+                  await api('DELETE', `${base}/${m.id}`);
+                  reload();
+                }}
+              />
+            </>
+          )}
+        </>
+      )}
+    >
       {invited && (
         <div class="notice-inline" role="status">
           <p>
@@ -99,80 +97,52 @@ export function Members(props: { ws: string }): JSX.Element {
           const res = await api<Member & { invitation_url?: string }>('POST', base, { email: email.trim() });
           setInvited({ email: res.email, url: res.invitation_url });
           form.set('email', '');
-          reload();
+          setGeneration((g) => g + 1);
         })}
       >
         <TextField form={form} name="email" label="Invite by e-mail" type="email" required />
         <FormFooter form={form} submit="Invite" />
       </form>
-    </section>
+    </ResourceList>
   );
 }
 
 export function PermissionSets(props: { ws: string }): JSX.Element {
   const base = `${path('workspaces', props.ws)}/permissions`;
-  const { data, error, reload } = useData(() => get<{ permission_sets: PermissionSet[] }>(base), [base]);
-  const [editing, setEditing] = useState<number | null>(null);
   return (
-    <section class="panel" aria-labelledby="perm-title">
-      <h2 id="perm-title">Permission sets</h2>
-      <ErrorBox error={error} />
-      {!data && !error && <Loading />}
-      <ul class="rows">
-        {data?.permission_sets.map((s) =>
-          editing === s.id ? (
-            <li key={s.id}>
-              <PermissionSetForm
-                base={base}
-                set={s}
-                onDone={() => {
-                  setEditing(null);
-                  reload();
-                }}
-              />
-            </li>
+    <ResourceList<PermissionSet>
+      title="Permission sets"
+      load={async () => (await get<{ permission_sets: PermissionSet[] }>(base)).permission_sets}
+      deps={[base]}
+      keyOf={(s) => s.id}
+      addLabel="New permission set"
+      form={(s, done) => <PermissionSetForm base={base} set={s} onDone={done} />}
+      row={(s, { edit, reload }) => (
+        <>
+          <span class="grow">
+            <span class="strong">{s.name}</span>{' '}
+            <span class="muted small">
+              {Object.keys(LEVELS)
+                .map((f) => `${label(f)}: ${String(s[f] ?? '—')}`)
+                .join(' · ')}
+            </span>
+          </span>
+          {s.type === 'CUSTOM' ? (
+            <EditDelete
+              name={s.name}
+              what={`permission set ${s.name}`}
+              onEdit={edit}
+              onDelete={async () => {
+                await api('DELETE', `${base}/${s.id}`);
+                reload();
+              }}
+            />
           ) : (
-            <li key={s.id} class="row">
-              <span class="grow">
-                <span class="strong">{s.name}</span>{' '}
-                <span class="muted small">
-                  {Object.keys(LEVELS)
-                    .map((f) => `${label(f)}: ${String(s[f] ?? '—')}`)
-                    .join(' · ')}
-                </span>
-              </span>
-              {s.type === 'CUSTOM' ? (
-                <>
-                  <button type="button" class="small" onClick={() => setEditing(s.id)}>
-                    Edit <span class="visually-hidden">{s.name}</span>
-                  </button>
-                  <DeleteButton
-                    what={`permission set ${s.name}`}
-                    onDelete={async () => {
-                      await api('DELETE', `${base}/${s.id}`);
-                      reload();
-                    }}
-                  />
-                </>
-              ) : (
-                <span class="tag">built in</span>
-              )}
-            </li>
-          ),
-        )}
-      </ul>
-      <Disclosure label="New permission set">
-        {(close) => (
-          <PermissionSetForm
-            base={base}
-            onDone={() => {
-              close();
-              reload();
-            }}
-          />
-        )}
-      </Disclosure>
-    </section>
+            <span class="tag">built in</span>
+          )}
+        </>
+      )}
+    />
   );
 }
 
@@ -200,11 +170,11 @@ function PermissionSetForm(props: { base: string; set?: PermissionSet; onDone: (
           <SelectField key={f} form={form} name={f} label={label(f)} options={levels} />
         ))}
       </div>
-      <FormFooter form={form} submit={s ? 'Save permission set' : 'Create permission set'}>
-        <button type="button" onClick={props.onDone}>
-          Cancel
-        </button>
-      </FormFooter>
+      <FormFooter
+        form={form}
+        submit={s ? 'Save permission set' : 'Create permission set'}
+        onCancel={props.onDone}
+      />
     </form>
   );
 }

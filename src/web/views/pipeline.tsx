@@ -6,6 +6,7 @@ import {
   Announce,
   Badge,
   CheckField,
+  CopyLine,
   DeleteButton,
   Disclosure,
   ErrorBox,
@@ -25,7 +26,10 @@ import { useWorkspaceEvents } from '../live.ts';
 import { href, navigate } from '../router.ts';
 import { pipelineStatus, statusInfo } from '../status.ts';
 import type { Action, Execution, Paged, Pipeline } from '../types.ts';
+import { PermissionsEditor, type ObjectPermissions } from './object-permissions.tsx';
 import { Variables } from './variables.tsx';
+
+const PIPELINE_LEVELS = ['DEFAULT', 'DENIED', 'READ_ONLY', 'RUN_ONLY', 'READ_WRITE'] as const;
 
 const PER_PAGE = 20;
 
@@ -201,7 +205,19 @@ export function PipelineView(props: {
       {props.tab === 'settings' && (
         <>
           <section class="panel">
-            <PipelineForm ws={props.ws} project={props.project} pipeline={pl} />
+            <PipelineForm ws={props.ws} project={props.project} pipeline={pl} onSaved={reload} />
+          </section>
+          <TriggerWebhook plPath={plPath} pipeline={pl} />
+          <section class="panel">
+            <PermissionsEditor
+              ws={props.ws}
+              what="pipeline"
+              levels={PIPELINE_LEVELS}
+              value={(pl as { permissions?: ObjectPermissions | null }).permissions}
+              onSave={async (permissions) => {
+                await api('PATCH', plPath, { permissions });
+              }}
+            />
           </section>
           <section class="panel">
             <h2>Danger zone</h2>
@@ -297,35 +313,99 @@ function RunForm(props: {
       />
       <CheckField form={form} name="refresh" label="Deploy from scratch (refresh)" />
       <CheckField form={form} name="clear_cache" label="Clear the cache first" />
-      <FormFooter form={form} submit="Run">
-        <button type="button" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </FormFooter>
+      <FormFooter form={form} submit="Run" onCancel={props.onCancel} />
     </form>
   );
 }
 
-/** Create or edit a pipeline. */
+interface PipelineEvent {
+  type: string;
+  refs?: string[] | null;
+  cron?: string | null;
+  delay?: number | null;
+  start_date?: string | null;
+  timezone?: string | null;
+  totp?: boolean | null;
+  [field: string]: unknown;
+}
+
+/** The trigger webhook's secrets, in the one answer that shows them. */
+interface ShownWebhook {
+  url: string;
+  secret?: string;
+  totp_secret?: string;
+  totp_uri?: string;
+}
+
+/** "2026-01-01T10:00" for an <input type="datetime-local"> from an ISO date (local time). */
+function toLocalInput(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+const OWN_EVENTS = new Set(['PUSH', 'SCHEDULE', 'WEBHOOK']);
+
+/** Create or edit a pipeline: name, branches, triggers (push, schedule, webhook), queue and run options. */
 export function PipelineForm(props: {
   ws: string;
   project: string;
   pipeline?: Pipeline;
   onCancel?: () => void;
+  /** Editing: called after a save instead of leaving the page (the settings tab reloads). */
+  onSaved?: () => void;
 }): JSX.Element {
   const p = props.pipeline;
+  const events = (p?.events ?? []) as PipelineEvent[];
+  const push = events.find((e) => e.type === 'PUSH');
+  const schedule = events.find((e) => e.type === 'SCHEDULE');
+  const webhook = events.find((e) => e.type === 'WEBHOOK');
+  const [shown, setShown] = useState<{ webhook: ShownWebhook; to: string } | null>(null);
+  const [note, setNote] = useState('');
   const form = useForm({
     name: p?.name ?? '',
-    on: p?.on ?? 'CLICK',
     refs: (p?.refs ?? ['refs/heads/master']).join(', '),
     priority: p?.priority ?? 'NORMAL',
+    on_push: !!push,
+    on_schedule: !!schedule,
+    schedule_mode: schedule?.cron ? 'cron' : 'interval',
+    cron: schedule?.cron ?? '',
+    delay: schedule?.delay ? String(schedule.delay) : '60',
+    start_date: toLocalInput(schedule?.start_date),
+    timezone: schedule?.timezone ?? '',
+    on_webhook: !!webhook,
+    totp: webhook?.totp === true,
+    concurrent_pipeline_runs: p?.concurrent_pipeline_runs ?? false,
+    terminate_stale_runs: p?.terminate_stale_runs ?? false,
+    no_skip_to_most_recent: p?.no_skip_to_most_recent ?? false,
     always_from_scratch: p?.always_from_scratch ?? false,
     auto_clear_cache: p?.auto_clear_cache ?? false,
-    concurrent_pipeline_runs: p?.concurrent_pipeline_runs ?? false,
     paused: p?.paused ?? false,
     disabled: p?.disabled ?? false,
   });
   const base = `${path('workspaces', props.ws, 'projects', props.project)}/pipelines`;
+  const leave = (to: string): void => {
+    setShown(null);
+    if (props.onSaved) {
+      setNote('Pipeline saved.');
+      props.onSaved();
+    } else navigate(to);
+  };
+  if (shown)
+    return (
+      <div class="notice-inline" role="status">
+        <h2>Trigger webhook</h2>
+        <WebhookSecrets webhook={shown.webhook} />
+        <div class="actions-row">
+          <button type="button" class="primary" onClick={() => leave(shown.to)}>
+            Done
+          </button>
+        </div>
+      </div>
+    );
+  const v = form.values;
   return (
     <form
       class="form"
@@ -334,46 +414,191 @@ export function PipelineForm(props: {
           .split(',')
           .map((r) => r.trim())
           .filter(Boolean);
-        // "On push" is Buddy's EVENT trigger with one PUSH event on the pipeline's branches.
-        const body = { ...f, refs, events: f.on === 'EVENT' ? [{ type: 'PUSH', refs }] : [] };
+        // Events the form does not edit (CREATE_REF, DELETE_REF, ...) are kept as they are.
+        const next: PipelineEvent[] = events.filter((e) => !OWN_EVENTS.has(e.type));
+        if (f.on_push) next.push({ type: 'PUSH', refs });
+        if (f.on_schedule)
+          next.push(
+            f.schedule_mode === 'cron'
+              ? { type: 'SCHEDULE', cron: f.cron.trim(), timezone: f.timezone.trim() || null }
+              : {
+                  type: 'SCHEDULE',
+                  delay: Number(f.delay),
+                  start_date: f.start_date ? new Date(f.start_date).toISOString() : null,
+                  timezone: f.timezone.trim() || null,
+                },
+          );
+        if (f.on_webhook) next.push({ type: 'WEBHOOK', totp: f.totp });
+        const body = {
+          name: f.name,
+          refs,
+          priority: f.priority,
+          on: next.length > 0 ? 'EVENT' : 'CLICK',
+          events: next,
+          concurrent_pipeline_runs: f.concurrent_pipeline_runs,
+          terminate_stale_runs: f.terminate_stale_runs,
+          no_skip_to_most_recent: f.no_skip_to_most_recent,
+          always_from_scratch: f.always_from_scratch,
+          auto_clear_cache: f.auto_clear_cache,
+          paused: f.paused,
+          disabled: f.disabled,
+        };
         const saved = p
-          ? await api<Pipeline>('PATCH', `${base}/${p.id}`, body)
-          : await api<Pipeline>('POST', base, body);
-        navigate(href(['workspaces', props.ws, 'projects', props.project, 'pipelines', saved.id]), !!p);
+          ? await api<Pipeline & { trigger_webhook?: ShownWebhook | null }>('PATCH', `${base}/${p.id}`, body)
+          : await api<Pipeline & { trigger_webhook?: ShownWebhook | null }>('POST', base, body);
+        const to = href(['workspaces', props.ws, 'projects', props.project, 'pipelines', saved.id]);
+        // A new webhook secret is in this answer only: show it before leaving the form.
+        if (saved.trigger_webhook?.secret || saved.trigger_webhook?.totp_secret)
+          setShown({ webhook: saved.trigger_webhook, to });
+        else leave(to);
       })}
     >
       <h2>{p ? 'Pipeline settings' : 'New pipeline'}</h2>
       <TextField form={form} name="name" label="Name" required />
       <div class="grid2">
-        <SelectField
+        <TextField
           form={form}
-          name="on"
-          label="Trigger"
-          options={[
-            ['CLICK', 'Manually'],
-            ['EVENT', 'On every push to these branches'],
-          ]}
+          name="refs"
+          label="Branches (refs)"
+          hint="Comma-separated, e.g. refs/heads/master. Runs and pushes use these."
         />
         <SelectField form={form} name="priority" label="Priority" options={['LOW', 'NORMAL', 'HIGH']} />
       </div>
-      <TextField
-        form={form}
-        name="refs"
-        label="Branches (refs)"
-        hint="Comma-separated, e.g. refs/heads/master."
-      />
-      <CheckField form={form} name="always_from_scratch" label="Always deploy from scratch" />
-      <CheckField form={form} name="auto_clear_cache" label="Clear the cache before each run" />
-      <CheckField form={form} name="concurrent_pipeline_runs" label="Allow concurrent runs" />
-      <CheckField form={form} name="paused" label="Paused" />
-      <CheckField form={form} name="disabled" label="Disabled" />
-      <FormFooter form={form} submit={p ? 'Save pipeline' : 'Create pipeline'}>
-        {props.onCancel && (
-          <button type="button" onClick={props.onCancel}>
-            Cancel
-          </button>
+      <fieldset>
+        <legend>Triggers</legend>
+        <p class="muted small">With none, the pipeline runs only when someone runs it.</p>
+        <CheckField form={form} name="on_push" label="On every push to these branches" />
+        <CheckField form={form} name="on_schedule" label="On a schedule" />
+        {v.on_schedule && (
+          <div class="nested">
+            <SelectField
+              form={form}
+              name="schedule_mode"
+              label="Schedule"
+              options={[
+                ['interval', 'Every few minutes, from a start date'],
+                ['cron', 'Cron expression'],
+              ]}
+            />
+            {v.schedule_mode === 'cron' ? (
+              <TextField
+                form={form}
+                name="cron"
+                label="Cron expression"
+                required
+                placeholder="0 3 * * 1-5"
+                hint="Five fields: minute hour day month weekday."
+              />
+            ) : (
+              <div class="grid2">
+                <TextField form={form} name="delay" label="Minutes between runs" type="number" required />
+                <TextField form={form} name="start_date" label="First run at" type="datetime-local" />
+              </div>
+            )}
+            <TextField
+              form={form}
+              name="timezone"
+              label="Time zone"
+              placeholder="Europe/Warsaw"
+              hint="IANA name; empty means UTC."
+            />
+          </div>
         )}
+        <CheckField form={form} name="on_webhook" label="By a trigger webhook (a secret URL)" />
+        {v.on_webhook && (
+          <div class="nested">
+            <CheckField form={form} name="totp" label="Also require a one-time code (TOTP)" />
+          </div>
+        )}
+      </fieldset>
+      <fieldset>
+        <legend>Queue</legend>
+        <CheckField form={form} name="concurrent_pipeline_runs" label="Allow concurrent runs" />
+        <CheckField
+          form={form}
+          name="no_skip_to_most_recent"
+          label="Run every waiting run (do not skip to the most recent)"
+        />
+        <CheckField
+          form={form}
+          name="terminate_stale_runs"
+          label="A new run of a branch stops older runs of that branch"
+        />
+      </fieldset>
+      <fieldset>
+        <legend>Runs</legend>
+        <CheckField form={form} name="always_from_scratch" label="Always deploy from scratch" />
+        <CheckField form={form} name="auto_clear_cache" label="Clear the cache before each run" />
+        <CheckField form={form} name="paused" label="Paused (schedules and pushes do not start runs)" />
+        <CheckField form={form} name="disabled" label="Disabled" />
+      </fieldset>
+      <FormFooter form={form} submit={p ? 'Save pipeline' : 'Create pipeline'} onCancel={props.onCancel}>
+        <span role="status" class="muted small">
+          {form.busy ? '' : note}
+        </span>
       </FormFooter>
     </form>
+  );
+}
+
+/** The webhook's URL and the secrets an answer showed (once), with copy buttons and a curl line. */
+function WebhookSecrets(props: { webhook: ShownWebhook }): JSX.Element {
+  const w = props.webhook;
+  return (
+    <>
+      <p>Copy the secret now: Gantry keeps only its hash and never shows it again.</p>
+      <CopyLine text={w.url} label="Copy the trigger URL" />
+      {w.secret && (
+        <>
+          <h3>Secret</h3>
+          <CopyLine text={w.secret} label="Copy the trigger secret" />
+          <CopyLine text={`curl -X POST '${w.url}?token=${w.secret}'`} label="Copy the curl command" />
+        </>
+      )}
+      {w.totp_secret && (
+        <>
+          <h3>TOTP key</h3>
+          <CopyLine text={w.totp_secret} label="Copy the TOTP key" />
+        </>
+      )}
+    </>
+  );
+}
+
+/** The settings tab's trigger webhook panel: the URL, and a new secret on demand (shown once). */
+function TriggerWebhook(props: { plPath: string; pipeline: Pipeline }): JSX.Element | null {
+  const w = (props.pipeline as { trigger_webhook?: { url: string; totp?: boolean } | null }).trigger_webhook;
+  const [shown, setShown] = useState<ShownWebhook | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  if (!w) return null;
+  return (
+    <section class="panel" aria-labelledby="webhook-title">
+      <h2 id="webhook-title">Trigger webhook</h2>
+      {shown ? (
+        <WebhookSecrets webhook={shown} />
+      ) : (
+        <>
+          <p class="muted small">
+            POST or GET this URL with <code>?token=</code> and the secret to run the pipeline
+            {w.totp ? ', plus a current TOTP code in ?totp=' : ''}.
+          </p>
+          <CopyLine text={w.url} label="Copy the trigger URL" />
+        </>
+      )}
+      <ErrorBox error={error} />
+      <div class="actions-row">
+        <button
+          type="button"
+          onClick={() =>
+            void api<{ trigger_webhook: ShownWebhook }>(
+              'POST',
+              `${props.plPath}/trigger-webhook/secrets`,
+            ).then((r) => setShown(r.trigger_webhook), setError)
+          }
+        >
+          New secret
+        </button>
+      </div>
+    </section>
   );
 }

@@ -24,6 +24,7 @@ import { pipelineStatus } from '../status.ts';
 import type { Pipeline, Project } from '../types.ts';
 import { Environments } from './environments.tsx';
 import { PipelineForm } from './pipeline.tsx';
+import { ProjectTeam } from './team.tsx';
 import { Variables } from './variables.tsx';
 
 export function ProjectView(props: { ws: string; project: string; tab: string }): JSX.Element {
@@ -82,6 +83,7 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
           ['pipelines', 'Pipelines'],
           ['variables', 'Variables'],
           ['environments', 'Environments'],
+          ['team', 'Team'],
           ['settings', 'Settings'],
         ]}
       />
@@ -118,6 +120,7 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
         <Variables scope={{ workspace: props.ws, project: props.project }} title="Project variables" />
       )}
       {props.tab === 'environments' && <Environments ws={props.ws} project={props.project} />}
+      {props.tab === 'team' && <ProjectTeam ws={props.ws} project={props.project} />}
       {props.tab === 'settings' && (
         <>
           <section class="panel">
@@ -206,13 +209,7 @@ export function ProjectForm(props: { ws: string; project?: Project; onCancel?: (
           />
         </>
       )}
-      <FormFooter form={form} submit={p ? 'Save project' : 'Create project'}>
-        {props.onCancel && (
-          <button type="button" onClick={props.onCancel}>
-            Cancel
-          </button>
-        )}
-      </FormFooter>
+      <FormFooter form={form} submit={p ? 'Save project' : 'Create project'} onCancel={props.onCancel} />
     </form>
   );
 }

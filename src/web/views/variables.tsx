@@ -3,18 +3,14 @@
  * never shown: the API returns them sealed, and the form only ever sends a new value.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
 import {
   CheckField,
-  DeleteButton,
-  Disclosure,
-  ErrorBox,
+  EditDelete,
   FormFooter,
-  Loading,
+  ResourceList,
   SelectField,
   TextField,
-  useData,
   useForm,
 } from '../components.tsx';
 import type { Variable } from '../types.ts';
@@ -55,69 +51,39 @@ function atScope(v: Variable, s: VariableScope): boolean {
 
 export function Variables(props: { scope: VariableScope; title: string }): JSX.Element {
   const base = `${path('workspaces', props.scope.workspace)}/variables`;
-  const { data, error, reload } = useData(
-    () => get<{ variables: Variable[] }>(base + scopeQuery(props.scope)),
-    [base, props.scope.project, props.scope.pipelineId, props.scope.actionId],
-  );
-  const [editing, setEditing] = useState<number | null>(null);
-  const mine = data?.variables.filter((v) => atScope(v, props.scope)) ?? [];
   return (
-    <section class="panel" aria-labelledby="vars-title">
-      <h2 id="vars-title">{props.title}</h2>
-      <ErrorBox error={error} />
-      {!data && !error && <Loading />}
-      {data && mine.length === 0 && <p class="muted">No variables here yet.</p>}
-      {mine.length > 0 && (
-        <ul class="rows">
-          {mine.map((v) =>
-            editing === v.id ? (
-              <li key={v.id}>
-                <VariableForm
-                  scope={props.scope}
-                  variable={v}
-                  onDone={() => {
-                    setEditing(null);
-                    reload();
-                  }}
-                />
-              </li>
-            ) : (
-              <li key={v.id} class="row">
-                <div class="grow">
-                  <code class="strong">{v.key}</code>{' '}
-                  {v.encrypted ? <span class="tag">secret</span> : <code class="value">{v.value}</code>}
-                  {v.settable && <span class="tag">settable</span>}
-                  {v.description && <div class="muted small">{v.description}</div>}
-                </div>
-                <div class="actions-row">
-                  <button type="button" class="small" onClick={() => setEditing(v.id)}>
-                    Edit <span class="visually-hidden">{v.key}</span>
-                  </button>
-                  <DeleteButton
-                    what={`variable ${v.key}`}
-                    onDelete={async () => {
-                      await api('DELETE', `${base}/${v.id}`);
-                      reload();
-                    }}
-                  />
-                </div>
-              </li>
-            ),
-          )}
-        </ul>
-      )}
-      <Disclosure label="Add a variable">
-        {(close) => (
-          <VariableForm
-            scope={props.scope}
-            onDone={() => {
-              close();
+    <ResourceList<Variable>
+      title={props.title}
+      load={async () =>
+        (await get<{ variables: Variable[] }>(base + scopeQuery(props.scope))).variables.filter((v) =>
+          atScope(v, props.scope),
+        )
+      }
+      deps={[base, props.scope.project, props.scope.pipelineId, props.scope.actionId]}
+      keyOf={(v) => v.id}
+      empty="No variables here yet."
+      addLabel="Add a variable"
+      form={(v, done) => <VariableForm scope={props.scope} variable={v} onDone={done} />}
+      row={(v, { edit, reload }) => (
+        <>
+          <div class="grow">
+            <code class="strong">{v.key}</code>{' '}
+            {v.encrypted ? <span class="tag">secret</span> : <code class="value">{v.value}</code>}
+            {v.settable && <span class="tag">settable</span>}
+            {v.description && <div class="muted small">{v.description}</div>}
+          </div>
+          <EditDelete
+            name={v.key}
+            what={`variable ${v.key}`}
+            onEdit={edit}
+            onDelete={async () => {
+              await api('DELETE', `${base}/${v.id}`);
               reload();
             }}
           />
-        )}
-      </Disclosure>
-    </section>
+        </>
+      )}
+    />
   );
 }
 
@@ -163,11 +129,7 @@ function VariableForm(props: { scope: VariableScope; variable?: Variable; onDone
       <TextField form={form} name="description" label="Description" />
       <CheckField form={form} name="encrypted" label="Secret (encrypted, never shown again)" />
       <CheckField form={form} name="settable" label="Settable when running" />
-      <FormFooter form={form} submit={v ? 'Save variable' : 'Add variable'}>
-        <button type="button" onClick={props.onDone}>
-          Cancel
-        </button>
-      </FormFooter>
+      <FormFooter form={form} submit={v ? 'Save variable' : 'Add variable'} onCancel={props.onDone} />
     </form>
   );
 }

@@ -15,6 +15,7 @@ import { useWorkspaceEvents } from '../live.ts';
 import { href, navigate } from '../router.ts';
 import type { Project, Workspace } from '../types.ts';
 import { Environments } from './environments.tsx';
+import { Groups } from './groups.tsx';
 import { Integrations } from './integrations.tsx';
 import { Members, PermissionSets } from './members.tsx';
 import { ProjectForm } from './project.tsx';
@@ -61,6 +62,7 @@ export function WorkspaceView(props: { ws: string; tab: string }): JSX.Element {
           ['environments', 'Environments'],
           ['integrations', 'Integrations'],
           ['members', 'Members'],
+          ['groups', 'Groups'],
           ['permissions', 'Permissions'],
           ['settings', 'Settings'],
         ]}
@@ -93,6 +95,7 @@ export function WorkspaceView(props: { ws: string; tab: string }): JSX.Element {
       {props.tab === 'environments' && <Environments ws={props.ws} />}
       {props.tab === 'integrations' && <Integrations ws={props.ws} />}
       {props.tab === 'members' && <Members ws={props.ws} />}
+      {props.tab === 'groups' && <Groups ws={props.ws} />}
       {props.tab === 'permissions' && <PermissionSets ws={props.ws} />}
       {props.tab === 'settings' && (
         <>
