@@ -47,6 +47,28 @@ export function Page(props: {
   );
 }
 
+/** The page while its data loads, or when loading failed; null once there is data. */
+export function Pending(props: {
+  crumbs: Crumb[];
+  title: string;
+  error: unknown;
+  loaded: boolean;
+}): JSX.Element | null {
+  if (props.error)
+    return (
+      <Page crumbs={props.crumbs} title={props.title}>
+        <ErrorBox error={props.error} />
+      </Page>
+    );
+  if (!props.loaded)
+    return (
+      <Page crumbs={props.crumbs} title={props.title}>
+        <Loading />
+      </Page>
+    );
+  return null;
+}
+
 export function Badge(props: { status: string | null | undefined; large?: boolean }): JSX.Element {
   const info = statusInfo(props.status);
   return (

@@ -516,6 +516,9 @@ step('every page fits 390 px without horizontal overflow and passes axe-core', a
         'New group',
         'Add a member',
         'Add a group',
+        'Edit Staging',
+        'Edit Hub',
+        `Members of Devs ${XSS}`,
       ]) {
         const btn = page.getByRole('button', { name, exact: true });
         if ((await btn.count()) > 0) await btn.first().click();

@@ -9,7 +9,6 @@ import {
   DeleteButton,
   ErrorBox,
   FormFooter,
-  Loading,
   Page,
   SelectField,
   TextField,
@@ -17,6 +16,7 @@ import {
   useForm,
   type FormState,
   type FormValues,
+  Pending,
 } from '../components.tsx';
 import { href, navigate } from '../router.ts';
 import type { Action, Integration, Pipeline } from '../types.ts';
@@ -65,18 +65,7 @@ export function ActionView(props: {
     [isNew ? 'New action' : (data?.[2]?.name ?? `Action ${props.aid}`)],
   ];
   const title = isNew ? `New action: ${TYPES[props.type] ?? props.type}` : (data?.[2]?.name ?? 'Action');
-  if (error)
-    return (
-      <Page crumbs={crumbs} title={title}>
-        {<ErrorBox error={error} />}
-      </Page>
-    );
-  if (!data)
-    return (
-      <Page crumbs={crumbs} title={title}>
-        {<Loading />}
-      </Page>
-    );
+  if (error || !data) return <Pending crumbs={crumbs} title={title} error={error} loaded={!!data} />;
   const [pl, { actions }, action, { integrations }] = data;
   const type = action?.type ?? props.type;
   if (!TYPES[type])

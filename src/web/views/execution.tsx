@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
-import { Announce, Badge, ErrorBox, Loading, Page, When, useData, useDebounced } from '../components.tsx';
+import { Announce, Badge, ErrorBox, Page, Pending, When, useData, useDebounced } from '../components.tsx';
 import { durationOf, fmtDate, shortSha } from '../format.ts';
 import { liveText, useExecutionEvents } from '../live.ts';
 import { LogViewer } from '../log-viewer.tsx';
@@ -44,18 +44,7 @@ export function ExecutionView(props: {
     [`Execution #${props.eid}`],
   ];
   const title = `Execution #${props.eid}`;
-  if (error && !exec)
-    return (
-      <Page crumbs={crumbs} title={title}>
-        {<ErrorBox error={error} />}
-      </Page>
-    );
-  if (!exec)
-    return (
-      <Page crumbs={crumbs} title={title}>
-        {<Loading />}
-      </Page>
-    );
+  if (!exec) return <Pending crumbs={crumbs} title={title} error={error} loaded={false} />;
 
   const operate = (body: Record<string, unknown>): void => {
     setBusy(true);
@@ -87,6 +76,17 @@ export function ExecutionView(props: {
       },
     );
   };
+  /** (Called, not rendered as a component, so that it keeps focus across renders.) A button for one of the execution's operations (PATCH {operation}); Cancel by default. */
+  const op = (o: { label: string; operation?: string; primary?: boolean; danger?: boolean }): JSX.Element => (
+    <button
+      type="button"
+      class={o.primary ? 'primary' : o.danger ? 'danger' : undefined}
+      disabled={busy}
+      onClick={() => operate({ operation: o.operation ?? 'CANCEL' })}
+    >
+      {o.label}
+    </button>
+  );
   const delayed = exec.status === 'ENQUEUED' && !!exec.delay_until;
   const canRetry = exec.status === 'FAILED' || exec.status === 'TERMINATED';
   const aes = exec.action_executions ?? [];
@@ -106,46 +106,10 @@ export function ExecutionView(props: {
       }
       actions={
         <>
-          {active && !delayed && (
-            <button
-              type="button"
-              class="danger"
-              disabled={busy}
-              onClick={() => operate({ operation: 'CANCEL' })}
-            >
-              Cancel
-            </button>
-          )}
-          {delayed && (
-            <button
-              type="button"
-              class="primary"
-              disabled={busy}
-              onClick={() => operate({ operation: 'RUN_DELAYED' })}
-            >
-              Run now
-            </button>
-          )}
-          {delayed && (
-            <button
-              type="button"
-              class="danger"
-              disabled={busy}
-              onClick={() => operate({ operation: 'CANCEL' })}
-            >
-              Cancel
-            </button>
-          )}
-          {canRetry && (
-            <button
-              type="button"
-              class="primary"
-              disabled={busy}
-              onClick={() => operate({ operation: 'RETRY' })}
-            >
-              Retry
-            </button>
-          )}
+          {active && !delayed && op({ label: 'Cancel', danger: true })}
+          {delayed && op({ label: 'Run now', operation: 'RUN_DELAYED', primary: true })}
+          {delayed && op({ label: 'Cancel', danger: true })}
+          {canRetry && op({ label: 'Retry', operation: 'RETRY', primary: true })}
           {!active && (
             <button type="button" disabled={busy} onClick={runAgain}>
               Run again

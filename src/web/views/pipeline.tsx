@@ -11,7 +11,6 @@ import {
   Disclosure,
   ErrorBox,
   FormFooter,
-  Loading,
   Page,
   SelectField,
   Tabs,
@@ -20,6 +19,7 @@ import {
   useData,
   useDebounced,
   useForm,
+  Pending,
 } from '../components.tsx';
 import { durationOf, firstLine, num, shortSha } from '../format.ts';
 import { useWorkspaceEvents } from '../live.ts';
@@ -67,18 +67,8 @@ export function PipelineView(props: {
     [props.project, href(['workspaces', props.ws, 'projects', props.project])],
     [data?.[0].name ?? `Pipeline ${props.pid}`],
   ];
-  if (error)
-    return (
-      <Page crumbs={crumbs} title={`Pipeline ${props.pid}`}>
-        {<ErrorBox error={error} />}
-      </Page>
-    );
-  if (!data)
-    return (
-      <Page crumbs={crumbs} title={`Pipeline ${props.pid}`}>
-        {<Loading />}
-      </Page>
-    );
+  if (error || !data)
+    return <Pending crumbs={crumbs} title={`Pipeline ${props.pid}`} error={error} loaded={!!data} />;
   const [pl, { actions }, execs] = data;
   return (
     <Page crumbs={crumbs} title={pl.name} badge={<Badge status={pipelineStatus(pl)} large />}>

@@ -6,9 +6,7 @@ import {
   CopyLine,
   DeleteButton,
   Disclosure,
-  ErrorBox,
   FormFooter,
-  Loading,
   Page,
   SelectField,
   Tabs,
@@ -16,6 +14,7 @@ import {
   useData,
   useDebounced,
   useForm,
+  Pending,
 } from '../components.tsx';
 import { shortSha } from '../format.ts';
 import { useWorkspaceEvents } from '../live.ts';
@@ -44,18 +43,7 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
     [props.ws, href(['workspaces', props.ws])],
     [data?.[0].display_name ?? props.project],
   ];
-  if (error)
-    return (
-      <Page crumbs={crumbs} title={props.project}>
-        {<ErrorBox error={error} />}
-      </Page>
-    );
-  if (!data)
-    return (
-      <Page crumbs={crumbs} title={props.project}>
-        {<Loading />}
-      </Page>
-    );
+  if (error || !data) return <Pending crumbs={crumbs} title={props.project} error={error} loaded={!!data} />;
   const [project, { pipelines }] = data;
   return (
     <Page crumbs={crumbs} title={project.display_name}>

@@ -6,14 +6,13 @@ import {
   CopyLine,
   DeleteButton,
   Disclosure,
-  ErrorBox,
   FormFooter,
-  Loading,
   Page,
   TextField,
   When,
   useData,
   useForm,
+  Pending,
 } from '../components.tsx';
 import type { Token, User } from '../types.ts';
 // The one list the server enforces, so a new scope shows up here without a second edit.
@@ -27,18 +26,7 @@ export function UserView(): JSX.Element {
   );
   const [created, setCreated] = useState<Token | null>(null);
   const crumbs: [string, string?][] = [['Workspaces', '#/'], ['Your account']];
-  if (error)
-    return (
-      <Page crumbs={crumbs} title="Your account">
-        {<ErrorBox error={error} />}
-      </Page>
-    );
-  if (!data)
-    return (
-      <Page crumbs={crumbs} title="Your account">
-        {<Loading />}
-      </Page>
-    );
+  if (error || !data) return <Pending crumbs={crumbs} title="Your account" error={error} loaded={!!data} />;
   const [user, tokens] = data;
   return (
     <Page crumbs={crumbs} title={user.name}>

@@ -1,16 +1,7 @@
 /** A workspace: its projects (live statuses), variables, environments, integrations, settings. */
 import type { JSX } from 'preact';
 import { api, get, path } from '../api.ts';
-import {
-  DeleteButton,
-  Disclosure,
-  ErrorBox,
-  Loading,
-  Page,
-  Tabs,
-  useData,
-  useDebounced,
-} from '../components.tsx';
+import { DeleteButton, Disclosure, Page, Tabs, useData, useDebounced, Pending } from '../components.tsx';
 import { useWorkspaceEvents } from '../live.ts';
 import { href, navigate } from '../router.ts';
 import type { Project, Workspace } from '../types.ts';
@@ -38,18 +29,7 @@ export function WorkspaceView(props: { ws: string; tab: string }): JSX.Element {
   useWorkspaceEvents(props.ws, refresh);
   const base = href(['workspaces', props.ws]);
   const crumbs: [string, string?][] = [['Workspaces', '#/'], [data?.[0].name ?? props.ws]];
-  if (error)
-    return (
-      <Page crumbs={crumbs} title={props.ws}>
-        {<ErrorBox error={error} />}
-      </Page>
-    );
-  if (!data)
-    return (
-      <Page crumbs={crumbs} title={props.ws}>
-        {<Loading />}
-      </Page>
-    );
+  if (error || !data) return <Pending crumbs={crumbs} title={props.ws} error={error} loaded={!!data} />;
   const [ws, { projects }] = data;
   return (
     <Page crumbs={crumbs} title={ws.name}>
