@@ -11,6 +11,7 @@ import { parseListen, type Config } from './config/config.ts';
 import { SCOPES } from './domain/scopes.ts';
 import { ExecutionEngine } from './engine/engine.ts';
 import { LogStore } from './engine/log-store.ts';
+import { WorkerHub } from './engine/worker-hub.ts';
 import { ProjectRepositories } from './engine/project-repositories.ts';
 import { drainTimeoutReason, STOP_REASONS } from './engine/stop-reason.ts';
 import { ExecutionEventTail } from './metrics/event-tail.ts';
@@ -196,6 +197,16 @@ export async function createGantry(
       maxConcurrentExecutions: config.maxConcurrentExecutions,
       logger: engineLogger,
       transitionHooks: [webhookOutboxHook(new Urls(config.publicUrl))],
+      localRunner: config.localWorker,
+    });
+    const workers = new WorkerHub({
+      db,
+      engine,
+      logs,
+      secrets,
+      logger: engineLogger,
+      leaseSeconds: config.workerLeaseSeconds,
+      heartbeatSeconds: config.workerHeartbeatSeconds,
     });
     const metrics = config.metricsListen === 'off' ? null : new GantryMetrics();
     const webhooks = new WebhookDispatcher(db, secrets, engineLogger, options.webhookDispatch, (outcome) =>
@@ -225,6 +236,7 @@ export async function createGantry(
         engine,
         logs,
         triggers,
+        workers,
         ops: { readiness, metrics, metricsOnApiPort: config.metricsListen === '' },
       },
       logger,
@@ -238,6 +250,7 @@ export async function createGantry(
     }
     // Recovery runs before the API answers, so no client sees a dead process's executions as running.
     await engine.start();
+    workers.start();
     triggers.start();
     webhooks.start();
     if (options.listen) {
@@ -250,6 +263,7 @@ export async function createGantry(
           });
         }
       } catch (err) {
+        workers.stop();
         await app.close();
         triggers.stop();
         await webhooks.stop();
@@ -262,6 +276,8 @@ export async function createGantry(
     const closeAll = (reason?: string): Promise<void> =>
       (closing ??= (async () => {
         if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
+        // Workers waiting for work or heartbeat answers are answered now, not after their poll time.
+        workers.stop();
         await app.close();
         triggers.stop();
         await engine.stop(reason);

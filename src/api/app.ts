@@ -29,6 +29,7 @@ import { streamRoutes } from './routes/streams.ts';
 import { projectTeamRoutes } from './routes/project-team.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { triggerWebhookRoutes } from './routes/trigger-webhooks.ts';
+import { workerRoutes } from './routes/workers.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { StreamTickets } from './stream-tickets.ts';
@@ -142,6 +143,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
   );
   opsRoutes(app, ctx);
   await app.register(async (git) => gitHttpRoutes(git, ctx), { prefix: '/git' });
+  await app.register(async (w) => workerRoutes(w, ctx), { prefix: '/api/workers' });
   await app.register(async (ui) => webUiRoutes(ui, ctx));
   return app;
 }

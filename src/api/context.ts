@@ -8,6 +8,7 @@ import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import type { Triggers } from '../triggers/triggers.ts';
 import type { Urls } from './present/urls.ts';
+import type { WorkerHub } from '../engine/worker-hub.ts';
 
 /** What the HTTP layer is handed by the composition root. */
 export interface ApiContext {
@@ -19,6 +20,8 @@ export interface ApiContext {
   engine: ExecutionEngine;
   logs: LogStore;
   triggers: Triggers;
+  /** Remote workers: leases, handing out work, their reports. */
+  workers: WorkerHub;
   /** Operations: readiness probe and metrics (null when metricsListen is "off"). */
   ops: {
     readiness: () => Promise<Readiness>;

@@ -13,6 +13,7 @@ import { createToken, findUserByEmailAddress, firstAdmin } from '../store/identi
 import { createPasswordLink } from '../store/members.ts';
 import type { UserRow } from '../store/schema.ts';
 import { getWorkspace } from '../store/workspaces.ts';
+import { registerWorkerCommand } from './worker-command.ts';
 
 const program = new Command('gantry')
   .description('Self-hosted CI/CD server speaking the Buddy.Works pipelines API')
@@ -34,6 +35,7 @@ interface CommonFlags {
   drainTimeoutSeconds?: string;
   metricsListen?: string;
   minFreeDiskMb?: string;
+  localWorker?: boolean | undefined;
 }
 
 function withConfigOptions(cmd: Command): Command {
@@ -101,46 +103,52 @@ function configFrom(flags: CommonFlags): Config {
       drainTimeoutSeconds: num(flags.drainTimeoutSeconds),
       metricsListen: flags.metricsListen,
       minFreeDiskMb: num(flags.minFreeDiskMb),
+      localWorker: flags.localWorker,
     },
   });
 }
 
 withConfigOptions(
   program.command('serve').description('Start the API server, the web UI and the execution engine'),
-).action(async (flags: CommonFlags) => {
-  const config = configFrom(flags);
-  const gantry = await createGantry(config, { listen: true });
-  // Installed before the banner: whoever waits for it may signal at once. First signal: drain (finish running executions up to the drain timeout); second: stop at once;
-  // a third: exit now, leaving recovery on the next start to end what still ran.
-  let signals = 0;
-  const shutdown = (): void => {
-    signals++;
-    if (signals === 1) {
-      gantry.drainAndClose().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          process.stderr.write(`gantry: stopping failed: ${(err as Error).message}\n`);
-          process.exit(1);
-        },
-      );
-    } else if (signals === 2) gantry.hurry();
-    else process.exit(1);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  const tokenFile = gantry.adminTokenFile ?? adminTokenPath(config);
-  process.stdout.write(
-    [
-      `Gantry is running.`,
-      `  API:     ${config.publicUrl}/api   (OpenAPI: ${config.publicUrl}/api/openapi.json, docs: ${config.publicUrl}/api/docs)`,
-      `  Web UI:  ${config.publicUrl}/`,
-      tokenFile
-        ? `  Token:   the admin token is in ${tokenFile}  (curl -H "Authorization: Bearer $(cat ${tokenFile})" ${config.publicUrl}/api/workspaces)`
-        : `  Token:   create one with: gantry token create --name me --scopes ${SCOPES.slice(0, 3).join(',')},...`,
-      '',
-    ].join('\n'),
-  );
-});
+)
+  .option(
+    '--no-local-worker',
+    'run no executions in this server: only remote workers (gantry worker) run them',
+  )
+  .action(async (flags: CommonFlags & { localWorker?: boolean }) => {
+    const config = configFrom({ ...flags, localWorker: flags.localWorker === false ? false : undefined });
+    const gantry = await createGantry(config, { listen: true });
+    // Installed before the banner: whoever waits for it may signal at once. First signal: drain (finish running executions up to the drain timeout); second: stop at once;
+    // a third: exit now, leaving recovery on the next start to end what still ran.
+    let signals = 0;
+    const shutdown = (): void => {
+      signals++;
+      if (signals === 1) {
+        gantry.drainAndClose().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`gantry: stopping failed: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      } else if (signals === 2) gantry.hurry();
+      else process.exit(1);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    const tokenFile = gantry.adminTokenFile ?? adminTokenPath(config);
+    process.stdout.write(
+      [
+        `Gantry is running.`,
+        `  API:     ${config.publicUrl}/api   (OpenAPI: ${config.publicUrl}/api/openapi.json, docs: ${config.publicUrl}/api/docs)`,
+        `  Web UI:  ${config.publicUrl}/`,
+        tokenFile
+          ? `  Token:   the admin token is in ${tokenFile}  (curl -H "Authorization: Bearer $(cat ${tokenFile})" ${config.publicUrl}/api/workspaces)`
+          : `  Token:   create one with: gantry token create --name me --scopes ${SCOPES.slice(0, 3).join(',')},...`,
+        '',
+      ].join('\n'),
+    );
+  });
 
 /** The user named by e-mail, or the server's admin when none is named. */
 async function tokenOwner(db: Db, config: Config, email: string | undefined): Promise<UserRow> {
@@ -308,6 +316,8 @@ withConfigOptions(
   process.stdout.write(formatFindings(findings));
   if (findings.some((f) => !f.ok)) process.exitCode = 1;
 });
+
+registerWorkerCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof SecretKeyError || err instanceof StartupError) {

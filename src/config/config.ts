@@ -75,6 +75,21 @@ export const ConfigSchema = Type.Object(
     allowedRepositoryHosts: Type.Array(Type.String({ minLength: 1 }), {
       description: 'Loopback/private hosts, IPs or CIDR ranges custom_repo_url may name; none by default',
     }),
+    localWorker: Type.Boolean({
+      description:
+        'Run executions in this server (false: only remote workers run them; serve --no-local-worker)',
+    }),
+    workerLeaseSeconds: Type.Integer({
+      minimum: 3,
+      maximum: 3600,
+      description:
+        'A remote worker not heard from this long loses its lease and its running executions end FAILED',
+    }),
+    workerHeartbeatSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 600,
+      description: 'How often remote workers heartbeat (at most; a cancel is answered at once)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -102,6 +117,9 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   containerPidsLimit: 4096,
   allowedRepositoryRoots: [],
   allowedRepositoryHosts: [],
+  localWorker: true,
+  workerLeaseSeconds: 60,
+  workerHeartbeatSeconds: 10,
 };
 
 /** Environment variable name for each key: GANTRY_ + upper snake case (dataDir → GANTRY_DATA_DIR). */
@@ -186,6 +204,8 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; fl
   config.publicUrl = config.publicUrl.replace(/\/+$/, '');
   if (!/^https?:\/\//.test(config.publicUrl))
     throw new ConfigError('publicUrl must start with http:// or https://');
+  if (config.workerHeartbeatSeconds * 2 > config.workerLeaseSeconds)
+    throw new ConfigError('workerLeaseSeconds must be at least twice workerHeartbeatSeconds');
   if (config.metricsListen !== '' && config.metricsListen !== 'off' && !parseListen(config.metricsListen))
     throw new ConfigError(
       `metricsListen "${config.metricsListen}" must be host:port (e.g. 127.0.0.1:9464), empty, or off`,

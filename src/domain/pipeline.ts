@@ -199,7 +199,6 @@ export function runBlocker(s: PipelineSettings): string | null {
     return 'not supported yet: running pipelines defined in a remote YAML file (definition_source REMOTE)';
   if (s.git_config_ref !== 'NONE')
     return 'not supported yet: running pipelines defined in the repository (git_config_ref DYNAMIC or FIXED)';
-  if (s.cpu === 'ARM') return 'not supported yet: ARM workers (cpu ARM)';
   if (s.loop !== null && s.loop.length > 0) return 'not supported yet: pipeline loops (loop)';
   return null;
 }

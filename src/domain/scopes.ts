@@ -33,6 +33,8 @@ export const SCOPES = [
   'TARGET_INFO',
   'TARGET_ADD',
   'TARGET_MANAGE',
+  // Gantry's own: a remote worker (gantry worker) takes executions, reports them and fetches their sources.
+  'WORKER',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

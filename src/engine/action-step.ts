@@ -55,6 +55,7 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
   const log = peer.openLog(step.id);
   const mask = secretMasker(vars.secrets);
   log.setTransform(mask);
+  for (const note of work.notes.splice(0)) await log.line(note);
   const labels = {
     'gantry.instance': env.instanceLabel,
     'gantry.execution': String(work.executionId),
@@ -112,7 +113,7 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
       ? await work.variables.collectOutputs(
           path.join(outputsDir, 'outputs.env'),
           vars.merged,
-          (id, value, encrypted) => peer.updateSettable(id, value, encrypted),
+          (id, value, encrypted) => peer.updateSettable(work.executionId, id, value, encrypted),
           (value) => mask.anyIn(value),
         )
       : [];

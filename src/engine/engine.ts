@@ -27,6 +27,10 @@ import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import { pickExecutions } from './scheduler.ts';
 import { STOP_REASONS } from './stop-reason.ts';
+import { localCpu, runnerMatches, type RunnerTraits } from '../domain/worker-routing.ts';
+
+/** What this server's own runner offers to pipelines' routing (worker, tags, cpu). */
+const LOCAL_RUNNER: RunnerTraits = { name: null, tags: [], cpu: localCpu() };
 
 export interface EngineDeps {
   db: Db;
@@ -42,6 +46,8 @@ export interface EngineDeps {
   logger: Logger;
   /** Run inside every status transition's transaction (an outbox write, say). */
   transitionHooks?: readonly TransitionHook[];
+  /** False (gantry serve --no-local-worker): this server runs nothing itself; remote workers run everything. */
+  localRunner?: boolean;
 }
 
 /** Whether a retry must run this action again although it succeeded (its result did not outlive the run). */
@@ -95,10 +101,15 @@ export class ExecutionEngine {
   }
 
   private readonly runnerEnv: RunnerEnvironment;
-  private readonly peer: LocalRunnerPeer;
+  /** The server side of the runner port; remote workers reach it through the worker routes. */
+  readonly peer: LocalRunnerPeer;
+  /** Runs executions itself (unless gantry serve --no-local-worker). */
+  get runsLocally(): boolean {
+    return this.deps.localRunner !== false;
+  }
 
   /** The store's one transition, with this engine's hooks. */
-  private transition(executionId: number, change: TransitionChange): Promise<ExecutionRow | undefined> {
+  transition(executionId: number, change: TransitionChange): Promise<ExecutionRow | undefined> {
     return transition(this.deps.db, executionId, change, this.deps.transitionHooks ?? []);
   }
 
@@ -116,7 +127,10 @@ export class ExecutionEngine {
    */
   private async recover(): Promise<void> {
     const { db, runtime, logger } = this.deps;
-    for (const e of await listByStatus(db, ['INPROGRESS', 'TERMINATING'])) {
+    // Executions on remote workers go on there; their leases decide (worker-hub.ts).
+    for (const e of (await listByStatus(db, ['INPROGRESS', 'TERMINATING'])).filter(
+      (x) => x.worker === null,
+    )) {
       const wasCancelled = e.status === 'TERMINATING';
       const cut = (await listActionExecutions(db, [e.id])).filter((a) => a.status === 'INPROGRESS');
       // The writer that kept each log's line count died with the process; the file still has every whole line.
@@ -174,18 +188,23 @@ export class ExecutionEngine {
 
   private async tick(): Promise<void> {
     const { db, maxConcurrentExecutions } = this.deps;
-    const free = maxConcurrentExecutions - this.running.size;
+    const free = this.runsLocally ? maxConcurrentExecutions - this.running.size : 0;
     if (free > 0) {
       // A launched execution stays ENQUEUED in the store until its runner's first write: it must be
       // neither launched twice nor leave its pipeline looking idle to a non-concurrent sibling.
-      const queued = (await listRunnable(db, 200)).filter((e) => !this.running.has(e.id));
-      const flags = new Map<number, boolean>();
-      for (const e of queued) {
-        if (!flags.has(e.pipeline_id))
-          flags.set(
-            e.pipeline_id,
-            (await getPipelineById(db, e.pipeline_id))?.settings.concurrent_pipeline_runs ?? false,
-          );
+      const flags = new Map<number, { concurrent: boolean; local: boolean }>();
+      const queued: ExecutionRow[] = [];
+      for (const e of await listRunnable(db, 200)) {
+        if (this.running.has(e.id)) continue;
+        if (!flags.has(e.pipeline_id)) {
+          const settings = (await getPipelineById(db, e.pipeline_id))?.settings;
+          flags.set(e.pipeline_id, {
+            concurrent: settings?.concurrent_pipeline_runs ?? false,
+            // A pipeline routed to workers (worker, tags, another CPU) waits for one.
+            local: settings ? runnerMatches(settings, LOCAL_RUNNER) : true,
+          });
+        }
+        if (flags.get(e.pipeline_id)!.local) queued.push(e);
       }
       const busy = await runningPipelineIds(db);
       for (const run of this.running.values()) busy.add(run.pipelineId);
@@ -193,7 +212,7 @@ export class ExecutionEngine {
         queued.map((e) => ({
           id: e.id,
           pipelineId: e.pipeline_id,
-          concurrentPipelineRuns: flags.get(e.pipeline_id) ?? false,
+          concurrentPipelineRuns: flags.get(e.pipeline_id)?.concurrent ?? false,
         })),
         busy,
         free,
@@ -276,6 +295,15 @@ export class ExecutionEngine {
         this.changes.emit('execution', executionId);
         return moved;
       }
+    }
+    if (e.worker !== null && e.status === 'INPROGRESS') {
+      // A remote worker's run: the worker learns of it from its heartbeat and stops the containers;
+      // if the worker is gone, its lease ends the execution TERMINATED.
+      const moved = await this.transition(executionId, {
+        execution: { from: ['INPROGRESS'], to: 'TERMINATING' },
+      });
+      this.changes.emit('execution', executionId);
+      if (moved) return moved;
     }
     const run = this.running.get(executionId);
     if (!run || isFinalExecutionStatus(e.status))

@@ -34,6 +34,17 @@ export interface ActionVariables {
  */
 export type SettableUpdate = (storedId: number, value: string, encrypted: boolean) => Promise<void>;
 
+/** What seals and opens secrets: the server's SecretBox, or a worker's TransitBox (workers hold no key). */
+export type Sealer = Pick<SecretBox, 'seal' | 'open'>;
+
+/** Every level of an execution's variables as plain data (clear values): what a worker receives. */
+export interface VariablesSnapshot {
+  below: ResolvedVariable[][];
+  actionLevels: [number, ResolvedVariable[]][];
+  request: ResolvedVariable[];
+  outputs: ResolvedVariable[];
+}
+
 /**
  * The variables of one execution, by Buddy's precedence: built-ins < workspace < project <
  * environment < pipeline < action < execution request < outputs of earlier actions. Every level is
@@ -44,7 +55,7 @@ export class ExecutionVariables {
   private readonly outputs = new Map<string, ResolvedVariable>();
 
   private constructor(
-    private readonly box: SecretBox,
+    private readonly box: Sealer,
     private readonly below: ResolvedVariable[][],
     private readonly actionLevels: ReadonlyMap<number, ResolvedVariable[]>,
     private readonly request: ResolvedVariable[],
@@ -73,6 +84,23 @@ export class ExecutionVariables {
       actionLevels,
       requestVariables.map((v) => fromInline(box, v)),
     );
+  }
+
+  /** The levels as plain data, to hand the execution to a remote worker. */
+  snapshot(): VariablesSnapshot {
+    return {
+      below: this.below,
+      actionLevels: [...this.actionLevels],
+      request: this.request,
+      outputs: [...this.outputs.values()],
+    };
+  }
+
+  /** The variables a worker received; `box` seals outputs for the way back (see TransitBox). */
+  static fromSnapshot(box: Sealer, s: VariablesSnapshot): ExecutionVariables {
+    const v = new ExecutionVariables(box, s.below, new Map(s.actionLevels), s.request);
+    for (const o of s.outputs) v.outputs.set(o.key, o);
+    return v;
   }
 
   /** Restores outputs recorded by actions that already succeeded (RETRY does not re-run them). */

@@ -16,6 +16,7 @@ import type { ExecutionRow } from '../store/schema.ts';
 import { now, parseJson } from '../store/time.ts';
 import type { TransitionChange } from '../store/transition.ts';
 import { updateVariable } from '../store/variables.ts';
+import { moveFilesystem } from '../store/workers.ts';
 import { getWorkspaceById } from '../store/workspaces.ts';
 import { ExecutionVariables } from './execution-variables.ts';
 import { resolveIntegrationAuth } from './integrations.ts';
@@ -50,7 +51,18 @@ interface Snapshot {
 export class LocalRunnerPeer implements RunnerPeer {
   constructor(private readonly deps: LocalRunnerPeerDeps) {}
 
-  async claim(executionId: number): Promise<Workload | null> {
+  claim(executionId: number): Promise<Workload | null> {
+    return this.claimFor(executionId, null);
+  }
+
+  /**
+   * The claim for a runner: this server's local runner (null) or a remote worker's session, recorded
+   * on the execution in the same transition so that only that worker's reports are accepted for it.
+   */
+  async claimFor(
+    executionId: number,
+    runner: { worker: string; session: string } | null,
+  ): Promise<Workload | null> {
     const { db, secrets } = this.deps;
     // A retried execution keeps its first start: its duration covers the first attempt and the retry,
     // while each retried action execution carries its own start and finish.
@@ -60,7 +72,15 @@ export class LocalRunnerPeer implements RunnerPeer {
       execution: {
         from: ['ENQUEUED'],
         to: 'INPROGRESS',
-        fields: { start_date: firstStart ?? now(), finish_date: null, error_message: null },
+        fields: {
+          start_date: firstStart ?? now(),
+          finish_date: null,
+          error_message: null,
+          worker: runner?.worker ?? null,
+          worker_session: runner?.session ?? null,
+          claim_date: now(),
+          wait_reason: null,
+        },
       },
     });
     this.deps.notify(executionId);
@@ -123,6 +143,7 @@ export class LocalRunnerPeer implements RunnerPeer {
     for (const row of rows)
       if (row.status === 'SUCCESSFUL')
         variables.restoreOutputs(parseJson<InlineVariable[]>(row.outputted_variables));
+    const moved = await moveFilesystem(db, pipeline.id, runner?.worker ?? '');
     return {
       executionId: e.id,
       pipelineId: pipeline.id,
@@ -130,20 +151,26 @@ export class LocalRunnerPeer implements RunnerPeer {
       projectId: project.id,
       projectName: project.name,
       revision: e.revision!,
-      cleanCheckout: e.refresh === 1 || pipeline.settings.always_from_scratch,
+      cleanCheckout: e.refresh === 1 || pipeline.settings.always_from_scratch || moved !== null,
       clearCache: e.clear_cache === 1 || pipeline.settings.auto_clear_cache,
       changeset: parseJson<string[] | null>(e.changeset ?? 'null'),
       selected: request.actions_to_run.length > 0 ? request.actions_to_run : null,
       steps,
       variables,
       packageMount,
+      notes: moved ? [moved] : [],
     };
   }
 
-  async source(work: Workload): Promise<string> {
-    const project = await getProjectById(this.deps.db, work.projectId);
+  source(work: Workload): Promise<string> {
+    return this.mirrorFor(work.projectId, work.revision);
+  }
+
+  /** The project's bare mirror, fetched up to `revision` when it lacks it. */
+  async mirrorFor(projectId: number, revision: string): Promise<string> {
+    const project = await getProjectById(this.deps.db, projectId);
     if (!project) throw new Error('the project was deleted');
-    return this.deps.repositories.mirrorWith(project, work.revision);
+    return this.deps.repositories.mirrorWith(project, revision);
   }
 
   async stepStarted(executionId: number, stepId: string, passed: InlineVariable[]): Promise<void> {
@@ -214,7 +241,12 @@ export class LocalRunnerPeer implements RunnerPeer {
     return resolveIntegrationAuth(this.deps.db, this.deps.secrets, workspaceId, identifier, user);
   }
 
-  async updateSettable(storedId: number, value: string, encrypted?: boolean): Promise<void> {
+  async updateSettable(
+    _executionId: number,
+    storedId: number,
+    value: string,
+    encrypted?: boolean,
+  ): Promise<void> {
     await updateVariable(this.deps.db, storedId, encrypted === true ? { value, encrypted: 1 } : { value });
     if (encrypted === true) await forgetOverwrittenValues(this.deps.db);
   }

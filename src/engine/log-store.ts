@@ -33,6 +33,28 @@ export class LogStore {
     });
   }
 
+  /**
+   * A writer that appends to what the log already holds: a remote worker's log arrives in chunks of
+   * whole lines, possibly at a server that started after the log began.
+   */
+  async appender(actionExecutionId: string): Promise<LogWriter> {
+    const file = this.file(actionExecutionId);
+    const bytes = await fsp.stat(file).then(
+      (st) => st.size,
+      () => 0,
+    );
+    const lines = await this.countLines(actionExecutionId);
+    return new LogWriter(
+      file,
+      (written) => {
+        this.bytesWritten += written;
+        this.events.emit(actionExecutionId);
+      },
+      unchanged,
+      { bytes, lines },
+    );
+  }
+
   /** Lines [offset, offset+limit) of a log; fewer at its end. */
   async readLines(actionExecutionId: string, offset: number, limit: number): Promise<string[]> {
     const file = this.file(actionExecutionId);
@@ -169,11 +191,23 @@ export class LogWriter {
     /** Called after each write with the number of bytes it added to the file. */
     private readonly onWrite: (bytes: number) => void,
     private transform: LineTransform = unchanged,
+    /** Continue a log that holds `bytes` bytes in `lines` lines instead of starting it anew. */
+    resume?: { bytes: number; lines: number },
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
+    const flags = resume ? 'a' : 'w';
     // A large buffer lets the container stream run ahead of the disk instead of waiting every 16 KB.
-    this.out = createWriteStream(file, { highWaterMark: 1024 * 1024 });
-    this.index = createWriteStream(file + '.idx');
+    this.out = createWriteStream(file, { highWaterMark: 1024 * 1024, flags });
+    this.index = createWriteStream(file + '.idx', { flags });
+    if (resume) {
+      this.bytes = resume.bytes;
+      this.lines = resume.lines;
+    }
+  }
+
+  /** Bytes of whole lines handed to the file so far. */
+  get size(): number {
+    return this.bytes;
   }
 
   setTransform(transform: LineTransform): void {

@@ -42,6 +42,8 @@ export interface Workload {
   variables: ExecutionVariables;
   /** The pinned package version, mounted read-only in every container action. */
   packageMount: BindMount | null;
+  /** Lines the runner writes at the top of the first log of the run (e.g. why the checkout is fresh). */
+  notes: string[];
 }
 
 /** How an action execution ended, as the runner reports it. */
@@ -84,7 +86,7 @@ export interface RunnerPeer {
    * Stores a settable variable's new (already sealed when encrypted) value for future runs; `encrypted`
    * true also makes the variable encrypted (its new value was made from a secret).
    */
-  updateSettable(storedId: number, value: string, encrypted?: boolean): Promise<void>;
+  updateSettable(executionId: number, storedId: number, value: string, encrypted?: boolean): Promise<void>;
   /** The final status of the pipeline's run before this one (ON_BACK_TO_SUCCESS), null when none. */
   previousStatus(executionId: number): Promise<ExecutionStatus | null>;
   /** Ends the execution; steps still waiting end NOT_EXECUTED in the same write. */

@@ -32,7 +32,7 @@ function fromRow(box: SecretBox, v: VariableRow): ResolvedVariable {
   };
 }
 
-export function fromInline(box: SecretBox, v: InlineVariable): ResolvedVariable {
+export function fromInline(box: Pick<SecretBox, 'open'>, v: InlineVariable): ResolvedVariable {
   return {
     key: v.key,
     value: v.encrypted ? box.open(v.value) : v.value,

@@ -30,6 +30,8 @@ export interface GitHttpOptions {
   onExit?: (() => void) | undefined;
   /** Receives git's stderr when it has any, for the server log. */
   onStderr?: ((text: string) => void) | undefined;
+  /** git configuration for this request only (GIT_CONFIG_COUNT), e.g. uploadpack settings. */
+  config?: Record<string, string>;
 }
 
 /**
@@ -126,6 +128,12 @@ export async function handleGitHttp(opts: GitHttpOptions): Promise<void> {
     REMOTE_ADDR: opts.remoteAddr ?? res.req?.socket.remoteAddress ?? '',
   };
   if (opts.contentEncoding) env.HTTP_CONTENT_ENCODING = opts.contentEncoding;
+  const config = Object.entries(opts.config ?? {});
+  if (config.length > 0) env.GIT_CONFIG_COUNT = String(config.length);
+  for (const [i, [key, value]] of config.entries()) {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  }
 
   const child = spawn('git', ['http-backend'], { env: gitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = once(child, 'close').catch(() => [null]);

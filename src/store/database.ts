@@ -23,6 +23,7 @@ import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
 import * as m008x02 from './migrations/008-02-trigger-webhooks.ts';
 import * as m008x03 from './migrations/008-03-pipeline-schedules.ts';
 import * as m008x04 from './migrations/008-04-workspace-webhooks.ts';
+import * as m015 from './migrations/015-workers.ts';
 import * as m016x01 from './migrations/016-01-stream-tickets.ts';
 
 export type Db = Kysely<Database>;
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-02-trigger-webhooks': m008x02,
   '008-03-pipeline-schedules': m008x03,
   '008-04-workspace-webhooks': m008x04,
+  '015-workers': m015,
   '016-01-stream-tickets': m016x01,
 };
 

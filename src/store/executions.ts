@@ -11,7 +11,16 @@ import { now } from './time.ts';
 
 export type NewExecution = Omit<
   ExecutionsTable,
-  'id' | 'status' | 'start_date' | 'finish_date' | 'error_message' | 'enqueue_date'
+  | 'id'
+  | 'status'
+  | 'start_date'
+  | 'finish_date'
+  | 'error_message'
+  | 'enqueue_date'
+  | 'worker'
+  | 'worker_session'
+  | 'claim_date'
+  | 'wait_reason'
 >;
 export type NewActionExecution = Omit<
   ActionExecutionsTable,

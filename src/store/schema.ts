@@ -37,6 +37,8 @@ export interface Database {
   workspace_webhooks: WorkspaceWebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   stream_tickets: StreamTicketsTable;
+  workers: WorkersTable;
+  pipeline_filesystems: PipelineFilesystemsTable;
 }
 
 export interface StreamTicketsTable {
@@ -45,6 +47,30 @@ export interface StreamTicketsTable {
   path: string;
   expires_at: string; // ISO date
   create_date: string;
+}
+
+/** A remote worker (gantry worker) by name, with its lease. */
+export interface WorkersTable {
+  name: string;
+  /** Random per worker process: a restarted worker is a new session. */
+  session: string;
+  token_id: string;
+  tags: string; // JSON string[]
+  cpu: string;
+  concurrency: number;
+  version: string;
+  state: 'ONLINE' | 'LOST' | 'STOPPED';
+  registered_at: string;
+  heartbeat_at: string;
+  lease_until: string;
+}
+export type WorkerRow = Selectable<WorkersTable>;
+
+/** Which runner holds a pipeline's filesystem ('' = the server's local runner). */
+export interface PipelineFilesystemsTable {
+  pipeline_id: number;
+  worker: string;
+  update_date: string;
 }
 
 export interface WorkspaceWebhooksTable {
@@ -200,6 +226,12 @@ export interface ExecutionsTable {
   start_date: string | null;
   finish_date: string | null;
   error_message: string | null;
+  /** The remote worker running it (null: a server's local runner, or not started). */
+  worker: string | null;
+  worker_session: string | null;
+  claim_date: string | null;
+  /** Why a queued execution is not starting (no matching worker), shown on the execution. */
+  wait_reason: string | null;
 }
 
 export interface ActionExecutionsTable {

@@ -405,6 +405,65 @@ const MATRIX: Record<string, Row> = {
     body: {},
   },
   'DELETE /workspaces/:workspace/webhooks/:id': { expect: WS_MANAGE, path: `${W}/webhooks/{webhook}` },
+  // Remote workers: a WORKER token of a server admin without workspace restrictions only.
+  'GET /workers': { expect: 'fffffffff' },
+  'POST /workers/register': { expect: 'fffffffff', body: {} },
+  'POST /workers/unregister': { expect: 'fffffffff', body: {} },
+  'POST /workers/next': { expect: 'fffffffff', body: {} },
+  'POST /workers/heartbeat': { expect: 'fffffffff', body: {} },
+  'POST /workers/executions/:execution_id/steps/:step_id/started': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/steps/{action_execution}/started',
+    body: {},
+  },
+  'POST /workers/executions/:execution_id/steps/:step_id/ended': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/steps/{action_execution}/ended',
+    body: {},
+  },
+  'POST /workers/executions/:execution_id/skipped': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/skipped',
+    body: {},
+  },
+  'POST /workers/executions/:execution_id/steps/:step_id/container': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/steps/{action_execution}/container',
+    body: {},
+  },
+  'POST /workers/executions/:execution_id/steps/:step_id/log': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/steps/{action_execution}/log?offset=0',
+    body: 'x',
+    contentType: 'application/octet-stream',
+  },
+  'POST /workers/executions/:execution_id/registry_auth': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/registry_auth',
+    body: {},
+  },
+  'POST /workers/executions/:execution_id/settable': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/settable',
+    body: {},
+  },
+  'GET /workers/executions/:execution_id/previous_status': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/previous_status',
+  },
+  'POST /workers/executions/:execution_id/done': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/done',
+    body: {},
+  },
+  'GET /workers/executions/:execution_id/git/*': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/git/repo.git/info/refs?service=git-upload-pack',
+  },
+  'POST /workers/executions/:execution_id/git/*': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/git/repo.git/git-upload-pack',
+  },
   // Hosted git over HTTP: fetching needs repository READ_ONLY, pushing READ_WRITE.
   'GET /:workspace/:project/*': {
     expect: PROJECT_READ,

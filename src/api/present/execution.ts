@@ -124,6 +124,9 @@ export function presentExecution(
     status: e.status,
     comment: e.comment,
     error_message: e.error_message,
+    // Gantry's own: the remote worker that runs (ran) it, and why a queued run is not starting.
+    worker: e.worker,
+    wait_reason: e.status === 'ENQUEUED' ? e.wait_reason : null,
     delay_until: e.delay_until,
     branch: e.branch
       ? {

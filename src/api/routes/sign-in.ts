@@ -70,7 +70,8 @@ export function signInRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { row, token } = await createToken(db, {
         userId: user.id,
         name: 'web sign-in',
-        scopes: [...SCOPES],
+        // A browser session never acts as a worker (WORKER receives every workspace's secrets).
+        scopes: SCOPES.filter((s) => s !== 'WORKER'),
         ipRestrictions: [],
         workspaceRestrictions: [],
         expiresAt: new Date(Date.now() + SESSION_HOURS * 3600_000).toISOString(),

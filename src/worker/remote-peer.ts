@@ -1,0 +1,276 @@
+import { existsSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { InlineVariable } from '../domain/pipeline.ts';
+import type { ExecutionStatus } from '../domain/status.ts';
+import { LogWriter } from '../engine/log-store.ts';
+import type { RunnerPeer, StepResult, Workload } from '../engine/runner-peer.ts';
+import { runGit } from '../repo/index.ts';
+import type { RegistryAuth } from '../runtime/container-runtime.ts';
+import { LeaseLost, type WorkerClient } from './client.ts';
+
+/** Biggest log chunk sent in one request. */
+const CHUNK_BYTES = 512 * 1024;
+
+/**
+ * Ships one step's log to the server: the runner writes (masked, whole lines) to a spool file on the
+ * worker, and the shipper sends what is new from the byte offset the server last confirmed. A chunk a
+ * retry repeats is cut by the server; a server that restarted says how much it has and the shipper
+ * goes on from there, so nothing is lost or doubled.
+ */
+class LogShipper {
+  private shipped = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private dead = false;
+
+  constructor(
+    private readonly client: WorkerClient,
+    private readonly executionId: number,
+    private readonly stepId: string,
+    readonly file: string,
+    private readonly onLeaseLost: (reason: string) => void,
+  ) {}
+
+  /** Something was written: ship it soon (batched). */
+  poke(): void {
+    if (this.scheduled || this.dead) return;
+    this.scheduled = true;
+    setTimeout(() => {
+      this.scheduled = false;
+      this.chain = this.chain.then(() => this.shipAll());
+    }, 200).unref();
+  }
+
+  /** Ships everything written so far; resolves once the server has it. */
+  flush(): Promise<void> {
+    this.chain = this.chain.then(() => this.shipAll());
+    return this.chain;
+  }
+
+  private async shipAll(): Promise<void> {
+    while (!this.dead && (await this.shipOnce()));
+  }
+
+  private async shipOnce(): Promise<boolean> {
+    const handle = await open(this.file, 'r').catch(() => null);
+    if (!handle) return false;
+    let chunk: Buffer;
+    try {
+      const buf = Buffer.alloc(CHUNK_BYTES);
+      const { bytesRead } = await handle.read(buf, 0, CHUNK_BYTES, this.shipped);
+      const end = buf.subarray(0, bytesRead).lastIndexOf(10);
+      if (end < 0) return false;
+      chunk = buf.subarray(0, end + 1);
+    } finally {
+      await handle.close();
+    }
+    try {
+      const res = await this.client.call<{ size: number }>(
+        'POST',
+        `/executions/${this.executionId}/steps/${this.stepId}/log`,
+        { body: chunk, query: { offset: String(this.shipped) } },
+      );
+      const size = res?.size ?? this.shipped;
+      if (size === this.shipped) return false;
+      this.shipped = size;
+      return true;
+    } catch (err) {
+      this.dead = true;
+      if (err instanceof LeaseLost) this.onLeaseLost(err.message);
+      else throw err;
+      return false;
+    }
+  }
+}
+
+/** A log writer whose file is a spool the shipper sends on; closing it waits until the server has it all. */
+class ShippingLogWriter extends LogWriter {
+  constructor(private readonly shipper: LogShipper) {
+    super(shipper.file, () => shipper.poke());
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.shipper.flush();
+    await rm(this.shipper.file, { force: true });
+    await rm(this.shipper.file + '.idx', { force: true });
+  }
+}
+
+/**
+ * The runner port over HTTP, on a worker: the same runner code (runExecution) reports through it as
+ * through the server's in-process peer. A report the server refuses with 409 (the execution is no
+ * longer this worker's: its lease was taken, or it was ended) stops the execution on the worker and
+ * is otherwise dropped; a server that does not answer is retried, on another server if there is one.
+ */
+export class RemoteRunnerPeer implements RunnerPeer {
+  private readonly fetching = new Map<number, Promise<void>>();
+
+  constructor(
+    private readonly client: WorkerClient,
+    private readonly dataDir: string,
+    /** Workloads handed over by the server, by execution id, and how to stop each. */
+    private readonly works: ReadonlyMap<number, { work: Workload; abort: (reason: string) => void }>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The server already claimed it for this worker (POST /next); this hands over the workload. */
+  claim(executionId: number): Promise<Workload | null> {
+    return Promise.resolve(this.works.get(executionId)?.work ?? null);
+  }
+
+  private lost(executionId: number, reason: string): void {
+    this.logger.warn({ execution: executionId, reason }, 'the server took the execution back');
+    this.works.get(executionId)?.abort(`the worker lost the execution: ${reason}`);
+  }
+
+  /** Sends a report; a 409 stops the execution here instead of failing the runner. */
+  private async report<T>(
+    executionId: number,
+    method: string,
+    route: string,
+    json?: unknown,
+  ): Promise<T | null> {
+    try {
+      return await this.client.call<T>(
+        method,
+        `/executions/${executionId}${route}`,
+        json === undefined ? {} : { json },
+      );
+    } catch (err) {
+      if (!(err instanceof LeaseLost)) throw err;
+      this.lost(executionId, err.message);
+      return null;
+    }
+  }
+
+  /**
+   * The worker's own bare mirror of the project, fetched from the server (GET .../git, the WORKER
+   * token and session in headers) when it lacks the revision. Servers keep every repository's
+   * credentials: the worker only ever talks to them.
+   */
+  async source(work: Workload): Promise<string> {
+    const mirror = path.join(this.dataDir, 'repositories', `${work.projectId}.git`);
+    const previous = this.fetching.get(work.projectId) ?? Promise.resolve();
+    const fetched = previous.catch(() => undefined).then(() => this.fetch(mirror, work));
+    this.fetching.set(work.projectId, fetched);
+    await fetched;
+    return mirror;
+  }
+
+  private async fetch(mirror: string, work: Workload): Promise<void> {
+    if (!existsSync(path.join(mirror, 'HEAD'))) {
+      await mkdir(mirror, { recursive: true });
+      await runGit(['init', '--quiet', '--bare', mirror]);
+    }
+    const present = await runGit(['--git-dir', mirror, 'cat-file', '-e', `${work.revision}^{commit}`], {
+      okCodes: [1, 128],
+    });
+    if (present.exitCode === 0) return;
+    const headers = Object.entries(this.client.headers()).map(([k, v]) => `${k}: ${v}`);
+    const env: Record<string, string> = { GIT_CONFIG_COUNT: String(headers.length) };
+    headers.forEach((h, i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = 'http.extraHeader';
+      env[`GIT_CONFIG_VALUE_${i}`] = h;
+    });
+    let lastError: unknown = null;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const url = `${this.client.server}/api/workers/executions/${work.executionId}/git/repo.git`;
+      try {
+        await runGit(
+          ['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', url, work.revision],
+          { env, secrets: headers },
+        );
+        return;
+      } catch (err) {
+        lastError = err;
+        this.client.failover();
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
+      }
+    }
+    throw lastError as Error;
+  }
+
+  async stepStarted(executionId: number, stepId: string, passed: InlineVariable[]): Promise<void> {
+    await this.report(executionId, 'POST', `/steps/${stepId}/started`, { passed });
+  }
+
+  async stepEnded(executionId: number, stepId: string, r: StepResult): Promise<void> {
+    await this.report(executionId, 'POST', `/steps/${stepId}/ended`, {
+      status: r.status,
+      error: r.error,
+      outputs: r.outputs,
+      log_lines: r.logLines,
+    });
+  }
+
+  async stepsSkipped(
+    executionId: number,
+    stepIds: string[],
+    status: 'SKIPPED' | 'NOT_EXECUTED',
+  ): Promise<void> {
+    if (stepIds.length === 0) return;
+    await this.report(executionId, 'POST', '/skipped', { step_ids: stepIds, status });
+  }
+
+  async containerChanged(stepId: string, containerId: string | null): Promise<void> {
+    const executionId = this.executionOfStep(stepId);
+    if (executionId === null) return;
+    await this.report(executionId, 'POST', `/steps/${stepId}/container`, { container_id: containerId });
+  }
+
+  private executionOfStep(stepId: string): number | null {
+    for (const [id, { work }] of this.works) if (work.steps.some((s) => s.id === stepId)) return id;
+    return null;
+  }
+
+  openLog(stepId: string): LogWriter {
+    const executionId = this.executionOfStep(stepId) ?? 0;
+    const file = path.join(this.dataDir, 'spool', `${stepId}.log`);
+    return new ShippingLogWriter(
+      new LogShipper(this.client, executionId, stepId, file, (reason) => this.lost(executionId, reason)),
+    );
+  }
+
+  async registryAuth(
+    _workspaceId: number,
+    identifier: string,
+    user: { projectId: number; pipelineId: number },
+  ): Promise<RegistryAuth | null> {
+    // The server finds the workspace, project and pipeline from the execution itself.
+    const executionId = [...this.works].find(([, w]) => w.work.pipelineId === user.pipelineId)?.[0];
+    if (executionId === undefined) return null;
+    const res = await this.report<{ auth: RegistryAuth | null }>(executionId, 'POST', '/registry_auth', {
+      identifier,
+    });
+    return res?.auth ?? null;
+  }
+
+  async updateSettable(
+    executionId: number,
+    storedId: number,
+    value: string,
+    encrypted?: boolean,
+  ): Promise<void> {
+    await this.report(executionId, 'POST', '/settable', {
+      stored_id: storedId,
+      value,
+      encrypted: encrypted === true,
+    });
+  }
+
+  async previousStatus(executionId: number): Promise<ExecutionStatus | null> {
+    const res = await this.report<{ status: ExecutionStatus | null }>(executionId, 'GET', '/previous_status');
+    return res?.status ?? null;
+  }
+
+  async done(
+    executionId: number,
+    status: 'SUCCESSFUL' | 'FAILED' | 'TERMINATED',
+    error: string | null,
+  ): Promise<void> {
+    await this.report(executionId, 'POST', '/done', { status, error });
+  }
+}
