@@ -92,6 +92,8 @@ function variables(vs: Static<typeof StartedBody>['passed']): InlineVariable[] {
 type Ep = { Params: Static<typeof ExecutionParams> };
 type Sp = { Params: Static<typeof StepParams> };
 const WORKER = { scope: 'WORKER', access: 'user' } as const;
+/** The worker protocol is Gantry's own, between its processes: not part of the documented Buddy API. */
+const HIDE = { hide: true } as const;
 
 /** Aborted when the client goes away before the answer (a long-poll whose worker died). */
 function clientGone(reply: FastifyReply): AbortSignal {
@@ -140,29 +142,33 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return hub.workerOf(value);
   };
 
-  app.get('/', { config: WORKER, schema: { summary: 'Remote workers and their leases' } }, async () => {
-    const rows = await listWorkers(ctx.db);
-    return {
-      workers: await Promise.all(
-        rows.map(async (w) => ({
-          name: w.name,
-          state: w.state,
-          tags: workerTags(w),
-          cpu: w.cpu,
-          concurrency: w.concurrency,
-          version: w.version,
-          registered_at: w.registered_at,
-          heartbeat_at: w.heartbeat_at,
-          lease_until: w.lease_until,
-          executions: (await executionsOfWorker(ctx.db, w.name, w.session)).map((e) => e.id),
-        })),
-      ),
-    };
-  });
+  app.get(
+    '/',
+    { config: WORKER, schema: { ...HIDE, summary: 'Remote workers and their leases' } },
+    async () => {
+      const rows = await listWorkers(ctx.db);
+      return {
+        workers: await Promise.all(
+          rows.map(async (w) => ({
+            name: w.name,
+            state: w.state,
+            tags: workerTags(w),
+            cpu: w.cpu,
+            concurrency: w.concurrency,
+            version: w.version,
+            registered_at: w.registered_at,
+            heartbeat_at: w.heartbeat_at,
+            lease_until: w.lease_until,
+            executions: (await executionsOfWorker(ctx.db, w.name, w.session)).map((e) => e.id),
+          })),
+        ),
+      };
+    },
+  );
 
   app.post(
     '/register',
-    { config: WORKER, schema: { body: RegisterBody, summary: 'A worker process starts' } },
+    { config: WORKER, schema: { ...HIDE, body: RegisterBody, summary: 'A worker process starts' } },
     async (request: FastifyRequest<{ Body: Static<typeof RegisterBody> }>) => {
       const { session: s } = await hub.register(request.body, principalOf(request).token.id);
       return {
@@ -174,12 +180,12 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.post('/unregister', { config: WORKER }, async (request) => {
+  app.post('/unregister', { config: WORKER, schema: HIDE }, async (request) => {
     await hub.unregister(await session(request));
     return {};
   });
 
-  app.post('/next', { config: WORKER }, async (request, reply) => {
+  app.post('/next', { config: WORKER, schema: HIDE }, async (request, reply) => {
     const worker = await session(request);
     const work = await hub.next(worker, clientGone(reply));
     return work ? work : reply.status(204).send();
@@ -187,7 +193,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/heartbeat',
-    { config: WORKER, schema: { body: HeartbeatBody } },
+    { config: WORKER, schema: { ...HIDE, body: HeartbeatBody } },
     async (request: FastifyRequest<{ Body: Static<typeof HeartbeatBody> }>, reply) => {
       const worker = await session(request);
       return { abort: await hub.heartbeat(worker, request.body.running, clientGone(reply)) };
@@ -196,7 +202,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/steps/:step_id/started',
-    { config: WORKER, schema: { params: StepParams, body: StartedBody } },
+    { config: WORKER, schema: { ...HIDE, params: StepParams, body: StartedBody } },
     async (request: FastifyRequest<Sp & { Body: Static<typeof StartedBody> }>) => {
       const p = request.params;
       await hub.stepStarted(
@@ -211,7 +217,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/steps/:step_id/ended',
-    { config: WORKER, schema: { params: StepParams, body: EndedBody } },
+    { config: WORKER, schema: { ...HIDE, params: StepParams, body: EndedBody } },
     async (request: FastifyRequest<Sp & { Body: Static<typeof EndedBody> }>) => {
       const { params: p, body: b } = request;
       await hub.stepEnded(await session(request), p.execution_id, p.step_id, {
@@ -226,7 +232,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/skipped',
-    { config: WORKER, schema: { params: ExecutionParams, body: SkippedBody } },
+    { config: WORKER, schema: { ...HIDE, params: ExecutionParams, body: SkippedBody } },
     async (request: FastifyRequest<Ep & { Body: Static<typeof SkippedBody> }>) => {
       const b = request.body;
       await hub.stepsSkipped(await session(request), request.params.execution_id, b.step_ids, b.status);
@@ -236,7 +242,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/steps/:step_id/container',
-    { config: WORKER, schema: { params: StepParams, body: ContainerBody } },
+    { config: WORKER, schema: { ...HIDE, params: StepParams, body: ContainerBody } },
     async (request: FastifyRequest<Sp & { Body: Static<typeof ContainerBody> }>) => {
       const p = request.params;
       await hub.containerChanged(
@@ -251,7 +257,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/steps/:step_id/log',
-    { config: WORKER, schema: { params: StepParams, querystring: LogQuery } },
+    { config: WORKER, schema: { ...HIDE, params: StepParams, querystring: LogQuery } },
     async (request: FastifyRequest<Sp & { Querystring: Static<typeof LogQuery> }>) => {
       const p = request.params;
       if (!Buffer.isBuffer(request.body))
@@ -269,7 +275,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/registry_auth',
-    { config: WORKER, schema: { params: ExecutionParams, body: RegistryBody } },
+    { config: WORKER, schema: { ...HIDE, params: ExecutionParams, body: RegistryBody } },
     async (request: FastifyRequest<Ep & { Body: Static<typeof RegistryBody> }>) => ({
       auth: await hub.registryAuth(
         await session(request),
@@ -281,7 +287,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/settable',
-    { config: WORKER, schema: { params: ExecutionParams, body: SettableBody } },
+    { config: WORKER, schema: { ...HIDE, params: ExecutionParams, body: SettableBody } },
     async (request: FastifyRequest<Ep & { Body: Static<typeof SettableBody> }>) => {
       const b = request.body;
       await hub.updateSettable(
@@ -297,7 +303,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/executions/:execution_id/previous_status',
-    { config: WORKER, schema: { params: ExecutionParams } },
+    { config: WORKER, schema: { ...HIDE, params: ExecutionParams } },
     async (request: FastifyRequest<Ep>) => ({
       status: await hub.previousStatus(await session(request), request.params.execution_id),
     }),
@@ -305,7 +311,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post(
     '/executions/:execution_id/done',
-    { config: WORKER, schema: { params: ExecutionParams, body: DoneBody } },
+    { config: WORKER, schema: { ...HIDE, params: ExecutionParams, body: DoneBody } },
     async (request: FastifyRequest<Ep & { Body: Static<typeof DoneBody> }>) => {
       const b = request.body;
       await hub.done(await session(request), request.params.execution_id, b.status, b.error);
@@ -344,6 +350,14 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
       onStderr: (text) => request.log.warn({ git: text }, 'git http-backend'),
     });
   };
-  app.get('/executions/:execution_id/git/*', { config: WORKER, bodyLimit: 1024 * 1024 * 1024 }, git);
-  app.post('/executions/:execution_id/git/*', { config: WORKER, bodyLimit: 1024 * 1024 * 1024 }, git);
+  app.get(
+    '/executions/:execution_id/git/*',
+    { config: WORKER, schema: HIDE, bodyLimit: 1024 * 1024 * 1024 },
+    git,
+  );
+  app.post(
+    '/executions/:execution_id/git/*',
+    { config: WORKER, schema: HIDE, bodyLimit: 1024 * 1024 * 1024 },
+    git,
+  );
 }
