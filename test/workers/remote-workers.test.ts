@@ -4,12 +4,13 @@
  * waiting with a visible reason while no worker matches), cancel through a worker, SIGKILL of a worker
  * mid-action (lease lost: the execution ends FAILED, nothing runs twice, the restarted worker sweeps
  * its container), SIGKILL of the server mid-action (the worker carries on and reports to the restarted
- * server). Leases are 10 s with 2 s heartbeats here (60 s / 10 s by default).
+ * server). Leases are 20 s with 2 s heartbeats here (60 s / 10 s by default).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { makeRepo } from '../support/harness.ts';
+import { runGantry } from '../ops/support.ts';
 import { containersWith, removeDirs, runningContainersWith, waitFor } from '../support/runs.ts';
 import { api, Cluster, freePort, pipelineWith, workerLabel, type Proc } from '../support/workers.ts';
 
@@ -201,4 +202,36 @@ test('SIGKILL of the server mid-action: the worker finishes the action and repor
   assert.equal(e.worker, 'w1');
   assert.deepEqual(await logOf(p, e.action_executions[0].action_execution_id), ['before', 'after']);
   assert.deepEqual(await logOf(p, e.action_executions[1].action_execution_id), ['second']);
+});
+
+test('SIGTERM: a worker finishes what it runs, gives up its lease and exits 0', async () => {
+  const drained = await pipelineWith(call, 'app', { name: 'drained', worker: 'w1' }, [
+    'echo a\nsleep 3\necho b',
+  ]);
+  const p = await run(drained);
+  await waitFor(
+    'the action to start',
+    async () => (await call('GET', p)).body.action_executions[0].status === 'INPROGRESS',
+  );
+  const exited = new Promise<number | null>((resolve) => workers.w1!.child.once('exit', resolve));
+  workers.w1!.child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const e = await finished(p);
+  assert.equal(e.status, 'SUCCESSFUL', `${JSON.stringify(e).slice(0, 3000)}\n${workers.w1!.output()}`);
+  assert.deepEqual(await logOf(p, e.action_executions[0].action_execution_id), ['a', 'b']);
+  const listed = (await call('GET', '/workers')).body.workers;
+  assert.equal(listed.find((w: any) => w.name === 'w1').state, 'STOPPED');
+});
+
+test('gantry worker refuses bad flags with a clear message', async () => {
+  const env = { GANTRY_WORKER_TOKEN: '' };
+  const badUrl = await runGantry(['worker', '--server', 'ftp://x', '--token', 't'], { env });
+  assert.equal(badUrl.code, 2);
+  assert.match(badUrl.stderr, /--server ftp:\/\/x is not an http\(s\) URL/);
+  const noToken = await runGantry(['worker', '--server', base], { env });
+  assert.equal(noToken.code, 2);
+  assert.match(noToken.stderr, /a token is needed/);
+  const badName = await runGantry(['worker', '--server', base, '--token', 't', '--name', '../x'], { env });
+  assert.equal(badName.code, 2);
+  assert.match(badName.stderr, /--name/);
 });
