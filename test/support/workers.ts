@@ -89,8 +89,11 @@ export class Cluster {
       `the server on port ${port} to start`,
       async () => {
         if (p.child.exitCode !== null) throw new Error(`server exited: ${p.output()}`);
-        if (!existsSync(tokenFile)) return false;
-        this.token ||= readFileSync(tokenFile, 'utf8').trim();
+        // A second server on the same database finds the admin already there: the first one's token.
+        if (!this.token) {
+          if (!existsSync(tokenFile)) return false;
+          this.token = readFileSync(tokenFile, 'utf8').trim();
+        }
         try {
           const res = await fetch(`http://127.0.0.1:${port}/api/workspaces`, {
             headers: { authorization: `Bearer ${this.token}` },
