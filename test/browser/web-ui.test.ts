@@ -345,6 +345,20 @@ step(
 );
 
 step('workspace groups and their members, the project team, through the forms', async () => {
+  // A member's auto-assignment to new projects, with a permission set.
+  await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=members`);
+  await page.getByRole('button', { name: 'Edit dev@example.com' }).click();
+  await page.getByLabel('Add to every new project').check();
+  await page.getByLabel('With the permission set').selectOption({ label: 'Runners' });
+  await page.getByRole('button', { name: 'Save member' }).click();
+  await page.locator('li.row', { hasText: 'dev@example.com' }).getByText('added to new projects').waitFor();
+  const sets = (await h.request('GET', '/api/workspaces/acme/permissions')).body.permission_sets;
+  const runners = sets.find((x: any) => x.name === 'Runners');
+  const wsMembers = (await h.request('GET', '/api/workspaces/acme/members')).body.members;
+  const invitee = wsMembers.find((m: any) => m.email === 'dev@example.com');
+  assert.equal(invitee.auto_assign_to_new_projects, true);
+  assert.equal(invitee.auto_assign_permission_set_id, runners.id);
+
   await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=groups`);
   await page.getByRole('button', { name: 'New group' }).click();
   await page.getByLabel('Group name').fill(`Devs ${XSS}`);

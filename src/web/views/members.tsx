@@ -3,12 +3,14 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
 import {
+  CheckField,
   CopyLine,
   EditDelete,
   FormFooter,
   ResourceList,
   SelectField,
   TextField,
+  useData,
   useForm,
 } from '../components.tsx';
 
@@ -18,6 +20,8 @@ interface Member {
   email: string;
   admin: boolean;
   workspace_owner: boolean;
+  auto_assign_to_new_projects?: boolean;
+  auto_assign_permission_set_id?: number | null;
 }
 
 interface PermissionSet {
@@ -53,10 +57,12 @@ export function Members(props: { ws: string }): JSX.Element {
       load={async () => (await get<{ members: Member[] }>(`${base}?per_page=100`)).members}
       deps={[base, generation]}
       keyOf={(m) => m.id}
-      row={(m, { reload }) => (
+      form={(m, done) => m && <MemberForm base={base} ws={props.ws} member={m} onDone={done} />}
+      row={(m, { edit, reload }) => (
         <>
           <span class="grow">
             <span class="strong">{m.name}</span> <span class="muted small">{m.email}</span>
+            {m.auto_assign_to_new_projects && <span class="tag">added to new projects</span>}
           </span>
           {m.workspace_owner ? <span class="tag">owner</span> : m.admin && <span class="tag">admin</span>}
           {!m.workspace_owner && (
@@ -71,6 +77,7 @@ export function Members(props: { ws: string }): JSX.Element {
               <EditDelete
                 name={m.email}
                 what={`member ${m.email}`}
+                onEdit={edit}
                 onDelete={async () => {
                   await api('DELETE', `${base}/${m.id}`);
                   reload();
@@ -104,6 +111,47 @@ export function Members(props: { ws: string }): JSX.Element {
         <FormFooter form={form} submit="Invite" />
       </form>
     </ResourceList>
+  );
+}
+
+/** A member's auto-assignment: added to every new project with a permission set. */
+function MemberForm(props: { base: string; ws: string; member: Member; onDone: () => void }): JSX.Element {
+  const m = props.member;
+  const sets = useData(
+    async () =>
+      (await get<{ permission_sets: PermissionSet[] }>(`${path('workspaces', props.ws)}/permissions`))
+        .permission_sets,
+    [props.ws],
+  );
+  const form = useForm({
+    auto_assign_to_new_projects: m.auto_assign_to_new_projects ?? false,
+    auto_assign_permission_set_id: String(m.auto_assign_permission_set_id ?? ''),
+  });
+  const options = (sets.data ?? []).map((s) => [String(s.id), s.name] as [string, string]);
+  const chosen = form.values.auto_assign_permission_set_id || options[0]?.[0] || '';
+  return (
+    <form
+      class="form"
+      aria-label={`Edit ${m.email}`}
+      onSubmit={form.submit(async (f) => {
+        const body: Record<string, unknown> = { auto_assign_to_new_projects: f.auto_assign_to_new_projects };
+        if (f.auto_assign_to_new_projects) body.auto_assign_permission_set_id = Number(chosen);
+        await api('PATCH', `${props.base}/${m.id}`, body);
+        props.onDone();
+      })}
+    >
+      <h3>{m.email}</h3>
+      <CheckField form={form} name="auto_assign_to_new_projects" label="Add to every new project" />
+      {form.values.auto_assign_to_new_projects && (
+        <SelectField
+          form={{ ...form, values: { ...form.values, auto_assign_permission_set_id: chosen } }}
+          name="auto_assign_permission_set_id"
+          label="With the permission set"
+          options={options}
+        />
+      )}
+      <FormFooter form={form} submit="Save member" onCancel={props.onDone} />
+    </form>
   );
 }
 
