@@ -172,6 +172,7 @@ export async function createGantry(
           cpus: config.containerCpus,
           pidsLimit: config.containerPidsLimit,
         },
+        forbidRoot: config.forbidRoot,
       });
     } catch (err) {
       throw new StartupError((err as Error).message);

@@ -1,4 +1,5 @@
 import { redactingLogger } from './log-redaction.ts';
+import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -8,6 +9,7 @@ import { installAccess } from './access/route-access.ts';
 import { installAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { answerFrameworkError, installErrorHandler } from './errors.ts';
+import { installInputGuards } from './input-guards.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { integrationRoutes } from './routes/integrations.ts';
@@ -36,13 +38,16 @@ import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 import { GANTRY_VERSION, SERVER_HEADER } from '../ops/version.ts';
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
 /** Bodies are checked strictly (no coercion, nothing silently dropped); query strings and params are coerced from text. */
 function validators(): { body: Ajv; other: Ajv } {
   const common = { allErrors: false, strict: false, keywords: ['kind', 'modifier'] };
   const body = new Ajv({ ...common, coerceTypes: false, removeAdditional: false, useDefaults: false });
   const other = new Ajv({ ...common, coerceTypes: true, removeAdditional: false, useDefaults: true });
-  for (const ajv of [body, other])
-    ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
+  // RFC 3339 date-times only: Date.parse alone takes "1" (the year 2001) and much else.
+  const dateTime = (s: string): boolean => RFC3339.test(s) && !Number.isNaN(Date.parse(s));
+  for (const ajv of [body, other]) ajv.addFormat('date-time', { type: 'string', validate: dateTime });
   return { body, other };
 }
 
@@ -68,12 +73,28 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     trustProxy: false,
     frameworkErrors: answerFrameworkError,
     rewriteUrl: (req: { url?: string }) => apiAtRoot(req.url ?? '/'),
+    // Slow or idle clients cannot hold the server: headers must arrive within headersTimeoutSeconds, the
+    // whole request within requestTimeoutSeconds (checked every second rather than Node's 30), and
+    // connections beyond maxConnections are closed as they arrive.
+    serverFactory: (handler: http.RequestListener) => {
+      const server = http.createServer(
+        {
+          headersTimeout: Math.min(ctx.config.headersTimeoutSeconds, ctx.config.requestTimeoutSeconds) * 1000,
+          requestTimeout: ctx.config.requestTimeoutSeconds * 1000,
+          connectionsCheckingInterval: 1000,
+        },
+        handler,
+      );
+      server.maxConnections = ctx.config.maxConnections;
+      return server;
+    },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const { body, other } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? body.compile(schema) : other.compile(schema),
   );
   installErrorHandler(app);
+  installInputGuards(app);
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('server', SERVER_HEADER);
     done();

@@ -32,8 +32,11 @@ declare module 'fastify' {
 export function tokenFromRequest(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (header) {
-    const [kind, value] = header.split(' ', 2);
-    if (kind?.toLowerCase() === 'bearer' && value) return value.trim();
+    // Any run of spaces or tabs separates the scheme from its value ("Bearer  <token>" works too).
+    const match = /^([A-Za-z]+)[ \t]+(.*)$/.exec(header.trim());
+    const kind = match?.[1];
+    const value = match?.[2]?.trim();
+    if (kind?.toLowerCase() === 'bearer' && value) return value;
     if (kind?.toLowerCase() === 'basic' && value) {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const idx = decoded.indexOf(':');

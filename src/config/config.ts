@@ -69,6 +69,22 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
       description: 'Most processes/threads in one action container (0: none)',
     }),
+    headersTimeoutSeconds: Type.Integer({
+      minimum: 1,
+      description: "Seconds a client has to send a request's headers before the connection is closed",
+    }),
+    requestTimeoutSeconds: Type.Integer({
+      minimum: 1,
+      description: 'Seconds a client has to send a whole request (headers and body, e.g. a git push)',
+    }),
+    maxConnections: Type.Integer({
+      minimum: 1,
+      description: 'Most open HTTP connections; more are closed at once',
+    }),
+    forbidRoot: Type.Boolean({
+      description:
+        'Refuse to start an action container that would run as uid 0 (run_as_user root, 0:0, or the image default)',
+    }),
     allowedRepositoryRoots: Type.Array(Type.String({ minLength: 1 }), {
       description: 'Local directories custom_repo_url may name (never inside dataDir); none by default',
     }),
@@ -115,6 +131,10 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   containerMemoryMb: 4096,
   containerCpus: 2,
   containerPidsLimit: 4096,
+  headersTimeoutSeconds: 10,
+  requestTimeoutSeconds: 300,
+  maxConnections: 1024,
+  forbidRoot: false,
   allowedRepositoryRoots: [],
   allowedRepositoryHosts: [],
   localWorker: true,

@@ -35,6 +35,22 @@ export interface VolumeMapping {
 }
 
 /**
+ * Why `p` cannot be where a directory is mounted in a container, or null: it must be absolute, name
+ * something below `/` (mounting over the root replaces the image), hold no `.` or `..` component (the
+ * engine would resolve them inside the container), and no `:` or `,` (they separate mount options).
+ * `$NAME` parts are allowed; the substituted path is checked again before the container is made.
+ */
+export function containerMountPathProblem(p: string, what: string): string | null {
+  if (!p.startsWith('/') && !p.startsWith('$')) return `${what} "${p}" must be an absolute container path`;
+  if (/[:,]/.test(p)) return `${what} "${p}" may not contain ":" or ","`;
+  const parts = p.split('/').filter((c) => c !== '');
+  if (parts.some((c) => c === '.' || c === '..'))
+    return `${what} "${p}" may not contain "." or ".." components`;
+  if (parts.length === 0) return `${what} "${p}" would replace the container's root directory`;
+  return null;
+}
+
+/**
  * Parses a Buddy volume mapping "<path in the pipeline filesystem>:<path in the container>".
  * Returns an error message when it is malformed or its left side would leave the filesystem.
  */
@@ -48,6 +64,8 @@ export function parseVolumeMapping(entry: string): VolumeMapping | string {
   if (target.includes(':')) return `volume mapping "${entry}" has more than one ":"`;
   if (!target.startsWith('/') && !target.startsWith('$'))
     return `volume mapping "${entry}": the container path must be absolute`;
+  const targetProblem = containerMountPathProblem(target, `volume mapping "${entry}": container path`);
+  if (targetProblem !== null) return targetProblem;
   if (!staysInside(source)) return `volume mapping "${entry}" leaves the pipeline filesystem`;
   return { source, target };
 }

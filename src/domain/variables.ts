@@ -6,6 +6,11 @@ export function substitute(text: string, values: ReadonlyMap<string, string>): s
   return text.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => values.get(name) ?? whole);
 }
 
+/** The names `text` refers to as `$NAME` (what substitute would replace). */
+export function referencedNames(text: string): string[] {
+  return [...text.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
+}
+
 export interface ScopedVariable {
   key: string;
   value: string;

@@ -172,11 +172,15 @@ export class ExecutionVariables {
   }
 }
 
-/** A fresh, world-writable directory for one action's outputs file (actions may run as any user). */
+/**
+ * A fresh, world-writable directory for one action's outputs file (actions may run as any user), inside
+ * `<dataDir>/outputs` (0700), which no other host user can traverse.
+ */
 export async function prepareOutputsDir(dataDir: string, actionExecutionId: string): Promise<string> {
   const dir = path.join(dataDir, 'outputs', actionExecutionId);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  await chmod(path.dirname(dir), 0o700);
   await chmod(dir, 0o777);
   return dir;
 }

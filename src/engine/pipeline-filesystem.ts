@@ -36,7 +36,14 @@ export class PipelineFilesystem {
 
   async ensure(): Promise<void> {
     await mkdir(this.workTree, { recursive: true });
-    // Actions may run as any user (run_as_user); the filesystem is the pipeline's own, so anyone in it may write.
+    // Actions may run as any user (run_as_user), so the work tree itself is writable by every uid in a
+    // container. On the host nobody but Gantry may reach it: the pipelines directory and the pipeline's
+    // own are 0700, so a setuid file an action left there cannot be run (or read) by another host user,
+    // whatever its mode. The kernel checks this on every path lookup; containers get the work tree as a
+    // mount and never traverse these directories. (Modes are set on every run: older data directories
+    // had 0755 here.)
+    await chmod(path.dirname(this.root), 0o700);
+    await chmod(this.root, 0o700);
     await chmod(this.workTree, 0o777);
     await mkdir(this.cacheDir, { recursive: true });
     await mkdir(this.privateDir, { recursive: true, mode: 0o700 });

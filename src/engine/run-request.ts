@@ -1,3 +1,4 @@
+import { referencedNames } from '../domain/variables.ts';
 import { randomBytes } from 'node:crypto';
 import type { InlineVariable } from '../domain/pipeline.ts';
 import { priorityRank, type Priority } from '../domain/status.ts';
@@ -49,12 +50,51 @@ export interface RunOrigin {
   triggeredOn: 'CLICK' | 'EVENT' | 'SCHEDULE' | 'WEBHOOK';
   /** For a deleted ref the run is at its last revision, reported under the ref's name. */
   reportRef?: { branch: string | null; tag: string | null };
+  /**
+   * The caller may edit the pipeline's actions, so its run variables may also set the fields that decide
+   * a container's privileges or where credentials go (PRIVILEGED_FIELDS). False when absent.
+   */
+  mayEditActions?: boolean;
+}
+
+/**
+ * Action fields that decide who a container runs as or where stored credentials are sent: a run
+ * variable that would change one of them (through `$NAME` in it) needs permission to edit the action,
+ * or running would grant more than running (e.g. `run_as_user: $USER` overridden to root, or
+ * `docker_image_name: $IMAGE` pointed at another registry with the action's login).
+ */
+const PRIVILEGED_FIELDS = [
+  'run_as_user',
+  'docker_image_name',
+  'registry',
+  'login',
+  'docker_registry',
+] as const;
+
+/** A message naming the first privileged field a run variable would change, or null. */
+export function privilegedOverride(
+  actions: readonly { name: string; settings: object }[],
+  variableKeys: readonly string[],
+): string | null {
+  if (variableKeys.length === 0) return null;
+  const keys = new Set(variableKeys);
+  for (const a of actions) {
+    const settings = a.settings as Record<string, unknown>;
+    for (const field of PRIVILEGED_FIELDS) {
+      const value = settings[field];
+      if (typeof value !== 'string') continue;
+      const name = referencedNames(value).find((n) => keys.has(n));
+      if (name !== undefined)
+        return `variable "${name}" would change ${field} of action "${a.name}"; only a caller who may edit the pipeline's actions can set it in a run`;
+    }
+  }
+  return null;
 }
 
 /** A run request the server refuses; `status` is the HTTP status to answer. */
 export class RunRequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 403 | 404 | 409,
     message: string,
   ) {
     super(message);
@@ -133,6 +173,16 @@ export async function acceptRunRequest(
   }
   const variables = sealVariables(deps.secrets, body.variables ?? []);
   if (typeof variables === 'string') throw new RunRequestError(400, variables);
+  if (origin.mayEditActions !== true) {
+    const selected = body.actions_to_run?.length
+      ? actions.filter((a) => body.actions_to_run!.includes(a.id))
+      : actions;
+    const override = privilegedOverride(
+      selected,
+      variables.map((v) => v.key),
+    );
+    if (override !== null) throw new RunRequestError(403, override);
+  }
 
   await resolveOrReject(() => deps.repositories.sync(project));
   const branchName = body.branch?.name ?? null;

@@ -79,6 +79,12 @@ export interface ContainerRuntime {
   removeImage(ref: string): Promise<void>;
   createContainer(spec: ContainerSpec): Promise<string>;
   /**
+   * Rejects (RuntimeError) a created container the runtime's policy forbids starting, such as one that
+   * would run as root under forbidRoot. Called once its files are placed and before attaching: the
+   * engine never ends an attachment to a container removed without being started.
+   */
+  checkStart(id: string): Promise<void>;
+  /**
    * Attaches to the container's output before it starts so no byte is missed, calling `onOutput` with
    * stdout and stderr chunks in the order the engine sent them. Resolves when the output ends.
    * `onOutput` may return a promise to apply back-pressure.

@@ -35,7 +35,8 @@ export interface TriggeredRun {
   creatorId: number;
 }
 
-export type StartResult = { execution: ExecutionRow } | { skipped: string; status: 400 | 404 | 409 };
+export type StartResult =
+  { execution: ExecutionRow } | { skipped: string; status: RunRequestError['status'] };
 
 /**
  * Turns events (ref changes, schedule slots, trigger-webhook calls) into executions. A trigger that
@@ -62,7 +63,7 @@ export class Triggers {
   async startRun(project: ProjectRow, pipeline: Pipeline, run: TriggeredRun): Promise<StartResult> {
     const { db, logger } = this.deps;
     let reason: string;
-    let status: 400 | 404 | 409 = 400;
+    let status: RunRequestError['status'] = 400;
     try {
       const execution = await acceptRunRequest(
         this.deps,

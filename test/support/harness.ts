@@ -38,7 +38,7 @@ export interface Harness {
     method: string,
     url: string,
     body?: unknown,
-    options?: { token?: string | null; raw?: string; headers?: Record<string, string> },
+    options?: { token?: string | null; raw?: string | Buffer; headers?: Record<string, string> },
   ): Promise<Response>;
   /** Stops the server (data kept) and starts it again on the same data directory. */
   restart(): Promise<void>;
@@ -91,7 +91,7 @@ export async function startGantry(
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       const tok = opts.token === undefined ? token : opts.token;
       if (tok) headers.authorization = `Bearer ${tok}`;
-      let payload: string | undefined;
+      let payload: string | Buffer | undefined;
       if (opts.raw !== undefined) payload = opts.raw;
       else if (body !== undefined) payload = JSON.stringify(body);
       if (payload !== undefined) headers['content-type'] ??= 'application/json';

@@ -15,6 +15,8 @@ import {
 import { listEnvironments } from '../../store/environments.ts';
 import { getUsers } from '../../store/identity.ts';
 import type { ExecutionRow } from '../../store/schema.ts';
+import { allows } from '../../domain/access-levels.ts';
+import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
@@ -123,6 +125,10 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request) => {
       const found = await loadPipeline(db, request, request.params);
+      // As the action routes require to edit an action: the scope and write access to the pipeline.
+      const mayEditActions =
+        principalOf(request).scopes.has('EXECUTION_MANAGE') &&
+        allows(await accessOf(request).pipelineLevel(found.ws, found.pipeline), 'READ_WRITE');
       let e: ExecutionRow;
       try {
         e = await acceptRunRequest(
@@ -131,6 +137,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
           found.pipeline,
           request.body,
           principalOf(request).user.id,
+          { triggeredOn: 'CLICK', mayEditActions },
         );
       } catch (err) {
         if (err instanceof RunRequestError) throw new ApiError(err.status, err.message);

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { DOCKER_CONTAINER_DEFAULTS, type ContainerActionSettings } from '../../domain/action.ts';
-import { parseVolumeMapping, staysInside } from '../../domain/paths.ts';
+import { containerMountPathProblem, parseVolumeMapping, staysInside } from '../../domain/paths.ts';
 import { runContainerAction } from '../actions/run-docker-container.ts';
 import type { ActionTypeHandler } from './action-type.ts';
 import { checkBuildReference } from './build-reference.ts';
@@ -56,8 +56,10 @@ export const runDockerContainer: ActionTypeHandler<ContainerActionSettings> = {
     if (s.export_container_path !== null && !staysInside(s.export_container_path)) {
       return `export_container_path "${s.export_container_path}" leaves the pipeline filesystem`;
     }
-    if (s.mount_filesystem_path !== null && !s.mount_filesystem_path.startsWith('/'))
-      return 'mount_filesystem_path must be an absolute container path';
+    if (s.mount_filesystem_path !== null) {
+      const problem = containerMountPathProblem(s.mount_filesystem_path, 'mount_filesystem_path');
+      if (problem !== null) return problem;
+    }
     if (s.region !== null || (s.docker_registry !== null && CLOUD_REGISTRIES.has(s.docker_registry))) {
       return 'not supported yet: registries that need a cloud provider API (Amazon ECR, Google GCR/Artifact Registry)';
     }

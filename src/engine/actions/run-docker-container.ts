@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pipeline as pipeStreams } from 'node:stream/promises';
 import type { ActionSecrets, ContainerActionSettings as ActionSettings } from '../../domain/action.ts';
-import { parseVolumeMapping } from '../../domain/paths.ts';
+import { containerMountPathProblem, parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
 import { registryAuthFor } from '../registry-auth.ts';
@@ -218,6 +218,8 @@ export async function runContainerAction(
     else if (!(await ctx.runtime.imageExists(ref)))
       throw new ActionSetupError(`the image built earlier in this execution (${ref}) is gone`);
     const workDir = substitute(s.mount_filesystem_path ?? `/buddy/${ctx.projectName}`, vars);
+    const workDirProblem = containerMountPathProblem(workDir, 'mount_filesystem_path');
+    if (workDirProblem !== null && !s.mount_filesystem_disable) throw new ActionSetupError(workDirProblem);
     const command = containerCommand(
       s.entrypoint === null ? null : substitute(s.entrypoint, vars),
       s.inline_commands,
@@ -236,6 +238,7 @@ export async function runContainerAction(
     });
     await ctx.onContainer(containerId);
     await placeFiles(ctx, containerId, user);
+    await ctx.runtime.checkStart(containerId);
     // The last point to give up without starting: the engine never ends an attachment to a container
     // that was removed without being started, so once attached the container is always started (and a
     // cancel that arrives meanwhile stops it below).

@@ -35,6 +35,8 @@ export interface DockerRuntimeOptions {
   dockerHost: string;
   /** Limits of every container it creates; 0 means none. Defaults: 4096 MiB, 2 CPUs, 4096 processes. */
   limits?: ContainerLimits;
+  /** Refuse to start a container whose user is uid 0 (configuration: forbidRoot). Default false. */
+  forbidRoot?: boolean;
 }
 
 /** Resource limits of action containers (configuration: containerMemoryMb, containerCpus, containerPidsLimit). */
@@ -77,12 +79,14 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly dockerHost: string;
   private readonly limits: ContainerLimits;
+  private readonly forbidRoot: boolean;
   /** Pinned volumes of the containers this process created and has not removed yet. */
   private readonly volumesOf = new Map<string, string[]>();
 
   constructor(options: DockerRuntimeOptions) {
     this.dockerHost = options.dockerHost;
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.forbidRoot = options.forbidRoot ?? false;
     this.docker = new Docker(dockerConnectionOptions(options.dockerHost));
   }
 
@@ -260,7 +264,13 @@ export class DockerRuntime implements ContainerRuntime {
     return { done };
   }
 
+  async checkStart(id: string): Promise<void> {
+    if (this.forbidRoot) await this.refuseRoot(id);
+  }
+
   async startContainer(id: string): Promise<void> {
+    // Checked again (a caller that skipped checkStart still cannot start root).
+    if (this.forbidRoot) await this.refuseRoot(id);
     try {
       await this.docker.getContainer(id).start();
     } catch (err) {
@@ -343,6 +353,34 @@ export class DockerRuntime implements ContainerRuntime {
     await this.call(`copy files into container ${id}`, () =>
       this.docker.getContainer(id).putArchive(archive, { path: '/' }),
     );
+  }
+
+  /**
+   * With forbidRoot, the user a created container will run as, resolved as runc will resolve it at start
+   * (the container's own /etc/passwd, FILE variables already placed): nothing can change either before
+   * the start, so a container that would run as uid 0 (`root`, `0:0`, the image's default, or a name the
+   * image maps to 0) is refused here.
+   */
+  private async refuseRoot(id: string): Promise<void> {
+    const info = await this.call(`inspect container ${id}`, () => this.docker.getContainer(id).inspect());
+    const user = info.Config.User ?? '';
+    const name = user.split(':')[0] ?? '';
+    let uid: number | null = null;
+    if (name === '') uid = 0;
+    else if (/^\d+$/.test(name)) uid = Number(name);
+    else {
+      const passwd = (await this.readFile(id, '/etc/passwd'))?.toString('utf8') ?? '';
+      const entry = passwd.split('\n').find((line) => line.split(':')[0] === name);
+      // A name the image does not know fails at start anyway ("unable to find user").
+      if (entry !== undefined) uid = Number(entry.split(':')[2]);
+    }
+    if (uid === 0)
+      throw new RuntimeError(
+        `this server forbids running actions as root (forbidRoot), and this container would run as ${
+          user === '' ? "the image's default user, root" : `"${user}" (uid 0)`
+        }: set run_as_user to another user`,
+        false,
+      );
   }
 
   async readFile(id: string, path: string): Promise<Buffer | null> {

@@ -47,6 +47,10 @@ export class FakeRuntime implements ContainerRuntime {
     return Promise.resolve();
   }
 
+  checkStart(_id: string): Promise<void> {
+    return Promise.resolve();
+  }
+
   imageExists(ref: string): Promise<boolean> {
     return Promise.resolve(this.images.has(ref));
   }
