@@ -72,6 +72,10 @@ export class ExecutionEngine {
   >();
   /** Label value on every container of this Gantry (derived from the data directory). */
   readonly instanceLabel: string;
+  /** The worker_session of executions this server's local runner claimed. */
+  get localSession(): string {
+    return `local:${this.instanceLabel}`;
+  }
   private ticking = false;
   private tickAgain = false;
   private timer: NodeJS.Timeout | null = null;
@@ -97,6 +101,7 @@ export class ExecutionEngine {
       publicUrl: deps.publicUrl,
       transition: (id, change) => this.transition(id, change),
       notify: (id) => this.changes.emit('execution', id),
+      localSession: this.localSession,
     });
   }
 
@@ -127,10 +132,11 @@ export class ExecutionEngine {
    */
   private async recover(): Promise<void> {
     const { db, runtime, logger } = this.deps;
-    // Executions on remote workers go on there; their leases decide (worker-hub.ts).
-    for (const e of (await listByStatus(db, ['INPROGRESS', 'TERMINATING'])).filter(
-      (x) => x.worker === null,
-    )) {
+    // Executions on remote workers go on there (their leases decide, worker-hub.ts), and so do those
+    // of other servers on the same database; runs claimed before sessions were recorded count as ours.
+    const ours = (e: ExecutionRow): boolean =>
+      e.worker === null && (e.worker_session === null || e.worker_session === this.localSession);
+    for (const e of (await listByStatus(db, ['INPROGRESS', 'TERMINATING'])).filter(ours)) {
       const wasCancelled = e.status === 'TERMINATING';
       const cut = (await listActionExecutions(db, [e.id])).filter((a) => a.status === 'INPROGRESS');
       // The writer that kept each log's line count died with the process; the file still has every whole line.

@@ -38,6 +38,12 @@ export interface LocalRunnerPeerDeps {
   transition: (executionId: number, change: TransitionChange) => Promise<ExecutionRow | undefined>;
   /** Called after every write that changes what an execution looks like. */
   notify: (executionId: number) => void;
+  /**
+   * Recorded as the worker session of what this server's local runner claims, so that a server
+   * restarting on the same data directory ends only its own interrupted runs, never those another
+   * server on the same database is running.
+   */
+  localSession: string;
 }
 
 interface Snapshot {
@@ -77,7 +83,7 @@ export class LocalRunnerPeer implements RunnerPeer {
           finish_date: null,
           error_message: null,
           worker: runner?.worker ?? null,
-          worker_session: runner?.session ?? null,
+          worker_session: runner?.session ?? this.deps.localSession,
           claim_date: now(),
           wait_reason: null,
         },
