@@ -171,6 +171,9 @@ export class ExecutionEngine {
       await runtime.removeContainer(c.id);
       logger.warn({ container: c.id }, 'removed a container left by a previous run');
     }
+    // Volumes pinning volume mappings outlive a crash between their creation and their container's removal.
+    for (const name of await runtime.removeLeftoverVolumes({ 'gantry.instance': this.instanceLabel }))
+      logger.warn({ volume: name }, 'removed a volume left by a previous run');
   }
 
   /** Asks the scheduler to look at the queue soon. */

@@ -108,6 +108,11 @@ export interface ContainerRuntime {
   readFile(id: string, path: string): Promise<Buffer | null>;
   /** Containers (running or not) carrying every one of `labels`. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /**
+   * Removes the runtime's own helper volumes (those pinning volume mappings) that carry `labels` and no
+   * container uses: what a crash between making one and removing its container left. Returns their names.
+   */
+  removeLeftoverVolumes(labels: Record<string, string>): Promise<string[]>;
   /** Builds an image from a tar'ed context; build output lines go to `onOutput`. */
   buildImage(options: {
     context: Readable;

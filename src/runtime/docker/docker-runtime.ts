@@ -394,6 +394,25 @@ export class DockerRuntime implements ContainerRuntime {
     return firstFileOf(stream);
   }
 
+  async removeLeftoverVolumes(labels: Record<string, string>): Promise<string[]> {
+    // Only Gantry's own: the pinned-volume label and this instance's labels, and the name prefix too.
+    const label = ['gantry.pinned=1', ...Object.entries(labels).map(([key, value]) => `${key}=${value}`)];
+    const listed = await this.call('list volumes', () => this.docker.listVolumes({ filters: { label } }));
+    const removed: string[] = [];
+    for (const volume of listed.Volumes ?? []) {
+      if (!volume.Name.startsWith(PINNED_VOLUME_PREFIX)) continue;
+      try {
+        await this.docker.getVolume(volume.Name).remove();
+        removed.push(volume.Name);
+      } catch (err) {
+        const status = statusCodeOf(err);
+        // 409: a container still uses it (its removal takes the volume along); 404: gone meanwhile.
+        if (status !== 409 && status !== 404) throw this.fail(err, `remove volume ${volume.Name}`);
+      }
+    }
+    return removed;
+  }
+
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const label = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
     const infos = await this.call('list containers', () =>

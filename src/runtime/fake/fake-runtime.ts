@@ -47,6 +47,10 @@ export class FakeRuntime implements ContainerRuntime {
     return Promise.resolve();
   }
 
+  removeLeftoverVolumes(_labels: Record<string, string>): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
   checkStart(_id: string): Promise<void> {
     return Promise.resolve();
   }
