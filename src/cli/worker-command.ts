@@ -23,6 +23,7 @@ interface WorkerFlags {
   drainTimeoutSeconds: string;
   logLevel: string;
   logFormat: string;
+  forbidRoot?: boolean;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -62,6 +63,10 @@ export function registerWorkerCommand(program: Command): void {
     .option('--network-mode <mode>', 'network mode of action containers', 'none')
     .option('--cancel-grace-seconds <n>', 'SIGTERM→SIGKILL grace on cancel', '10')
     .option('--drain-timeout-seconds <n>', 'on SIGTERM, time running executions get to finish', '300')
+    .option(
+      '--forbid-root',
+      'refuse to start an action container that would run as uid 0 (as forbidRoot on a server)',
+    )
     .option('--log-level <level>', 'log level', 'info')
     .option('--log-format <format>', 'auto, json or pretty', 'auto')
     .action(async (flags: WorkerFlags) => {
@@ -95,7 +100,11 @@ export function registerWorkerCommand(program: Command): void {
         stdoutIsTty: process.stdout.isTTY === true,
       }).child({ worker: flags.name });
       await checkGit();
-      const runtime = new DockerRuntime({ dockerHost: flags.dockerHost });
+      // Container limits are the server defaults (4096 MiB, 2 CPUs capped at the host's, 4096 processes).
+      const runtime = new DockerRuntime({
+        dockerHost: flags.dockerHost,
+        forbidRoot: flags.forbidRoot === true,
+      });
       await checkDocker(runtime, flags.dockerHost);
       const worker = new GantryWorker({
         servers,

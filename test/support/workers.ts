@@ -112,7 +112,7 @@ export class Cluster {
   async startWorker(
     name: string,
     servers: string[],
-    options: { tags?: string[]; concurrency?: number; dataDir?: string } = {},
+    options: { tags?: string[]; concurrency?: number; dataDir?: string; args?: string[] } = {},
   ): Promise<Proc & { dataDir: string }> {
     const dataDir = options.dataDir ?? path.join(this.dir, `worker-${name}`);
     if (!this.workerDirs.some((w) => w.dir === dataDir)) this.workerDirs.push({ name, dir: dataDir });
@@ -135,6 +135,7 @@ export class Cluster {
         'info',
         '--log-format',
         'json',
+        ...(options.args ?? []),
       ],
       { GANTRY_WORKER_TOKEN: this.token, GANTRY_CONFIG: '' },
     );

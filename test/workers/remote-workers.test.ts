@@ -223,6 +223,14 @@ test('SIGTERM: a worker finishes what it runs, gives up its lease and exits 0', 
   assert.equal(listed.find((w: any) => w.name === 'w1').state, 'STOPPED');
 });
 
+test('a worker started with --forbid-root refuses a container that would run as root', async () => {
+  workers.w4 = await cluster.startWorker('w4', [base], { args: ['--forbid-root'] });
+  const rooted = await pipelineWith(call, 'app', { name: 'rooted', worker: 'w4' }, ['echo as root']);
+  const e = await finished(await run(rooted));
+  assert.equal(e.status, 'FAILED');
+  assert.match(e.action_executions[0].error_message, /forbidRoot/);
+});
+
 test('gantry worker refuses bad flags with a clear message', async () => {
   const env = { GANTRY_WORKER_TOKEN: '' };
   const badUrl = await runGantry(['worker', '--server', 'ftp://x', '--token', 't'], { env });
