@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.ts';
+import { WriteWatch } from './store/write-watch.ts';
 import { Urls } from './api/present/urls.ts';
 import { createMetricsServer } from './api/metrics-listener.ts';
 import { parseListen, type Config } from './config/config.ts';
@@ -149,6 +150,8 @@ export async function createGantry(
      * start before recovery touches executions another process may be running.
      */
     listen?: boolean;
+    /** Fail any response its route's schema would change (the tests set it; see buildApp). */
+    checkResponseSchemas?: boolean;
   } = {},
 ): Promise<Gantry> {
   prepareDataDir(config.dataDir);
@@ -179,7 +182,9 @@ export async function createGantry(
     }
   }
   await checkDocker(runtime, config.dockerHost);
-  const db = await openDatabaseOrExplain(config);
+  // Every write goes through this instance, so the API's token cache sees identity changes at once.
+  const identityWrites = new WriteWatch(new Set(['tokens', 'users', 'workspaces']));
+  const db = (await openDatabaseOrExplain(config)).withPlugin(identityWrites);
   try {
     const secrets = await openSecrets(db, config);
     const adminTokenFile = await bootstrapAdmin(db, config.dataDir);
@@ -238,9 +243,11 @@ export async function createGantry(
         logs,
         triggers,
         workers,
+        identityWrites,
         ops: { readiness, metrics, metricsOnApiPort: config.metricsListen === '' },
       },
       logger,
+      { checkResponseSchemas: options.checkResponseSchemas === true },
     );
     const metricsListen = parseListen(config.metricsListen);
     const metricsServer = metrics && metricsListen ? createMetricsServer(metrics) : null;

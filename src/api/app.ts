@@ -4,11 +4,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { installAccess } from './access/route-access.ts';
 import { installAuth } from './auth.ts';
+import { PrincipalCache } from './principal-cache.ts';
 import type { ApiContext } from './context.ts';
-import { answerFrameworkError, installErrorHandler } from './errors.ts';
+import { answerFrameworkError, errorBody, installErrorHandler } from './errors.ts';
 import { installInputGuards } from './input-guards.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { environmentRoutes } from './routes/environments.ts';
@@ -64,8 +66,37 @@ export function apiAtRoot(url: string): string {
   return url;
 }
 
+/**
+ * Fails a response whose schema-driven serialisation differs from the object the route returned: a
+ * field the schema lacks would be dropped silently, a wrong type coerced (`null` → `""`, 1.5 → 2).
+ * The tests turn it on, so every response they see proves its schema complete.
+ */
+function checkResponsesAgainstSchemas(app: FastifyInstance): void {
+  const returned = new WeakMap<object, string>();
+  app.addHook('preSerialization', (request, _reply, payload, done) => {
+    returned.set(request, JSON.stringify(payload));
+    done(null, payload);
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const before = returned.get(request);
+    if (before === undefined || typeof payload !== 'string') return done(null, payload);
+    if (!isDeepStrictEqual(JSON.parse(payload), JSON.parse(before))) {
+      const message = `response of ${request.method} ${request.routeOptions.url} (${reply.statusCode}) differs from what the route returned: its response schema drops or changes fields`;
+      request.log.error({ returned: before, sent: payload }, message);
+      // Said in the answer itself: the tests run without a log.
+      void reply.status(500);
+      return done(null, JSON.stringify(errorBody(`${message}\nreturned: ${before}\nsent:     ${payload}`)));
+    }
+    done(null, payload);
+  });
+}
+
 /** Builds the HTTP application: the Buddy-compatible API under /api and at the root, git over HTTP under /git, the web UI at /. */
-export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise<FastifyInstance> {
+export async function buildApp(
+  ctx: ApiContext,
+  logger: Logger | false,
+  options: { checkResponseSchemas?: boolean } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger === false ? undefined : redactingLogger(logger),
     logger: logger === false ? false : undefined,
@@ -95,6 +126,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
   );
   installErrorHandler(app);
   installInputGuards(app);
+  if (options.checkResponseSchemas) checkResponsesAgainstSchemas(app);
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('server', SERVER_HEADER);
     done();
@@ -113,7 +145,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
     });
   }
   const tickets = new StreamTickets(ctx.db);
-  installAuth(app, ctx.db, tickets);
+  installAuth(app, ctx.db, tickets, new PrincipalCache(ctx.identityWrites));
   installAccess(app, ctx.db);
 
   await app.register(swagger, {
@@ -135,6 +167,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger | false): Promise
       // The documentation pages are public; the hook must precede the plugin to see its routes.
       api.addHook('onRoute', (route) => {
         if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), scope: null };
+        // Every DELETE answers 204 without a body (Buddy's rule); the OpenAPI document says so.
+        if (route.method === 'DELETE' && route.schema && !route.schema.response)
+          route.schema = { ...route.schema, response: { 204: { type: 'null', description: 'deleted' } } };
       });
       await api.register(swaggerUi, { routePrefix: '/docs' });
       versionRoute(api);

@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
 import type { Scope } from '../domain/scopes.ts';
 import type { Db } from '../store/database.ts';
-import { findTokenById, findTokenByValue, getUser, tokenWorkspaceDomains } from '../store/identity.ts';
+import { findTokenById } from '../store/identity.ts';
 import type { TokenRow, UserRow } from '../store/schema.ts';
-import { parseJson } from '../store/time.ts';
 import { ApiError } from './errors.ts';
+import { identityOfRow, loadIdentity, type PrincipalCache, type TokenIdentity } from './principal-cache.ts';
 import type { StreamTickets } from './stream-tickets.ts';
 
 export interface Principal {
@@ -84,35 +84,37 @@ export function ipRestrictionProblem(entry: string): string | null {
   return `ip_restrictions: "${entry}" is not an IP address or an IPv4 CIDR block`;
 }
 
-/** Resolves a token to a principal, or throws the 401 a client should see. */
-export async function authenticate(db: Db, token: string | null, ip: string): Promise<Principal> {
+/** Resolves a token to a principal, or throws the 401 a client should see. `cache` spares the lookup (see PrincipalCache). */
+export async function authenticate(
+  db: Db,
+  token: string | null,
+  ip: string,
+  cache?: PrincipalCache,
+): Promise<Principal> {
   if (!token) throw new ApiError(401, 'authentication required: send "Authorization: Bearer <token>"');
-  return principalOfToken(db, await findTokenByValue(db, token), ip);
+  return principalOfIdentity(cache ? await cache.resolve(db, token) : await loadIdentity(db, token), ip);
 }
 
-/** The principal of a token row (looked up by value or, for a stream ticket, by id), or the 401/403 to answer. */
-async function principalOfToken(db: Db, row: TokenRow | undefined, ip: string): Promise<Principal> {
-  if (!row) throw new ApiError(401, 'invalid token');
-  if (row.expires_at && Date.parse(row.expires_at) <= Date.now())
+/** The principal of a token (looked up by value or, for a stream ticket, by id), or the 401/403 to answer. */
+function principalOfIdentity(identity: TokenIdentity | undefined, ip: string): Principal {
+  if (!identity) throw new ApiError(401, 'invalid token');
+  const { token, user, scopes, workspaceRestrictions } = identity;
+  if (token.expires_at && Date.parse(token.expires_at) <= Date.now())
     throw new ApiError(401, 'token has expired');
-  if (!ipAllowed(ip, parseJson<string[]>(row.ip_restrictions))) {
-    throw new ApiError(403, `token may not be used from ${ip}`);
-  }
-  const user = await getUser(db, row.user_id);
-  if (!user) throw new ApiError(401, 'invalid token');
-  return {
-    user,
-    token: row,
-    scopes: new Set(parseJson<string[]>(row.scopes)),
-    workspaceRestrictions: await tokenWorkspaceDomains(db, row),
-  };
+  if (!ipAllowed(ip, identity.ipRestrictions)) throw new ApiError(403, `token may not be used from ${ip}`);
+  return { user, token, scopes, workspaceRestrictions };
 }
 
 /**
  * Every route must declare `config.scope`; a route that forgets it is refused rather than left open.
  * Routes with `scope: null` are public.
  */
-export function installAuth(app: FastifyInstance, db: Db, tickets?: StreamTickets): void {
+export function installAuth(
+  app: FastifyInstance,
+  db: Db,
+  tickets?: StreamTickets,
+  cache?: PrincipalCache,
+): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
@@ -123,8 +125,11 @@ export function installAuth(app: FastifyInstance, db: Db, tickets?: StreamTicket
       // The ticket stands for the token it was issued to, re-checked now (revoked, expired, IP, scopes).
       const tokenId = await tickets.redeem(ticket, request.url.split('?')[0] ?? '');
       if (tokenId === null) throw new ApiError(401, 'invalid or expired stream ticket');
-      request.principal = await principalOfToken(db, await findTokenById(db, tokenId), request.ip);
-    } else request.principal = await authenticate(db, tokenFromRequest(request), request.ip);
+      request.principal = principalOfIdentity(
+        await identityOfRow(db, await findTokenById(db, tokenId)),
+        request.ip,
+      );
+    } else request.principal = await authenticate(db, tokenFromRequest(request), request.ip, cache);
     if (config.scope === undefined) throw new ApiError(403, 'this endpoint declares no scope');
     if (!request.principal.scopes.has(config.scope)) {
       throw new ApiError(403, `token lacks the ${config.scope} scope`);

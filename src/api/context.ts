@@ -22,6 +22,8 @@ export interface ApiContext {
   triggers: Triggers;
   /** Remote workers: leases, handing out work, their reports. */
   workers: WorkerHub;
+  /** Moves on every write to tokens, users or workspaces made through `db` (the token cache's invalidation). */
+  identityWrites: { readonly generation: number };
   /** Operations: readiness probe and metrics (null when metricsListen is "off"). */
   ops: {
     readiness: () => Promise<Readiness>;

@@ -11,7 +11,8 @@ import {
 import type { SecretBox } from '../secrets/cipher.ts';
 import { sealVariables } from '../secrets/variables.ts';
 import { listActions } from '../store/actions.ts';
-import { findEnvironmentForProject } from '../store/environments.ts';
+import { environmentSettings, findEnvironmentForProject } from '../store/environments.ts';
+import { environmentAllowsPipeline } from '../domain/environment-use.ts';
 import type { Db } from '../store/database.ts';
 import { createExecution, lastSuccessfulRevision } from '../store/executions.ts';
 import type { Pipeline } from '../store/pipelines.ts';
@@ -149,6 +150,11 @@ export async function acceptRunRequest(
       body.environment,
     );
     if (!environment) throw new RunRequestError(404, `environment "${body.environment}" not found`);
+    if (!environmentAllowsPipeline(environmentSettings(environment), project.name, pipeline))
+      throw new RunRequestError(
+        403,
+        `environment "${body.environment}" does not let pipeline "${pipeline.name}" of project "${project.name}" run in it (its pipelines_access_level and allowed_pipelines)`,
+      );
     environmentId = environment.id;
   }
   const pinned =

@@ -43,6 +43,36 @@ export async function getAction(db: Db, pipelineId: number, id: number): Promise
   return row && toAction(row);
 }
 
+/**
+ * One action and the id of the one before it in the pipeline (null for the first), in one query: what
+ * `after_action_id` shows, without reading every action of the pipeline.
+ */
+export async function getActionWithPrevious(
+  db: Db,
+  pipelineId: number,
+  id: number,
+): Promise<{ action: StoredAction; previousId: number | null } | undefined> {
+  const row = await db
+    .selectFrom('actions as a')
+    .selectAll('a')
+    .select((eb) =>
+      eb
+        .selectFrom('actions as b')
+        .select('b.id')
+        .whereRef('b.pipeline_id', '=', 'a.pipeline_id')
+        .whereRef('b.position', '<', 'a.position')
+        .orderBy('b.position', 'desc')
+        .limit(1)
+        .as('previous_id'),
+    )
+    .where('a.pipeline_id', '=', pipelineId)
+    .where('a.id', '=', id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { previous_id, ...action } = row;
+  return { action: toAction(action), previousId: previous_id ?? null };
+}
+
 export interface ActionWrite {
   type: ActionType;
   name: string;

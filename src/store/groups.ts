@@ -25,6 +25,22 @@ export type GroupFields = Pick<
   'name' | 'description' | 'auto_assign_to_new_projects' | 'auto_assign_permission_set_id'
 >;
 
+/** The workspace's groups among `ids`, by id. */
+export async function listGroupsByIds(
+  db: Db,
+  workspaceId: number,
+  ids: readonly number[],
+): Promise<Map<number, MemberGroupRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('member_groups')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((g) => [g.id, g]));
+}
+
 export async function createGroup(db: Db, workspaceId: number, g: GroupFields): Promise<MemberGroupRow> {
   return db
     .insertInto('member_groups')

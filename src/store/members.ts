@@ -24,6 +24,17 @@ export async function getMembership(
     .executeTakeFirst();
 }
 
+/** Ids of the workspace's admin members (the owner is not necessarily among them). */
+export async function workspaceAdminIds(db: Db, workspaceId: number): Promise<Set<number>> {
+  const rows = await db
+    .selectFrom('workspace_members')
+    .select('user_id')
+    .where('workspace_id', '=', workspaceId)
+    .where('admin', '=', 1)
+    .execute();
+  return new Set(rows.map((r) => r.user_id));
+}
+
 /** Ids of the workspaces a user belongs to. */
 export async function memberWorkspaceIds(db: Db, userId: number): Promise<Set<number>> {
   const rows = await db

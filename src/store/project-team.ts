@@ -54,13 +54,18 @@ export async function removeProjectMember(db: Db, projectId: number, userId: num
     .execute();
 }
 
-export async function listProjectGroups(db: Db, projectId: number): Promise<ProjectGrant[]> {
-  return db
+export async function listProjectGroups(
+  db: Db,
+  projectId: number,
+  page?: { limit: number; offset: number },
+): Promise<ProjectGrant[]> {
+  let q = db
     .selectFrom('project_groups')
     .select(['group_id as id', 'permission_set_id'])
     .where('project_id', '=', projectId)
-    .orderBy('group_id')
-    .execute();
+    .orderBy('group_id');
+  if (page) q = q.limit(page.limit).offset(page.offset);
+  return q.execute();
 }
 
 export async function getProjectGroup(

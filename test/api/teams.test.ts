@@ -288,3 +288,67 @@ describe('groups and project teams', () => {
     assert.equal((await h.request('DELETE', `${W}/groups/${gid}`)).status, 204);
   });
 });
+
+describe('members nested in other objects', () => {
+  test("a creator's admin flag is their role in the workspace, not the server-wide administrator flag", async () => {
+    // The server administrator (who made "other") is no member of a workspace owned by someone else.
+    const bob = await join('bert@example.com');
+    const owned = await h.request('POST', '/api/workspaces', { domain: 'bobs' }, { token: bob.token });
+    assert.equal(owned.status, 201, JSON.stringify(owned.body));
+    const B = '/api/workspaces/bobs';
+    assert.equal((await h.request('POST', `${B}/projects`, { display_name: 'site' })).status, 201);
+    const byAdmin = await h.request('POST', `${B}/projects/site/pipelines`, { name: 'by server admin' });
+    assert.equal(byAdmin.status, 201, JSON.stringify(byAdmin.body));
+    assert.equal(byAdmin.body.creator.workspace_owner, false);
+    assert.equal(byAdmin.body.creator.admin, false, 'the server administrator is no admin of bobs');
+    const byOwner = await h.request(
+      'POST',
+      `${B}/projects/site/pipelines`,
+      { name: 'by owner' },
+      { token: bob.token },
+    );
+    assert.equal(byOwner.body.creator.admin, true);
+    assert.equal(byOwner.body.creator.workspace_owner, true);
+    // In crew, an admin member shows as admin wherever they are nested, and stops when demoted.
+    const dana = await join('nadia@example.com');
+    assert.equal((await h.request('PATCH', `${W}/members/${dana.id}`, { admin: true })).status, 200);
+    const made = await h.request(
+      'POST',
+      `${W}/projects/app/pipelines`,
+      { name: 'by dana' },
+      { token: dana.token },
+    );
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.creator.admin, true);
+    assert.equal(made.body.creator.workspace_owner, false);
+    assert.equal((await h.request('PATCH', `${W}/members/${dana.id}`, { admin: false })).status, 200);
+    const listed = await h.request('GET', `${W}/projects/app/pipelines`);
+    const mine = listed.body.pipelines.find((p: { name: string }) => p.name === 'by dana');
+    assert.equal(mine.creator.admin, false);
+    assert.equal((await h.request('GET', `${W}/projects/app`)).body.created_by.admin, true, 'the owner');
+  });
+
+  test('project groups page like project members', async () => {
+    const sets = (await h.request('GET', `${W}/permissions`)).body.permission_sets;
+    const P = `${W}/projects/app`;
+    const ids: number[] = [];
+    for (const name of ['g1', 'g2', 'g3']) {
+      const g = await h.request('POST', `${W}/groups`, { name });
+      ids.push(g.body.id);
+      assert.equal(
+        (await h.request('POST', `${P}/groups`, { id: g.body.id, permission_set: { id: sets[1].id } }))
+          .status,
+        201,
+      );
+    }
+    const first = await h.request('GET', `${P}/groups?page=1&per_page=2`);
+    const second = await h.request('GET', `${P}/groups?page=2&per_page=2`);
+    assert.deepEqual(
+      [...first.body.groups, ...second.body.groups].map((g: { id: number }) => g.id),
+      ids,
+    );
+    assert.equal((await h.request('GET', `${P}/groups?page=3&per_page=2`)).body.groups.length, 0);
+    for (const id of ids) assert.equal((await h.request('DELETE', `${P}/groups/${id}`)).status, 204);
+    assert.equal((await h.request('GET', `${P}/groups/${ids[0]}`)).status, 404);
+  });
+});

@@ -74,6 +74,7 @@ export async function startGantry(
   });
   const runtime = options.runtime;
   const extra = {
+    checkResponseSchemas: true,
     ...(runtime ? { runtime } : {}),
     ...(options.webhookDispatch ? { webhookDispatch: options.webhookDispatch } : {}),
   };

@@ -27,12 +27,14 @@ export interface ExecutionView {
   project: ProjectRow;
   pipeline: Pipeline;
   users: Map<number, UserRow>;
+  /** The workspace's admin members (workspaceAdminIds). */
+  admins: ReadonlySet<number>;
 }
 
 /** A commit author or committer: a member when the email matches a user, else the git identity. */
 function person(urls: Urls, view: ExecutionView, name: string, email: string): Record<string, unknown> {
   const user = [...view.users.values()].find((u) => u.email === email);
-  if (user) return presentMember(urls, view.ws.domain, user, view.ws.owner_id)!;
+  if (user) return presentMember(urls, view.ws, user, view.admins)!;
   return {
     url: null,
     html_url: null,
@@ -141,7 +143,7 @@ export function presentExecution(
     to_revision: revision(urls, view, e.commit_info),
     from_revision: revision(urls, view, e.from_commit_info),
     changed_files: e.changeset === null ? null : parseJson<string[]>(e.changeset),
-    creator: presentMember(urls, view.ws.domain, view.users.get(e.creator_id), view.ws.owner_id),
+    creator: presentMember(urls, view.ws, view.users.get(e.creator_id), view.admins),
     environment: e.environment_id
       ? presentEnvironmentRef(
           urls,
@@ -156,6 +158,7 @@ export function presentExecution(
       view.project,
       view.pipeline,
       view.users.get(view.pipeline.creatorId),
+      view.admins,
     ),
     action_executions: actions.map((a) =>
       presentActionExecution(

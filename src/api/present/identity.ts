@@ -8,24 +8,25 @@ export function avatarUrl(urls: Urls, user: UserRow): string {
   return urls.api(`/avatars/${user.id}.svg?initial=${encodeURIComponent(initial)}`);
 }
 
-/** A workspace member as Buddy nests it (creator, committer, author...). */
+/**
+ * A workspace member as Buddy nests it (creator, committer, author...). `admin` is the person's role in
+ * this workspace (its owner or an admin member: `admins`, see workspaceAdminIds), not the server-wide flag.
+ */
 export function presentMember(
   urls: Urls,
-  ws: string | null,
+  ws: WorkspaceRow,
   user: UserRow | undefined,
-  ownerId?: number,
+  admins: ReadonlySet<number>,
 ): Record<string, unknown> | null {
   if (!user) return null;
-  const path = ws ? `${urls.workspace(ws)}/members/${user.id}` : '/user';
   return {
-    ...urls.pair(path),
+    ...urls.pair(`${urls.workspace(ws.domain)}/members/${user.id}`),
     id: user.id,
     name: user.name,
     avatar_url: avatarUrl(urls, user),
     email: user.email,
-    // The owner administers the workspace whatever the server-wide flag says.
-    admin: user.admin === 1 || ownerId === user.id,
-    workspace_owner: ownerId === undefined ? user.admin === 1 : ownerId === user.id,
+    admin: ws.owner_id === user.id || admins.has(user.id),
+    workspace_owner: ws.owner_id === user.id,
     auto_assign_to_new_projects: false,
   };
 }

@@ -5,6 +5,12 @@ import { presentMember } from './identity.ts';
 import { presentProjectRef } from './project.ts';
 import type { Urls } from './urls.ts';
 
+/** Parts every pipeline of a list shares (see presentPipeline). */
+export interface SharedParts {
+  creators: Map<number, Record<string, unknown> | null>;
+  project?: Record<string, unknown>;
+}
+
 /** The full pipeline object. */
 export function presentPipeline(
   urls: Urls,
@@ -12,8 +18,20 @@ export function presentPipeline(
   project: ProjectRow,
   p: Pipeline,
   creator: UserRow | undefined,
+  /** The workspace's admin members (workspaceAdminIds). */
+  admins: ReadonlySet<number>,
+  /** Pass one to a list's items: the project and each creator are then presented once, not per item. */
+  shared?: SharedParts,
 ): Record<string, unknown> {
   const { variables, ...settings } = p.settings;
+  let creatorShown = shared?.creators.get(p.creatorId);
+  if (creatorShown === undefined) {
+    creatorShown = presentMember(urls, ws, creator, admins);
+    shared?.creators.set(p.creatorId, creatorShown);
+  }
+  const projectShown = shared
+    ? (shared.project ??= presentProjectRef(urls, ws, project))
+    : presentProjectRef(urls, ws, project);
   // Object.assign rather than spreads: spreading a large object mid-literal is ~15x slower on Node 20,
   // and this runs for every item of a list (same keys, same order).
   return Object.assign(
@@ -23,8 +41,8 @@ export function presentPipeline(
     {
       waiting_for_push: false,
       create_date: p.createDate,
-      creator: presentMember(urls, ws.domain, creator, ws.owner_id),
-      project: presentProjectRef(urls, ws, project),
+      creator: creatorShown,
+      project: projectShown,
       last_execution_status: p.lastExecutionStatus,
       last_execution_revision: p.lastExecutionRevision,
       last_skipped_trigger: p.lastSkippedTrigger,

@@ -8,6 +8,8 @@ export function presentProject(
   ws: WorkspaceRow,
   p: ProjectRow,
   creator: UserRow | undefined,
+  /** The workspace's admin members (workspaceAdminIds). */
+  admins: ReadonlySet<number>,
 ): Record<string, unknown> {
   const hosted = p.custom_repo_url === null;
   const settings = projectSettings(p);
@@ -19,7 +21,7 @@ export function presentProject(
     display_name: p.display_name,
     status: p.status,
     create_date: p.create_date,
-    created_by: presentMember(urls, ws.domain, creator, ws.owner_id),
+    created_by: presentMember(urls, ws, creator, admins),
     // Unknown for a custom repository until it was first fetched; Buddy's default until then.
     default_branch: p.default_branch ?? 'master',
     http_repository: cloneUrl,

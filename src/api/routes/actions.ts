@@ -16,16 +16,18 @@ import type { SecretBox } from '../../secrets/cipher.ts';
 import {
   createAction,
   deleteAction,
+  getActionWithPrevious,
   listActions,
   updateAction,
   type StoredAction,
 } from '../../store/actions.ts';
 import type { ApiContext } from '../context.ts';
-import { badRequest } from '../errors.ts';
-import { loadAction, loadPipeline } from '../lookup.ts';
+import { badRequest, notFound } from '../errors.ts';
+import { loadAction, loadPipeline, numericId } from '../lookup.ts';
 import { presentAction } from '../present/action.ts';
 import { ActionBodyEnvelope, checkActionBody, REQUIRED_FIELDS } from '../schemas/action.ts';
 import { ActionParams, AuthQuery, PipelineParams } from '../schemas/common.ts';
+import { Action, ActionList } from '../schemas/pipeline-response.ts';
 
 type Body = Record<string, unknown>;
 
@@ -110,7 +112,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: PipelineParams, querystring: AuthQuery },
+      schema: { params: PipelineParams, querystring: AuthQuery, response: { 200: ActionList } },
     },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
@@ -128,7 +130,12 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
-      schema: { params: PipelineParams, body: ActionBodyEnvelope, querystring: AuthQuery },
+      schema: {
+        params: PipelineParams,
+        body: ActionBodyEnvelope,
+        querystring: AuthQuery,
+        response: { 201: Action },
+      },
     },
     async (request, reply) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
@@ -171,18 +178,14 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:action_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: ActionParams, querystring: AuthQuery },
+      schema: { params: ActionParams, querystring: AuthQuery, response: { 200: Action } },
     },
     async (request) => {
-      const { ws, project, pipeline, action } = await loadAction(db, request, request.params);
-      return presentAction(
-        urls,
-        ws,
-        project,
-        pipeline,
-        action,
-        previousId(await listActions(db, pipeline.id), action.id),
-      );
+      const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
+      const id = numericId(request.params.action_id, 'action');
+      const found = await getActionWithPrevious(db, pipeline.id, id);
+      if (!found) throw notFound(`action ${id} not found in pipeline ${pipeline.id}`);
+      return presentAction(urls, ws, project, pipeline, found.action, found.previousId);
     },
   );
 
@@ -190,7 +193,12 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:action_id`,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
-      schema: { params: ActionParams, body: ActionBodyEnvelope, querystring: AuthQuery },
+      schema: {
+        params: ActionParams,
+        body: ActionBodyEnvelope,
+        querystring: AuthQuery,
+        response: { 200: Action },
+      },
     },
     async (request) => {
       const { ws, project, pipeline, action } = await loadAction(db, request, request.params);

@@ -12,17 +12,20 @@ import {
   listExecutions,
   updateExecutionFields,
 } from '../../store/executions.ts';
-import { listEnvironments } from '../../store/environments.ts';
+import { findEnvironmentForProject, getEnvironment, listEnvironments } from '../../store/environments.ts';
 import { getUsers } from '../../store/identity.ts';
-import type { ExecutionRow } from '../../store/schema.ts';
+import type { EnvironmentRow, ExecutionRow, WorkspaceRow } from '../../store/schema.ts';
 import { allows } from '../../domain/access-levels.ts';
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
+import { ApiError, badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import { loadPipeline, numericId, pageOf } from '../lookup.ts';
 import { presentActionExecution, presentExecution, type ExecutionView } from '../present/execution.ts';
 import { AuthQuery, InlineVariableSchema, OneOf, PageQuery, PipelineParams } from '../schemas/common.ts';
+import { ActionExecution, Execution, ExecutionList, LogPage } from '../schemas/execution.ts';
+import { workspaceAdminIds } from '../../store/members.ts';
+import { EventStream } from '../schemas/response.ts';
 
 const RevisionRef = Type.Object(
   { revision: Type.String({ minLength: 1, maxLength: 255 }) },
@@ -74,6 +77,24 @@ const LogQuery = Type.Object({
 
 type ExecParams = Static<typeof ExecutionParams>;
 
+/**
+ * Running in an environment needs USE_ONLY on it besides RUN_ONLY on the pipeline: a caller who may
+ * not see the environment gets the same 404 as for a missing one. (Whether the environment lets the
+ * pipeline in at all is acceptRunRequest's check, for every kind of run.)
+ */
+async function assertMayUseEnvironment(
+  request: FastifyRequest,
+  ws: WorkspaceRow,
+  env: EnvironmentRow,
+): Promise<void> {
+  const level = await accessOf(request).environmentLevel(ws, env);
+  if (level === 'DENIED') throw notFound(`environment "${env.identifier}" not found`);
+  if (!allows(level, 'USE_ONLY'))
+    throw forbidden(
+      `running in environment "${env.identifier}" needs USE_ONLY access to it; you have ${level}`,
+    );
+}
+
 export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls, engine } = ctx;
   // Open event streams end when the server closes: one left open (a run still going) would keep
@@ -92,7 +113,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const found = await loadPipeline(db, request, params);
     const users = await getUsers(db, [...creators, found.pipeline.creatorId]);
     const environments = new Map((await listEnvironments(db, found.ws.id)).map((e) => [e.id, e]));
-    return { ...found, users, environments };
+    return { ...found, users, environments, admins: await workspaceAdminIds(db, found.ws.id) };
   }
 
   async function loadExecution(
@@ -121,10 +142,20 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_RUN', access: 'pipeline:RUN_ONLY' },
-      schema: { params: PipelineParams, body: RunBody, querystring: AuthQuery },
+      schema: { params: PipelineParams, body: RunBody, querystring: AuthQuery, response: { 200: Execution } },
     },
     async (request) => {
       const found = await loadPipeline(db, request, request.params);
+      if (request.body.environment !== undefined) {
+        const env = await findEnvironmentForProject(
+          db,
+          found.ws.id,
+          found.project.id,
+          request.body.environment,
+        );
+        // A missing one is acceptRunRequest's 404.
+        if (env) await assertMayUseEnvironment(request, found.ws, env);
+      }
       // As the action routes require to edit an action: the scope and write access to the pipeline.
       const mayEditActions =
         principalOf(request).scopes.has('EXECUTION_MANAGE') &&
@@ -153,7 +184,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: PipelineParams, querystring: PageQuery },
+      schema: { params: PipelineParams, querystring: PageQuery, response: { 200: ExecutionList } },
     },
     async (request) => {
       const found = await loadPipeline(db, request, request.params);
@@ -193,7 +224,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:execution_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: ExecutionParams, querystring: AuthQuery },
+      schema: { params: ExecutionParams, querystring: AuthQuery, response: { 200: Execution } },
     },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
@@ -205,15 +236,23 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:execution_id`,
     {
       config: { scope: 'EXECUTION_RUN', access: 'pipeline:RUN_ONLY' },
-      schema: { params: ExecutionParams, body: OperationBody, querystring: AuthQuery },
+      schema: {
+        params: ExecutionParams,
+        body: OperationBody,
+        querystring: AuthQuery,
+        response: { 200: Execution },
+      },
     },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
       const op = request.body.operation;
       try {
         if (op === 'CANCEL') await engine.cancel(e.id, principalOf(request).user.id);
-        else if (op === 'RETRY') await engine.retry(e.id);
-        else if (op === 'RUN_DELAYED') {
+        else if (op === 'RETRY') {
+          const env = e.environment_id ? await getEnvironment(db, v.ws.id, e.environment_id) : undefined;
+          if (env) await assertMayUseEnvironment(request, v.ws, env);
+          await engine.retry(e.id);
+        } else if (op === 'RUN_DELAYED') {
           if (e.status !== 'ENQUEUED' || e.delay_until === null)
             throw conflict(`execution ${e.id} is not waiting for its delay_until`);
           await updateExecutionFields(db, e.id, { delay_until: null });
@@ -234,7 +273,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:execution_id/action_executions/:action_execution_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: ActionExecutionParams, querystring: AuthQuery },
+      schema: { params: ActionExecutionParams, querystring: AuthQuery, response: { 200: ActionExecution } },
     },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
@@ -251,7 +290,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:execution_id/action_executions/:action_execution_id/logs`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: ActionExecutionParams, querystring: LogQuery },
+      schema: { params: ActionExecutionParams, querystring: LogQuery, response: { 200: LogPage } },
     },
     async (request) => {
       const { v, e } = await loadExecution(request, request.params);
@@ -282,7 +321,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:execution_id/events`,
     {
       config: { scope: 'EXECUTION_INFO', stream: true, access: 'pipeline:READ_ONLY' },
-      schema: { params: ExecutionParams, querystring: StreamQuery },
+      schema: { params: ExecutionParams, querystring: StreamQuery, response: { 200: EventStream } },
     },
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);
@@ -315,7 +354,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:execution_id/action_executions/:action_execution_id/logs/stream`,
     {
       config: { scope: 'EXECUTION_INFO', stream: true, access: 'pipeline:READ_ONLY' },
-      schema: { params: ActionExecutionParams, querystring: StreamQuery },
+      schema: { params: ActionExecutionParams, querystring: StreamQuery, response: { 200: EventStream } },
     },
     async (request, reply) => {
       const { e } = await loadExecution(request, request.params);

@@ -21,6 +21,7 @@ import { loadWorkspace, numericId } from '../lookup.ts';
 import { presentGroup, presentWorkspaceMember } from '../present/team.ts';
 import { AuthQuery, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
 import { checkAutoAssign, loadMember } from './members.ts';
+import { Group, GroupList, GroupMember, GroupMemberList } from '../schemas/team.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) =>
   Type.Optional(Type.Union([t, Type.Null()]));
@@ -66,7 +67,10 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof WorkspaceParams> }>(
     base,
-    { config: read, schema: { params: WorkspaceParams, querystring: AuthQuery } },
+    {
+      config: read,
+      schema: { params: WorkspaceParams, querystring: AuthQuery, response: { 200: GroupList } },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       return {
@@ -78,7 +82,10 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: Static<typeof WorkspaceParams>; Body: Static<typeof GroupBody> }>(
     base,
-    { config: manage, schema: { params: WorkspaceParams, body: GroupBody, querystring: AuthQuery } },
+    {
+      config: manage,
+      schema: { params: WorkspaceParams, body: GroupBody, querystring: AuthQuery, response: { 201: Group } },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const body = request.body ?? {};
@@ -101,7 +108,7 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof GroupParams> }>(
     `${base}/:group_id`,
-    { config: read, schema: { params: GroupParams, querystring: AuthQuery } },
+    { config: read, schema: { params: GroupParams, querystring: AuthQuery, response: { 200: Group } } },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       return presentGroup(urls, ws, await loadGroup(db, ws, request.params.group_id));
@@ -110,7 +117,10 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof GroupParams>; Body: Static<typeof GroupBody> }>(
     `${base}/:group_id`,
-    { config: manage, schema: { params: GroupParams, body: GroupBody, querystring: AuthQuery } },
+    {
+      config: manage,
+      schema: { params: GroupParams, body: GroupBody, querystring: AuthQuery, response: { 200: Group } },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const group = await loadGroup(db, ws, request.params.group_id);
@@ -147,7 +157,10 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof GroupParams> }>(
     `${base}/:group_id/members`,
-    { config: read, schema: { params: GroupParams, querystring: AuthQuery } },
+    {
+      config: read,
+      schema: { params: GroupParams, querystring: AuthQuery, response: { 200: GroupMemberList } },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const group = await loadGroup(db, ws, request.params.group_id);
@@ -165,7 +178,15 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: Static<typeof GroupParams>; Body: Static<typeof AddMemberBody> }>(
     `${base}/:group_id/members`,
-    { config: manage, schema: { params: GroupParams, body: AddMemberBody, querystring: AuthQuery } },
+    {
+      config: manage,
+      schema: {
+        params: GroupParams,
+        body: AddMemberBody,
+        querystring: AuthQuery,
+        response: { 201: GroupMember },
+      },
+    },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const group = await loadGroup(db, ws, request.params.group_id);
@@ -189,7 +210,10 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: Static<typeof GroupMemberParams> }>(
     `${base}/:group_id/members/:member_id`,
-    { config: read, schema: { params: GroupMemberParams, querystring: AuthQuery } },
+    {
+      config: read,
+      schema: { params: GroupMemberParams, querystring: AuthQuery, response: { 200: GroupMember } },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const { group, member, status } = await loadGroupMember(ws, request.params);
@@ -202,7 +226,15 @@ export function groupRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.patch<{ Params: Static<typeof GroupMemberParams>; Body: Static<typeof PatchMemberBody> }>(
     `${base}/:group_id/members/:member_id`,
-    { config: manage, schema: { params: GroupMemberParams, body: PatchMemberBody, querystring: AuthQuery } },
+    {
+      config: manage,
+      schema: {
+        params: GroupMemberParams,
+        body: PatchMemberBody,
+        querystring: AuthQuery,
+        response: { 200: GroupMember },
+      },
+    },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
       const { group, member } = await loadGroupMember(ws, request.params);

@@ -17,6 +17,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, numericId, pageOf } from '../lookup.ts';
 import { presentWorkspaceMember } from '../present/team.ts';
 import { AuthQuery, PageQuery, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { WorkspaceMember, WorkspaceMemberList } from '../schemas/team.ts';
 
 export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' });
 const InviteBody = Type.Object({ email: Email }, { additionalProperties: false });
@@ -71,7 +72,7 @@ export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: PageQuery },
+      schema: { params: WorkspaceParams, querystring: PageQuery, response: { 200: WorkspaceMemberList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -87,7 +88,12 @@ export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:MANAGE' },
-      schema: { params: WorkspaceParams, body: InviteBody, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: InviteBody,
+        querystring: AuthQuery,
+        response: { 201: WorkspaceMember },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -114,7 +120,7 @@ export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:member_id`,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
-      schema: { params: MemberParams, querystring: AuthQuery },
+      schema: { params: MemberParams, querystring: AuthQuery, response: { 200: WorkspaceMember } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -126,7 +132,12 @@ export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:member_id`,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:MANAGE' },
-      schema: { params: MemberParams, body: PatchBody, querystring: AuthQuery },
+      schema: {
+        params: MemberParams,
+        body: PatchBody,
+        querystring: AuthQuery,
+        response: { 200: WorkspaceMember },
+      },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);

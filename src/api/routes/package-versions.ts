@@ -18,6 +18,8 @@ import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 import { packagePath, presentVersion, versionFieldsOf } from '../present/package.ts';
 import { AuthQuery } from '../schemas/common.ts';
 import { loadPackage, PackageParams, shortId } from './packages.ts';
+import { PackageVersion, PackageVersionList } from '../schemas/package.ts';
+import { ArchiveDownload } from '../schemas/response.ts';
 
 /** Content types an archive upload may be sent with; gzip is recognised by its bytes, not by the header. */
 const ARCHIVE_CONTENT_TYPES = [
@@ -57,7 +59,7 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     base,
     {
       config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
-      schema: { params: PackageParams, querystring: AuthQuery },
+      schema: { params: PackageParams, querystring: AuthQuery, response: { 200: PackageVersionList } },
     },
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);
@@ -73,7 +75,7 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     `${base}/:version_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
-      schema: { params: VersionParams, querystring: AuthQuery },
+      schema: { params: VersionParams, querystring: AuthQuery, response: { 200: PackageVersion } },
     },
     async (request) => {
       const { ws, pkg, v } = await load(request, request.params);
@@ -85,7 +87,7 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     `${base}/:version_id/download`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
-      schema: { params: VersionParams, querystring: AuthQuery },
+      schema: { params: VersionParams, querystring: AuthQuery, response: { 200: ArchiveDownload } },
     },
     async (request, reply) => {
       const { pkg, v } = await load(request, request.params);
@@ -131,7 +133,7 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
       base,
       {
         config: { scope: 'EXECUTION_MANAGE', access: 'package:READ_WRITE' },
-        schema: { params: PackageParams, querystring: UploadQuery },
+        schema: { params: PackageParams, querystring: UploadQuery, response: { 201: PackageVersion } },
       },
       async (request, reply) => {
         const { ws, pkg } = await loadPackage(db, request, request.params);

@@ -23,6 +23,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, projectFilter } from '../lookup.ts';
 import { presentPackage } from '../present/package.ts';
 import { AuthQuery, Name, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { Package, PackageList } from '../schemas/package.ts';
 
 const Identifier = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' });
 const ProjectRef = Type.Union([
@@ -96,7 +97,7 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_INFO', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: ListQuery },
+      schema: { params: WorkspaceParams, querystring: ListQuery, response: { 200: PackageList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -116,7 +117,12 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'new-package:READ_WRITE' },
-      schema: { params: WorkspaceParams, body: CreateBody, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: CreateBody,
+        querystring: AuthQuery,
+        response: { 201: Package },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -151,7 +157,7 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:package_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'package:READ_ONLY' },
-      schema: { params: PackageParams, querystring: AuthQuery },
+      schema: { params: PackageParams, querystring: AuthQuery, response: { 200: Package } },
     },
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);
@@ -163,7 +169,7 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:package_id`,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'package:READ_WRITE' },
-      schema: { params: PackageParams, body: PatchBody, querystring: AuthQuery },
+      schema: { params: PackageParams, body: PatchBody, querystring: AuthQuery, response: { 200: Package } },
     },
     async (request) => {
       const { ws, pkg } = await loadPackage(db, request, request.params);

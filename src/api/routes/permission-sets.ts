@@ -21,6 +21,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { loadWorkspace, numericId } from '../lookup.ts';
 import { presentPermissionSet } from '../present/team.ts';
 import { AuthQuery, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { PermissionSet, PermissionSetList } from '../schemas/team.ts';
 
 const FIELDS = Object.keys(PERMISSION_FIELDS) as PermissionField[];
 const levelSchemas: Record<string, TSchema> = {};
@@ -67,7 +68,7 @@ export function permissionSetRoutes(app: FastifyInstance, ctx: ApiContext): void
     base,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
-      schema: { params: WorkspaceParams, querystring: AuthQuery },
+      schema: { params: WorkspaceParams, querystring: AuthQuery, response: { 200: PermissionSetList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -82,7 +83,12 @@ export function permissionSetRoutes(app: FastifyInstance, ctx: ApiContext): void
     base,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:MANAGE' },
-      schema: { params: WorkspaceParams, body: Body, querystring: AuthQuery },
+      schema: {
+        params: WorkspaceParams,
+        body: Body,
+        querystring: AuthQuery,
+        response: { 201: PermissionSet },
+      },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -108,7 +114,7 @@ export function permissionSetRoutes(app: FastifyInstance, ctx: ApiContext): void
     `${base}/:permission_id`,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:READ_ONLY' },
-      schema: { params: SetParams, querystring: AuthQuery },
+      schema: { params: SetParams, querystring: AuthQuery, response: { 200: PermissionSet } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -120,7 +126,7 @@ export function permissionSetRoutes(app: FastifyInstance, ctx: ApiContext): void
     `${base}/:permission_id`,
     {
       config: { scope: 'WORKSPACE', access: 'workspace:MANAGE' },
-      schema: { params: SetParams, body: Body, querystring: AuthQuery },
+      schema: { params: SetParams, body: Body, querystring: AuthQuery, response: { 200: PermissionSet } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);

@@ -37,6 +37,8 @@ import { presentPipeline } from '../present/pipeline.ts';
 import { AuthQuery, PageQuery, PipelineParams, ProjectParams } from '../schemas/common.ts';
 import { checkedPermissions } from '../schemas/object-permissions.ts';
 import { PipelineCreateBody, PipelinePatchBody } from '../schemas/pipeline.ts';
+import { Pipeline, PipelineList } from '../schemas/pipeline-response.ts';
+import { workspaceAdminIds } from '../../store/members.ts';
 
 type Body = Static<typeof PipelinePatchBody>;
 
@@ -151,7 +153,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipelines:READ_ONLY' },
-      schema: { params: ProjectParams, querystring: PageQuery },
+      schema: { params: ProjectParams, querystring: PageQuery, response: { 200: PipelineList } },
     },
     async (request) => {
       const { ws, project } = await loadProject(
@@ -167,6 +169,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         db,
         rows.map((p) => p.creatorId),
       );
+      const admins = await workspaceAdminIds(db, ws.id);
+      const shared = { creators: new Map() };
       return {
         ...urls.pair(`${urls.project(ws.domain, project.name)}/pipelines`),
         page: page.page,
@@ -174,7 +178,9 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         total_page_count: Math.ceil(total / page.perPage),
         element_count: rows.length,
         total_element_count: total,
-        pipelines: rows.map((p) => presentPipeline(urls, ws, project, p, users.get(p.creatorId))),
+        pipelines: rows.map((p) =>
+          presentPipeline(urls, ws, project, p, users.get(p.creatorId), admins, shared),
+        ),
       };
     },
   );
@@ -183,7 +189,12 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'pipelines:READ_WRITE' },
-      schema: { params: ProjectParams, body: PipelineCreateBody, querystring: AuthQuery },
+      schema: {
+        params: ProjectParams,
+        body: PipelineCreateBody,
+        querystring: AuthQuery,
+        response: { 201: Pipeline },
+      },
     },
     async (request, reply) => {
       const { ws, project } = await loadProject(
@@ -223,7 +234,14 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         `${ws.domain}/${project.name}/${pipeline.identifier}`,
         settings,
       );
-      return reply.status(201).send(withSecrets(presentPipeline(urls, ws, project, pipeline, user), shown));
+      return reply
+        .status(201)
+        .send(
+          withSecrets(
+            presentPipeline(urls, ws, project, pipeline, user, await workspaceAdminIds(db, ws.id)),
+            shown,
+          ),
+        );
     },
   );
 
@@ -231,11 +249,18 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:pipeline_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
-      schema: { params: PipelineParams, querystring: AuthQuery },
+      schema: { params: PipelineParams, querystring: AuthQuery, response: { 200: Pipeline } },
     },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
-      return presentPipeline(urls, ws, project, pipeline, await getUser(db, pipeline.creatorId));
+      return presentPipeline(
+        urls,
+        ws,
+        project,
+        pipeline,
+        await getUser(db, pipeline.creatorId),
+        await workspaceAdminIds(db, ws.id),
+      );
     },
   );
 
@@ -243,7 +268,12 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:pipeline_id`,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
-      schema: { params: PipelineParams, body: PipelinePatchBody, querystring: AuthQuery },
+      schema: {
+        params: PipelineParams,
+        body: PipelinePatchBody,
+        querystring: AuthQuery,
+        response: { 200: Pipeline },
+      },
     },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
@@ -275,7 +305,14 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         settings,
       );
       return withSecrets(
-        presentPipeline(urls, ws, project, updated, await getUser(db, updated.creatorId)),
+        presentPipeline(
+          urls,
+          ws,
+          project,
+          updated,
+          await getUser(db, updated.creatorId),
+          await workspaceAdminIds(db, ws.id),
+        ),
         shown,
       );
     },
@@ -285,7 +322,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:pipeline_id/trigger-webhook/secrets`,
     {
       config: { scope: 'EXECUTION_MANAGE', access: 'pipeline:READ_WRITE' },
-      schema: { params: PipelineParams, querystring: AuthQuery },
+      schema: { params: PipelineParams, querystring: AuthQuery, response: { 200: Pipeline } },
     },
     async (request) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
@@ -293,7 +330,14 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const shown = await rotateTriggerWebhook(db, ctx.secrets, pipeline.id, label, pipeline.settings);
       if (!shown) throw badRequest('the pipeline has no WEBHOOK event');
       return withSecrets(
-        presentPipeline(urls, ws, project, pipeline, await getUser(db, pipeline.creatorId)),
+        presentPipeline(
+          urls,
+          ws,
+          project,
+          pipeline,
+          await getUser(db, pipeline.creatorId),
+          await workspaceAdminIds(db, ws.id),
+        ),
         shown,
       );
     },

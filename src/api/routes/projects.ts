@@ -26,6 +26,7 @@ import { loadProject, loadWorkspace, pageOf } from '../lookup.ts';
 import { presentProject } from '../present/project.ts';
 import { addGeneratedSshKey } from './variables.ts';
 import { AuthQuery, Name, OneOf, ProjectParams, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { workspaceAdminIds } from '../../store/members.ts';
 
 const ProjectName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9_-]*$' });
 const RepoUrl = Type.String({ minLength: 1, maxLength: 2000 });
@@ -149,6 +150,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         db,
         rows.map((r) => r.created_by),
       );
+      const admins = await workspaceAdminIds(db, ws.id);
       return {
         ...urls.pair(`${urls.workspace(ws.domain)}/projects`),
         page: page.page,
@@ -156,7 +158,7 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         total_page_count: Math.ceil(total / page.perPage),
         element_count: rows.length,
         total_element_count: total,
-        projects: rows.map((p) => presentProject(urls, ws, p, users.get(p.created_by))),
+        projects: rows.map((p) => presentProject(urls, ws, p, users.get(p.created_by), admins)),
       };
     },
   );
@@ -240,7 +242,9 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (created.custom_repo_url === null) await ctx.repositories.createHosted(created.id);
         return created;
       });
-      return reply.status(201).send(presentProject(urls, ws, project, user));
+      return reply
+        .status(201)
+        .send(presentProject(urls, ws, project, user, await workspaceAdminIds(db, ws.id)));
     },
   );
 
@@ -257,7 +261,13 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         request.params.workspace,
         request.params.project_name,
       );
-      return presentProject(urls, ws, project, await getUser(db, project.created_by));
+      return presentProject(
+        urls,
+        ws,
+        project,
+        await getUser(db, project.created_by),
+        await workspaceAdminIds(db, ws.id),
+      );
     },
   );
 
@@ -320,7 +330,13 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
         );
       }
       const updated = Object.keys(patch).length ? await updateProject(db, project.id, patch) : project;
-      return presentProject(urls, ws, updated, await getUser(db, updated.created_by));
+      return presentProject(
+        urls,
+        ws,
+        updated,
+        await getUser(db, updated.created_by),
+        await workspaceAdminIds(db, ws.id),
+      );
     },
   );
 

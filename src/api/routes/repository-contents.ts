@@ -23,6 +23,7 @@ import { presentMember } from '../present/identity.ts';
 import { AuthQuery, ProjectParams } from '../schemas/common.ts';
 import { Links } from '../schemas/identity.ts';
 import { ContentList, FileChange } from '../schemas/repository.ts';
+import { workspaceAdminIds } from '../../store/members.ts';
 
 const PathParams = Type.Object({ ...ProjectParams.properties, '*': Type.String({ maxLength: 4096 }) });
 const GetQuery = Type.Object({
@@ -124,8 +125,9 @@ export function repositoryContentsRoutes(app: FastifyInstance, ctx: ApiContext):
   async function presentCommit(ws: WorkspaceRow, project: ProjectRow, gitDir: string, sha: string) {
     const info = await readCommitInfo(gitDir, sha);
     // A Gantry user is shown as a member (Buddy's clients read url, id, email); anyone else by name and e-mail.
+    const admins = await workspaceAdminIds(db, ws.id);
     const person = async (name: string, email: string) =>
-      presentMember(urls, ws.domain, await findUserByEmailAddress(db, email), ws.owner_id) ?? { name, email };
+      presentMember(urls, ws, await findUserByEmailAddress(db, email), admins) ?? { name, email };
     return {
       ...urls.pair(`${urls.project(ws.domain, project.name)}/repository/commits/${info.revision}`),
       revision: info.revision,

@@ -9,6 +9,7 @@ import { ApiError, badRequest } from '../errors.ts';
 import { presentToken } from '../present/identity.ts';
 import { SignInLimiter } from '../sign-in-limiter.ts';
 import { Email } from './members.ts';
+import { PasswordSet, Token } from '../schemas/identity.ts';
 
 const Password = Type.String({ minLength: 8, maxLength: 1024 });
 const SetPasswordBody = Type.Object(
@@ -38,7 +39,10 @@ export function signInRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Body: Static<typeof SetPasswordBody> }>(
     '/auth/password',
-    { config: { scope: null, access: 'public' }, schema: { body: SetPasswordBody } },
+    {
+      config: { scope: null, access: 'public' },
+      schema: { body: SetPasswordBody, response: { 200: PasswordSet } },
+    },
     async (request) => {
       const user = await usePasswordLink(db, request.body.token, await hashPassword(request.body.password));
       if (!user)
@@ -51,7 +55,7 @@ export function signInRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Body: Static<typeof SignInBody> }>(
     '/auth/sign-in',
-    { config: { scope: null, access: 'public' }, schema: { body: SignInBody } },
+    { config: { scope: null, access: 'public' }, schema: { body: SignInBody, response: { 201: Token } } },
     async (request, reply) => {
       const email = request.body.email.trim().toLowerCase();
       const wait = Math.max(byEmail.retryAfter(email), byClient.retryAfter(request.ip));

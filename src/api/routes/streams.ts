@@ -9,6 +9,8 @@ import { badRequest } from '../errors.ts';
 import { loadWorkspace } from '../lookup.ts';
 import { STREAM_TICKET_TTL_MS, type StreamTickets } from '../stream-tickets.ts';
 import { lastEventId, StreamQuery, streamEvents } from './executions.ts';
+import { StreamTicket } from '../schemas/identity.ts';
+import { EventStream } from '../schemas/response.ts';
 
 const TicketBody = Type.Object(
   {
@@ -34,7 +36,10 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
 
   app.post<{ Body: Static<typeof TicketBody> }>(
     '/user/stream_tickets',
-    { config: { scope: 'EXECUTION_INFO', access: 'user' }, schema: { body: TicketBody } },
+    {
+      config: { scope: 'EXECUTION_INFO', access: 'user' },
+      schema: { body: TicketBody, response: { 200: StreamTicket } },
+    },
     async (request) => {
       const path = request.body.path;
       if (!path.startsWith('/') || path.includes('?') || path.includes('#'))
@@ -58,6 +63,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ApiContext, tickets: Str
       schema: {
         params: Type.Object({ workspace: Type.String({ maxLength: 255 }) }),
         querystring: StreamQuery,
+        response: { 200: EventStream },
       },
     },
     async (request, reply) => {

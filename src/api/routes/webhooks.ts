@@ -16,6 +16,7 @@ import type { ApiContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { loadWorkspace, numericId } from '../lookup.ts';
 import { AuthQuery, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/common.ts';
+import { Webhook, WebhookList } from '../schemas/webhook.ts';
 
 const Fields = {
   events: Type.Optional(Type.Union([Type.Array(OneOf(WEBHOOK_EVENTS), { maxItems: 5 }), Type.Null()])),
@@ -95,7 +96,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'WEBHOOK_INFO', access: 'workspace:MANAGE' },
-      schema: { params: WorkspaceParams, querystring: AuthQuery },
+      schema: { params: WorkspaceParams, querystring: AuthQuery, response: { 200: WebhookList } },
     },
     async (request) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -110,7 +111,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
     base,
     {
       config: { scope: 'WEBHOOK_ADD', access: 'workspace:MANAGE' },
-      schema: { params: WorkspaceParams, querystring: AuthQuery, body: Body },
+      schema: { params: WorkspaceParams, querystring: AuthQuery, body: Body, response: { 201: Webhook } },
     },
     async (request, reply) => {
       const ws = await loadWorkspace(db, request, request.params.workspace);
@@ -133,7 +134,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:id`,
     {
       config: { scope: 'WEBHOOK_INFO', access: 'workspace:MANAGE' },
-      schema: { params: IdParams, querystring: AuthQuery },
+      schema: { params: IdParams, querystring: AuthQuery, response: { 200: Webhook } },
     },
     async (request) => {
       const { ws, w } = await load(request, request.params);
@@ -145,7 +146,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
     `${base}/:id`,
     {
       config: { scope: 'WEBHOOK_MANAGE', access: 'workspace:MANAGE' },
-      schema: { params: IdParams, querystring: AuthQuery, body: Body },
+      schema: { params: IdParams, querystring: AuthQuery, body: Body, response: { 200: Webhook } },
     },
     async (request) => {
       const { ws, w } = await load(request, request.params);

@@ -13,7 +13,7 @@ import { ACTION_TYPES } from '../../engine/action-types/registry.ts';
 import { InlineVariableSchema, Name, OneOf, ReadOnlyEcho } from './common.ts';
 
 /** Fields every action type accepts. */
-const CommonFields = {
+export const CommonFields = {
   name: Type.Optional(Name),
   type: Type.Optional(Type.String({ maxLength: 64 })),
   after_action_id: Nullable(Type.Integer({ minimum: 0 })),

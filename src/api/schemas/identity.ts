@@ -1,7 +1,9 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { Nullable } from './response.ts';
+
+export { Nullable };
 
 /** Response schemas: Fastify serialises from them and the OpenAPI document shows them. */
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** `url` (API address) and `html_url` (web UI page) of every Buddy object. */
 export const Links = {
@@ -74,3 +76,15 @@ export const PublicKey = Type.Object(
   { title: 'PublicKey' },
 );
 export const PublicKeyList = Type.Object({ ...Links, keys: Type.Array(PublicKey) });
+
+export const StreamTicket = Type.Object(
+  {
+    ticket: Type.String(),
+    path: Type.String(),
+    expires_in: Type.Integer({ description: 'seconds' }),
+    expires_at: Type.String(),
+  },
+  { title: 'StreamTicket' },
+);
+
+export const PasswordSet = Type.Object({ email: Type.String(), name: Type.String() });

@@ -25,6 +25,7 @@ const Person = Type.Object({
   avatar_url: Type.Optional(Type.String()),
   admin: Type.Optional(Type.Boolean()),
   workspace_owner: Type.Optional(Type.Boolean()),
+  auto_assign_to_new_projects: Type.Optional(Type.Boolean()),
 });
 export const Commit = Type.Object(
   {
