@@ -33,7 +33,12 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              email: string;
+              name: string;
+            };
+          };
         };
       };
     };
@@ -69,11 +74,27 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              create_date: string;
+              expires_at: string | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: string;
+              ip_restrictions: string[];
+              name: string;
+              scopes: string[];
+              /** @description the secret; only in the answer to its creation */
+              token: string | null;
+              /** @description API address of this object */
+              url: string;
+              workspace_restrictions: string[];
+            };
+          };
         };
       };
     };
@@ -322,8 +343,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -477,8 +498,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -521,7 +542,15 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              expires_at: string;
+              /** @description seconds */
+              expires_in: number;
+              path: string;
+              ticket: string;
+            };
+          };
         };
       };
     };
@@ -747,8 +776,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -950,8 +979,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -1537,8 +1566,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -1786,12 +1815,14 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
+        /** @description Server-Sent Events */
         200: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'text/event-stream': string;
+          };
         };
       };
     };
@@ -1828,7 +1859,25 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              groups: {
+                auto_assign_permission_set_id?: number;
+                auto_assign_to_new_projects: boolean;
+                description: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              /** @description web UI page of this object */
+              html_url: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -1860,11 +1909,23 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              description: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -1900,7 +1961,19 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              description: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -1920,8 +1993,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -1963,7 +2036,19 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              description: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -1995,7 +2080,29 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              members: {
+                admin: boolean;
+                auto_assign_permission_set_id?: number;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                status: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              }[];
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -2025,11 +2132,27 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              status: string;
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -2066,7 +2189,23 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              status: string;
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -2087,8 +2226,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -2127,7 +2266,23 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              status: string;
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -2457,8 +2612,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -2637,7 +2792,30 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              members: {
+                admin: boolean;
+                auto_assign_permission_set_id?: number;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                /** @description after inviting a new user: the one-time link to set a password */
+                invitation_url?: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              }[];
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -2662,11 +2840,28 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              /** @description after inviting a new user: the one-time link to set a password */
+              invitation_url?: string;
+              name: string;
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -2702,7 +2897,24 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              /** @description after inviting a new user: the one-time link to set a password */
+              invitation_url?: string;
+              name: string;
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -2722,8 +2934,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -2768,7 +2980,24 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              /** @description after inviting a new user: the one-time link to set a password */
+              invitation_url?: string;
+              name: string;
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -2800,7 +3029,35 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              packages: {
+                create_date: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                project: {
+                  display_name: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                scope: string;
+                size: number;
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -2836,11 +3093,33 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              create_date: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: string;
+              identifier: string;
+              name: string;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              scope: string;
+              size: number;
+              type: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -2876,7 +3155,29 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              create_date: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: string;
+              identifier: string;
+              name: string;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              scope: string;
+              size: number;
+              type: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -2896,8 +3197,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -2948,7 +3249,29 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              create_date: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: string;
+              identifier: string;
+              name: string;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              scope: string;
+              size: number;
+              type: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -2980,7 +3303,27 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              /** @description API address of this object */
+              url: string;
+              versions: {
+                created_date: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                /** @description bytes of the extracted files */
+                size: number;
+                /** @description API address of this object */
+                url: string;
+                version: string;
+                /** @description where the version is downloaded */
+                version_url: string;
+              }[];
+            };
+          };
         };
       };
     };
@@ -3001,11 +3344,25 @@ export interface paths {
       requestBody?: never;
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              created_date: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: string;
+              /** @description bytes of the extracted files */
+              size: number;
+              /** @description API address of this object */
+              url: string;
+              version: string;
+              /** @description where the version is downloaded */
+              version_url: string;
+            };
+          };
         };
       };
     };
@@ -3042,7 +3399,21 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              created_date: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: string;
+              /** @description bytes of the extracted files */
+              size: number;
+              /** @description API address of this object */
+              url: string;
+              version: string;
+              /** @description where the version is downloaded */
+              version_url: string;
+            };
+          };
         };
       };
     };
@@ -3063,8 +3434,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -3099,12 +3470,15 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
+        /** @description the archive (.tar or .tar.gz) */
         200: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/gzip': string;
+            'application/x-tar': string;
+          };
         };
       };
     };
@@ -3141,7 +3515,37 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              permission_sets: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3184,11 +3588,35 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              description: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              environment_access_level: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              pipeline_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              project_team_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              repository_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              sandbox_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              target_access_level: string;
+              /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+              type: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3224,7 +3652,31 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              description: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              environment_access_level: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              pipeline_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              project_team_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              repository_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              sandbox_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              target_access_level: string;
+              /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+              type: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3244,8 +3696,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -3298,7 +3750,31 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              description: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              environment_access_level: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              pipeline_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              project_team_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              repository_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              sandbox_access_level: string;
+              /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+              target_access_level: string;
+              /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+              type: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3585,8 +4061,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -3708,6 +4184,8 @@ export interface paths {
       parameters: {
         query?: {
           access_token?: string;
+          page?: number;
+          per_page?: number;
         };
         header?: never;
         path: {
@@ -3723,7 +4201,49 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              groups: {
+                auto_assign_permission_set_id?: number;
+                auto_assign_to_new_projects: boolean;
+                description: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** PermissionSet */
+                permission_set: {
+                  description: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  environment_access_level: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  pipeline_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  project_team_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  repository_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  sandbox_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  target_access_level: string;
+                  /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                  type: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                /** @description API address of this object */
+                url: string;
+              }[];
+              /** @description web UI page of this object */
+              html_url: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3756,11 +4276,47 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              description: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** PermissionSet */
+              permission_set: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3797,7 +4353,43 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              description: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** PermissionSet */
+              permission_set: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3818,8 +4410,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -3861,7 +4453,43 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              description: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** PermissionSet */
+              permission_set: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3895,7 +4523,52 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              members: {
+                admin: boolean;
+                auto_assign_permission_set_id?: number;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** PermissionSet */
+                permission_set: {
+                  description: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  environment_access_level: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  pipeline_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  project_team_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  repository_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  sandbox_access_level: string;
+                  /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                  target_access_level: string;
+                  /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                  type: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              }[];
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -3928,11 +4601,50 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** PermissionSet */
+              permission_set: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -3969,7 +4681,46 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** PermissionSet */
+              permission_set: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -3990,8 +4741,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -4033,7 +4784,46 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              admin: boolean;
+              auto_assign_permission_set_id?: number;
+              auto_assign_to_new_projects: boolean;
+              avatar_url: string;
+              email: string;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              name: string;
+              /** PermissionSet */
+              permission_set: {
+                description: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                environment_access_level: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                pipeline_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                project_team_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                repository_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                sandbox_access_level: string;
+                /** @description DENIED, READ_ONLY, RUN_ONLY, READ_WRITE, MANAGE, USE_ONLY... */
+                target_access_level: string;
+                /** @description DEVELOPER, READ_ONLY, PROJECT_MANAGER (built in) or CUSTOM */
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              /** @description API address of this object */
+              url: string;
+              workspace_owner: boolean;
+            };
+          };
         };
       };
     };
@@ -4067,7 +4857,205 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              element_count: number;
+              /** @description web UI page of this object */
+              html_url: string;
+              page: number;
+              page_size: number;
+              pipelines: {
+                always_from_scratch?: boolean | null;
+                auto_clear_cache?: boolean | null;
+                clone_depth?: number | null;
+                concurrent_pipeline_runs?: boolean | null;
+                /** @enum {string|null} */
+                cpu?: 'X64' | 'ARM' | null;
+                create_date: string;
+                /** Member */
+                creator: {
+                  admin: boolean;
+                  auto_assign_to_new_projects: boolean;
+                  avatar_url: string;
+                  email: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                  workspace_owner: boolean;
+                } | null;
+                /** @enum {string|null} */
+                definition_source?: 'LOCAL' | 'REMOTE' | null;
+                description_required?: boolean | null;
+                disabled?: boolean | null;
+                disabled_reason?: string | null;
+                do_not_create_commit_status?: boolean | null;
+                events?:
+                  | {
+                      branches?: string[] | null;
+                      cron?: string | null;
+                      delay?: number | null;
+                      events?: string[] | null;
+                      prefix?: string | null;
+                      refs?: string[] | null;
+                      start_date?: string | null;
+                      timezone?: string | null;
+                      totp?: boolean | null;
+                      /** @enum {string} */
+                      type?:
+                        | 'PUSH'
+                        | 'CREATE_REF'
+                        | 'DELETE_REF'
+                        | 'SCHEDULE'
+                        | 'PULL_REQUEST'
+                        | 'WEBHOOK'
+                        | 'EMAIL';
+                      whitelist?: string[] | null;
+                    }[]
+                  | null;
+                execution_message_template?: string | null;
+                fail_on_prepare_env_warning?: boolean | null;
+                fetch_all_refs?: boolean | null;
+                /** @enum {string|null} */
+                filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+                /** @enum {string|null} */
+                git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+                git_config?: {
+                  branch?: string;
+                  path?: string;
+                  project?: string;
+                } | null;
+                /** @enum {string|null} */
+                git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                ignore_fail_on_project_status?: boolean | null;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                /** @description the last event or schedule that started no run, and why */
+                last_skipped_trigger: {
+                  [key: string]: unknown;
+                } | null;
+                loop?: string[] | null;
+                manage_permissions_by_yaml?: boolean | null;
+                manage_variables_by_yaml?: boolean | null;
+                name: string;
+                no_skip_to_most_recent?: boolean | null;
+                /** @enum {string|null} */
+                on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+                pause_on_repeated_failures?: number | null;
+                paused?: boolean | null;
+                permissions?: {
+                  groups?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                  /** @enum {string} */
+                  others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                  users?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                } | null;
+                /** @enum {string|null} */
+                priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+                project: {
+                  display_name: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  status: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                refs?: string[] | null;
+                remote_branch?: string | null;
+                remote_parameters?:
+                  | {
+                      key?: string;
+                      value?: string;
+                    }[]
+                  | null;
+                remote_path?: string | null;
+                remote_project_name?: string | null;
+                remote_ref?: string | null;
+                resources?: string | null;
+                strict_context?: boolean | null;
+                tags?: string[] | null;
+                target_site_url?: string | null;
+                terminate_stale_runs?: boolean | null;
+                trigger_conditions?:
+                  | {
+                      timezone?: string | null;
+                      /** @enum {string} */
+                      trigger_condition?:
+                        | 'ALWAYS'
+                        | 'ON_CHANGE'
+                        | 'ON_CHANGE_AT_PATH'
+                        | 'VAR_IS'
+                        | 'VAR_IS_NOT'
+                        | 'VAR_CONTAINS'
+                        | 'VAR_NOT_CONTAINS'
+                        | 'DATETIME'
+                        | 'SUCCESS_PIPELINE'
+                        | 'TRIGGERING_USER_IS'
+                        | 'TRIGGERING_USER_IS_NOT'
+                        | 'TRIGGERING_USER_IS_IN_GROUP'
+                        | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                      trigger_condition_paths?: string[] | null;
+                      trigger_days?: number[] | null;
+                      trigger_group?: string | null;
+                      trigger_hours?: number[] | null;
+                      trigger_pipeline_name?: string | null;
+                      trigger_project_name?: string | null;
+                      trigger_user?: string | null;
+                      trigger_variable_key?: string | null;
+                      trigger_variable_value?: string | null;
+                    }[]
+                  | null;
+                /** @description WEBHOOK event: its address (secrets only right after they are made) */
+                trigger_webhook:
+                  | ({
+                      totp: boolean | null;
+                      url: string;
+                    } & {
+                      [key: string]: unknown;
+                    })
+                  | null;
+                /** @description API address of this object */
+                url: string;
+                variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                waiting_for_push: boolean;
+                worker?: string | null;
+              }[];
+              total_element_count: number;
+              total_page_count: number;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4239,11 +5227,198 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              always_from_scratch?: boolean | null;
+              auto_clear_cache?: boolean | null;
+              clone_depth?: number | null;
+              concurrent_pipeline_runs?: boolean | null;
+              /** @enum {string|null} */
+              cpu?: 'X64' | 'ARM' | null;
+              create_date: string;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              /** @enum {string|null} */
+              definition_source?: 'LOCAL' | 'REMOTE' | null;
+              description_required?: boolean | null;
+              disabled?: boolean | null;
+              disabled_reason?: string | null;
+              do_not_create_commit_status?: boolean | null;
+              events?:
+                | {
+                    branches?: string[] | null;
+                    cron?: string | null;
+                    delay?: number | null;
+                    events?: string[] | null;
+                    prefix?: string | null;
+                    refs?: string[] | null;
+                    start_date?: string | null;
+                    timezone?: string | null;
+                    totp?: boolean | null;
+                    /** @enum {string} */
+                    type?:
+                      | 'PUSH'
+                      | 'CREATE_REF'
+                      | 'DELETE_REF'
+                      | 'SCHEDULE'
+                      | 'PULL_REQUEST'
+                      | 'WEBHOOK'
+                      | 'EMAIL';
+                    whitelist?: string[] | null;
+                  }[]
+                | null;
+              execution_message_template?: string | null;
+              fail_on_prepare_env_warning?: boolean | null;
+              fetch_all_refs?: boolean | null;
+              /** @enum {string|null} */
+              filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+              /** @enum {string|null} */
+              git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+              git_config?: {
+                branch?: string;
+                path?: string;
+                project?: string;
+              } | null;
+              /** @enum {string|null} */
+              git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              identifier: string;
+              ignore_fail_on_project_status?: boolean | null;
+              last_execution_revision: string | null;
+              last_execution_status: string;
+              /** @description the last event or schedule that started no run, and why */
+              last_skipped_trigger: {
+                [key: string]: unknown;
+              } | null;
+              loop?: string[] | null;
+              manage_permissions_by_yaml?: boolean | null;
+              manage_variables_by_yaml?: boolean | null;
+              name: string;
+              no_skip_to_most_recent?: boolean | null;
+              /** @enum {string|null} */
+              on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+              pause_on_repeated_failures?: number | null;
+              paused?: boolean | null;
+              permissions?: {
+                groups?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+                /** @enum {string} */
+                others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                users?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+              } | null;
+              /** @enum {string|null} */
+              priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                status: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              refs?: string[] | null;
+              remote_branch?: string | null;
+              remote_parameters?:
+                | {
+                    key?: string;
+                    value?: string;
+                  }[]
+                | null;
+              remote_path?: string | null;
+              remote_project_name?: string | null;
+              remote_ref?: string | null;
+              resources?: string | null;
+              strict_context?: boolean | null;
+              tags?: string[] | null;
+              target_site_url?: string | null;
+              terminate_stale_runs?: boolean | null;
+              trigger_conditions?:
+                | {
+                    timezone?: string | null;
+                    /** @enum {string} */
+                    trigger_condition?:
+                      | 'ALWAYS'
+                      | 'ON_CHANGE'
+                      | 'ON_CHANGE_AT_PATH'
+                      | 'VAR_IS'
+                      | 'VAR_IS_NOT'
+                      | 'VAR_CONTAINS'
+                      | 'VAR_NOT_CONTAINS'
+                      | 'DATETIME'
+                      | 'SUCCESS_PIPELINE'
+                      | 'TRIGGERING_USER_IS'
+                      | 'TRIGGERING_USER_IS_NOT'
+                      | 'TRIGGERING_USER_IS_IN_GROUP'
+                      | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                    trigger_condition_paths?: string[] | null;
+                    trigger_days?: number[] | null;
+                    trigger_group?: string | null;
+                    trigger_hours?: number[] | null;
+                    trigger_pipeline_name?: string | null;
+                    trigger_project_name?: string | null;
+                    trigger_user?: string | null;
+                    trigger_variable_key?: string | null;
+                    trigger_variable_value?: string | null;
+                  }[]
+                | null;
+              /** @description WEBHOOK event: its address (secrets only right after they are made) */
+              trigger_webhook:
+                | ({
+                    totp: boolean | null;
+                    url: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              /** @description API address of this object */
+              url: string;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              waiting_for_push: boolean;
+              worker?: string | null;
+            };
+          };
         };
       };
     };
@@ -4280,7 +5455,194 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              always_from_scratch?: boolean | null;
+              auto_clear_cache?: boolean | null;
+              clone_depth?: number | null;
+              concurrent_pipeline_runs?: boolean | null;
+              /** @enum {string|null} */
+              cpu?: 'X64' | 'ARM' | null;
+              create_date: string;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              /** @enum {string|null} */
+              definition_source?: 'LOCAL' | 'REMOTE' | null;
+              description_required?: boolean | null;
+              disabled?: boolean | null;
+              disabled_reason?: string | null;
+              do_not_create_commit_status?: boolean | null;
+              events?:
+                | {
+                    branches?: string[] | null;
+                    cron?: string | null;
+                    delay?: number | null;
+                    events?: string[] | null;
+                    prefix?: string | null;
+                    refs?: string[] | null;
+                    start_date?: string | null;
+                    timezone?: string | null;
+                    totp?: boolean | null;
+                    /** @enum {string} */
+                    type?:
+                      | 'PUSH'
+                      | 'CREATE_REF'
+                      | 'DELETE_REF'
+                      | 'SCHEDULE'
+                      | 'PULL_REQUEST'
+                      | 'WEBHOOK'
+                      | 'EMAIL';
+                    whitelist?: string[] | null;
+                  }[]
+                | null;
+              execution_message_template?: string | null;
+              fail_on_prepare_env_warning?: boolean | null;
+              fetch_all_refs?: boolean | null;
+              /** @enum {string|null} */
+              filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+              /** @enum {string|null} */
+              git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+              git_config?: {
+                branch?: string;
+                path?: string;
+                project?: string;
+              } | null;
+              /** @enum {string|null} */
+              git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              identifier: string;
+              ignore_fail_on_project_status?: boolean | null;
+              last_execution_revision: string | null;
+              last_execution_status: string;
+              /** @description the last event or schedule that started no run, and why */
+              last_skipped_trigger: {
+                [key: string]: unknown;
+              } | null;
+              loop?: string[] | null;
+              manage_permissions_by_yaml?: boolean | null;
+              manage_variables_by_yaml?: boolean | null;
+              name: string;
+              no_skip_to_most_recent?: boolean | null;
+              /** @enum {string|null} */
+              on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+              pause_on_repeated_failures?: number | null;
+              paused?: boolean | null;
+              permissions?: {
+                groups?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+                /** @enum {string} */
+                others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                users?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+              } | null;
+              /** @enum {string|null} */
+              priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                status: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              refs?: string[] | null;
+              remote_branch?: string | null;
+              remote_parameters?:
+                | {
+                    key?: string;
+                    value?: string;
+                  }[]
+                | null;
+              remote_path?: string | null;
+              remote_project_name?: string | null;
+              remote_ref?: string | null;
+              resources?: string | null;
+              strict_context?: boolean | null;
+              tags?: string[] | null;
+              target_site_url?: string | null;
+              terminate_stale_runs?: boolean | null;
+              trigger_conditions?:
+                | {
+                    timezone?: string | null;
+                    /** @enum {string} */
+                    trigger_condition?:
+                      | 'ALWAYS'
+                      | 'ON_CHANGE'
+                      | 'ON_CHANGE_AT_PATH'
+                      | 'VAR_IS'
+                      | 'VAR_IS_NOT'
+                      | 'VAR_CONTAINS'
+                      | 'VAR_NOT_CONTAINS'
+                      | 'DATETIME'
+                      | 'SUCCESS_PIPELINE'
+                      | 'TRIGGERING_USER_IS'
+                      | 'TRIGGERING_USER_IS_NOT'
+                      | 'TRIGGERING_USER_IS_IN_GROUP'
+                      | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                    trigger_condition_paths?: string[] | null;
+                    trigger_days?: number[] | null;
+                    trigger_group?: string | null;
+                    trigger_hours?: number[] | null;
+                    trigger_pipeline_name?: string | null;
+                    trigger_project_name?: string | null;
+                    trigger_user?: string | null;
+                    trigger_variable_key?: string | null;
+                    trigger_variable_value?: string | null;
+                  }[]
+                | null;
+              /** @description WEBHOOK event: its address (secrets only right after they are made) */
+              trigger_webhook:
+                | ({
+                    totp: boolean | null;
+                    url: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              /** @description API address of this object */
+              url: string;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              waiting_for_push: boolean;
+              worker?: string | null;
+            };
+          };
         };
       };
     };
@@ -4301,8 +5663,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -4485,7 +5847,194 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              always_from_scratch?: boolean | null;
+              auto_clear_cache?: boolean | null;
+              clone_depth?: number | null;
+              concurrent_pipeline_runs?: boolean | null;
+              /** @enum {string|null} */
+              cpu?: 'X64' | 'ARM' | null;
+              create_date: string;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              /** @enum {string|null} */
+              definition_source?: 'LOCAL' | 'REMOTE' | null;
+              description_required?: boolean | null;
+              disabled?: boolean | null;
+              disabled_reason?: string | null;
+              do_not_create_commit_status?: boolean | null;
+              events?:
+                | {
+                    branches?: string[] | null;
+                    cron?: string | null;
+                    delay?: number | null;
+                    events?: string[] | null;
+                    prefix?: string | null;
+                    refs?: string[] | null;
+                    start_date?: string | null;
+                    timezone?: string | null;
+                    totp?: boolean | null;
+                    /** @enum {string} */
+                    type?:
+                      | 'PUSH'
+                      | 'CREATE_REF'
+                      | 'DELETE_REF'
+                      | 'SCHEDULE'
+                      | 'PULL_REQUEST'
+                      | 'WEBHOOK'
+                      | 'EMAIL';
+                    whitelist?: string[] | null;
+                  }[]
+                | null;
+              execution_message_template?: string | null;
+              fail_on_prepare_env_warning?: boolean | null;
+              fetch_all_refs?: boolean | null;
+              /** @enum {string|null} */
+              filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+              /** @enum {string|null} */
+              git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+              git_config?: {
+                branch?: string;
+                path?: string;
+                project?: string;
+              } | null;
+              /** @enum {string|null} */
+              git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              identifier: string;
+              ignore_fail_on_project_status?: boolean | null;
+              last_execution_revision: string | null;
+              last_execution_status: string;
+              /** @description the last event or schedule that started no run, and why */
+              last_skipped_trigger: {
+                [key: string]: unknown;
+              } | null;
+              loop?: string[] | null;
+              manage_permissions_by_yaml?: boolean | null;
+              manage_variables_by_yaml?: boolean | null;
+              name: string;
+              no_skip_to_most_recent?: boolean | null;
+              /** @enum {string|null} */
+              on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+              pause_on_repeated_failures?: number | null;
+              paused?: boolean | null;
+              permissions?: {
+                groups?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+                /** @enum {string} */
+                others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                users?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+              } | null;
+              /** @enum {string|null} */
+              priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                status: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              refs?: string[] | null;
+              remote_branch?: string | null;
+              remote_parameters?:
+                | {
+                    key?: string;
+                    value?: string;
+                  }[]
+                | null;
+              remote_path?: string | null;
+              remote_project_name?: string | null;
+              remote_ref?: string | null;
+              resources?: string | null;
+              strict_context?: boolean | null;
+              tags?: string[] | null;
+              target_site_url?: string | null;
+              terminate_stale_runs?: boolean | null;
+              trigger_conditions?:
+                | {
+                    timezone?: string | null;
+                    /** @enum {string} */
+                    trigger_condition?:
+                      | 'ALWAYS'
+                      | 'ON_CHANGE'
+                      | 'ON_CHANGE_AT_PATH'
+                      | 'VAR_IS'
+                      | 'VAR_IS_NOT'
+                      | 'VAR_CONTAINS'
+                      | 'VAR_NOT_CONTAINS'
+                      | 'DATETIME'
+                      | 'SUCCESS_PIPELINE'
+                      | 'TRIGGERING_USER_IS'
+                      | 'TRIGGERING_USER_IS_NOT'
+                      | 'TRIGGERING_USER_IS_IN_GROUP'
+                      | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                    trigger_condition_paths?: string[] | null;
+                    trigger_days?: number[] | null;
+                    trigger_group?: string | null;
+                    trigger_hours?: number[] | null;
+                    trigger_pipeline_name?: string | null;
+                    trigger_project_name?: string | null;
+                    trigger_user?: string | null;
+                    trigger_variable_key?: string | null;
+                    trigger_variable_value?: string | null;
+                  }[]
+                | null;
+              /** @description WEBHOOK event: its address (secrets only right after they are made) */
+              trigger_webhook:
+                | ({
+                    totp: boolean | null;
+                    url: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              /** @description API address of this object */
+              url: string;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              waiting_for_push: boolean;
+              worker?: string | null;
+            };
+          };
         };
       };
     };
@@ -4518,7 +6067,124 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              actions: {
+                after_action_id: number | null;
+                build_args?: string[];
+                context_path?: string | null;
+                current_revision: string | null;
+                disabled?: boolean;
+                do_not_prune_images?: boolean;
+                docker_build_action_id?: number | null;
+                docker_build_action_name?: string | null;
+                docker_image_name?: string;
+                docker_image_tag?: string;
+                /** @enum {string|null} */
+                docker_registry?:
+                  | 'NONE'
+                  | 'DOCKER_HUB'
+                  | 'AMAZON_ECR'
+                  | 'GOOGLE_GCR'
+                  | 'GOOGLE_ARTIFACT_REGISTRY'
+                  | 'OTHER'
+                  | null;
+                dockerfile_path?: string;
+                entrypoint?: string | null;
+                export_container_path?: string | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                ignore_errors?: boolean;
+                /** @enum {string|null} */
+                image_location?: 'PUBLIC_REGISTRY' | 'PRIVATE_REGISTRY' | 'ACTION' | null;
+                inline_commands?: string;
+                insecure_registry?: boolean;
+                integration?:
+                  | ({
+                      identifier?: string;
+                    } & {
+                      [key: string]: unknown;
+                    })
+                  | null;
+                last_execution_status: string;
+                login?: string | null;
+                mount_filesystem_disable?: boolean;
+                mount_filesystem_path?: string | null;
+                name: string;
+                /** @description only in sealed form ("!encrypted ...") */
+                password: string | null;
+                pipeline: {
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  identifier: string;
+                  last_execution_revision: string | null;
+                  last_execution_status: string;
+                  name: string;
+                  on: string;
+                  priority: string;
+                  refs: string[];
+                  /** @description API address of this object */
+                  url: string;
+                };
+                region?: string | null;
+                registry?: string | null;
+                repository?: string | null;
+                retry_count?: number;
+                /** @description seconds */
+                retry_interval?: number;
+                run_as_user?: string | null;
+                /** @enum {string} */
+                run_next?: 'WAIT_ON_SUCCESS' | 'IN_SOFT_PARALLEL' | 'IN_HARD_PARALLEL';
+                run_only_on_first_failure?: boolean;
+                target_platform?: string | null;
+                /** @description seconds */
+                timeout?: number | null;
+                trigger_conditions?: {
+                  /** @enum {string} */
+                  trigger_condition?:
+                    | 'ALWAYS'
+                    | 'ON_CHANGE'
+                    | 'ON_CHANGE_AT_PATH'
+                    | 'VAR_IS'
+                    | 'VAR_IS_NOT'
+                    | 'VAR_CONTAINS'
+                    | 'VAR_NOT_CONTAINS';
+                  trigger_condition_paths?: string[];
+                  trigger_variable_key?: string;
+                  trigger_variable_value?: string;
+                }[];
+                /** @enum {string} */
+                trigger_time?:
+                  | 'ON_EVERY_EXECUTION'
+                  | 'ON_SUCCESS'
+                  | 'ON_FAILURE'
+                  | 'ON_BACK_TO_SUCCESS'
+                  | 'ON_WARNING'
+                  | 'ON_WAIT_FOR_APPROVE'
+                  | 'ON_TERMINATE';
+                type: string;
+                /** @description API address of this object */
+                url: string;
+                use_image_from_action?: boolean;
+                variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                volume_mappings?: string[];
+              }[];
+              /** @description web UI page of this object */
+              html_url: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4547,11 +6213,122 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              after_action_id: number | null;
+              build_args?: string[];
+              context_path?: string | null;
+              current_revision: string | null;
+              disabled?: boolean;
+              do_not_prune_images?: boolean;
+              docker_build_action_id?: number | null;
+              docker_build_action_name?: string | null;
+              docker_image_name?: string;
+              docker_image_tag?: string;
+              /** @enum {string|null} */
+              docker_registry?:
+                | 'NONE'
+                | 'DOCKER_HUB'
+                | 'AMAZON_ECR'
+                | 'GOOGLE_GCR'
+                | 'GOOGLE_ARTIFACT_REGISTRY'
+                | 'OTHER'
+                | null;
+              dockerfile_path?: string;
+              entrypoint?: string | null;
+              export_container_path?: string | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              ignore_errors?: boolean;
+              /** @enum {string|null} */
+              image_location?: 'PUBLIC_REGISTRY' | 'PRIVATE_REGISTRY' | 'ACTION' | null;
+              inline_commands?: string;
+              insecure_registry?: boolean;
+              integration?:
+                | ({
+                    identifier?: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              last_execution_status: string;
+              login?: string | null;
+              mount_filesystem_disable?: boolean;
+              mount_filesystem_path?: string | null;
+              name: string;
+              /** @description only in sealed form ("!encrypted ...") */
+              password: string | null;
+              pipeline: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                name: string;
+                on: string;
+                priority: string;
+                refs: string[];
+                /** @description API address of this object */
+                url: string;
+              };
+              region?: string | null;
+              registry?: string | null;
+              repository?: string | null;
+              retry_count?: number;
+              /** @description seconds */
+              retry_interval?: number;
+              run_as_user?: string | null;
+              /** @enum {string} */
+              run_next?: 'WAIT_ON_SUCCESS' | 'IN_SOFT_PARALLEL' | 'IN_HARD_PARALLEL';
+              run_only_on_first_failure?: boolean;
+              target_platform?: string | null;
+              /** @description seconds */
+              timeout?: number | null;
+              trigger_conditions?: {
+                /** @enum {string} */
+                trigger_condition?:
+                  | 'ALWAYS'
+                  | 'ON_CHANGE'
+                  | 'ON_CHANGE_AT_PATH'
+                  | 'VAR_IS'
+                  | 'VAR_IS_NOT'
+                  | 'VAR_CONTAINS'
+                  | 'VAR_NOT_CONTAINS';
+                trigger_condition_paths?: string[];
+                trigger_variable_key?: string;
+                trigger_variable_value?: string;
+              }[];
+              /** @enum {string} */
+              trigger_time?:
+                | 'ON_EVERY_EXECUTION'
+                | 'ON_SUCCESS'
+                | 'ON_FAILURE'
+                | 'ON_BACK_TO_SUCCESS'
+                | 'ON_WARNING'
+                | 'ON_WAIT_FOR_APPROVE'
+                | 'ON_TERMINATE';
+              type: string;
+              /** @description API address of this object */
+              url: string;
+              use_image_from_action?: boolean;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              volume_mappings?: string[];
+            };
+          };
         };
       };
     };
@@ -4589,7 +6366,118 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              after_action_id: number | null;
+              build_args?: string[];
+              context_path?: string | null;
+              current_revision: string | null;
+              disabled?: boolean;
+              do_not_prune_images?: boolean;
+              docker_build_action_id?: number | null;
+              docker_build_action_name?: string | null;
+              docker_image_name?: string;
+              docker_image_tag?: string;
+              /** @enum {string|null} */
+              docker_registry?:
+                | 'NONE'
+                | 'DOCKER_HUB'
+                | 'AMAZON_ECR'
+                | 'GOOGLE_GCR'
+                | 'GOOGLE_ARTIFACT_REGISTRY'
+                | 'OTHER'
+                | null;
+              dockerfile_path?: string;
+              entrypoint?: string | null;
+              export_container_path?: string | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              ignore_errors?: boolean;
+              /** @enum {string|null} */
+              image_location?: 'PUBLIC_REGISTRY' | 'PRIVATE_REGISTRY' | 'ACTION' | null;
+              inline_commands?: string;
+              insecure_registry?: boolean;
+              integration?:
+                | ({
+                    identifier?: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              last_execution_status: string;
+              login?: string | null;
+              mount_filesystem_disable?: boolean;
+              mount_filesystem_path?: string | null;
+              name: string;
+              /** @description only in sealed form ("!encrypted ...") */
+              password: string | null;
+              pipeline: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                name: string;
+                on: string;
+                priority: string;
+                refs: string[];
+                /** @description API address of this object */
+                url: string;
+              };
+              region?: string | null;
+              registry?: string | null;
+              repository?: string | null;
+              retry_count?: number;
+              /** @description seconds */
+              retry_interval?: number;
+              run_as_user?: string | null;
+              /** @enum {string} */
+              run_next?: 'WAIT_ON_SUCCESS' | 'IN_SOFT_PARALLEL' | 'IN_HARD_PARALLEL';
+              run_only_on_first_failure?: boolean;
+              target_platform?: string | null;
+              /** @description seconds */
+              timeout?: number | null;
+              trigger_conditions?: {
+                /** @enum {string} */
+                trigger_condition?:
+                  | 'ALWAYS'
+                  | 'ON_CHANGE'
+                  | 'ON_CHANGE_AT_PATH'
+                  | 'VAR_IS'
+                  | 'VAR_IS_NOT'
+                  | 'VAR_CONTAINS'
+                  | 'VAR_NOT_CONTAINS';
+                trigger_condition_paths?: string[];
+                trigger_variable_key?: string;
+                trigger_variable_value?: string;
+              }[];
+              /** @enum {string} */
+              trigger_time?:
+                | 'ON_EVERY_EXECUTION'
+                | 'ON_SUCCESS'
+                | 'ON_FAILURE'
+                | 'ON_BACK_TO_SUCCESS'
+                | 'ON_WARNING'
+                | 'ON_WAIT_FOR_APPROVE'
+                | 'ON_TERMINATE';
+              type: string;
+              /** @description API address of this object */
+              url: string;
+              use_image_from_action?: boolean;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              volume_mappings?: string[];
+            };
+          };
         };
       };
     };
@@ -4611,8 +6499,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -4651,7 +6539,118 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              after_action_id: number | null;
+              build_args?: string[];
+              context_path?: string | null;
+              current_revision: string | null;
+              disabled?: boolean;
+              do_not_prune_images?: boolean;
+              docker_build_action_id?: number | null;
+              docker_build_action_name?: string | null;
+              docker_image_name?: string;
+              docker_image_tag?: string;
+              /** @enum {string|null} */
+              docker_registry?:
+                | 'NONE'
+                | 'DOCKER_HUB'
+                | 'AMAZON_ECR'
+                | 'GOOGLE_GCR'
+                | 'GOOGLE_ARTIFACT_REGISTRY'
+                | 'OTHER'
+                | null;
+              dockerfile_path?: string;
+              entrypoint?: string | null;
+              export_container_path?: string | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              ignore_errors?: boolean;
+              /** @enum {string|null} */
+              image_location?: 'PUBLIC_REGISTRY' | 'PRIVATE_REGISTRY' | 'ACTION' | null;
+              inline_commands?: string;
+              insecure_registry?: boolean;
+              integration?:
+                | ({
+                    identifier?: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              last_execution_status: string;
+              login?: string | null;
+              mount_filesystem_disable?: boolean;
+              mount_filesystem_path?: string | null;
+              name: string;
+              /** @description only in sealed form ("!encrypted ...") */
+              password: string | null;
+              pipeline: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                name: string;
+                on: string;
+                priority: string;
+                refs: string[];
+                /** @description API address of this object */
+                url: string;
+              };
+              region?: string | null;
+              registry?: string | null;
+              repository?: string | null;
+              retry_count?: number;
+              /** @description seconds */
+              retry_interval?: number;
+              run_as_user?: string | null;
+              /** @enum {string} */
+              run_next?: 'WAIT_ON_SUCCESS' | 'IN_SOFT_PARALLEL' | 'IN_HARD_PARALLEL';
+              run_only_on_first_failure?: boolean;
+              target_platform?: string | null;
+              /** @description seconds */
+              timeout?: number | null;
+              trigger_conditions?: {
+                /** @enum {string} */
+                trigger_condition?:
+                  | 'ALWAYS'
+                  | 'ON_CHANGE'
+                  | 'ON_CHANGE_AT_PATH'
+                  | 'VAR_IS'
+                  | 'VAR_IS_NOT'
+                  | 'VAR_CONTAINS'
+                  | 'VAR_NOT_CONTAINS';
+                trigger_condition_paths?: string[];
+                trigger_variable_key?: string;
+                trigger_variable_value?: string;
+              }[];
+              /** @enum {string} */
+              trigger_time?:
+                | 'ON_EVERY_EXECUTION'
+                | 'ON_SUCCESS'
+                | 'ON_FAILURE'
+                | 'ON_BACK_TO_SUCCESS'
+                | 'ON_WARNING'
+                | 'ON_WAIT_FOR_APPROVE'
+                | 'ON_TERMINATE';
+              type: string;
+              /** @description API address of this object */
+              url: string;
+              use_image_from_action?: boolean;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              volume_mappings?: string[];
+            };
+          };
         };
       };
     };
@@ -4686,7 +6685,404 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              element_count: number;
+              executions: {
+                action_executions: {
+                  action: {
+                    current_revision: string | null;
+                    disabled: boolean;
+                    /** @description web UI page of this object */
+                    html_url: string;
+                    id: number;
+                    ignore_errors: boolean;
+                    last_execution_status: string;
+                    name: string;
+                    run_next: string;
+                    timeout: number | null;
+                    trigger_time: string;
+                    type: string;
+                    /** @description API address of this object */
+                    url: string;
+                  };
+                  action_execution_id: string;
+                  approval_date: string | null;
+                  approver_id: number | null;
+                  error_message: string | null;
+                  finish_date: string | null;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  log_lines: number;
+                  outputted_variables: {
+                    description: string | null;
+                    encrypted: boolean;
+                    key: string;
+                    settable: boolean;
+                    type: string;
+                    /** @description encrypted values only as "!encrypted ..." */
+                    value: string;
+                  }[];
+                  passed_variables: {
+                    description: string | null;
+                    encrypted: boolean;
+                    key: string;
+                    settable: boolean;
+                    type: string;
+                    /** @description encrypted values only as "!encrypted ..." */
+                    value: string;
+                  }[];
+                  progress: number;
+                  start_date: string | null;
+                  status: string;
+                  termination_date: string | null;
+                  terminator_id: number | null;
+                  /** @description API address of this object */
+                  url: string;
+                }[];
+                branch: {
+                  default: boolean;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                changed_files: string[] | null;
+                clear_cache: boolean;
+                comment: string | null;
+                /** Member */
+                creator: {
+                  admin: boolean;
+                  auto_assign_to_new_projects: boolean;
+                  avatar_url: string;
+                  email: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                  workspace_owner: boolean;
+                } | null;
+                delay_until: string | null;
+                environment: {
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: string;
+                  identifier: string;
+                  name: string;
+                  scope: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                error_message: string | null;
+                finish_date: string | null;
+                from_revision: {
+                  author: {
+                    admin: boolean;
+                    auto_assign_to_new_projects?: boolean;
+                    avatar_url: string | null;
+                    email: string;
+                    html_url: string | null;
+                    id: number | null;
+                    name: string;
+                    url: string | null;
+                    workspace_owner: boolean;
+                  };
+                  author_date: string;
+                  commit_date: string;
+                  committer: {
+                    admin: boolean;
+                    auto_assign_to_new_projects?: boolean;
+                    avatar_url: string | null;
+                    email: string;
+                    html_url: string | null;
+                    id: number | null;
+                    name: string;
+                    url: string | null;
+                    workspace_owner: boolean;
+                  };
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  message: string;
+                  revision: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                package: {
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: string;
+                  identifier: string;
+                  name: string;
+                  scope: string;
+                  size: number;
+                  type: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                /** PackageVersion */
+                package_version: {
+                  created_date: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: string;
+                  /** @description bytes of the extracted files */
+                  size: number;
+                  /** @description API address of this object */
+                  url: string;
+                  version: string;
+                  /** @description where the version is downloaded */
+                  version_url: string;
+                } | null;
+                /** Pipeline */
+                pipeline: {
+                  always_from_scratch?: boolean | null;
+                  auto_clear_cache?: boolean | null;
+                  clone_depth?: number | null;
+                  concurrent_pipeline_runs?: boolean | null;
+                  /** @enum {string|null} */
+                  cpu?: 'X64' | 'ARM' | null;
+                  create_date: string;
+                  /** Member */
+                  creator: {
+                    admin: boolean;
+                    auto_assign_to_new_projects: boolean;
+                    avatar_url: string;
+                    email: string;
+                    /** @description web UI page of this object */
+                    html_url: string;
+                    id: number;
+                    name: string;
+                    /** @description API address of this object */
+                    url: string;
+                    workspace_owner: boolean;
+                  } | null;
+                  /** @enum {string|null} */
+                  definition_source?: 'LOCAL' | 'REMOTE' | null;
+                  description_required?: boolean | null;
+                  disabled?: boolean | null;
+                  disabled_reason?: string | null;
+                  do_not_create_commit_status?: boolean | null;
+                  events?:
+                    | {
+                        branches?: string[] | null;
+                        cron?: string | null;
+                        delay?: number | null;
+                        events?: string[] | null;
+                        prefix?: string | null;
+                        refs?: string[] | null;
+                        start_date?: string | null;
+                        timezone?: string | null;
+                        totp?: boolean | null;
+                        /** @enum {string} */
+                        type?:
+                          | 'PUSH'
+                          | 'CREATE_REF'
+                          | 'DELETE_REF'
+                          | 'SCHEDULE'
+                          | 'PULL_REQUEST'
+                          | 'WEBHOOK'
+                          | 'EMAIL';
+                        whitelist?: string[] | null;
+                      }[]
+                    | null;
+                  execution_message_template?: string | null;
+                  fail_on_prepare_env_warning?: boolean | null;
+                  fetch_all_refs?: boolean | null;
+                  /** @enum {string|null} */
+                  filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+                  /** @enum {string|null} */
+                  git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+                  git_config?: {
+                    branch?: string;
+                    path?: string;
+                    project?: string;
+                  } | null;
+                  /** @enum {string|null} */
+                  git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  identifier: string;
+                  ignore_fail_on_project_status?: boolean | null;
+                  last_execution_revision: string | null;
+                  last_execution_status: string;
+                  /** @description the last event or schedule that started no run, and why */
+                  last_skipped_trigger: {
+                    [key: string]: unknown;
+                  } | null;
+                  loop?: string[] | null;
+                  manage_permissions_by_yaml?: boolean | null;
+                  manage_variables_by_yaml?: boolean | null;
+                  name: string;
+                  no_skip_to_most_recent?: boolean | null;
+                  /** @enum {string|null} */
+                  on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+                  pause_on_repeated_failures?: number | null;
+                  paused?: boolean | null;
+                  permissions?: {
+                    groups?:
+                      | ({
+                          /** @enum {string} */
+                          access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                          id?: number;
+                        } & {
+                          [key: string]: unknown;
+                        })[]
+                      | null;
+                    /** @enum {string} */
+                    others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                    users?:
+                      | ({
+                          /** @enum {string} */
+                          access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                          id?: number;
+                        } & {
+                          [key: string]: unknown;
+                        })[]
+                      | null;
+                  } | null;
+                  /** @enum {string|null} */
+                  priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+                  project: {
+                    display_name: string;
+                    /** @description web UI page of this object */
+                    html_url: string;
+                    name: string;
+                    status: string;
+                    /** @description API address of this object */
+                    url: string;
+                  };
+                  refs?: string[] | null;
+                  remote_branch?: string | null;
+                  remote_parameters?:
+                    | {
+                        key?: string;
+                        value?: string;
+                      }[]
+                    | null;
+                  remote_path?: string | null;
+                  remote_project_name?: string | null;
+                  remote_ref?: string | null;
+                  resources?: string | null;
+                  strict_context?: boolean | null;
+                  tags?: string[] | null;
+                  target_site_url?: string | null;
+                  terminate_stale_runs?: boolean | null;
+                  trigger_conditions?:
+                    | {
+                        timezone?: string | null;
+                        /** @enum {string} */
+                        trigger_condition?:
+                          | 'ALWAYS'
+                          | 'ON_CHANGE'
+                          | 'ON_CHANGE_AT_PATH'
+                          | 'VAR_IS'
+                          | 'VAR_IS_NOT'
+                          | 'VAR_CONTAINS'
+                          | 'VAR_NOT_CONTAINS'
+                          | 'DATETIME'
+                          | 'SUCCESS_PIPELINE'
+                          | 'TRIGGERING_USER_IS'
+                          | 'TRIGGERING_USER_IS_NOT'
+                          | 'TRIGGERING_USER_IS_IN_GROUP'
+                          | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                        trigger_condition_paths?: string[] | null;
+                        trigger_days?: number[] | null;
+                        trigger_group?: string | null;
+                        trigger_hours?: number[] | null;
+                        trigger_pipeline_name?: string | null;
+                        trigger_project_name?: string | null;
+                        trigger_user?: string | null;
+                        trigger_variable_key?: string | null;
+                        trigger_variable_value?: string | null;
+                      }[]
+                    | null;
+                  /** @description WEBHOOK event: its address (secrets only right after they are made) */
+                  trigger_webhook:
+                    | ({
+                        totp: boolean | null;
+                        url: string;
+                      } & {
+                        [key: string]: unknown;
+                      })
+                    | null;
+                  /** @description API address of this object */
+                  url: string;
+                  variables: {
+                    description: string | null;
+                    encrypted: boolean;
+                    key: string;
+                    settable: boolean;
+                    type: string;
+                    /** @description encrypted values only as "!encrypted ..." */
+                    value: string;
+                  }[];
+                  waiting_for_push: boolean;
+                  worker?: string | null;
+                };
+                priority: string;
+                refresh: boolean;
+                start_date: string | null;
+                status: string;
+                tag: {
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                to_revision: {
+                  author: {
+                    admin: boolean;
+                    auto_assign_to_new_projects?: boolean;
+                    avatar_url: string | null;
+                    email: string;
+                    html_url: string | null;
+                    id: number | null;
+                    name: string;
+                    url: string | null;
+                    workspace_owner: boolean;
+                  };
+                  author_date: string;
+                  commit_date: string;
+                  committer: {
+                    admin: boolean;
+                    auto_assign_to_new_projects?: boolean;
+                    avatar_url: string | null;
+                    email: string;
+                    html_url: string | null;
+                    id: number | null;
+                    name: string;
+                    url: string | null;
+                    workspace_owner: boolean;
+                  };
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  message: string;
+                  revision: string;
+                  /** @description API address of this object */
+                  url: string;
+                } | null;
+                triggered_on: string;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              /** @description web UI page of this object */
+              html_url: string;
+              page: number;
+              page_size: number;
+              total_element_count: number;
+              total_page_count: number;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4755,7 +7151,393 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              action_executions: {
+                action: {
+                  current_revision: string | null;
+                  disabled: boolean;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  ignore_errors: boolean;
+                  last_execution_status: string;
+                  name: string;
+                  run_next: string;
+                  timeout: number | null;
+                  trigger_time: string;
+                  type: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                action_execution_id: string;
+                approval_date: string | null;
+                approver_id: number | null;
+                error_message: string | null;
+                finish_date: string | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                log_lines: number;
+                outputted_variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                passed_variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                progress: number;
+                start_date: string | null;
+                status: string;
+                termination_date: string | null;
+                terminator_id: number | null;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              branch: {
+                default: boolean;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              changed_files: string[] | null;
+              clear_cache: boolean;
+              comment: string | null;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              delay_until: string | null;
+              environment: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                scope: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              error_message: string | null;
+              finish_date: string | null;
+              from_revision: {
+                author: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                author_date: string;
+                commit_date: string;
+                committer: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                /** @description web UI page of this object */
+                html_url: string;
+                message: string;
+                revision: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              package: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                scope: string;
+                size: number;
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              /** PackageVersion */
+              package_version: {
+                created_date: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                /** @description bytes of the extracted files */
+                size: number;
+                /** @description API address of this object */
+                url: string;
+                version: string;
+                /** @description where the version is downloaded */
+                version_url: string;
+              } | null;
+              /** Pipeline */
+              pipeline: {
+                always_from_scratch?: boolean | null;
+                auto_clear_cache?: boolean | null;
+                clone_depth?: number | null;
+                concurrent_pipeline_runs?: boolean | null;
+                /** @enum {string|null} */
+                cpu?: 'X64' | 'ARM' | null;
+                create_date: string;
+                /** Member */
+                creator: {
+                  admin: boolean;
+                  auto_assign_to_new_projects: boolean;
+                  avatar_url: string;
+                  email: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                  workspace_owner: boolean;
+                } | null;
+                /** @enum {string|null} */
+                definition_source?: 'LOCAL' | 'REMOTE' | null;
+                description_required?: boolean | null;
+                disabled?: boolean | null;
+                disabled_reason?: string | null;
+                do_not_create_commit_status?: boolean | null;
+                events?:
+                  | {
+                      branches?: string[] | null;
+                      cron?: string | null;
+                      delay?: number | null;
+                      events?: string[] | null;
+                      prefix?: string | null;
+                      refs?: string[] | null;
+                      start_date?: string | null;
+                      timezone?: string | null;
+                      totp?: boolean | null;
+                      /** @enum {string} */
+                      type?:
+                        | 'PUSH'
+                        | 'CREATE_REF'
+                        | 'DELETE_REF'
+                        | 'SCHEDULE'
+                        | 'PULL_REQUEST'
+                        | 'WEBHOOK'
+                        | 'EMAIL';
+                      whitelist?: string[] | null;
+                    }[]
+                  | null;
+                execution_message_template?: string | null;
+                fail_on_prepare_env_warning?: boolean | null;
+                fetch_all_refs?: boolean | null;
+                /** @enum {string|null} */
+                filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+                /** @enum {string|null} */
+                git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+                git_config?: {
+                  branch?: string;
+                  path?: string;
+                  project?: string;
+                } | null;
+                /** @enum {string|null} */
+                git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                ignore_fail_on_project_status?: boolean | null;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                /** @description the last event or schedule that started no run, and why */
+                last_skipped_trigger: {
+                  [key: string]: unknown;
+                } | null;
+                loop?: string[] | null;
+                manage_permissions_by_yaml?: boolean | null;
+                manage_variables_by_yaml?: boolean | null;
+                name: string;
+                no_skip_to_most_recent?: boolean | null;
+                /** @enum {string|null} */
+                on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+                pause_on_repeated_failures?: number | null;
+                paused?: boolean | null;
+                permissions?: {
+                  groups?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                  /** @enum {string} */
+                  others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                  users?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                } | null;
+                /** @enum {string|null} */
+                priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+                project: {
+                  display_name: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  status: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                refs?: string[] | null;
+                remote_branch?: string | null;
+                remote_parameters?:
+                  | {
+                      key?: string;
+                      value?: string;
+                    }[]
+                  | null;
+                remote_path?: string | null;
+                remote_project_name?: string | null;
+                remote_ref?: string | null;
+                resources?: string | null;
+                strict_context?: boolean | null;
+                tags?: string[] | null;
+                target_site_url?: string | null;
+                terminate_stale_runs?: boolean | null;
+                trigger_conditions?:
+                  | {
+                      timezone?: string | null;
+                      /** @enum {string} */
+                      trigger_condition?:
+                        | 'ALWAYS'
+                        | 'ON_CHANGE'
+                        | 'ON_CHANGE_AT_PATH'
+                        | 'VAR_IS'
+                        | 'VAR_IS_NOT'
+                        | 'VAR_CONTAINS'
+                        | 'VAR_NOT_CONTAINS'
+                        | 'DATETIME'
+                        | 'SUCCESS_PIPELINE'
+                        | 'TRIGGERING_USER_IS'
+                        | 'TRIGGERING_USER_IS_NOT'
+                        | 'TRIGGERING_USER_IS_IN_GROUP'
+                        | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                      trigger_condition_paths?: string[] | null;
+                      trigger_days?: number[] | null;
+                      trigger_group?: string | null;
+                      trigger_hours?: number[] | null;
+                      trigger_pipeline_name?: string | null;
+                      trigger_project_name?: string | null;
+                      trigger_user?: string | null;
+                      trigger_variable_key?: string | null;
+                      trigger_variable_value?: string | null;
+                    }[]
+                  | null;
+                /** @description WEBHOOK event: its address (secrets only right after they are made) */
+                trigger_webhook:
+                  | ({
+                      totp: boolean | null;
+                      url: string;
+                    } & {
+                      [key: string]: unknown;
+                    })
+                  | null;
+                /** @description API address of this object */
+                url: string;
+                variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                waiting_for_push: boolean;
+                worker?: string | null;
+              };
+              priority: string;
+              refresh: boolean;
+              start_date: string | null;
+              status: string;
+              tag: {
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              to_revision: {
+                author: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                author_date: string;
+                commit_date: string;
+                committer: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                /** @description web UI page of this object */
+                html_url: string;
+                message: string;
+                revision: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              triggered_on: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4793,7 +7575,393 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              action_executions: {
+                action: {
+                  current_revision: string | null;
+                  disabled: boolean;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  ignore_errors: boolean;
+                  last_execution_status: string;
+                  name: string;
+                  run_next: string;
+                  timeout: number | null;
+                  trigger_time: string;
+                  type: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                action_execution_id: string;
+                approval_date: string | null;
+                approver_id: number | null;
+                error_message: string | null;
+                finish_date: string | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                log_lines: number;
+                outputted_variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                passed_variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                progress: number;
+                start_date: string | null;
+                status: string;
+                termination_date: string | null;
+                terminator_id: number | null;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              branch: {
+                default: boolean;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              changed_files: string[] | null;
+              clear_cache: boolean;
+              comment: string | null;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              delay_until: string | null;
+              environment: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                scope: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              error_message: string | null;
+              finish_date: string | null;
+              from_revision: {
+                author: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                author_date: string;
+                commit_date: string;
+                committer: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                /** @description web UI page of this object */
+                html_url: string;
+                message: string;
+                revision: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              package: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                scope: string;
+                size: number;
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              /** PackageVersion */
+              package_version: {
+                created_date: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                /** @description bytes of the extracted files */
+                size: number;
+                /** @description API address of this object */
+                url: string;
+                version: string;
+                /** @description where the version is downloaded */
+                version_url: string;
+              } | null;
+              /** Pipeline */
+              pipeline: {
+                always_from_scratch?: boolean | null;
+                auto_clear_cache?: boolean | null;
+                clone_depth?: number | null;
+                concurrent_pipeline_runs?: boolean | null;
+                /** @enum {string|null} */
+                cpu?: 'X64' | 'ARM' | null;
+                create_date: string;
+                /** Member */
+                creator: {
+                  admin: boolean;
+                  auto_assign_to_new_projects: boolean;
+                  avatar_url: string;
+                  email: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                  workspace_owner: boolean;
+                } | null;
+                /** @enum {string|null} */
+                definition_source?: 'LOCAL' | 'REMOTE' | null;
+                description_required?: boolean | null;
+                disabled?: boolean | null;
+                disabled_reason?: string | null;
+                do_not_create_commit_status?: boolean | null;
+                events?:
+                  | {
+                      branches?: string[] | null;
+                      cron?: string | null;
+                      delay?: number | null;
+                      events?: string[] | null;
+                      prefix?: string | null;
+                      refs?: string[] | null;
+                      start_date?: string | null;
+                      timezone?: string | null;
+                      totp?: boolean | null;
+                      /** @enum {string} */
+                      type?:
+                        | 'PUSH'
+                        | 'CREATE_REF'
+                        | 'DELETE_REF'
+                        | 'SCHEDULE'
+                        | 'PULL_REQUEST'
+                        | 'WEBHOOK'
+                        | 'EMAIL';
+                      whitelist?: string[] | null;
+                    }[]
+                  | null;
+                execution_message_template?: string | null;
+                fail_on_prepare_env_warning?: boolean | null;
+                fetch_all_refs?: boolean | null;
+                /** @enum {string|null} */
+                filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+                /** @enum {string|null} */
+                git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+                git_config?: {
+                  branch?: string;
+                  path?: string;
+                  project?: string;
+                } | null;
+                /** @enum {string|null} */
+                git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                ignore_fail_on_project_status?: boolean | null;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                /** @description the last event or schedule that started no run, and why */
+                last_skipped_trigger: {
+                  [key: string]: unknown;
+                } | null;
+                loop?: string[] | null;
+                manage_permissions_by_yaml?: boolean | null;
+                manage_variables_by_yaml?: boolean | null;
+                name: string;
+                no_skip_to_most_recent?: boolean | null;
+                /** @enum {string|null} */
+                on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+                pause_on_repeated_failures?: number | null;
+                paused?: boolean | null;
+                permissions?: {
+                  groups?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                  /** @enum {string} */
+                  others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                  users?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                } | null;
+                /** @enum {string|null} */
+                priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+                project: {
+                  display_name: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  status: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                refs?: string[] | null;
+                remote_branch?: string | null;
+                remote_parameters?:
+                  | {
+                      key?: string;
+                      value?: string;
+                    }[]
+                  | null;
+                remote_path?: string | null;
+                remote_project_name?: string | null;
+                remote_ref?: string | null;
+                resources?: string | null;
+                strict_context?: boolean | null;
+                tags?: string[] | null;
+                target_site_url?: string | null;
+                terminate_stale_runs?: boolean | null;
+                trigger_conditions?:
+                  | {
+                      timezone?: string | null;
+                      /** @enum {string} */
+                      trigger_condition?:
+                        | 'ALWAYS'
+                        | 'ON_CHANGE'
+                        | 'ON_CHANGE_AT_PATH'
+                        | 'VAR_IS'
+                        | 'VAR_IS_NOT'
+                        | 'VAR_CONTAINS'
+                        | 'VAR_NOT_CONTAINS'
+                        | 'DATETIME'
+                        | 'SUCCESS_PIPELINE'
+                        | 'TRIGGERING_USER_IS'
+                        | 'TRIGGERING_USER_IS_NOT'
+                        | 'TRIGGERING_USER_IS_IN_GROUP'
+                        | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                      trigger_condition_paths?: string[] | null;
+                      trigger_days?: number[] | null;
+                      trigger_group?: string | null;
+                      trigger_hours?: number[] | null;
+                      trigger_pipeline_name?: string | null;
+                      trigger_project_name?: string | null;
+                      trigger_user?: string | null;
+                      trigger_variable_key?: string | null;
+                      trigger_variable_value?: string | null;
+                    }[]
+                  | null;
+                /** @description WEBHOOK event: its address (secrets only right after they are made) */
+                trigger_webhook:
+                  | ({
+                      totp: boolean | null;
+                      url: string;
+                    } & {
+                      [key: string]: unknown;
+                    })
+                  | null;
+                /** @description API address of this object */
+                url: string;
+                variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                waiting_for_push: boolean;
+                worker?: string | null;
+              };
+              priority: string;
+              refresh: boolean;
+              start_date: string | null;
+              status: string;
+              tag: {
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              to_revision: {
+                author: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                author_date: string;
+                commit_date: string;
+                committer: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                /** @description web UI page of this object */
+                html_url: string;
+                message: string;
+                revision: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              triggered_on: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4840,7 +8008,393 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              action_executions: {
+                action: {
+                  current_revision: string | null;
+                  disabled: boolean;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  ignore_errors: boolean;
+                  last_execution_status: string;
+                  name: string;
+                  run_next: string;
+                  timeout: number | null;
+                  trigger_time: string;
+                  type: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                action_execution_id: string;
+                approval_date: string | null;
+                approver_id: number | null;
+                error_message: string | null;
+                finish_date: string | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                log_lines: number;
+                outputted_variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                passed_variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                progress: number;
+                start_date: string | null;
+                status: string;
+                termination_date: string | null;
+                terminator_id: number | null;
+                /** @description API address of this object */
+                url: string;
+              }[];
+              branch: {
+                default: boolean;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              changed_files: string[] | null;
+              clear_cache: boolean;
+              comment: string | null;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              delay_until: string | null;
+              environment: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                scope: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              error_message: string | null;
+              finish_date: string | null;
+              from_revision: {
+                author: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                author_date: string;
+                commit_date: string;
+                committer: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                /** @description web UI page of this object */
+                html_url: string;
+                message: string;
+                revision: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              package: {
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                identifier: string;
+                name: string;
+                scope: string;
+                size: number;
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              /** PackageVersion */
+              package_version: {
+                created_date: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: string;
+                /** @description bytes of the extracted files */
+                size: number;
+                /** @description API address of this object */
+                url: string;
+                version: string;
+                /** @description where the version is downloaded */
+                version_url: string;
+              } | null;
+              /** Pipeline */
+              pipeline: {
+                always_from_scratch?: boolean | null;
+                auto_clear_cache?: boolean | null;
+                clone_depth?: number | null;
+                concurrent_pipeline_runs?: boolean | null;
+                /** @enum {string|null} */
+                cpu?: 'X64' | 'ARM' | null;
+                create_date: string;
+                /** Member */
+                creator: {
+                  admin: boolean;
+                  auto_assign_to_new_projects: boolean;
+                  avatar_url: string;
+                  email: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  id: number;
+                  name: string;
+                  /** @description API address of this object */
+                  url: string;
+                  workspace_owner: boolean;
+                } | null;
+                /** @enum {string|null} */
+                definition_source?: 'LOCAL' | 'REMOTE' | null;
+                description_required?: boolean | null;
+                disabled?: boolean | null;
+                disabled_reason?: string | null;
+                do_not_create_commit_status?: boolean | null;
+                events?:
+                  | {
+                      branches?: string[] | null;
+                      cron?: string | null;
+                      delay?: number | null;
+                      events?: string[] | null;
+                      prefix?: string | null;
+                      refs?: string[] | null;
+                      start_date?: string | null;
+                      timezone?: string | null;
+                      totp?: boolean | null;
+                      /** @enum {string} */
+                      type?:
+                        | 'PUSH'
+                        | 'CREATE_REF'
+                        | 'DELETE_REF'
+                        | 'SCHEDULE'
+                        | 'PULL_REQUEST'
+                        | 'WEBHOOK'
+                        | 'EMAIL';
+                      whitelist?: string[] | null;
+                    }[]
+                  | null;
+                execution_message_template?: string | null;
+                fail_on_prepare_env_warning?: boolean | null;
+                fetch_all_refs?: boolean | null;
+                /** @enum {string|null} */
+                filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+                /** @enum {string|null} */
+                git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+                git_config?: {
+                  branch?: string;
+                  path?: string;
+                  project?: string;
+                } | null;
+                /** @enum {string|null} */
+                git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                identifier: string;
+                ignore_fail_on_project_status?: boolean | null;
+                last_execution_revision: string | null;
+                last_execution_status: string;
+                /** @description the last event or schedule that started no run, and why */
+                last_skipped_trigger: {
+                  [key: string]: unknown;
+                } | null;
+                loop?: string[] | null;
+                manage_permissions_by_yaml?: boolean | null;
+                manage_variables_by_yaml?: boolean | null;
+                name: string;
+                no_skip_to_most_recent?: boolean | null;
+                /** @enum {string|null} */
+                on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+                pause_on_repeated_failures?: number | null;
+                paused?: boolean | null;
+                permissions?: {
+                  groups?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                  /** @enum {string} */
+                  others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                  users?:
+                    | ({
+                        /** @enum {string} */
+                        access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                        id?: number;
+                      } & {
+                        [key: string]: unknown;
+                      })[]
+                    | null;
+                } | null;
+                /** @enum {string|null} */
+                priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+                project: {
+                  display_name: string;
+                  /** @description web UI page of this object */
+                  html_url: string;
+                  name: string;
+                  status: string;
+                  /** @description API address of this object */
+                  url: string;
+                };
+                refs?: string[] | null;
+                remote_branch?: string | null;
+                remote_parameters?:
+                  | {
+                      key?: string;
+                      value?: string;
+                    }[]
+                  | null;
+                remote_path?: string | null;
+                remote_project_name?: string | null;
+                remote_ref?: string | null;
+                resources?: string | null;
+                strict_context?: boolean | null;
+                tags?: string[] | null;
+                target_site_url?: string | null;
+                terminate_stale_runs?: boolean | null;
+                trigger_conditions?:
+                  | {
+                      timezone?: string | null;
+                      /** @enum {string} */
+                      trigger_condition?:
+                        | 'ALWAYS'
+                        | 'ON_CHANGE'
+                        | 'ON_CHANGE_AT_PATH'
+                        | 'VAR_IS'
+                        | 'VAR_IS_NOT'
+                        | 'VAR_CONTAINS'
+                        | 'VAR_NOT_CONTAINS'
+                        | 'DATETIME'
+                        | 'SUCCESS_PIPELINE'
+                        | 'TRIGGERING_USER_IS'
+                        | 'TRIGGERING_USER_IS_NOT'
+                        | 'TRIGGERING_USER_IS_IN_GROUP'
+                        | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                      trigger_condition_paths?: string[] | null;
+                      trigger_days?: number[] | null;
+                      trigger_group?: string | null;
+                      trigger_hours?: number[] | null;
+                      trigger_pipeline_name?: string | null;
+                      trigger_project_name?: string | null;
+                      trigger_user?: string | null;
+                      trigger_variable_key?: string | null;
+                      trigger_variable_value?: string | null;
+                    }[]
+                  | null;
+                /** @description WEBHOOK event: its address (secrets only right after they are made) */
+                trigger_webhook:
+                  | ({
+                      totp: boolean | null;
+                      url: string;
+                    } & {
+                      [key: string]: unknown;
+                    })
+                  | null;
+                /** @description API address of this object */
+                url: string;
+                variables: {
+                  description: string | null;
+                  encrypted: boolean;
+                  key: string;
+                  settable: boolean;
+                  type: string;
+                  /** @description encrypted values only as "!encrypted ..." */
+                  value: string;
+                }[];
+                waiting_for_push: boolean;
+                worker?: string | null;
+              };
+              priority: string;
+              refresh: boolean;
+              start_date: string | null;
+              status: string;
+              tag: {
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              to_revision: {
+                author: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                author_date: string;
+                commit_date: string;
+                committer: {
+                  admin: boolean;
+                  auto_assign_to_new_projects?: boolean;
+                  avatar_url: string | null;
+                  email: string;
+                  html_url: string | null;
+                  id: number | null;
+                  name: string;
+                  url: string | null;
+                  workspace_owner: boolean;
+                };
+                /** @description web UI page of this object */
+                html_url: string;
+                message: string;
+                revision: string;
+                /** @description API address of this object */
+                url: string;
+              } | null;
+              triggered_on: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4875,7 +8429,59 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              action: {
+                current_revision: string | null;
+                disabled: boolean;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                ignore_errors: boolean;
+                last_execution_status: string;
+                name: string;
+                run_next: string;
+                timeout: number | null;
+                trigger_time: string;
+                type: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              action_execution_id: string;
+              approval_date: string | null;
+              approver_id: number | null;
+              error_message: string | null;
+              finish_date: string | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              log_lines: number;
+              outputted_variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              passed_variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              progress: number;
+              start_date: string | null;
+              status: string;
+              termination_date: string | null;
+              terminator_id: number | null;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4918,7 +8524,19 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              element_count: number;
+              /** @description web UI page of this object */
+              html_url: string;
+              limit: number;
+              logs: string[];
+              offset: number;
+              total_element_count: number;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -4956,12 +8574,14 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
+        /** @description Server-Sent Events */
         200: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'text/event-stream': string;
+          };
         };
       };
     };
@@ -4998,12 +8618,14 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
+        /** @description Server-Sent Events */
         200: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'text/event-stream': string;
+          };
         };
       };
     };
@@ -5044,7 +8666,194 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              always_from_scratch?: boolean | null;
+              auto_clear_cache?: boolean | null;
+              clone_depth?: number | null;
+              concurrent_pipeline_runs?: boolean | null;
+              /** @enum {string|null} */
+              cpu?: 'X64' | 'ARM' | null;
+              create_date: string;
+              /** Member */
+              creator: {
+                admin: boolean;
+                auto_assign_to_new_projects: boolean;
+                avatar_url: string;
+                email: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                name: string;
+                /** @description API address of this object */
+                url: string;
+                workspace_owner: boolean;
+              } | null;
+              /** @enum {string|null} */
+              definition_source?: 'LOCAL' | 'REMOTE' | null;
+              description_required?: boolean | null;
+              disabled?: boolean | null;
+              disabled_reason?: string | null;
+              do_not_create_commit_status?: boolean | null;
+              events?:
+                | {
+                    branches?: string[] | null;
+                    cron?: string | null;
+                    delay?: number | null;
+                    events?: string[] | null;
+                    prefix?: string | null;
+                    refs?: string[] | null;
+                    start_date?: string | null;
+                    timezone?: string | null;
+                    totp?: boolean | null;
+                    /** @enum {string} */
+                    type?:
+                      | 'PUSH'
+                      | 'CREATE_REF'
+                      | 'DELETE_REF'
+                      | 'SCHEDULE'
+                      | 'PULL_REQUEST'
+                      | 'WEBHOOK'
+                      | 'EMAIL';
+                    whitelist?: string[] | null;
+                  }[]
+                | null;
+              execution_message_template?: string | null;
+              fail_on_prepare_env_warning?: boolean | null;
+              fetch_all_refs?: boolean | null;
+              /** @enum {string|null} */
+              filesystem_changeset_base?: 'DATE_MODIFIED' | 'CONTENTS' | '' | null;
+              /** @enum {string|null} */
+              git_changeset_base?: 'LATEST_RUN' | 'LATEST_RUN_MATCHING_REF' | 'PULL_REQUEST' | '' | null;
+              git_config?: {
+                branch?: string;
+                path?: string;
+                project?: string;
+              } | null;
+              /** @enum {string|null} */
+              git_config_ref?: 'NONE' | 'DYNAMIC' | 'FIXED' | null;
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              identifier: string;
+              ignore_fail_on_project_status?: boolean | null;
+              last_execution_revision: string | null;
+              last_execution_status: string;
+              /** @description the last event or schedule that started no run, and why */
+              last_skipped_trigger: {
+                [key: string]: unknown;
+              } | null;
+              loop?: string[] | null;
+              manage_permissions_by_yaml?: boolean | null;
+              manage_variables_by_yaml?: boolean | null;
+              name: string;
+              no_skip_to_most_recent?: boolean | null;
+              /** @enum {string|null} */
+              on?: 'CLICK' | 'EVENT' | 'SCHEDULE' | null;
+              pause_on_repeated_failures?: number | null;
+              paused?: boolean | null;
+              permissions?: {
+                groups?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+                /** @enum {string} */
+                others?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                users?:
+                  | ({
+                      /** @enum {string} */
+                      access_level?: 'DEFAULT' | 'DENIED' | 'READ_ONLY' | 'RUN_ONLY' | 'READ_WRITE';
+                      id?: number;
+                    } & {
+                      [key: string]: unknown;
+                    })[]
+                  | null;
+              } | null;
+              /** @enum {string|null} */
+              priority?: 'LOW' | 'NORMAL' | 'HIGH' | null;
+              project: {
+                display_name: string;
+                /** @description web UI page of this object */
+                html_url: string;
+                name: string;
+                status: string;
+                /** @description API address of this object */
+                url: string;
+              };
+              refs?: string[] | null;
+              remote_branch?: string | null;
+              remote_parameters?:
+                | {
+                    key?: string;
+                    value?: string;
+                  }[]
+                | null;
+              remote_path?: string | null;
+              remote_project_name?: string | null;
+              remote_ref?: string | null;
+              resources?: string | null;
+              strict_context?: boolean | null;
+              tags?: string[] | null;
+              target_site_url?: string | null;
+              terminate_stale_runs?: boolean | null;
+              trigger_conditions?:
+                | {
+                    timezone?: string | null;
+                    /** @enum {string} */
+                    trigger_condition?:
+                      | 'ALWAYS'
+                      | 'ON_CHANGE'
+                      | 'ON_CHANGE_AT_PATH'
+                      | 'VAR_IS'
+                      | 'VAR_IS_NOT'
+                      | 'VAR_CONTAINS'
+                      | 'VAR_NOT_CONTAINS'
+                      | 'DATETIME'
+                      | 'SUCCESS_PIPELINE'
+                      | 'TRIGGERING_USER_IS'
+                      | 'TRIGGERING_USER_IS_NOT'
+                      | 'TRIGGERING_USER_IS_IN_GROUP'
+                      | 'TRIGGERING_USER_IS_NOT_IN_GROUP';
+                    trigger_condition_paths?: string[] | null;
+                    trigger_days?: number[] | null;
+                    trigger_group?: string | null;
+                    trigger_hours?: number[] | null;
+                    trigger_pipeline_name?: string | null;
+                    trigger_project_name?: string | null;
+                    trigger_user?: string | null;
+                    trigger_variable_key?: string | null;
+                    trigger_variable_value?: string | null;
+                  }[]
+                | null;
+              /** @description WEBHOOK event: its address (secrets only right after they are made) */
+              trigger_webhook:
+                | ({
+                    totp: boolean | null;
+                    url: string;
+                  } & {
+                    [key: string]: unknown;
+                  })
+                | null;
+              /** @description API address of this object */
+              url: string;
+              variables: {
+                description: string | null;
+                encrypted: boolean;
+                key: string;
+                settable: boolean;
+                type: string;
+                /** @description encrypted values only as "!encrypted ..." */
+                value: string;
+              }[];
+              waiting_for_push: boolean;
+              worker?: string | null;
+            };
+          };
         };
       };
     };
@@ -5144,6 +8953,7 @@ export interface paths {
               commit: {
                 author: {
                   admin?: boolean;
+                  auto_assign_to_new_projects?: boolean;
                   avatar_url?: string;
                   email: string;
                   html_url?: string;
@@ -5156,6 +8966,7 @@ export interface paths {
                 commit_date: string;
                 committer: {
                   admin?: boolean;
+                  auto_assign_to_new_projects?: boolean;
                   avatar_url?: string;
                   email: string;
                   html_url?: string;
@@ -5289,6 +9100,7 @@ export interface paths {
               commit: {
                 author: {
                   admin?: boolean;
+                  auto_assign_to_new_projects?: boolean;
                   avatar_url?: string;
                   email: string;
                   html_url?: string;
@@ -5301,6 +9113,7 @@ export interface paths {
                 commit_date: string;
                 committer: {
                   admin?: boolean;
+                  auto_assign_to_new_projects?: boolean;
                   avatar_url?: string;
                   email: string;
                   html_url?: string;
@@ -5362,8 +9175,8 @@ export interface paths {
         };
       };
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -5718,8 +9531,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -5887,7 +9700,34 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              /** @description web UI page of this object */
+              html_url: string;
+              /** @description API address of this object */
+              url: string;
+              webhooks: {
+                events: string[];
+                /** @description web UI page of this object */
+                html_url: string;
+                id: number;
+                projects: string[];
+                requests: {
+                  attempts: number;
+                  body: string;
+                  event: string;
+                  post_date: string;
+                  /** @description HTTP status of the last attempt; empty before one */
+                  response_status: string;
+                  status: string;
+                }[];
+                secret_key: string;
+                target_url: string;
+                /** @description API address of this object */
+                url: string;
+              }[];
+            };
+          };
         };
       };
     };
@@ -5928,11 +9768,32 @@ export interface paths {
       };
       responses: {
         /** @description Default Response */
-        200: {
+        201: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              events: string[];
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              projects: string[];
+              requests: {
+                attempts: number;
+                body: string;
+                event: string;
+                post_date: string;
+                /** @description HTTP status of the last attempt; empty before one */
+                response_status: string;
+                status: string;
+              }[];
+              secret_key: string;
+              target_url: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -5968,7 +9829,28 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              events: string[];
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              projects: string[];
+              requests: {
+                attempts: number;
+                body: string;
+                event: string;
+                post_date: string;
+                /** @description HTTP status of the last attempt; empty before one */
+                response_status: string;
+                status: string;
+              }[];
+              secret_key: string;
+              target_url: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
@@ -5988,8 +9870,8 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description deleted */
+        204: {
           headers: {
             [name: string]: unknown;
           };
@@ -6040,7 +9922,28 @@ export interface paths {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            'application/json': {
+              events: string[];
+              /** @description web UI page of this object */
+              html_url: string;
+              id: number;
+              projects: string[];
+              requests: {
+                attempts: number;
+                body: string;
+                event: string;
+                post_date: string;
+                /** @description HTTP status of the last attempt; empty before one */
+                response_status: string;
+                status: string;
+              }[];
+              secret_key: string;
+              target_url: string;
+              /** @description API address of this object */
+              url: string;
+            };
+          };
         };
       };
     };
