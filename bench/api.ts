@@ -1,7 +1,8 @@
 /**
  * API throughput: autocannon (10 connections, 10 s) on two read endpoints of a Gantry holding 50 pipelines
- * with one RUN_DOCKER_CONTAINER action each, against a bare node:http server answering the same URLs with
- * the same bodies (what the Node HTTP stack alone costs), so the ratio is Gantry's own overhead.
+ * with one RUN_DOCKER_CONTAINER action each, and on its trivial /healthz route (the same Fastify stack with
+ * no database or auth), each against a bare node:http server answering the same URL with the same body
+ * (what the Node HTTP stack alone costs), so the ratios are Gantry's own overhead.
  * The Gantry process's RSS is sampled every 200 ms throughout.
  *
  *   node --import tsx bench/api.ts
@@ -111,6 +112,9 @@ async function main(): Promise<void> {
 
     const middle = pipelines[Math.floor(PIPELINES / 2)]!;
     const targets = [
+      // Same process, same Fastify instance and hooks, no database and no auth: what a trivial route costs
+      // in this run, so the two API rows can be read against it whatever the machine's load.
+      { name: 'GET /healthz (trivial Fastify route)', url: '/healthz' },
       {
         name: 'GET .../pipelines/:id/actions/:action_id',
         url: `${middle.pipelinePath}/actions/${middle.actionIds[0]}`,
@@ -199,11 +203,16 @@ async function main(): Promise<void> {
         ['at the end', mib(overall.last)],
       ],
     );
+    const loadAtEnd = loadavg().map((l) => round(l, 2));
+    process.stdout.write(
+      `load average ${loadAtEnd.join(' ')} at end (issue 9's targets, idle 2-core machine: GET action >= 5,000 req/s, 20-pipeline page >= 2,000 req/s)\n`,
+    );
     printJsonLine('api', {
       pipelines: PIPELINES,
       connections: CONNECTIONS,
       duration_s: DURATION_S,
       load_average_at_start: loadAtStart,
+      load_average_at_end: loadAtEnd,
       setup_ms_per_post: round(setupMs / (PIPELINES * 2), 2),
       gantry_rss_bytes: { start: rssAtStart, after_setup: rssAfterSetup, peak: peakRss, end: overall.last },
       endpoints: results.map((r) => ({

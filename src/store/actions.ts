@@ -2,6 +2,7 @@ import type { ActionDefinition, ActionSettings, ActionType } from '../domain/act
 import type { Db } from './database.ts';
 import type { ActionRow } from './schema.ts';
 import { now, parseJson } from './time.ts';
+import { reusableQuery } from './reusable-query.ts';
 
 export interface StoredAction extends ActionDefinition {
   lastExecutionStatus: string;
@@ -43,16 +44,8 @@ export async function getAction(db: Db, pipelineId: number, id: number): Promise
   return row && toAction(row);
 }
 
-/**
- * One action and the id of the one before it in the pipeline (null for the first), in one query: what
- * `after_action_id` shows, without reading every action of the pipeline.
- */
-export async function getActionWithPrevious(
-  db: Db,
-  pipelineId: number,
-  id: number,
-): Promise<{ action: StoredAction; previousId: number | null } | undefined> {
-  const row = await db
+const actionWithPrevious = reusableQuery(2, (db, pipelineId: number, id: number) =>
+  db
     .selectFrom('actions as a')
     .selectAll('a')
     .select((eb) =>
@@ -66,8 +59,19 @@ export async function getActionWithPrevious(
         .as('previous_id'),
     )
     .where('a.pipeline_id', '=', pipelineId)
-    .where('a.id', '=', id)
-    .executeTakeFirst();
+    .where('a.id', '=', id),
+);
+
+/**
+ * One action and the id of the one before it in the pipeline (null for the first), in one query: what
+ * `after_action_id` shows, without reading every action of the pipeline.
+ */
+export async function getActionWithPrevious(
+  db: Db,
+  pipelineId: number,
+  id: number,
+): Promise<{ action: StoredAction; previousId: number | null } | undefined> {
+  const [row] = await actionWithPrevious(db, pipelineId, id);
   if (!row) return undefined;
   const { previous_id, ...action } = row;
   return { action: toAction(action), previousId: previous_id ?? null };

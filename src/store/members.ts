@@ -4,6 +4,7 @@ import { createBuiltInSets, findBuiltInSet } from './permission-sets.ts';
 import { putProjectGroup, putProjectMember } from './project-team.ts';
 import type { UserRow, WorkspaceMemberRow } from './schema.ts';
 import { inTransaction, now } from './time.ts';
+import { reusableQuery } from './reusable-query.ts';
 
 /** A workspace member: the user and their membership row. */
 export interface Member {
@@ -24,15 +25,17 @@ export async function getMembership(
     .executeTakeFirst();
 }
 
-/** Ids of the workspace's admin members (the owner is not necessarily among them). */
-export async function workspaceAdminIds(db: Db, workspaceId: number): Promise<Set<number>> {
-  const rows = await db
+const adminsOf = reusableQuery(1, (db, workspaceId: number) =>
+  db
     .selectFrom('workspace_members')
     .select('user_id')
     .where('workspace_id', '=', workspaceId)
-    .where('admin', '=', 1)
-    .execute();
-  return new Set(rows.map((r) => r.user_id));
+    .where('admin', '=', 1),
+);
+
+/** Ids of the workspace's admin members (the owner is not necessarily among them). */
+export async function workspaceAdminIds(db: Db, workspaceId: number): Promise<Set<number>> {
+  return new Set((await adminsOf(db, workspaceId)).map((r) => r.user_id));
 }
 
 /** Ids of the workspaces a user belongs to. */

@@ -2,6 +2,7 @@ import { PIPELINE_DEFAULTS, type PipelineSettings } from '../domain/pipeline.ts'
 import type { Db } from './database.ts';
 import type { PipelineRow } from './schema.ts';
 import { now, parseJson } from './time.ts';
+import { reusableQuery } from './reusable-query.ts';
 
 export interface Pipeline {
   id: number;
@@ -58,13 +59,12 @@ export async function listPipelines(
   return { rows: rows.map(toPipeline), total: Number(count.n) };
 }
 
+const pipelineOfProject = reusableQuery(2, (db, projectId: number, id: number) =>
+  db.selectFrom('pipelines').selectAll().where('project_id', '=', projectId).where('id', '=', id),
+);
+
 export async function getPipeline(db: Db, projectId: number, id: number): Promise<Pipeline | undefined> {
-  const row = await db
-    .selectFrom('pipelines')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const [row] = await pipelineOfProject(db, projectId, id);
   return row && toPipeline(row);
 }
 

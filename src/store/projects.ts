@@ -3,6 +3,7 @@ import type { Db } from './database.ts';
 import { seedProjectTeam } from './members.ts';
 import type { ProjectRow, ProjectsTable } from './schema.ts';
 import { inTransaction, now, parseJson } from './time.ts';
+import { reusableQuery } from './reusable-query.ts';
 
 /** Buddy's project fields that live in the `settings` JSON column, with Buddy's defaults. */
 export interface ProjectSettings {
@@ -88,13 +89,12 @@ export async function listProjects(
   return { rows, total: Number(count.n) };
 }
 
+const projectByName = reusableQuery(2, (db, workspaceId: number, name: string) =>
+  db.selectFrom('projects').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name),
+);
+
 export async function getProject(db: Db, workspaceId: number, name: string): Promise<ProjectRow | undefined> {
-  return db
-    .selectFrom('projects')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('name', '=', name)
-    .executeTakeFirst();
+  return (await projectByName(db, workspaceId, name))[0];
 }
 
 export async function getProjectById(db: Db, id: number): Promise<ProjectRow | undefined> {

@@ -2,13 +2,18 @@ import type { Db } from './database.ts';
 import { seedWorkspaceTeam } from './members.ts';
 import type { WorkspaceRow } from './schema.ts';
 import { inTransaction, now } from './time.ts';
+import { reusableQuery } from './reusable-query.ts';
 
 export async function listWorkspaces(db: Db): Promise<WorkspaceRow[]> {
   return db.selectFrom('workspaces').selectAll().orderBy('id').execute();
 }
 
+const workspaceByDomain = reusableQuery(1, (db, domain: string) =>
+  db.selectFrom('workspaces').selectAll().where('domain', '=', domain),
+);
+
 export async function getWorkspace(db: Db, domain: string): Promise<WorkspaceRow | undefined> {
-  return db.selectFrom('workspaces').selectAll().where('domain', '=', domain).executeTakeFirst();
+  return (await workspaceByDomain(db, domain))[0];
 }
 
 export async function createWorkspace(

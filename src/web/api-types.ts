@@ -7072,6 +7072,10 @@ export interface paths {
                 triggered_on: string;
                 /** @description API address of this object */
                 url: string;
+                /** @description Gantry's own: why a queued run is not starting */
+                wait_reason: string | null;
+                /** @description Gantry's own: the remote worker that runs (ran) it */
+                worker: string | null;
               }[];
               /** @description web UI page of this object */
               html_url: string;
@@ -7536,6 +7540,10 @@ export interface paths {
               triggered_on: string;
               /** @description API address of this object */
               url: string;
+              /** @description Gantry's own: why a queued run is not starting */
+              wait_reason: string | null;
+              /** @description Gantry's own: the remote worker that runs (ran) it */
+              worker: string | null;
             };
           };
         };
@@ -7960,6 +7968,10 @@ export interface paths {
               triggered_on: string;
               /** @description API address of this object */
               url: string;
+              /** @description Gantry's own: why a queued run is not starting */
+              wait_reason: string | null;
+              /** @description Gantry's own: the remote worker that runs (ran) it */
+              worker: string | null;
             };
           };
         };
@@ -8393,6 +8405,10 @@ export interface paths {
               triggered_on: string;
               /** @description API address of this object */
               url: string;
+              /** @description Gantry's own: why a queued run is not starting */
+              wait_reason: string | null;
+              /** @description Gantry's own: the remote worker that runs (ran) it */
+              worker: string | null;
             };
           };
         };

@@ -107,6 +107,8 @@ export const Execution = Type.Object(
     status: Str,
     comment: NullableStr,
     error_message: NullableStr,
+    worker: Nullable(Type.String({ description: "Gantry's own: the remote worker that runs (ran) it" })),
+    wait_reason: Nullable(Type.String({ description: "Gantry's own: why a queued run is not starting" })),
     delay_until: NullableStr,
     branch: Nullable(Type.Object({ ...Links, name: Str, default: Type.Boolean() })),
     tag: Nullable(Type.Object({ ...Links, name: Str })),
