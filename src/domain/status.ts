@@ -10,6 +10,8 @@
  * - INPROGRESS: its actions are running.
  * - TERMINATING: a cancel was asked; containers are being stopped.
  * - SUCCESSFUL / FAILED / TERMINATED: final (FAILED and TERMINATED can be retried).
+ * - SKIPPED: final; it never started because a newer run of its pipeline was queued
+ *   (no_skip_to_most_recent off, Buddy's default).
  * - INITIAL, NOT_EXECUTED, WAITING_FOR_*: Buddy's statuses Gantry presents but does not produce yet.
  */
 export type ExecutionStatus =
@@ -20,6 +22,7 @@ export type ExecutionStatus =
   | 'SUCCESSFUL'
   | 'FAILED'
   | 'TERMINATED'
+  | 'SKIPPED'
   | 'NOT_EXECUTED'
   | 'WAITING_FOR_APPLY'
   | 'WAITING_FOR_VARIABLES';
@@ -39,6 +42,7 @@ export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'SUCCESSFUL',
   'FAILED',
   'TERMINATED',
+  'SKIPPED',
   'NOT_EXECUTED',
 ];
 
@@ -52,10 +56,12 @@ export const ACTIVE_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
 const EXECUTION_TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
   INITIAL: ['ENQUEUED'],
   // FAILED: the pipeline vanished or the runner crashed before the first write; TERMINATED: cancelled in the queue.
-  ENQUEUED: ['INPROGRESS', 'TERMINATED', 'FAILED'],
+  // SKIPPED: a newer run of the pipeline was queued (no_skip_to_most_recent off).
+  ENQUEUED: ['INPROGRESS', 'TERMINATED', 'FAILED', 'SKIPPED'],
   INPROGRESS: ['SUCCESSFUL', 'FAILED', 'TERMINATING', 'TERMINATED'],
   TERMINATING: ['TERMINATED', 'FAILED'],
   SUCCESSFUL: [],
+  SKIPPED: [],
   // RETRY moves a failed or terminated execution back to the queue.
   FAILED: ['ENQUEUED'],
   TERMINATED: ['ENQUEUED'],

@@ -20,6 +20,7 @@ import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { branchOfRefs, runBlocker } from '../domain/pipeline.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import { resolvePackageVersion } from './package-pin.ts';
+import { triggerConditionBlocker } from './condition-facts.ts';
 
 /** What a client asks for in POST .../executions (seed 000). */
 export interface RunRequestBody {
@@ -99,6 +100,13 @@ export class RunRequestError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** A pipeline's trigger conditions do not hold for this run: nothing is created. */
+export class ConditionNotMetError extends RunRequestError {
+  constructor(message: string) {
+    super(400, message);
   }
 }
 
@@ -221,6 +229,16 @@ export async function acceptRunRequest(
   const changeset = fromSha
     ? await resolveOrReject(() => deps.repositories.changes(project.id, fromSha, to.sha)).catch(() => null)
     : null;
+  const unmet = await triggerConditionBlocker(deps, project, pipeline, {
+    branch: to.branch,
+    tag: to.tag,
+    revision: to.sha,
+    changedPaths: changeset,
+    variables,
+    environmentId,
+    creatorId,
+  });
+  if (unmet) throw new ConditionNotMetError(unmet);
 
   const priority = body.priority ?? pipeline.settings.priority;
   const request: ExecutionRequest = {

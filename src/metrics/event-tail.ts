@@ -2,7 +2,7 @@ import type { Db } from '../store/database.ts';
 import { actionTimings, enqueueDates, eventsAfter, lastEventId } from '../store/execution-stats.ts';
 import type { GantryMetrics } from './metrics.ts';
 
-const FINAL_EXECUTION = new Set(['SUCCESSFUL', 'FAILED', 'TERMINATED', 'NOT_EXECUTED']);
+const FINAL_EXECUTION = new Set(['SUCCESSFUL', 'FAILED', 'TERMINATED', 'SKIPPED', 'NOT_EXECUTED']);
 const FINAL_ACTION = new Set(['SUCCESSFUL', 'FAILED', 'TERMINATED']);
 const BATCH = 2000;
 

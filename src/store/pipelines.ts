@@ -158,3 +158,34 @@ export async function recordSkippedTrigger(
     .where('id', '=', pipelineId)
     .execute();
 }
+
+/**
+ * Status of the last finished execution of the pipeline named `pipelineName` in project
+ * `projectName` of a workspace ("INITIAL" when it never finished one), or undefined when there is no
+ * such pipeline. A run still in progress does not count: it has not succeeded yet.
+ */
+export async function lastFinishedStatusByName(
+  db: Db,
+  workspaceId: number,
+  projectName: string,
+  pipelineName: string,
+): Promise<string | undefined> {
+  const pipeline = await db
+    .selectFrom('pipelines as pl')
+    .innerJoin('projects as p', 'p.id', 'pl.project_id')
+    .select('pl.id')
+    .where('p.workspace_id', '=', workspaceId)
+    .where('p.name', '=', projectName)
+    .where('pl.name', '=', pipelineName)
+    .orderBy('pl.id')
+    .executeTakeFirst();
+  if (!pipeline) return undefined;
+  const last = await db
+    .selectFrom('executions')
+    .select('status')
+    .where('pipeline_id', '=', pipeline.id)
+    .where('status', 'in', ['SUCCESSFUL', 'FAILED', 'TERMINATED'])
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return last?.status ?? 'INITIAL';
+}

@@ -3,6 +3,7 @@ import type { ExecutionEngine } from '../engine/engine.ts';
 import type { ProjectRepositories } from '../engine/project-repositories.ts';
 import {
   acceptRunRequest,
+  ConditionNotMetError,
   RunRequestError,
   type RunOrigin,
   type RunRequestBody,
@@ -35,8 +36,9 @@ export interface TriggeredRun {
   creatorId: number;
 }
 
+/** The run started, or why not: `condition` when the pipeline's trigger conditions stopped it (not an error of the caller). */
 export type StartResult =
-  { execution: ExecutionRow } | { skipped: string; status: RunRequestError['status'] };
+  { execution: ExecutionRow } | { skipped: string; status: RunRequestError['status']; condition: boolean };
 
 /**
  * Turns events (ref changes, schedule slots, trigger-webhook calls) into executions. A trigger that
@@ -64,6 +66,7 @@ export class Triggers {
     const { db, logger } = this.deps;
     let reason: string;
     let status: RunRequestError['status'] = 400;
+    let condition = false;
     try {
       const execution = await acceptRunRequest(
         this.deps,
@@ -79,10 +82,11 @@ export class Triggers {
       if (!(err instanceof RunRequestError)) throw err;
       reason = err.message;
       status = err.status;
+      condition = err instanceof ConditionNotMetError;
     }
     await recordSkippedTrigger(db, pipeline.id, { date: now(), trigger: run.trigger, ref: run.ref, reason });
     logger.info({ pipeline: pipeline.id, trigger: run.trigger, ref: run.ref, reason }, 'trigger skipped');
-    return { skipped: reason, status };
+    return { skipped: reason, status, condition };
   }
 
   /** Outbox rows for the workspace's PUSH webhooks after a push to a hosted repository. */

@@ -25,6 +25,7 @@ function eventsOf(status: string): string[] {
     case 'FAILED':
       return ['EXECUTION_FAILED', 'EXECUTION_FINISHED'];
     case 'TERMINATED':
+    case 'SKIPPED':
       return ['EXECUTION_FINISHED'];
     default:
       return [];

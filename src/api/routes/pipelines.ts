@@ -71,7 +71,6 @@ function unsupported(s: PipelineSettings): string | null {
     return `not supported yet: "on": "${s.on}" without events; list the triggers in events`;
   if (s.events.filter((e) => e.type === 'WEBHOOK').length > 1)
     return 'a pipeline has at most one WEBHOOK event';
-  if (s.trigger_conditions.length > 0) return 'not supported yet: pipeline trigger_conditions';
   return null;
 }
 

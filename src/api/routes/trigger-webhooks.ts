@@ -95,6 +95,8 @@ export function triggerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): voi
       origin: { triggeredOn: 'WEBHOOK' },
       creatorId: pipeline.creatorId,
     });
+    // Conditions stopping a run is the pipeline working as configured, not a bad call.
+    if ('skipped' in result && result.condition) return { triggered: false, reason: result.skipped };
     if ('skipped' in result) throw new ApiError(result.status, result.skipped);
     const e = result.execution;
     return {
