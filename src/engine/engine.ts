@@ -6,6 +6,7 @@ import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import {
+  crowdedPipelineRuns,
   getExecution,
   listActionExecutions,
   listByStatus,
@@ -26,6 +27,7 @@ import type { LogStore } from './log-store.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import { pickExecutions } from './scheduler.ts';
+import { refKeyOf, supersededRuns, type QueueSettings } from './queue-policy.ts';
 import { STOP_REASONS } from './stop-reason.ts';
 import { localCpu, runnerMatches, type RunnerTraits } from '../domain/worker-routing.ts';
 
@@ -197,6 +199,7 @@ export class ExecutionEngine {
 
   private async tick(): Promise<void> {
     const { db, maxConcurrentExecutions } = this.deps;
+    await this.endSupersededRuns();
     const free = this.runsLocally ? maxConcurrentExecutions - this.running.size : 0;
     if (free > 0) {
       // A launched execution stays ENQUEUED in the store until its runner's first write: it must be
@@ -236,6 +239,67 @@ export class ExecutionEngine {
       const wait = Math.min(Math.max(Date.parse(at) - Date.now(), 10), 60_000);
       this.timer = setTimeout(() => this.poke(), wait);
       this.timer.unref();
+    }
+  }
+
+  /**
+   * Buddy's queue options (queue-policy.ts): a run that a newer one of its pipeline supersedes ends
+   * SKIPPED (waiting, no_skip_to_most_recent off) or TERMINATED (same branch, terminate_stale_runs),
+   * saying which run superseded it. A remote worker's run is asked to stop as a cancel asks it.
+   */
+  private async endSupersededRuns(): Promise<void> {
+    const { db, logger } = this.deps;
+    const rows = await crowdedPipelineRuns(db);
+    if (rows.length === 0) return;
+    const settings = new Map<number, QueueSettings>();
+    for (const id of new Set(rows.map((r) => r.pipeline_id))) {
+      const pipeline = await getPipelineById(db, id);
+      if (pipeline) settings.set(id, pipeline.settings);
+    }
+    const active = rows.map((r) => ({
+      id: r.id,
+      pipelineId: r.pipeline_id,
+      refKey: refKeyOf(r.branch, r.tag),
+      waiting: r.status === 'ENQUEUED' && !this.running.has(r.id),
+    }));
+    for (const s of supersededRuns(active, settings)) {
+      const run = this.running.get(s.id);
+      if (s.action === 'SKIP') {
+        const reason = `skipped: a newer run (execution ${s.newerId}) of this pipeline is queued and runs instead (no_skip_to_most_recent is off)`;
+        await this.transition(s.id, {
+          execution: {
+            from: ['ENQUEUED'],
+            to: 'SKIPPED',
+            fields: { finish_date: now(), error_message: reason },
+          },
+          actions: [{ from: ['ENQUEUED', 'INITIAL'], to: 'NOT_EXECUTED' }],
+        });
+      } else {
+        const reason = `terminated: a newer run (execution ${s.newerId}) of the same branch was started (terminate_stale_runs)`;
+        const row = rows.find((r) => r.id === s.id)!;
+        if (run) {
+          await this.transition(s.id, { execution: { from: ['INPROGRESS'], to: 'TERMINATING' } });
+          run.abort.abort(reason);
+        } else if (row.worker !== null && row.status === 'INPROGRESS') {
+          // A remote worker's run: the worker learns of it from its heartbeat and stops it.
+          await this.transition(s.id, {
+            execution: { from: ['INPROGRESS'], to: 'TERMINATING', fields: { error_message: reason } },
+          });
+        } else if (active.find((a) => a.id === s.id)?.waiting) {
+          await this.transition(s.id, {
+            execution: {
+              from: ['ENQUEUED'],
+              to: 'TERMINATED',
+              fields: { finish_date: now(), error_message: reason },
+            },
+            actions: [
+              { from: ['ENQUEUED', 'INITIAL'], to: 'NOT_EXECUTED', fields: { termination_date: now() } },
+            ],
+          });
+        } else continue;
+      }
+      logger.info({ execution: s.id, newer: s.newerId, action: s.action }, 'run superseded by a newer one');
+      this.changes.emit('execution', s.id);
     }
   }
 

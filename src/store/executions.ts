@@ -1,7 +1,9 @@
 import { ACTIVE_EXECUTION_STATUSES as ACTIVE, type ExecutionStatus } from '../domain/status.ts';
+import type { ExpressionBuilder } from 'kysely';
 import type { Db } from './database.ts';
 import type {
   ActionExecutionRow,
+  Database,
   ActionExecutionsTable,
   ExecutionEventRow,
   ExecutionRow,
@@ -293,4 +295,40 @@ export async function latestEventId(db: Db): Promise<number> {
     .select((eb) => eb.fn.max('id').as('id'))
     .executeTakeFirst();
   return Number(row?.id ?? 0);
+}
+
+/**
+ * Active executions (waiting in the queue, delayed ones excluded, or running) of pipelines that have
+ * more than one: the only ones a newer run can supersede. One grouped query answers the usual case
+ * (no pipeline has two) without reading any execution.
+ */
+export async function crowdedPipelineRuns(db: Db): Promise<ExecutionRow[]> {
+  const at = now();
+  const active = (eb: ExpressionBuilder<Database, 'executions'>) =>
+    eb.or([
+      eb('status', 'in', ['INPROGRESS', 'TERMINATING']),
+      eb.and([
+        eb('status', '=', 'ENQUEUED'),
+        eb.or([eb('delay_until', 'is', null), eb('delay_until', '<=', at)]),
+      ]),
+    ]);
+  const crowded = await db
+    .selectFrom('executions')
+    .select('pipeline_id')
+    .where(active)
+    .groupBy('pipeline_id')
+    .having((eb) => eb.fn.countAll(), '>', 1)
+    .execute();
+  if (crowded.length === 0) return [];
+  return db
+    .selectFrom('executions')
+    .selectAll()
+    .where(active)
+    .where(
+      'pipeline_id',
+      'in',
+      crowded.map((r) => r.pipeline_id),
+    )
+    .orderBy('id')
+    .execute();
 }
