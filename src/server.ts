@@ -220,7 +220,15 @@ export async function createGantry(
     );
     // A status change may have written outbox rows; the dispatcher looks (cheaply) after each.
     engine.changes.on('execution', () => webhooks.poke());
-    const triggers = new Triggers({ db, repositories, secrets, engine, webhooks, logger: engineLogger });
+    const triggers = new Triggers({
+      db,
+      repositories,
+      secrets,
+      engine,
+      webhooks,
+      logger: engineLogger,
+      repositoryPollSeconds: config.repositoryPollSeconds,
+    });
     if (metrics) await connectMetrics(metrics, { db, runtime, logs, instanceLabel: engine.instanceLabel });
     let draining = false;
     const readiness = (): Promise<Readiness> =>

@@ -35,6 +35,7 @@ import { signInRoutes } from './routes/sign-in.ts';
 import { triggerWebhookRoutes } from './routes/trigger-webhooks.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { externalRepositoryRoutes } from './routes/external-repositories.ts';
 import { webUiRoutes } from './routes/web-ui.ts';
 import { StreamTickets } from './stream-tickets.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -194,6 +195,7 @@ export async function buildApp(
       streamRoutes(api, ctx, tickets);
       triggerWebhookRoutes(api, ctx);
       webhookRoutes(api, ctx);
+      await externalRepositoryRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

@@ -106,6 +106,12 @@ export const ConfigSchema = Type.Object(
       maximum: 600,
       description: 'How often remote workers heartbeat (at most; a cancel is answered at once)',
     }),
+    repositoryPollSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 7 * 86400,
+      description:
+        'Seconds between polls of each external repository (custom_repo_url) for new commits, tags and branches; 0 = no polling (a project may set its own)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -140,6 +146,7 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   localWorker: true,
   workerLeaseSeconds: 60,
   workerHeartbeatSeconds: 10,
+  repositoryPollSeconds: 60,
 };
 
 /** Environment variable name for each key: GANTRY_ + upper snake case (dataDir → GANTRY_DATA_DIR). */

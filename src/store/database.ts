@@ -25,6 +25,7 @@ import * as m008x03 from './migrations/008-03-pipeline-schedules.ts';
 import * as m008x04 from './migrations/008-04-workspace-webhooks.ts';
 import * as m015 from './migrations/015-workers.ts';
 import * as m016x01 from './migrations/016-01-stream-tickets.ts';
+import * as m013x01 from './migrations/013-01-external-repositories.ts';
 
 export type Db = Kysely<Database>;
 
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-04-workspace-webhooks': m008x04,
   '015-workers': m015,
   '016-01-stream-tickets': m016x01,
+  '013-01-external-repositories': m013x01,
 };
 
 class StaticMigrations implements MigrationProvider {
@@ -96,7 +98,13 @@ export async function openDatabase(url: string, dataDir: string): Promise<Db> {
   // its sealed form does not linger in the page it left (see forgetOverwrittenValues).
   sqlite.pragma('secure_delete = FAST');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
+  // Each developer's migrations have their own number prefix and land in any order, so a database
+  // that already ran a later-numbered one must still run an earlier-numbered newcomer.
+  const { error, results } = await new Migrator({
+    db,
+    provider: new StaticMigrations(),
+    allowUnorderedMigrations: true,
+  }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     await db.destroy();

@@ -39,6 +39,7 @@ export interface Database {
   stream_tickets: StreamTicketsTable;
   workers: WorkersTable;
   pipeline_filesystems: PipelineFilesystemsTable;
+  external_repositories: ExternalRepositoriesTable;
 }
 
 export interface StreamTicketsTable {
@@ -71,6 +72,19 @@ export interface PipelineFilesystemsTable {
   pipeline_id: number;
   worker: string;
   update_date: string;
+}
+
+/** Per external repository (custom_repo_url): what its change triggers are computed against. */
+export interface ExternalRepositoriesTable {
+  project_id: number;
+  source: string | null; // the custom_repo_url the refs were read from
+  refs: string | null; // JSON {ref: sha} of the last look; null before the first (no baseline)
+  version: number; // bumped with every change of refs (compare-and-set)
+  poll_interval: number | null; // seconds; null = the server setting; 0 = never
+  next_poll_at: string | null;
+  last_poll_at: string | null;
+  last_poll_error: string | null;
+  push_secret: string | null; // sealed; what a forge signs its push webhooks with
 }
 
 export interface WorkspaceWebhooksTable {

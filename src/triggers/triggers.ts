@@ -13,6 +13,7 @@ import type { Db } from '../store/database.ts';
 import { projectPipelines, recordSkippedTrigger, type Pipeline } from '../store/pipelines.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
+import { RepositoryPoller } from './repository-poller.ts';
 import { ScheduleClock } from './schedule-clock.ts';
 import type { WebhookDispatcher } from './webhook-dispatcher.ts';
 import { enqueuePushWebhooks } from './webhook-outbox.ts';
@@ -25,6 +26,8 @@ export interface TriggerDeps {
   engine: ExecutionEngine;
   webhooks: WebhookDispatcher;
   logger: Logger;
+  /** Seconds between polls of an external repository without its own interval; 0 = none. */
+  repositoryPollSeconds: number;
 }
 
 /** What asks for a run: the trigger's name (PUSH, SCHEDULE, WEBHOOK, ...), the ref it concerns, the request. */
@@ -47,18 +50,28 @@ export type StartResult =
  */
 export class Triggers {
   readonly schedules: ScheduleClock;
+  readonly externalRepositories: RepositoryPoller;
 
   constructor(private readonly deps: TriggerDeps) {
     this.schedules = new ScheduleClock(deps.db, this, deps.logger);
+    this.externalRepositories = new RepositoryPoller(
+      deps.db,
+      deps.repositories,
+      this,
+      deps.repositoryPollSeconds,
+      deps.logger,
+    );
   }
 
-  /** Starts the clocks (schedules). */
+  /** Starts the clocks (schedules, polls of external repositories). */
   start(): void {
     this.schedules.start();
+    this.externalRepositories.start();
   }
 
   stop(): void {
     this.schedules.stop();
+    this.externalRepositories.stop();
   }
 
   /** Starts one run of `pipeline` for a trigger; returns the execution, or why it was skipped (with an HTTP status). */

@@ -395,6 +395,22 @@ const MATRIX: Record<string, Row> = {
     path: '/trigger/pipelines/{pipeline}',
     body: {},
   },
+  // An external repository's poll interval and push secret: the project's managers.
+  'GET /workspaces/:workspace/projects/:project_name/external-repository': {
+    expect: PROJECT_MANAGE,
+    path: `${P}/external-repository`,
+  },
+  'PATCH /workspaces/:workspace/projects/:project_name/external-repository': {
+    expect: PROJECT_MANAGE,
+    path: `${P}/external-repository`,
+    body: { poll_interval: 60 },
+  },
+  'POST /workspaces/:workspace/projects/:project_name/external-repository/push-secret': {
+    expect: PROJECT_MANAGE,
+    path: `${P}/external-repository/push-secret`,
+  },
+  // A forge's push call: its signature is the key (a call without a forge header is refused first).
+  'POST /trigger/projects/:project_id/push': { expect: ALL, path: '/trigger/projects/1/push', body: {} },
   // Workspace webhooks show their secret, so even reading them takes an admin.
   'GET /workspaces/:workspace/webhooks': { expect: WS_MANAGE },
   'POST /workspaces/:workspace/webhooks': { expect: WS_MANAGE, body: { target_url: 'https://hook.invalid' } },

@@ -69,6 +69,8 @@ export async function startGantry(
       maxConcurrentExecutions: 2,
       // Test repositories are local directories in the temporary directory.
       allowedRepositoryRoots: [tmpdir()],
+      // No background fetches of test repositories unless a test asks for polling.
+      repositoryPollSeconds: 0,
       ...options.config,
     },
   });

@@ -24,7 +24,6 @@ import {
 } from '../../store/pipelines.ts';
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
-import type { ProjectRow } from '../../store/schema.ts';
 import {
   rotateTriggerWebhook,
   syncTriggerWebhook,
@@ -52,15 +51,6 @@ const ACCEPTED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PULL_REQUEST',
   'EMAIL',
 ]);
-const REF_EVENTS: ReadonlySet<string> = new Set(['PUSH', 'CREATE_REF', 'DELETE_REF']);
-
-/** Settings that depend on the project: ref events need a repository whose pushes Gantry sees. */
-function unsupportedForProject(project: ProjectRow, s: PipelineSettings): string | null {
-  if (project.custom_repo_url !== null && s.events.some((e) => REF_EVENTS.has(e.type)))
-    return 'not supported yet: PUSH, CREATE_REF and DELETE_REF events on external repositories (custom_repo_url)';
-  return null;
-}
-
 /** Refuses settings Gantry stores but cannot act on yet, so nobody relies on a trigger that never fires. */
 function unsupported(s: PipelineSettings): string | null {
   for (const e of s.events) {
@@ -206,8 +196,6 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const settings = mergeSettings(ctx, defaults, request.body);
       if (request.body.permissions != null)
         settings.permissions = await checkedPermissions(db, ws, request.body.permissions);
-      const problem = unsupportedForProject(project, settings);
-      if (problem) throw badRequest(problem);
       let identifier = request.body.identifier ?? undefined;
       if (identifier === undefined) {
         const stem = slugify(request.body.name);
@@ -280,8 +268,6 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const settings = mergeSettings(ctx, pipeline.settings, body);
       // Replaced whole, as Buddy does; null or absent leaves them.
       if (body.permissions != null) settings.permissions = await checkedPermissions(db, ws, body.permissions);
-      const problem = unsupportedForProject(project, settings);
-      if (problem) throw badRequest(problem);
       const identifier = body.identifier ?? pipeline.identifier;
       if (
         identifier !== pipeline.identifier &&
