@@ -92,6 +92,15 @@ export async function advanceRefs(
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** Drops the stored refs (and so the baseline) of a project: the next look records new ones. */
+export async function forgetRefs(db: Db, projectId: number): Promise<void> {
+  await db
+    .updateTable('external_repositories')
+    .set((eb) => ({ refs: null, version: eb('version', '+', 1) }))
+    .where('project_id', '=', projectId)
+    .execute();
+}
+
 export async function updateExternalRepository(
   db: Db,
   projectId: number,

@@ -6,14 +6,19 @@ import {
   claimPoll,
   externalProjects,
   externalRepository,
+  forgetRefs,
   storedRefs,
   updateExternalRepository,
 } from '../store/external-repositories.ts';
 import { getUser } from '../store/identity.ts';
+import { projectPipelines } from '../store/pipelines.ts';
+import { webhooksFor } from '../store/webhooks.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
 import { getWorkspaceById } from '../store/workspaces.ts';
 import { diffRefs, type RefUpdate } from './ref-updates.ts';
+
+const REF_EVENTS: ReadonlySet<string> = new Set(['PUSH', 'CREATE_REF', 'DELETE_REF']);
 
 /** The clock wakes at least this often, so projects added or changed elsewhere are picked up. */
 const MAX_SLEEP_MS = 30_000;
@@ -50,7 +55,8 @@ export interface RefChangeSink {
 /**
  * Starts pipelines on changes of external repositories (custom_repo_url), as a push does for hosted
  * ones. Each project is looked at every `poll_interval` seconds (its own setting, else the server's;
- * 0 = never) and whenever its forge calls the project's push endpoint. A look fetches the mirror and
+ * 0 = never) while a pipeline's ref event or a PUSH webhook listens, and whenever its forge calls the
+ * project's push endpoint. A look fetches the mirror and
  * compares its refs with the refs stored at the last look; the change is claimed by moving the
  * stored refs in one conditional UPDATE, so a change starts its runs once, whichever server or call
  * saw it first. The first look, and the first after custom_repo_url changed, only records the refs (a
@@ -122,6 +128,11 @@ export class RepositoryPoller {
     for (const { project, state } of await externalProjects(this.db)) {
       const interval = this.intervalOf(state?.poll_interval ?? null);
       if (interval <= 0 || this.stopped) continue;
+      if (!(await this.watched(project))) {
+        // Changes made while nobody listened start nothing later: the next look takes a new baseline.
+        if (state?.refs) await forgetRefs(this.db, project.id);
+        continue;
+      }
       const dueAt = state?.next_poll_at ? Date.parse(state.next_poll_at) : nowMs;
       if (dueAt > nowMs) {
         next = Math.min(next, dueAt - nowMs);
@@ -184,6 +195,16 @@ export class RepositoryPoller {
       'external repository changed',
     );
     return { baseline: false, updates, started };
+  }
+
+  /** Whether anything listens for the project's ref changes: a pipeline's ref event or a PUSH webhook. */
+  private async watched(project: ProjectRow): Promise<boolean> {
+    const pipelines = await projectPipelines(this.db, project.id);
+    if (pipelines.some((p) => p.settings.events.some((e) => REF_EVENTS.has(e.type)))) return true;
+    return (await webhooksFor(this.db, project.workspace_id, 'PUSH')).some((w) => {
+      const names = JSON.parse(w.projects) as string[];
+      return names.length === 0 || names.includes(project.name);
+    });
   }
 
   private async creatorOf(project: ProjectRow): Promise<ChangeAuthor> {

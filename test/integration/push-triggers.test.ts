@@ -138,7 +138,7 @@ test('a disabled pipeline is not started by a push; the pipeline shows the skipp
   assert.equal((await executions(path)).length, 0);
 });
 
-test('push events on an external repository answer "not supported yet" until it is polled', async () => {
+test('push events on an external repository are accepted (external-triggers.test.ts runs them)', async () => {
   const project = await h.request('POST', '/api/workspaces/ws/projects', {
     display_name: 'Ext',
     name: 'ext',
@@ -149,6 +149,6 @@ test('push events on an external repository answer "not supported yet" until it 
     name: 'x',
     events: [{ type: 'PUSH', refs: ['master'] }],
   });
-  assert.equal(res.status, 400);
-  assert.match(res.body.errors[0].message, /not supported yet/);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.deepEqual(res.body.events[0].refs, ['master']);
 });
