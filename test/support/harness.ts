@@ -218,7 +218,7 @@ export async function waitForExecution(
   h: Harness,
   executionPath: string,
   timeoutMs = 60_000,
-  until: (e: any) => boolean = (e) => ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e.status),
+  until: (e: any) => boolean = (e) => ['SUCCESSFUL', 'FAILED', 'TERMINATED', 'SKIPPED'].includes(e.status),
 ): Promise<any> {
   const end = Date.now() + timeoutMs;
   for (;;) {
