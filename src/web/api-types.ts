@@ -4173,6 +4173,147 @@ export interface paths {
     };
     trace?: never;
   };
+  '/workspaces/{workspace}/projects/{project_name}/external-repository': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: {
+      parameters: {
+        query?: {
+          access_token?: string;
+        };
+        header?: never;
+        path: {
+          project_name: string;
+          workspace: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              effective_poll_interval: number;
+              last_poll_date: string | null;
+              last_poll_error: string | null;
+              next_poll_date: string | null;
+              poll_interval: number | null;
+              push_secret?: string;
+              push_secret_set: boolean;
+              push_url: string;
+              url: string;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch: {
+      parameters: {
+        query?: {
+          access_token?: string;
+        };
+        header?: never;
+        path: {
+          project_name: string;
+          workspace: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Seconds between polls of this repository; 0 = never; null = the server setting */
+            poll_interval: number | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              effective_poll_interval: number;
+              last_poll_date: string | null;
+              last_poll_error: string | null;
+              next_poll_date: string | null;
+              poll_interval: number | null;
+              push_secret?: string;
+              push_secret_set: boolean;
+              push_url: string;
+              url: string;
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/workspaces/{workspace}/projects/{project_name}/external-repository/push-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: {
+      parameters: {
+        query?: {
+          access_token?: string;
+        };
+        header?: never;
+        path: {
+          project_name: string;
+          workspace: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              effective_poll_interval: number;
+              last_poll_date: string | null;
+              last_poll_error: string | null;
+              next_poll_date: string | null;
+              poll_interval: number | null;
+              push_secret?: string;
+              push_secret_set: boolean;
+              push_url: string;
+              url: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/workspaces/{workspace}/projects/{project_name}/groups': {
     parameters: {
       query?: never;
