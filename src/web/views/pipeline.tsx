@@ -339,11 +339,8 @@ function toLocalInput(iso: string | null | undefined): string {
 
 const OWN_EVENTS = new Set(['PUSH', 'SCHEDULE', 'WEBHOOK']);
 
-/**
- * Whether the form offers trigger conditions: only once the API acts on them (until then it answers
- * "not supported yet: pipeline trigger_conditions", and a form must not offer what does not work).
- */
-const TRIGGER_CONDITIONS = false;
+/** Whether the form offers trigger conditions (the API acts on them: every run checks them first). */
+const TRIGGER_CONDITIONS = true;
 
 /** Create or edit a pipeline: name, branches, triggers (push, schedule, webhook), queue and run options. */
 export function PipelineForm(props: {
@@ -519,7 +516,7 @@ export function PipelineForm(props: {
       {TRIGGER_CONDITIONS && (
         <fieldset>
           <legend>Conditions</legend>
-          <p class="muted small">A trigger starts a run only when all of these hold.</p>
+          <p class="muted small">A run starts only when all of these hold (manual runs too).</p>
           <TriggerConditions value={conditions} onChange={setConditions} />
           {form.error?.field === 'trigger_conditions' && (
             <div class="field-error" role="alert">
