@@ -455,6 +455,26 @@ step(
     await h.request('PATCH', execPath, { operation: 'CANCEL' });
     await waitForExecution(h, execPath, WAIT);
 
+    // A trigger condition: a missing variable name is named beside the conditions, then it saves.
+    await page.getByRole('button', { name: 'Add a condition' }).click();
+    await page.getByLabel('Condition 1', { exact: true }).selectOption('VAR_IS');
+    await page.getByRole('button', { name: 'Save pipeline' }).click();
+    await page
+      .locator('fieldset', { hasText: 'Conditions' })
+      .getByRole('alert')
+      .filter({ hasText: 'trigger_variable_key' })
+      .waitFor();
+    await page.getByLabel('Variable of condition 1').fill('DEPLOY');
+    await page.getByLabel('Value of condition 1').fill('yes');
+    await page.getByRole('button', { name: 'Save pipeline' }).click();
+    await page.getByText('Pipeline saved.').waitFor();
+    const conds = (await h.request('GET', `/api/workspaces/acme/projects/web/pipelines/${pl.id}`)).body
+      .trigger_conditions;
+    assert.deepEqual(
+      conds.map((c: any) => [c.trigger_condition, c.trigger_variable_key, c.trigger_variable_value]),
+      [['VAR_IS', 'DEPLOY', 'yes']],
+    );
+
     // Per-pipeline permissions: everyone else read-only, the invited member may run it.
     await page.getByLabel('Everyone else').selectOption('READ_ONLY');
     await page.getByLabel('Give a member its own level').selectOption({ label: 'dev (dev@example.com)' });
