@@ -1,8 +1,7 @@
 /**
  * The API's objects as the UI reads them. Wherever a route declares its response schema, the type is
  * taken from src/web/api-types.ts, which scripts/gen-web-types.ts generates from the server's OpenAPI
- * document (a test fails when it is stale). Request bodies come from there too (`BodyOf`). The few
- * interfaces written out below are for routes that do not declare a response schema yet.
+ * document (a test fails when it is stale). Request bodies come from there too (`BodyOf`).
  */
 import type { paths } from './api-types.ts';
 
@@ -32,87 +31,33 @@ export type Integration = ResponseOf<'/workspaces/{workspace}/integrations/{iden
 export type Token = ResponseOf<'/user/tokens/{id}', 'get'>;
 export type NewToken = ResponseOf<'/user/tokens', 'post'>;
 
-export interface Links {
-  url: string;
-  html_url: string;
-}
+type PipelinePath = '/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}';
+type ExecutionPath =
+  '/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/executions/{execution_id}';
+type ActionExecutionPath =
+  '/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/executions/{execution_id}/action_executions/{action_execution_id}';
 
-export interface Revision {
-  revision: string;
-  message?: string;
-  author?: { name?: string; email?: string } | null;
-}
+export type Pipeline = ResponseOf<PipelinePath, 'get'>;
+/** An action: the common fields plus whatever its type adds. */
+export type Action = ResponseOf<
+  '/workspaces/{workspace}/projects/{project_name}/pipelines/{pipeline_id}/actions/{action_id}',
+  'get'
+> & { [field: string]: unknown };
+export type Execution = ResponseOf<ExecutionPath, 'get'>;
+export type ActionExecution = ResponseOf<ActionExecutionPath, 'get'>;
+export type LogPage = ResponseOf<`${ActionExecutionPath}/logs`, 'get'>;
+export type Member = ResponseOf<'/workspaces/{workspace}/members/{member_id}', 'get'>;
+export type Group = ResponseOf<'/workspaces/{workspace}/groups/{group_id}', 'get'>;
+export type GroupMember = ResponseOf<'/workspaces/{workspace}/groups/{group_id}/members/{member_id}', 'get'>;
+export type PermissionSet = ResponseOf<'/workspaces/{workspace}/permissions/{permission_id}', 'get'>;
+export type ProjectMember = ResponseOf<
+  '/workspaces/{workspace}/projects/{project_name}/members/{member_id}',
+  'get'
+>;
 
-export interface Pipeline extends Links {
-  id: number;
-  name: string;
-  identifier?: string;
-  on: string;
-  refs?: string[];
-  priority?: string;
-  last_execution_status?: string | null;
-  last_execution_revision?: string | null;
-  always_from_scratch?: boolean;
-  auto_clear_cache?: boolean;
-  concurrent_pipeline_runs?: boolean;
-  terminate_stale_runs?: boolean;
-  no_skip_to_most_recent?: boolean;
-  disabled?: boolean;
-  paused?: boolean;
-  tags?: string[];
-  events?: unknown[];
-  create_date?: string;
-}
-
-export interface Action extends Links {
-  id: number;
-  name: string;
-  type: string;
-  trigger_time?: string;
-  disabled?: boolean;
-  [field: string]: unknown;
-}
-
-export interface ActionExecution extends Links {
-  action_execution_id: string;
-  log_lines?: number;
-  status: string;
-  progress?: number;
-  start_date?: string | null;
-  finish_date?: string | null;
-  action: { id: number; name: string; type: string };
-  log?: string[];
-  error_message?: string | null;
-}
-
-export interface Execution extends Links {
-  id: number;
-  status: string;
-  comment?: string | null;
-  priority?: string;
-  refresh?: boolean;
-  clear_cache?: boolean;
-  branch?: { name: string } | null;
-  tag?: { name: string } | null;
-  to_revision?: Revision | null;
-  start_date?: string | null;
-  finish_date?: string | null;
-  delay_until?: string | null;
-  error_message?: string | null;
-  creator?: User | null;
-  action_executions?: ActionExecution[];
-}
-
+/** The paging fields of a list answer. */
 export interface Paged {
   page?: number;
   total_page_count?: number;
   total_element_count?: number;
-}
-
-export interface LogPage {
-  offset: number;
-  limit: number;
-  element_count: number;
-  total_element_count: number;
-  logs: string[];
 }

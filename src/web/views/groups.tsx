@@ -13,24 +13,9 @@ import {
   useData,
   useForm,
 } from '../components.tsx';
-import type { BodyOf } from '../types.ts';
+import type { BodyOf, Group, GroupMember, Member } from '../types.ts';
 
-export interface Group {
-  id: number;
-  name: string;
-  description?: string | null;
-  auto_assign_to_new_projects?: boolean;
-  auto_assign_permission_set_id?: number | null;
-}
-
-export interface Member {
-  id: number;
-  name: string;
-  email: string;
-  admin?: boolean;
-  workspace_owner?: boolean;
-  status?: string;
-}
+export type { Group, Member };
 
 export interface PermissionSetRef {
   id: number;
@@ -62,7 +47,8 @@ export function useWorkspacePeople(ws: string): {
   };
 }
 
-export const who = (m: Member): string => (m.name && m.name !== m.email ? `${m.name} (${m.email})` : m.email);
+export const who = (m: Pick<Member, 'name' | 'email'>): string =>
+  m.name && m.name !== m.email ? `${m.name} (${m.email})` : m.email;
 
 export function Groups(props: { ws: string }): JSX.Element {
   const base = `${path('workspaces', props.ws)}/groups`;
@@ -158,7 +144,7 @@ function GroupForm(props: {
 
 function GroupMembers(props: { base: string; group: Group; members: Member[] }): JSX.Element {
   const { data, error, reload } = useData(
-    async () => (await get<{ members: Member[] }>(props.base)).members,
+    async () => (await get<{ members: GroupMember[] }>(props.base)).members,
     [props.base],
   );
   const inGroup = data ?? [];

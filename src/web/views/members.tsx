@@ -13,33 +13,17 @@ import {
   useData,
   useForm,
 } from '../components.tsx';
+import type { Member, PermissionSet } from '../types.ts';
 
-interface Member {
-  id: number;
-  name: string;
-  email: string;
-  admin: boolean;
-  workspace_owner: boolean;
-  auto_assign_to_new_projects?: boolean;
-  auto_assign_permission_set_id?: number | null;
-}
-
-interface PermissionSet {
-  id: number;
-  name: string;
-  description?: string | null;
-  type: string;
-  [level: string]: unknown;
-}
-
-const LEVELS: Record<string, string[]> = {
+const LEVELS = {
   pipeline_access_level: ['DENIED', 'READ_ONLY', 'RUN_ONLY', 'READ_WRITE'],
   repository_access_level: ['DENIED', 'READ_ONLY', 'READ_WRITE', 'MANAGE'],
   environment_access_level: ['DENIED', 'USE_ONLY', 'MANAGE'],
   sandbox_access_level: ['DENIED', 'READ_ONLY', 'RUN_ONLY', 'READ_WRITE'],
   target_access_level: ['DENIED', 'READ_ONLY', 'USE_ONLY', 'MANAGE'],
   project_team_access_level: ['READ_ONLY', 'MANAGE'],
-};
+} satisfies Partial<Record<keyof PermissionSet, string[]>>;
+const FIELDS = Object.keys(LEVELS) as (keyof typeof LEVELS)[];
 const label = (field: string): string =>
   field
     .replace(/_access_level$/, '')
@@ -170,9 +154,7 @@ export function PermissionSets(props: { ws: string }): JSX.Element {
           <span class="grow">
             <span class="strong">{s.name}</span>{' '}
             <span class="muted small">
-              {Object.keys(LEVELS)
-                .map((f) => `${label(f)}: ${String(s[f] ?? '—')}`)
-                .join(' · ')}
+              {FIELDS.map((f) => `${label(f)}: ${String(s[f] ?? '—')}`).join(' · ')}
             </span>
           </span>
           {s.type === 'CUSTOM' ? (
@@ -199,7 +181,7 @@ function PermissionSetForm(props: { base: string; set?: PermissionSet; onDone: (
   const form = useForm({
     name: s?.name ?? '',
     description: s?.description ?? '',
-    ...Object.fromEntries(Object.entries(LEVELS).map(([f, levels]) => [f, String(s?.[f] ?? levels[0])])),
+    ...Object.fromEntries(FIELDS.map((f) => [f, String(s?.[f] ?? LEVELS[f][0])])),
   } as Record<string, string | boolean>);
   return (
     <form
@@ -214,8 +196,8 @@ function PermissionSetForm(props: { base: string; set?: PermissionSet; onDone: (
       <TextField form={form} name="name" label="Name" required />
       <TextField form={form} name="description" label="Description" />
       <div class="grid2">
-        {Object.entries(LEVELS).map(([f, levels]) => (
-          <SelectField key={f} form={form} name={f} label={label(f)} options={levels} />
+        {FIELDS.map((f) => (
+          <SelectField key={f} form={form} name={f} label={label(f)} options={LEVELS[f]} />
         ))}
       </div>
       <FormFooter
