@@ -10,20 +10,32 @@
  * the load average at its start. Also times the first accept after a push (which has to read the new
  * refs) and checks that it runs the pushed commit.
  *
- *   node --import tsx bench/accept.ts
+ *   node --import tsx bench/accept.ts [--runs N]     (rounds; default 3)
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { rmSync } from 'node:fs';
 import { git, makeRepo } from '../test/support/harness.ts';
 import { busyboxAction, createPipelineWithActions } from './support/fixtures.ts';
 import { expectStatus, startGantryServer } from './support/gantry-server.ts';
 import { onInterrupt } from './support/interrupt-cleanup.ts';
-import { median, ms, printJsonLine, printTable, progress, ratio, round } from './support/report.ts';
+import {
+  benchRuns,
+  loadAverage,
+  median,
+  ms,
+  printJsonLine,
+  printTable,
+  progress,
+  ratio,
+  round,
+  startRun,
+} from './support/report.ts';
 import { cpuTimeWithChildrenOf } from './support/process-sampler.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Rounds (runs): `--runs N`, BENCH_RUNS, or the older BENCH_ROUNDS. */
+const ROUNDS = benchRuns(Number(process.env.BENCH_ROUNDS ?? 3));
 /** Requests per block; blocks alternate Gantry / baseline. */
 const BLOCK = 50;
 const BLOCKS = 4;
@@ -47,7 +59,9 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`bench/accept: ${cpus().length} CPUs\n`);
+  process.stdout.write(
+    `bench/accept: ${cpus().length} CPUs, load average ${loadAverage().join(' ')} at start, ${ROUNDS} rounds\n`,
+  );
   progress('starting gantry serve');
   const server = await startGantryServer();
   const { dir: localRepo } = makeRepo([{ message: 'Initial commit', files: { 'README.md': '# bench\n' } }]);
@@ -169,8 +183,7 @@ async function main(): Promise<void> {
       pushedOk: boolean;
     }[] = [];
     for (let r = 1; r <= ROUNDS; r += 1) {
-      const load = loadavg().map((l) => round(l, 2));
-      process.stdout.write(`round ${r}: load average ${load.join(' ')} at start\n`);
+      const load = startRun('bench/accept', r, ROUNDS);
       const seq = { gantry: emptySide(), base: emptySide() };
       const conc = { gantry: emptySide(), base: emptySide() };
       for (let b = 0; b < BLOCKS; b += 1) {
@@ -267,7 +280,47 @@ async function main(): Promise<void> {
         rd.pushedOk ? 'yes' : 'NO',
       ]),
     );
-    printJsonLine('accept', { rounds: summary });
+    const mid = (pick: (r: (typeof summary)[number]) => number): number => median(summary.map(pick));
+    const medians = {
+      sequential_p50_ms: round(
+        mid((r) => r.sequential.accept_p50_ms),
+        3,
+      ),
+      sequential_per_s: round(
+        mid((r) => r.sequential.accept_per_s),
+        1,
+      ),
+      sequential_ratio_p50: round(
+        mid((r) => r.sequential.ratio_p50),
+        3,
+      ),
+      concurrent_p50_ms: round(
+        mid((r) => r.concurrent.accept_p50_ms),
+        3,
+      ),
+      concurrent_per_s: round(
+        mid((r) => r.concurrent.accept_per_s),
+        1,
+      ),
+      concurrent_ratio_p50: round(
+        mid((r) => r.concurrent.ratio_p50),
+        3,
+      ),
+      first_accept_after_push_ms: round(median(summary.flatMap((r) => r.first_accept_after_push_ms)), 2),
+    };
+    printTable(
+      `Median of the ${ROUNDS} rounds (targets: ≤ 10 ms median, ≥ 100 accepted runs/s)`,
+      ['measure', 'value'],
+      [
+        ['accept p50, 1 client', ms(medians.sequential_p50_ms)],
+        ['accepted runs/s, 1 client', medians.sequential_per_s],
+        ['accept p50 / baseline p50, 1 client', `${medians.sequential_ratio_p50.toFixed(2)}×`],
+        [`accept p50, ${CLIENTS} clients`, ms(medians.concurrent_p50_ms)],
+        [`accepted runs/s, ${CLIENTS} clients`, medians.concurrent_per_s],
+        ['first accept right after a push', ms(medians.first_accept_after_push_ms)],
+      ],
+    );
+    printJsonLine('accept', { rounds: summary, median_of_rounds: medians });
   } finally {
     agent.destroy();
     await server.stop();

@@ -32,7 +32,8 @@ export interface GantryServer {
   stop(): Promise<void>;
 }
 
-function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Resolves with what the server wrote on stderr before its banner. */
+function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -48,7 +49,7 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
       out += d.toString();
       if (out.includes('Gantry is running.')) {
         clearTimeout(timer);
-        resolve();
+        resolve(err);
       }
     });
     child.stderr!.on('data', (d: Buffer) => {
@@ -59,9 +60,10 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Starts `node bin/gantry.js serve` on a temp data dir and a free loopback port. `nodeArgs` go to node
- * itself, by default from BENCH_GANTRY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see
- * where a slow benchmark spends its time); `serveArgs` go to `serve`.
+ * Starts `node bin/gantry.js serve` on a temp data dir and a free loopback port, with the node options a
+ * production start uses (those on bin/gantry.js's #! line, which `node bin/gantry.js` would skip). `nodeArgs`
+ * go to node as well, by default from BENCH_GANTRY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to
+ * see where a slow benchmark spends its time); `serveArgs` go to `serve`.
  */
 export async function startGantryServer(
   options: { nodeArgs?: string[]; serveArgs?: string[] } = {},
@@ -71,6 +73,7 @@ export async function startGantryServer(
   const child = spawn(
     process.execPath,
     [
+      ...productionNodeArgs(),
       ...(options.nodeArgs ?? nodeArgsFromEnv()),
       'bin/gantry.js',
       'serve',
@@ -86,13 +89,19 @@ export async function startGantryServer(
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let early: string;
   try {
-    await waitForBanner(child, 30_000);
+    early = await waitForBanner(child, 30_000);
   } catch (err) {
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+  // bin/gantry.js says so when it falls back to the sources: the numbers are then not the compiled server's.
+  if (early.includes('running the sources with tsx'))
+    process.stderr.write(
+      'bench: WARNING: dist/ is missing or stale, measuring the sources through tsx (npm run build)\n',
+    );
   // Keep draining its output so a chatty server never blocks on a full pipe; warnings go to our stderr.
   child.stdout!.resume();
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[gantry] ${d.toString()}`));
@@ -142,6 +151,17 @@ export async function startGantryServer(
       forget();
     },
   };
+}
+
+/**
+ * The node options of bin/gantry.js's #! line (`#!/usr/bin/env -S node --max-semi-space-size=4`): they
+ * shape the server's memory (young generation size), so a benchmark's RSS must be measured with them.
+ */
+function productionNodeArgs(): string[] {
+  const shebang = readFileSync(path.join(ROOT, 'bin/gantry.js'), 'utf8').split('\n', 1)[0]!;
+  const words = shebang.replace(/^#!/, '').trim().split(/\s+/);
+  const node = words.indexOf('node');
+  return node < 0 ? [] : words.slice(node + 1);
 }
 
 function nodeArgsFromEnv(): string[] {

@@ -20,6 +20,8 @@ export interface RawContainerSpec {
   binds: string[];
   labels: Record<string, string>;
   env: Record<string, string>;
+  /** More HostConfig fields (Gantry's limits and no-new-privileges, to create the same containers). */
+  hostConfig?: Partial<Docker.HostConfig>;
 }
 
 /** Milliseconds spent in each engine call of one container run. */
@@ -114,6 +116,7 @@ export class RawDocker {
         Binds: spec.binds,
         AutoRemove: false,
         LogConfig: { Type: 'none', Config: {} },
+        ...spec.hostConfig,
       },
     });
     const t1 = performance.now();

@@ -1,3 +1,5 @@
+import { loadavg } from 'node:os';
+
 /** Median of a non-empty list (mean of the two middle values for even lengths). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -42,4 +44,34 @@ export function printJsonLine(bench: string, results: Record<string, unknown>): 
 /** Prints progress on stderr, so stdout keeps only the tables and the JSON line. */
 export function progress(message: string): void {
   process.stderr.write(`· ${message}\n`);
+}
+
+/**
+ * How many measured runs a benchmark makes: `--runs N` (or `--runs=N`) on its command line, else
+ * BENCH_RUNS, else `fallback`.
+ */
+export function benchRuns(fallback: number): number {
+  const args = process.argv.slice(2);
+  let value: string | undefined = process.env.BENCH_RUNS;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === '--runs') value = args[i + 1];
+    else if (arg.startsWith('--runs=')) value = arg.slice('--runs='.length);
+  }
+  if (value === undefined || value === '') return fallback;
+  const runs = Number(value);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, not ${value}`);
+  return runs;
+}
+
+/** The 1, 5 and 15 minute load averages, rounded. */
+export function loadAverage(): number[] {
+  return loadavg().map((l) => round(l, 2));
+}
+
+/** Announces a run on stdout with the load average at its start (and returns that load average). */
+export function startRun(bench: string, run: number, runs: number): number[] {
+  const load = loadAverage();
+  process.stdout.write(`${bench} run ${run}/${runs}: load average ${load.join(' ')} at start\n`);
+  return load;
 }

@@ -58,6 +58,13 @@ function rerunOnRetry(snapshotJson: string): boolean {
   return actionType(snapshot.type).rerunOnRetry(snapshot.settings);
 }
 
+/**
+ * The queue is event-driven (an accepted run, a finished one and the next delayed run each wake the
+ * scheduler); this slow poll only makes sure a wake-up that was lost (a failed tick, a row another
+ * process queued) delays a run by seconds, not forever.
+ */
+const SAFETY_POLL_MS = 5_000;
+
 /** A refused control operation (cancel, retry) on an execution in the wrong state. */
 export class ExecutionStateError extends Error {}
 
@@ -81,6 +88,7 @@ export class ExecutionEngine {
   private ticking = false;
   private tickAgain = false;
   private timer: NodeJS.Timeout | null = null;
+  private safetyPoll: NodeJS.Timeout | null = null;
   private stopped = true;
 
   constructor(private readonly deps: EngineDeps) {
@@ -124,6 +132,8 @@ export class ExecutionEngine {
   async start(): Promise<void> {
     await this.recover();
     this.stopped = false;
+    this.safetyPoll = setInterval(() => this.poke(), SAFETY_POLL_MS);
+    this.safetyPoll.unref();
     this.poke();
   }
 
@@ -452,6 +462,7 @@ export class ExecutionEngine {
   async drain(timeoutMs: number, hurry?: AbortSignal): Promise<boolean> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.safetyPoll) clearInterval(this.safetyPoll);
     let timer: NodeJS.Timeout | undefined;
     const givenUp = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
@@ -477,6 +488,7 @@ export class ExecutionEngine {
   async stop(reason: string = STOP_REASONS.shutdown): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.safetyPoll) clearInterval(this.safetyPoll);
     for (const run of this.running.values()) run.abort.abort(reason);
     await Promise.all([...this.running.values()].map((r) => r.done));
   }

@@ -52,7 +52,7 @@ async function prepareFilesystem(
   signal: AbortSignal,
 ): Promise<string | null> {
   try {
-    await fs.ensure();
+    fs.ensure();
     if (work.clearCache) await fs.clearCache();
     await checkout({
       mirrorPath: await peer.source(work),

@@ -324,6 +324,8 @@ export class ProjectRepositories {
     const full = /^(?:[0-9a-f]{40}|[0-9a-f]{64})?\.\.(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(key);
     const cached = full ? state.changes.get(key) : undefined;
     if (cached) return cached;
+    // A run of the revision the last successful one ran changes nothing: no git needed.
+    if (full && from !== null && from.toLowerCase() === to.toLowerCase()) return [];
     const paths = await changedPaths(this.mirrorPath(projectId), from, to);
     return full ? remember(state.changes, key, paths, CHANGESETS_KEPT) : paths;
   }

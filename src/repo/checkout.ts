@@ -1,4 +1,5 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RepositoryError, runGit } from './git-cli.ts';
 import { InvalidRefError, RevisionNotFoundError, SHA_PATTERN } from './refs.ts';
@@ -51,8 +52,9 @@ export async function checkout(opts: CheckoutOptions): Promise<void> {
     throw new RepositoryError('the index file must be outside the work tree');
   }
 
-  await mkdir(workTree, { recursive: true });
-  await mkdir(path.dirname(indexFile), { recursive: true });
+  // Synchronous: they are there on every run but the first, and a thread-pool trip each costs more.
+  mkdirSync(workTree, { recursive: true });
+  mkdirSync(path.dirname(indexFile), { recursive: true });
   const base = ['--git-dir', gitDir, '--work-tree', workTree];
   const run = { env: { GIT_INDEX_FILE: indexFile }, signal: opts.signal };
   const missing = async (): Promise<RevisionNotFoundError | null> => {

@@ -67,12 +67,22 @@ export class RuntimeError extends Error {
 }
 
 /**
+ * A container could not be created because its image is not on the engine (any more): imageExists may
+ * have answered from what it knew, so the caller makes sure of the image (pull) and creates again.
+ */
+export class ImageMissingError extends RuntimeError {}
+
+/**
  * The narrow interface the engine uses to run containers. Only runtime/docker/ talks to the Docker API;
  * unit tests of scheduling logic can swap in a fake.
  */
 export interface ContainerRuntime {
   /** Throws RuntimeError when the engine cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Whether `ref` is on the engine. May answer true from an earlier answer: an image removed behind the
+   * runtime's back shows as ImageMissingError from createContainer.
+   */
   imageExists(ref: string): Promise<boolean>;
   /** Pulls `ref`; rejects with RuntimeError carrying the engine's or registry's message. */
   pullImage(ref: string, auth?: RegistryAuth, onProgress?: (line: string) => void): Promise<void>;

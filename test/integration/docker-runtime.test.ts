@@ -11,7 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { RuntimeError, type ContainerSpec, type OutputStream } from '../../src/runtime/container-runtime.ts';
+import {
+  ImageMissingError,
+  RuntimeError,
+  type ContainerSpec,
+  type OutputStream,
+} from '../../src/runtime/container-runtime.ts';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.ts';
 
 const IMAGE = 'gantry-test/busybox:latest';
@@ -265,6 +270,30 @@ test('buildImage builds an image that containers run; entrypoint handling; tag a
   await runtime.removeImage(tag);
   assert.equal(await runtime.imageExists(tag), false);
   await runtime.removeImage(tag); // already gone: not an error
+});
+
+test("an image removed behind the runtime's back: imageExists stops answering from memory once create finds it gone", async () => {
+  const tag = `gantry-test/vanishing-${runId}:latest`;
+  imagesToRemove.push(tag);
+  // Another runtime stands for someone else (docker rmi): this one does not see the removal.
+  const other = new DockerRuntime({ dockerHost: '/var/run/docker.sock' });
+  await other.tagImage(IMAGE, tag);
+  assert.ok(await runtime.imageExists(tag));
+  await other.removeImage(tag);
+  // Remembered as present: no inspect per container ...
+  assert.ok(await runtime.imageExists(tag));
+  // ... so the create is what finds out, with an error the engine's caller can act on (pull again).
+  await assert.rejects(runtime.createContainer(spec({ image: tag, cmd: ['true'] })), (err: unknown) => {
+    assert.ok(err instanceof ImageMissingError, String(err));
+    assert.match((err as Error).message, /no such image/i);
+    return true;
+  });
+  assert.equal(await runtime.imageExists(tag), false);
+  // Tagged again, it is found again.
+  await other.tagImage(IMAGE, tag);
+  assert.ok(await runtime.imageExists(tag));
+  const again = await run({ image: tag, cmd: ['echo', 'back'] });
+  assert.equal(again.text, 'back\n');
 });
 
 test('a failing build step rejects with the engine message', async () => {

@@ -7,7 +7,13 @@ import { pipeline as pipeStreams } from 'node:stream/promises';
 import type { ActionSecrets, ContainerActionSettings as ActionSettings } from '../../domain/action.ts';
 import { containerMountPathProblem, parseVolumeMapping } from '../../domain/paths.ts';
 import { substitute } from '../../domain/variables.ts';
-import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
+import {
+  ImageMissingError,
+  type BindMount,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type RegistryAuth,
+} from '../../runtime/container-runtime.ts';
 import { registryAuthFor } from '../registry-auth.ts';
 import { containerCommand } from '../action-plan.ts';
 import { containerFilePath, type ResolvedVariable } from '../variable-scope.ts';
@@ -226,7 +232,7 @@ export async function runContainerAction(
     );
     const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
     const binds = await mounts(s, ctx, workDir, held);
-    containerId = await ctx.runtime.createContainer({
+    const spec: ContainerSpec = {
       image: ref,
       ...command,
       env: { ...Object.fromEntries(vars), GANTRY_OUTPUTS: OUTPUTS_FILE },
@@ -235,7 +241,15 @@ export async function runContainerAction(
       binds,
       labels: ctx.labels,
       networkMode: ctx.networkMode,
-    });
+    };
+    try {
+      containerId = await ctx.runtime.createContainer(spec);
+    } catch (err) {
+      // The runtime knew the image from an earlier action, but it has been removed since: get it again.
+      if (!(err instanceof ImageMissingError) || ctx.builtImage !== undefined) throw err;
+      await ensureImage(ref, s, ctx);
+      containerId = await ctx.runtime.createContainer(spec);
+    }
     await ctx.onContainer(containerId);
     await placeFiles(ctx, containerId, user);
     await ctx.runtime.checkStart(containerId);

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { firstFileOf, packFiles } from './docker-archives.ts';
 import {
+  ImageMissingError,
   RuntimeError,
   type BindMount,
   type ContainerRuntime,
@@ -46,14 +47,15 @@ export interface ContainerLimits {
   pidsLimit: number;
 }
 
-const DEFAULT_LIMITS: ContainerLimits = { memoryMb: 4096, cpus: 2, pidsLimit: 4096 };
+export const DEFAULT_LIMITS: ContainerLimits = { memoryMb: 4096, cpus: 2, pidsLimit: 4096 };
 
 /**
  * HostConfig fields that hold every container to its limits and keep setuid binaries and file capabilities
  * from raising privileges (no-new-privileges). The engine refuses more CPUs than the host has, so the CPU
- * limit is capped at the host's count.
+ * limit is capped at the host's count. (Exported for the benchmarks' raw baseline, which must create the
+ * same containers.)
  */
-function confinement(limits: ContainerLimits): Partial<Docker.HostConfig> {
+export function confinement(limits: ContainerLimits): Partial<Docker.HostConfig> {
   const cpus = Math.min(limits.cpus, availableParallelism());
   return {
     SecurityOpt: ['no-new-privileges:true'],
@@ -64,6 +66,9 @@ function confinement(limits: ContainerLimits): Partial<Docker.HostConfig> {
     ...(limits.pidsLimit > 0 ? { PidsLimit: limits.pidsLimit } : {}),
   };
 }
+
+/** How many image references the presence cache remembers (the oldest is forgotten first). */
+const PRESENT_IMAGES_MAX = 256;
 
 /** Names of the volumes that carry pinned volume mappings (see pinnedVolumes). */
 const PINNED_VOLUME_PREFIX = 'gantry-pin-';
@@ -82,6 +87,13 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly forbidRoot: boolean;
   /** Pinned volumes of the containers this process created and has not removed yet. */
   private readonly volumesOf = new Map<string, string[]>();
+  /**
+   * Image references known to be on the engine, with the image id they named: an action's image is
+   * inspected once, not before every container. Whatever this process does to images (pull, build, tag,
+   * remove) forgets the references involved; an image removed by someone else makes createContainer fail
+   * with ImageMissingError, which forgets it too.
+   */
+  private readonly presentImages = new Map<string, string>();
 
   constructor(options: DockerRuntimeOptions) {
     this.dockerHost = options.dockerHost;
@@ -95,8 +107,12 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async imageExists(ref: string): Promise<boolean> {
+    if (this.presentImages.has(ref)) return true;
     try {
-      await this.docker.getImage(ref).inspect();
+      const info = await this.docker.getImage(ref).inspect();
+      if (this.presentImages.size >= PRESENT_IMAGES_MAX)
+        this.presentImages.delete(this.presentImages.keys().next().value!);
+      this.presentImages.set(ref, info.Id);
       return true;
     } catch (err) {
       if (statusCodeOf(err) === 404) return false;
@@ -104,7 +120,20 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  /** Forgets `ref` and every reference that named the same image. */
+  private forgetImage(ref: string): void {
+    const id = this.presentImages.get(ref);
+    this.presentImages.delete(ref);
+    for (const [other, otherId] of this.presentImages) {
+      // A removal by id (or id prefix) takes every tag of the image with it.
+      if (otherId === id || otherId === ref || otherId.startsWith(`sha256:${ref}`))
+        this.presentImages.delete(other);
+    }
+  }
+
   async pullImage(ref: string, auth?: RegistryAuth, onProgress?: (line: string) => void): Promise<void> {
+    // The reference may name another image afterwards.
+    this.forgetImage(ref);
     // Registry failures (unknown image, bad credentials, unreachable registry) come back as an HTTP error
     // before the stream starts or as an error message inside it; both carry the engine's wording.
     const stream = await this.call(
@@ -116,6 +145,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeImage(ref: string): Promise<void> {
+    this.forgetImage(ref);
     try {
       // force: an image still referenced by a stopped container would otherwise refuse to go.
       await this.docker.getImage(ref).remove({ force: true });
@@ -223,10 +253,17 @@ export class DockerRuntime implements ContainerRuntime {
     // dockerode would otherwise copy the whole body (environment, secrets included) into the URL query string
     // as well; _query/_body keep the query to the container name.
     const request = { _query: spec.name !== undefined ? { name: spec.name } : {}, _body: body };
-    const container = await this.call(`create container from ${spec.image}`, () =>
-      this.docker.createContainer(request as Docker.ContainerCreateOptions),
-    );
-    return container.id;
+    try {
+      const container = await this.docker.createContainer(request as Docker.ContainerCreateOptions);
+      return container.id;
+    } catch (err) {
+      const action = `create container from ${spec.image}`;
+      if (statusCodeOf(err) === 404 && /no such image/i.test(engineMessageOf(err))) {
+        this.forgetImage(spec.image);
+        throw new ImageMissingError(`${action}: ${engineMessageOf(err)}`, false);
+      }
+      throw this.fail(err, action);
+    }
   }
 
   async attachOutput(
@@ -422,6 +459,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async buildImage(options: BuildOptions): Promise<{ imageId: string }> {
+    for (const tag of options.tags) this.forgetImage(tag);
     const query: Record<string, unknown> = {
       dockerfile: options.dockerfile,
       t: options.tags, // an array becomes repeated t= parameters, which the engine reads as several tags
@@ -495,6 +533,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async tagImage(source: string, target: string): Promise<void> {
+    this.forgetImage(target);
     const { repository, tag } = splitReference(target);
     await this.call(`tag ${source} as ${target}`, () =>
       this.docker.getImage(source).tag({ repo: repository, tag }),

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import {
+  ImageMissingError,
   RuntimeError,
   type ContainerFile,
   type ContainerRuntime,
@@ -74,7 +75,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   createContainer(spec: ContainerSpec): Promise<string> {
     if (!this.images.has(spec.image))
-      return Promise.reject(new RuntimeError(`No such image: ${spec.image}`, false));
+      return Promise.reject(new ImageMissingError(`No such image: ${spec.image}`, false));
     const id = `fake${String(this.next++).padStart(12, '0')}`;
     let exit!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (exit = resolve));
