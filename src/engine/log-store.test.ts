@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { secretMasker } from '../secrets/mask.ts';
@@ -113,6 +113,62 @@ test('a secret split between stdout and stderr is masked on both sides', async (
     await w.close();
     const text = readFileSync(path.join(dir, 'streams.log'), 'utf8');
     assert.deepEqual(text.split('\n'), ['!', 'pass=*** (end)', '.', 'key=***', '']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the index reaches the file in batches; until then an open log is read past its first lines through the writer', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    const file = path.join(dir, 'ae3.log');
+    // A previous attempt's index is not this log's.
+    writeFileSync(`${file}.idx`, Buffer.alloc(64, 0xff));
+    const w = store.writer('ae3');
+    assert.equal(existsSync(`${file}.idx`), false);
+    const text = Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join('');
+    for (let at = 0; at < text.length; at += 7000)
+      await w.write(Buffer.from(text.slice(at, at + 7000)), 'stdout');
+    // Wait for the data (not the index) to reach the file.
+    while (!existsSync(file) || statSync(file).size < Buffer.byteLength(text))
+      await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(existsSync(`${file}.idx`), false, 'four entries are not a batch yet');
+    // The writer knows where line 4000 starts, so the read starts there.
+    const line4000 = Buffer.byteLength(text.split('\n').slice(0, 4000).join('\n') + '\n');
+    assert.equal(w.markOf(4), line4000);
+    assert.equal(w.markOf(5), undefined);
+    assert.deepEqual(await store.readLines('ae3', 4001, 2), ['line 4001', 'line 4002']);
+    await w.close();
+    assert.equal(readFileSync(`${file}.idx`).length, 4 * 8);
+    // A store that never saw the writer (another process, a restart) reads the index file.
+    assert.deepEqual(await new LogStore(dir).readLines('ae3', 3999, 2), ['line 3999', 'line 4000']);
+    assert.deepEqual(await store.readLines('ae3', 4999, 5), ['line 4999']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an appender continues the index where the file's lines are, even when a writer that died left entries out", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    const lines = (from: number, to: number): Buffer =>
+      Buffer.from(Array.from({ length: to - from }, (_, i) => `line ${from + i}\n`).join(''));
+    const first = store.writer('ae4');
+    await first.write(lines(0, 2500), 'stdout');
+    await first.close();
+    // The batch of entries of the process that died never reached the file.
+    writeFileSync(path.join(dir, 'ae4.log.idx'), Buffer.alloc(0));
+    const more = await store.appender('ae4');
+    assert.equal(more.lines, 2500);
+    await more.write(lines(2500, 4200));
+    await more.close();
+    assert.equal(readFileSync(path.join(dir, 'ae4.log.idx')).length, 4 * 8);
+    const fresh = new LogStore(dir);
+    assert.deepEqual(await fresh.readLines('ae4', 1000, 1), ['line 1000']);
+    assert.deepEqual(await fresh.readLines('ae4', 3001, 2), ['line 3001', 'line 3002']);
+    assert.deepEqual(await fresh.readLines('ae4', 4000, 1), ['line 4000']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

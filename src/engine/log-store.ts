@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { createReadStream, createWriteStream, mkdirSync, promises as fsp, type WriteStream } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  promises as fsp,
+  rmSync,
+  type WriteStream,
+} from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -8,6 +15,11 @@ import path from 'node:path';
  * output would bloat and slow every query), and the index makes `?offset=` reads cost one seek.
  */
 const INDEX_EVERY = 1000;
+/**
+ * Index entries go to the file in batches of this many (and at the end): one small write per 1000
+ * lines was a tenth of the file writes of a large log. Until then readers get them from the writer.
+ */
+const INDEX_BATCH = 512;
 /** Longer lines are split so that one line never holds unbounded memory. */
 const MAX_LINE_BYTES = 64 * 1024;
 
@@ -15,6 +27,8 @@ export class LogStore {
   readonly events = new EventEmitter();
   /** Bytes written to every log since this process started (for the metrics). */
   bytesWritten = 0;
+  /** Writers not closed yet: they know the index entries that are not in the index file yet. */
+  private readonly live = new Map<string, LogWriter>();
 
   constructor(private readonly root: string) {
     mkdirSync(root, { recursive: true });
@@ -27,10 +41,22 @@ export class LogStore {
 
   /** A fresh log for an action execution (a previous attempt's log is replaced). */
   writer(actionExecutionId: string): LogWriter {
-    return new LogWriter(this.file(actionExecutionId), (bytes) => {
-      this.bytesWritten += bytes;
-      this.events.emit(actionExecutionId);
-    });
+    const writer: LogWriter = new LogWriter(
+      this.file(actionExecutionId),
+      (bytes) => {
+        this.bytesWritten += bytes;
+        this.events.emit(actionExecutionId);
+      },
+      unchanged,
+      undefined,
+      () => this.forget(actionExecutionId, writer),
+    );
+    this.live.set(actionExecutionId, writer);
+    return writer;
+  }
+
+  private forget(actionExecutionId: string, writer: LogWriter): void {
+    if (this.live.get(actionExecutionId) === writer) this.live.delete(actionExecutionId);
   }
 
   /**
@@ -43,16 +69,30 @@ export class LogStore {
       (st) => st.size,
       () => 0,
     );
-    const lines = await this.countLines(actionExecutionId);
-    return new LogWriter(
+    const { lines, marks } = await this.scan(actionExecutionId);
+    // Index entries are written in batches: a writer that died (with its process) may have left some
+    // out, and entries appended after a gap would point at the wrong lines. Then it is written anew.
+    const indexBytes = await fsp.stat(file + '.idx').then(
+      (st) => st.size,
+      () => 0,
+    );
+    if (indexBytes !== marks.length * 8) {
+      const index = Buffer.allocUnsafe(marks.length * 8);
+      marks.forEach((offset, i) => index.writeBigUInt64LE(BigInt(offset), i * 8));
+      await fsp.writeFile(file + '.idx', index);
+    }
+    const writer: LogWriter = new LogWriter(
       file,
       (written) => {
         this.bytesWritten += written;
         this.events.emit(actionExecutionId);
       },
       unchanged,
-      { bytes, lines },
+      { bytes, lines, marks: marks.length },
+      () => this.forget(actionExecutionId, writer),
     );
+    this.live.set(actionExecutionId, writer);
+    return writer;
   }
 
   /** Lines [offset, offset+limit) of a log; fewer at its end. */
@@ -61,7 +101,11 @@ export class LogStore {
     let start = 0;
     let line = 0;
     const block = Math.floor(offset / INDEX_EVERY);
-    if (block > 0) {
+    const liveMark = block > 0 ? this.live.get(actionExecutionId)?.markOf(block) : undefined;
+    if (liveMark !== undefined) {
+      start = liveMark;
+      line = block * INDEX_EVERY;
+    } else if (block > 0) {
       try {
         const handle = await fsp.open(file + '.idx', 'r');
         try {
@@ -107,15 +151,29 @@ export class LogStore {
 
   /** How many lines a log holds on disk (0 when there is none): recovery's count after a crash lost the writer's. */
   async countLines(actionExecutionId: string): Promise<number> {
+    return (await this.scan(actionExecutionId)).lines;
+  }
+
+  /** The lines of a log on disk and the index entries that belong to them (byte offsets of every INDEX_EVERY-th line). */
+  private async scan(actionExecutionId: string): Promise<{ lines: number; marks: number[] }> {
     let lines = 0;
+    let offset = 0;
+    const marks: number[] = [];
     try {
       for await (const chunk of createReadStream(this.file(actionExecutionId)) as AsyncIterable<Buffer>) {
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines += 1;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+          lines += 1;
+          // Line `lines` starts right after this newline.
+          if (lines % INDEX_EVERY === 0) marks.push(offset + i + 1);
+        }
+        offset += chunk.length;
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    return lines;
+    // An entry for a line that has not begun yet (the log ends with that newline) is not written yet.
+    if (marks.length > 0 && marks[marks.length - 1] === offset) marks.pop();
+    return { lines, marks };
   }
 
   async remove(actionExecutionIds: readonly string[]): Promise<void> {
@@ -178,36 +236,92 @@ function charBoundary(bytes: Buffer, at: number): number {
  */
 export class LogWriter {
   private readonly out: WriteStream;
-  private readonly index: WriteStream;
   /** Partial last line per output stream, so a stdout fragment never merges with a stderr line. */
   private readonly pending = new Map<string, Buffer>();
   private bytes = 0;
   private lastStream: string | null = null;
   private seam: Seam | null = null;
   lines = 0;
+  /** Byte offset of line (k + 1) × INDEX_EVERY at k, all of them while the writer is open. */
+  private readonly marks: number[] = [];
+  /** How many of `marks` went to the index file. */
+  private marksWritten = 0;
+  /** Entries the index file held before this writer (a resumed log). */
+  private marksBefore = 0;
+  private readonly indexFlags: 'a' | 'w';
+  /** Opened with the first batch of index entries: most logs are shorter than INDEX_EVERY lines. */
+  private index: WriteStream | null = null;
+  private readonly indexFile: string;
+  /** Whether the file's writes are held until the reads of this turn of the event loop are in. */
+  private corked = false;
 
   constructor(
     file: string,
     /** Called after each write with the number of bytes it added to the file. */
     private readonly onWrite: (bytes: number) => void,
     private transform: LineTransform = unchanged,
-    /** Continue a log that holds `bytes` bytes in `lines` lines instead of starting it anew. */
-    resume?: { bytes: number; lines: number },
+    /**
+     * Continue a log that holds `bytes` bytes in `lines` lines, and `marks` entries in its index file,
+     * instead of starting it anew.
+     */
+    resume?: { bytes: number; lines: number; marks: number },
+    /** Called once the files are complete after close(). */
+    private readonly onClosed: () => void = () => undefined,
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
     const flags = resume ? 'a' : 'w';
     // A large buffer lets the container stream run ahead of the disk instead of waiting every 16 KB.
     this.out = createWriteStream(file, { highWaterMark: 1024 * 1024, flags });
-    this.index = createWriteStream(file + '.idx', { flags });
+    this.indexFile = file + '.idx';
+    this.indexFlags = flags;
     if (resume) {
       this.bytes = resume.bytes;
       this.lines = resume.lines;
+      this.marksBefore = resume.marks;
+    } else {
+      // A previous attempt's index must not describe this log (the index file is made on demand).
+      rmSync(this.indexFile, { force: true });
     }
   }
 
   /** Bytes of whole lines handed to the file so far. */
   get size(): number {
     return this.bytes;
+  }
+
+  /** The byte offset of line `block` × INDEX_EVERY (block ≥ 1), if this writer wrote it. */
+  markOf(block: number): number | undefined {
+    return block > this.marksBefore ? this.marks[block - 1 - this.marksBefore] : undefined;
+  }
+
+  private mark(offset: number): void {
+    this.marks.push(offset);
+    if (this.marks.length - this.marksWritten >= INDEX_BATCH) this.writeMarks();
+  }
+
+  private writeMarks(): void {
+    const count = this.marks.length - this.marksWritten;
+    if (count === 0) return;
+    const buf = Buffer.allocUnsafe(8 * count);
+    for (let i = 0; i < count; i += 1)
+      buf.writeBigUInt64LE(BigInt(this.marks[this.marksWritten + i]!), i * 8);
+    this.marksWritten += count;
+    this.index ??= createWriteStream(this.indexFile, { flags: this.indexFlags });
+    this.index.write(buf);
+  }
+
+  /**
+   * Holds the file's writes until the event loop has taken in the reads that are ready (setImmediate
+   * runs after them): one write of everything a busy container sent meanwhile instead of one per read.
+   */
+  private holdWrites(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.out.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.out.uncork();
+    });
   }
 
   setTransform(transform: LineTransform): void {
@@ -257,6 +371,7 @@ export class LogWriter {
     if (pieces.length > 0) out.push(pieces.join(''));
     if (out.length === 0) return undefined;
     let ok = true;
+    this.holdWrites();
     for (const piece of out) ok = this.out.write(piece);
     this.onWrite(this.bytes - written);
     return ok ? undefined : new Promise<void>((resolve) => this.out.once('drain', resolve));
@@ -348,21 +463,14 @@ export class LogWriter {
       return parts.join('');
     }
     // As is: count the lines and note the offset of every INDEX_EVERY-th for the index.
-    let marks: Buffer | null = null;
-    let marked = 0;
     let start = 0;
     let nl: number;
     while ((nl = block.indexOf(NL, start)) >= 0) {
-      if (this.lines > 0 && this.lines % INDEX_EVERY === 0) {
-        marks ??= Buffer.allocUnsafe(8 * (Math.floor((block.length - start) / INDEX_EVERY) + 1));
-        marks.writeBigUInt64LE(BigInt(this.bytes + start), marked * 8);
-        marked += 1;
-      }
+      if (this.lines > 0 && this.lines % INDEX_EVERY === 0) this.mark(this.bytes + start);
       this.lines += 1;
       start = nl + 1;
     }
     this.bytes += block.length;
-    if (marks !== null) this.index.write(marks.subarray(0, marked * 8));
     return block;
   }
 
@@ -372,11 +480,7 @@ export class LogWriter {
   }
 
   private append(parts: string[], raw: string, transform: LineTransform | null): void {
-    if (this.lines > 0 && this.lines % INDEX_EVERY === 0) {
-      const buf = Buffer.alloc(8);
-      buf.writeBigUInt64LE(BigInt(this.bytes));
-      this.index.write(buf);
-    }
+    if (this.lines > 0 && this.lines % INDEX_EVERY === 0) this.mark(this.bytes);
     const data = (transform === null ? raw : transform(raw)) + '\n';
     this.bytes += Buffer.byteLength(data);
     this.lines += 1;
@@ -394,9 +498,12 @@ export class LogWriter {
       this.out.write(parts.join(''));
       this.onWrite(this.bytes - written);
     }
+    this.writeMarks();
+    const index = this.index;
     await Promise.all([
       new Promise<void>((resolve) => this.out.end(resolve)),
-      new Promise<void>((resolve) => this.index.end(resolve)),
+      index && new Promise<void>((resolve) => index.end(resolve)),
     ]);
+    this.onClosed();
   }
 }
