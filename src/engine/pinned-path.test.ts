@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -20,6 +20,7 @@ import {
   PathEscapeError,
   pinDirectory,
   pinEntry,
+  removeContentsAt,
 } from './pinned-path.ts';
 
 function fixture(): { root: string; host: string; done: () => void } {
@@ -118,5 +119,47 @@ test('files: a link, a FIFO or a directory is not read as a file; moveInto repla
     onDir.dir.close();
   } finally {
     done();
+  }
+});
+
+test('emptying the work tree while a directory is swapped for a link to a host directory never reaches it', async () => {
+  const base = mkdtempSync(path.join(tmpdir(), 'gantry-empty-race-'));
+  const tree = path.join(base, 'fs');
+  const host = path.join(base, 'host');
+  mkdirSync(tree);
+  mkdirSync(host);
+  const markers = Array.from({ length: 20 }, (_, i) => `marker-${i}`);
+  for (const m of markers) writeFileSync(path.join(host, m), 'host data');
+  // The "container": flips tree/d between a full directory and a link to the host directory, forever.
+  const swapper = spawn(
+    'bash',
+    [
+      '-c',
+      `cd '${tree}'; while true; do rm -rf d; mkdir -p d/sub; for i in 1 2 3 4 5 6 7 8; do echo x > d/f$i; done; rm -rf d; ln -s '${host}' d; done`,
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    const root = pinDirectory(tree, '');
+    try {
+      for (let i = 0; i < 300; i += 1) {
+        try {
+          await removeContentsAt(root.fd);
+        } catch (err) {
+          // "keeps changing" is an acceptable outcome under this abuse; reaching the host is not.
+          if (!/keeps changing/.test((err as Error).message)) throw err;
+        }
+        assert.deepEqual(
+          readdirSync(host).sort(),
+          [...markers].sort(),
+          `round ${i}: the host directory changed`,
+        );
+      }
+    } finally {
+      root.close();
+    }
+  } finally {
+    swapper.kill('SIGKILL');
+    rmSync(base, { recursive: true, force: true });
   }
 });

@@ -18,6 +18,12 @@ export interface CheckoutOptions {
   indexFile: string;
   /** Empty the work tree and forget the index first, for a fresh checkout. */
   clean: boolean;
+  /**
+   * How a clean checkout empties the work tree. The engine passes a descriptor-based one (containers may
+   * be swapping directories for links in it); the default removes by name and suits trees no container
+   * reaches.
+   */
+  emptyWorkTree?: () => Promise<void>;
   signal?: AbortSignal | undefined;
 }
 
@@ -71,7 +77,7 @@ export async function checkout(opts: CheckoutOptions): Promise<void> {
     const notFound = await missing();
     if (notFound) throw notFound;
     await rm(indexFile, { force: true });
-    await emptyDirectory(workTree);
+    await (opts.emptyWorkTree ?? (() => emptyDirectory(workTree)))();
   }
   try {
     await runGit([...base, 'read-tree', '--reset', '-u', `${opts.sha}^{commit}`], run);
