@@ -26,7 +26,10 @@ import { repositoryUrlPolicy } from './repo/url-policy.ts';
 import { DockerRuntime } from './runtime/docker/docker-runtime.ts';
 import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { loadSecretKey, SecretBox, SecretKeyError } from './secrets/cipher.ts';
-import { openDatabase, type Db } from './store/database.ts';
+import { ChangeFeed, EXECUTION_CHANNEL } from './store/change-feed.ts';
+import { isPostgres } from './store/dialect.ts';
+import { LOG_CHANNEL } from './engine/log-chunks.ts';
+import { isPostgresUrl, openDatabase, type Db } from './store/database.ts';
 import { queueStats } from './store/execution-stats.ts';
 import { countUsers, createToken, createUser } from './store/identity.ts';
 import { Triggers } from './triggers/triggers.ts';
@@ -189,7 +192,7 @@ export async function createGantry(
     const secrets = await openSecrets(db, config);
     const adminTokenFile = await bootstrapAdmin(db, config.dataDir);
     const repositories = new ProjectRepositories(config.dataDir, secrets, repositoryUrlPolicy(config));
-    const logs = new LogStore(path.join(config.dataDir, 'logs'));
+    const logs = new LogStore(path.join(config.dataDir, 'logs'), isPostgres(db) ? db : undefined);
     const engine = new ExecutionEngine({
       db,
       runtime,
@@ -264,6 +267,22 @@ export async function createGantry(
       await assertPortFree(config.host, config.port, 'the API address');
       if (metricsListen) await assertPortFree(metricsListen.host, metricsListen.port, 'the metrics address');
     }
+    // Several servers on one PostgreSQL: another's status changes reach this one's streams and queue.
+    const feed = isPostgresUrl(config.databaseUrl)
+      ? await ChangeFeed.open(
+          config.databaseUrl,
+          {
+            [EXECUTION_CHANNEL]: (id) => {
+              engine.changes.emit('execution', Number(id));
+              engine.poke();
+            },
+            // Another server's log grew: this server's live log streams read on (from the database).
+            [LOG_CHANNEL]: (id) => logs.events.emit(id),
+          },
+          () => engine.poke(),
+          engineLogger,
+        )
+      : null;
     // Recovery runs before the API answers, so no client sees a dead process's executions as running.
     await engine.start();
     workers.start();
@@ -284,6 +303,7 @@ export async function createGantry(
         triggers.stop();
         await webhooks.stop();
         await engine.stop();
+        await feed?.close();
         throw listenError(err, 'an address', config.host, config.port);
       }
     }
@@ -298,6 +318,7 @@ export async function createGantry(
         triggers.stop();
         await engine.stop(reason);
         await webhooks.stop();
+        await feed?.close();
         await db.destroy();
       })());
     return {

@@ -8,6 +8,8 @@ import {
   type WriteStream,
 } from 'node:fs';
 import path from 'node:path';
+import type { Db } from '../store/database.ts';
+import { LogChunks } from './log-chunks.ts';
 
 /**
  * Action logs live in append-only files, one per action execution, beside a sparse index of the byte
@@ -30,9 +32,17 @@ export class LogStore {
   /** Writers not closed yet: they know the index entries that are not in the index file yet. */
   private readonly live = new Map<string, LogWriter>();
 
-  constructor(private readonly root: string) {
+  /** With servers sharing PostgreSQL: logs are copied into the database and read from it by the others. */
+  private readonly chunks: LogChunks | null;
+
+  constructor(
+    private readonly root: string,
+    /** The shared PostgreSQL database (none on SQLite, whose one server reads its own files). */
+    sharedDb?: Db,
+  ) {
     mkdirSync(root, { recursive: true });
     this.events.setMaxListeners(0);
+    this.chunks = sharedDb ? new LogChunks(sharedDb, (id) => this.file(id)) : null;
   }
 
   private file(actionExecutionId: string): string {
@@ -41,17 +51,31 @@ export class LogStore {
 
   /** A fresh log for an action execution (a previous attempt's log is replaced). */
   writer(actionExecutionId: string): LogWriter {
+    this.chunks?.started(actionExecutionId);
     const writer: LogWriter = new LogWriter(
       this.file(actionExecutionId),
       (bytes) => {
         this.bytesWritten += bytes;
         this.events.emit(actionExecutionId);
+        this.chunks?.grew(actionExecutionId);
       },
       unchanged,
       undefined,
       () => this.forget(actionExecutionId, writer),
     );
     this.live.set(actionExecutionId, writer);
+    return this.copiedOnClose(actionExecutionId, writer);
+  }
+
+  /** With chunks, a writer's close resolves once every line it wrote is in the database too. */
+  private copiedOnClose(id: string, writer: LogWriter): LogWriter {
+    const chunks = this.chunks;
+    if (chunks === null) return writer;
+    const close = writer.close.bind(writer);
+    writer.close = async () => {
+      await close();
+      await chunks.closed(id);
+    };
     return writer;
   }
 
@@ -86,18 +110,28 @@ export class LogStore {
       (written) => {
         this.bytesWritten += written;
         this.events.emit(actionExecutionId);
+        this.chunks?.grew(actionExecutionId);
       },
       unchanged,
       { bytes, lines, marks: marks.length },
       () => this.forget(actionExecutionId, writer),
     );
     this.live.set(actionExecutionId, writer);
-    return writer;
+    return this.copiedOnClose(actionExecutionId, writer);
   }
 
   /** Lines [offset, offset+limit) of a log; fewer at its end. */
   async readLines(actionExecutionId: string, offset: number, limit: number): Promise<string[]> {
     const file = this.file(actionExecutionId);
+    // Another server's log: from the database.
+    if (
+      this.chunks &&
+      !(await fsp.access(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return this.chunks.readLines(actionExecutionId, offset, limit);
     let start = 0;
     let line = 0;
     const block = Math.floor(offset / INDEX_EVERY);
@@ -177,6 +211,7 @@ export class LogStore {
   }
 
   async remove(actionExecutionIds: readonly string[]): Promise<void> {
+    await this.chunks?.remove(actionExecutionIds);
     for (const id of actionExecutionIds) {
       await fsp.rm(this.file(id), { force: true });
       await fsp.rm(this.file(id) + '.idx', { force: true });

@@ -4,6 +4,7 @@ import SqliteDriver from 'better-sqlite3';
 import {
   Kysely,
   Migrator,
+  PostgresDialect,
   SqliteAdapter,
   SqliteDialect,
   sql,
@@ -11,7 +12,9 @@ import {
   type MigrationProvider,
   type SqliteDatabase,
 } from 'kysely';
+import pg from 'pg';
 import type { Database } from './schema.ts';
+import { isPostgres } from './dialect.ts';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
 import * as m003 from './migrations/003-variables-environments.ts';
@@ -23,6 +26,7 @@ import * as m008x01 from './migrations/008-01-pipeline-trigger-state.ts';
 import * as m008x02 from './migrations/008-02-trigger-webhooks.ts';
 import * as m008x03 from './migrations/008-03-pipeline-schedules.ts';
 import * as m008x04 from './migrations/008-04-workspace-webhooks.ts';
+import * as m014x02 from './migrations/014-02-log-chunks.ts';
 import * as m015 from './migrations/015-workers.ts';
 import * as m016x01 from './migrations/016-01-stream-tickets.ts';
 import * as m013x01 from './migrations/013-01-external-repositories.ts';
@@ -41,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-02-trigger-webhooks': m008x02,
   '008-03-pipeline-schedules': m008x03,
   '008-04-workspace-webhooks': m008x04,
+  '014-02-log-chunks': m014x02,
   '015-workers': m015,
   '016-01-stream-tickets': m016x01,
   '013-01-external-repositories': m013x01,
@@ -73,19 +78,84 @@ function withStatementCache(sqlite: SqliteDriver.Database, size = 500): SqliteDa
   };
 }
 
+/** A `postgres://` or `postgresql://` URL. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
 /**
- * Opens the database named by `url` (empty: `<dataDir>/gantry.db`) and applies every pending migration.
- * SQLite runs in WAL mode so that API reads never wait behind the engine's writes.
+ * PostgreSQL types the store reads as JavaScript numbers: `COUNT(*)` and `SUM` are bigint (int8) and
+ * AVG is numeric, which `pg` hands out as strings by default. Gantry's counts stay far below 2^53.
+ */
+const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/** A pool on the PostgreSQL database named by `url` (also used for LISTEN/NOTIFY and tests). */
+export function postgresPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: PG_TYPES, connectionTimeoutMillis: 10_000 });
+  // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** A key of this application's advisory lock, held while migrating so that servers starting together take turns. */
+const MIGRATION_LOCK = 0x67616e74; // "gant"
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const run = async (on: Kysely<Database>) => {
+    const { error, results } = await new Migrator({
+      db: on,
+      provider: new StaticMigrations(),
+      // Each area of work has its own number prefix, so a lower number may land after a higher one
+      // already ran somewhere: it still runs (migrations touch their own tables and columns).
+      allowUnorderedMigrations: true,
+    }).migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed)
+      throw new Error(
+        `database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`,
+      );
+  };
+  if (!isPostgres(db)) return run(db);
+  await db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+    try {
+      await run(conn);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+    }
+  });
+}
+
+/**
+ * Opens the database named by `url` and applies every pending migration: empty or `sqlite:<file>` is
+ * SQLite (empty: `<dataDir>/gantry.db`), in WAL mode so that API reads never wait behind the engine's
+ * writes; `postgres://user:pass@host:port/db` is PostgreSQL through a connection pool.
  */
 export async function openDatabase(url: string, dataDir: string): Promise<Db> {
+  const db = isPostgresUrl(url)
+    ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(url) }) })
+    : openSqlite(url, dataDir);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return db;
+}
+
+function openSqlite(url: string, dataDir: string): Db {
   let file: string;
   if (url === '' || url.startsWith('sqlite:')) {
     file = url === '' ? path.join(dataDir, 'gantry.db') : url.slice('sqlite:'.length).replace(/^\/\//, '');
   } else {
     throw new Error(
-      url.startsWith('postgres')
-        ? `not supported yet: PostgreSQL (${url}); Gantry runs on SQLite so far`
-        : `unsupported database URL "${url}": only sqlite: is built in so far`,
+      `unsupported database URL "${url}": use sqlite:<file> or postgres://user:pass@host:port/db`,
     );
   }
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -97,22 +167,7 @@ export async function openDatabase(url: string, dataDir: string): Promise<Db> {
   // Deleted or overwritten cells are zeroed in the pages being written anyway, so a value replaced by
   // its sealed form does not linger in the page it left (see forgetOverwrittenValues).
   sqlite.pragma('secure_delete = FAST');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  // Each developer's migrations have their own number prefix and land in any order, so a database
-  // that already ran a later-numbered one must still run an earlier-numbered newcomer.
-  const { error, results } = await new Migrator({
-    db,
-    provider: new StaticMigrations(),
-    allowUnorderedMigrations: true,
-  }).migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    await db.destroy();
-    throw new Error(
-      `database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`,
-    );
-  }
-  return db;
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 /**

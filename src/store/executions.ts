@@ -9,6 +9,7 @@ import type {
   ExecutionRow,
   ExecutionsTable,
 } from './schema.ts';
+import { notifyExecutionChanged } from './change-feed.ts';
 import { now } from './time.ts';
 
 export type NewExecution = Omit<
@@ -78,6 +79,7 @@ export async function createExecution(
         create_date: now(),
       })
       .execute();
+    await notifyExecutionChanged(trx, row.id);
     return row;
   });
 }

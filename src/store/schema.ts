@@ -40,6 +40,7 @@ export interface Database {
   workers: WorkersTable;
   pipeline_filesystems: PipelineFilesystemsTable;
   external_repositories: ExternalRepositoriesTable;
+  log_chunks: LogChunksTable;
 }
 
 export interface StreamTicketsTable {
@@ -453,3 +454,12 @@ export interface ObjectPermissionsTable {
 export type WorkspaceMemberRow = Selectable<WorkspaceMembersTable>;
 export type PermissionSetRow = Selectable<PermissionSetsTable>;
 export type MemberGroupRow = Selectable<MemberGroupsTable>;
+
+/** Whole lines of an action's log, copied from the server's file for servers sharing PostgreSQL (014-02). */
+export interface LogChunksTable {
+  action_execution_id: string;
+  first_line: number;
+  line_count: number;
+  byte_end: number;
+  data: Buffer;
+}

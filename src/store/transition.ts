@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { notifyExecutionChanged } from './change-feed.ts';
 import {
   actionStatusesLeadingTo,
   canTransition,
@@ -9,6 +10,7 @@ import {
   type ExecutionStatus,
 } from '../domain/status.ts';
 import type { Db } from './database.ts';
+import { isPostgres } from './dialect.ts';
 import type { ActionExecutionsTable, Database, ExecutionRow, ExecutionsTable } from './schema.ts';
 import { now } from './time.ts';
 
@@ -88,19 +90,29 @@ export async function transition(
   hooks: readonly TransitionHook[] = [],
 ): Promise<ExecutionRow | undefined> {
   checkMoves(change);
+  const postgres = isPostgres(db);
   return db.transaction().execute(async (trx) => {
     const at = now();
     let execution: ExecutionRow | undefined;
     let executionMove: TransitionEvent['executionMove'] = null;
     if (change.execution) {
       const { from, to, fields } = change.execution;
-      const before = await trx
+      let read = trx
         .selectFrom('executions')
-        .select('status')
+        .select(['status', 'pipeline_id'])
         .where('id', '=', executionId)
-        .where('status', 'in', from)
-        .executeTakeFirst();
+        .where('status', 'in', from);
+      // PostgreSQL, where several servers share the queue: the row stays locked until commit, and a row
+      // another server is moving right now counts as already moved (it won) instead of being waited for.
+      if (postgres) read = read.forUpdate().skipLocked();
+      const before = await read.executeTakeFirst();
       if (!before) return undefined;
+      if (
+        before.status === 'ENQUEUED' &&
+        to === 'INPROGRESS' &&
+        !(await mayStart(trx, before.pipeline_id, executionId))
+      )
+        return undefined;
       execution = await trx
         .updateTable('executions')
         .set({ ...fields, status: to })
@@ -174,8 +186,35 @@ export async function transition(
         .execute();
     }
     for (const hook of hooks) await hook(trx, { execution, executionMove, actions: moved });
+    // Other server processes on the same PostgreSQL learn of the change when it commits (live streams, queue).
+    await notifyExecutionChanged(trx, executionId);
     return execution;
   });
+}
+
+/**
+ * Whether a queued execution may start now as far as its pipeline is concerned: a pipeline without
+ * concurrent runs starts one only while none of its others runs. The engine already picks by this rule;
+ * this check makes it hold between server processes too: the pipeline row is locked (PostgreSQL) so that
+ * two servers starting runs of one pipeline take turns, and the second sees the first's run.
+ */
+async function mayStart(
+  trx: Transaction<Database>,
+  pipelineId: number,
+  executionId: number,
+): Promise<boolean> {
+  let read = trx.selectFrom('pipelines').select('concurrent_pipeline_runs').where('id', '=', pipelineId);
+  if (isPostgres(trx)) read = read.forUpdate();
+  const pipeline = await read.executeTakeFirst();
+  if (!pipeline || pipeline.concurrent_pipeline_runs) return true;
+  const other = await trx
+    .selectFrom('executions')
+    .select('id')
+    .where('pipeline_id', '=', pipelineId)
+    .where('id', '!=', executionId)
+    .where('status', 'in', ['INPROGRESS', 'TERMINATING'])
+    .executeTakeFirst();
+  return other === undefined;
 }
 
 /**

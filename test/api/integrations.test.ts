@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveIntegrationAuth } from '../../src/engine/integrations.ts';
 import { loadSecretKey, SecretBox } from '../../src/secrets/cipher.ts';
 import { getWorkspace } from '../../src/store/workspaces.ts';
+import { storedDatabaseBytes } from '../support/database.ts';
 import { startGantry, type Harness } from '../support/harness.ts';
 
 let h: Harness;
@@ -18,13 +18,9 @@ before(async () => {
 });
 after(() => h.close());
 
-/** Every byte of the SQLite database files (main file, WAL, shared memory). */
-function databaseBytes(): Buffer {
-  return Buffer.concat(
-    readdirSync(h.dataDir)
-      .filter((f) => f.startsWith('gantry.db'))
-      .map((f) => readFileSync(path.join(h.dataDir, f))),
-  );
+/** Everything the database stores (SQLite files or PostgreSQL rows). */
+function databaseBytes(): Promise<Buffer> {
+  return storedDatabaseBytes(h.databaseUrl, h.dataDir);
 }
 
 test('integrations: create, list, get by identifier or hash_id, patch, delete', async () => {
@@ -130,7 +126,7 @@ test('integrations: the password is never shown or stored in clear; sending it b
   const changed = await h.request('PATCH', `${I}/secret`, { password: 'new-password-123' });
   assert.equal(changed.status, 200);
   assert.notEqual(changed.body.password, shown);
-  const bytes = databaseBytes();
+  const bytes = await databaseBytes();
   assert.notEqual(bytes.indexOf('registry.example.com'), -1, 'the check reads where the rows are');
   for (const secret of [PASSWORD, 'new-password-123', 'hub-secret-xyz'])
     assert.equal(bytes.indexOf(secret), -1, `${secret} is not in the database files`);
@@ -168,7 +164,7 @@ test('integrations: types Gantry cannot use are stored with credentials sealed, 
   assert.equal(created[2].auth_type, 'OIDC');
   assert.equal(created[2].google_project, 'proj');
   const shown = JSON.stringify((await h.request('GET', I)).body);
-  const bytes = databaseBytes();
+  const bytes = await databaseBytes();
   for (const secret of secretValues) {
     assert.ok(!shown.includes(secret), `${secret} is never shown`);
     assert.equal(bytes.indexOf(secret), -1, `${secret} is sealed at rest`);

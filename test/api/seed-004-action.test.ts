@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { storedDatabaseBytes } from '../support/database.ts';
 import { startGantry, type Harness } from '../support/harness.ts';
 import { assertBuddyError } from '../support/api.ts';
 
@@ -259,12 +258,10 @@ describe('secrets in actions', () => {
   const PASSWORD = 'Registry-Pa55word-f00d-c0ffee';
   const SECRET_VARIABLE = 'Variable-Secret-beef-cafe-1234';
 
-  function stored(): Buffer {
-    const files = ['gantry.db', 'gantry.db-wal']
-      .map((f) => path.join(h.dataDir, f))
-      .filter((f) => existsSync(f));
-    assert.ok(files.length > 0);
-    return Buffer.concat(files.map((f) => readFileSync(f)));
+  async function stored(): Promise<Buffer> {
+    const bytes = await storedDatabaseBytes(h.databaseUrl, h.dataDir);
+    assert.ok(bytes.length > 0);
+    return bytes;
   }
 
   test('a registry password and an encrypted variable never come back in clear and are not stored in clear', async () => {
@@ -298,7 +295,7 @@ describe('secrets in actions', () => {
     // Sending the shown value back keeps the secret rather than replacing it with the placeholder.
     assert.equal(responses[4].password, a.password);
 
-    const bytes = stored();
+    const bytes = await stored();
     assert.ok(bytes.includes('registry.example.test'), 'the action is in the database files');
     assert.ok(!bytes.includes(PASSWORD), 'password stored in clear');
     assert.ok(!bytes.includes(SECRET_VARIABLE), 'encrypted variable stored in clear');

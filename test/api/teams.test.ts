@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startGantry, type Harness } from '../support/harness.ts';
+import { databaseArgs, startGantry, type Harness } from '../support/harness.ts';
 import { assertBuddyError } from '../support/api.ts';
 
 const run = promisify(execFile);
@@ -187,6 +187,7 @@ describe('members and invitations', () => {
         'create',
         '--data-dir',
         h.dataDir,
+        ...databaseArgs(h),
         '--name',
         'dora-ci',
         '--user',

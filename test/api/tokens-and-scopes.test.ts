@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { firstAdmin, createToken } from '../../src/store/identity.ts';
-import { startGantry, TEST_IMAGE, type Harness } from '../support/harness.ts';
+import { databaseArgs, startGantry, TEST_IMAGE, type Harness } from '../support/harness.ts';
 import { assertBuddyError, snapshotRows } from '../support/api.ts';
 
 const run = promisify(execFile);
@@ -362,6 +362,7 @@ describe('gantry token create (CLI)', () => {
       'create',
       '--data-dir',
       h.dataDir,
+      ...databaseArgs(h),
       '--name',
       'x',
       '--scopes',
@@ -397,6 +398,7 @@ describe('gantry token create (CLI)', () => {
       'create',
       '--data-dir',
       h.dataDir,
+      ...databaseArgs(h),
       '--name',
       'y',
       '--scopes',
@@ -411,6 +413,7 @@ describe('gantry token create (CLI)', () => {
       'create',
       '--data-dir',
       h.dataDir,
+      ...databaseArgs(h),
       '--name',
       'y',
       '--scopes',

@@ -6,16 +6,20 @@ import { after, before, test } from 'node:test';
 import { IllegalTransitionError } from '../../src/domain/status.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import { transition } from '../../src/store/transition.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { seedExecution } from '../support/store.ts';
 
 let db: Db;
 let dir: string;
+let database: TestDatabase;
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gantry-store-'));
-  db = await openDatabase('', dir);
+  database = await createTestDatabase();
+  db = await openDatabase(database.url, dir);
 });
 after(async () => {
   await db.destroy();
+  await database.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,6 +8,7 @@ import type { ContainerRuntime } from '../../src/runtime/container-runtime.ts';
 import { createGantry, type Gantry } from '../../src/server.ts';
 import type { DispatcherOptions } from '../../src/triggers/webhook-dispatcher.ts';
 import { readFileSync } from 'node:fs';
+import { createTestDatabase } from './database.ts';
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
@@ -31,6 +32,8 @@ export interface Response {
 export interface Harness {
   gantry: Gantry;
   dataDir: string;
+  /** The server's `databaseUrl` ('' = SQLite in dataDir); the suite's database kind decides (test/support/database.ts). */
+  databaseUrl: string;
   token: string;
   baseUrl: string;
   /** In-process request through Fastify's inject; JSON in and out. */
@@ -60,6 +63,9 @@ export async function startGantry(
 ): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gantry-test-'));
   const port = options.listen ? await freePort() : 8080;
+  // A database of the suite's kind unless the test names one: the data directory's, so that a server
+  // started again on it finds its data; dropped on close with a data directory the harness made.
+  const database = options.config?.databaseUrl === undefined ? await createTestDatabase(dataDir) : null;
   const config = loadConfig({
     flags: {
       dataDir,
@@ -71,6 +77,7 @@ export async function startGantry(
       allowedRepositoryRoots: [tmpdir()],
       // No background fetches of test repositories unless a test asks for polling.
       repositoryPollSeconds: 0,
+      ...(database ? { databaseUrl: database.url } : {}),
       ...options.config,
     },
   });
@@ -88,6 +95,7 @@ export async function startGantry(
       return gantry;
     },
     dataDir,
+    databaseUrl: config.databaseUrl,
     token,
     baseUrl: config.publicUrl,
     async request(method, url, body, opts = {}) {
@@ -121,6 +129,7 @@ export async function startGantry(
     },
     async close() {
       await gantry.close();
+      if (!options.dataDir) await database?.drop();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -245,4 +254,9 @@ export async function logsOf(
     lines.push(...(res.body.logs as string[]));
     if (res.body.logs.length < 1000) return lines;
   }
+}
+
+/** The `--database-url` flag a CLI command needs to reach the same database as `h` (none on SQLite). */
+export function databaseArgs(h: Harness): string[] {
+  return h.databaseUrl === '' ? [] : ['--database-url', h.databaseUrl];
 }
