@@ -543,7 +543,7 @@ export function PipelineForm(props: {
         <legend>Runs</legend>
         <CheckField form={form} name="always_from_scratch" label="Always deploy from scratch" />
         <CheckField form={form} name="auto_clear_cache" label="Clear the cache before each run" />
-        <CheckField form={form} name="paused" label="Paused (schedules and pushes do not start runs)" />
+        <CheckField form={form} name="paused" label="Paused (the schedule starts no runs)" />
         <CheckField form={form} name="disabled" label="Disabled" />
       </fieldset>
       <FormFooter form={form} submit={p ? 'Save pipeline' : 'Create pipeline'} onCancel={props.onCancel}>
