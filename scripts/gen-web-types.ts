@@ -1,5 +1,5 @@
 // Generates src/web/api-types.ts, the web UI's API types, from the OpenAPI document the server
-// serves (GET /api/openapi.json), with openapi-typescript. test/api/web-types.test.ts fails when the
+// serves (GET /api/openapi.json), with openapi-typescript. test/web/web-types.test.ts fails when the
 // checked-in file differs from what this produces, so a route's schema change reaches the UI's types.
 //   usage: node --import tsx scripts/gen-web-types.ts [--check]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
