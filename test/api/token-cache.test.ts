@@ -58,7 +58,7 @@ test('a user renamed through the API shows the new name to a cached token', asyn
 test('a token deleted by another process is refused within the time bound', async () => {
   const t = await newToken();
   assert.equal((await h.request('GET', '/api/workspaces', undefined, { token: t.token })).status, 200);
-  const other = await openDatabase('', h.dataDir);
+  const other = await openDatabase(h.databaseUrl, h.dataDir);
   try {
     await other.deleteFrom('tokens').where('id', '=', t.id).execute();
   } finally {
