@@ -25,8 +25,13 @@ export class ApiError extends Error {
       if (fields.includes(first)) return first;
     }
     for (const f of fields) if (m.startsWith(`${f}:`) || m.startsWith(`${f} `)) return f;
-    for (const f of fields) if (new RegExp(`\\b${f}\\b`).test(m)) return f;
-    return null;
+    // The field named first is the subject: "an SSH_KEY value must be a private key" is about `value`.
+    let first: { field: string; at: number } | null = null;
+    for (const f of fields) {
+      const at = m.search(new RegExp(`\\b${f}\\b`));
+      if (at >= 0 && (first === null || at < first.at)) first = { field: f, at };
+    }
+    return first?.field ?? null;
   }
 }
 

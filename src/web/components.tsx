@@ -489,14 +489,17 @@ export function ResourceList<T>(props: {
   form?: (item: T | undefined, done: () => void) => ComponentChildren;
   addLabel?: string;
   empty?: string;
+  /** Shown inside another list's row (an environment's variables): no panel of its own, an h3. */
+  nested?: boolean | undefined;
   children?: ComponentChildren;
 }): JSX.Element {
   const { data, error, reload } = useData(props.load, props.deps);
   const [editing, setEditing] = useState<string | number | null>(null);
   const [titleId] = useState(() => `list${++formCounter}`);
+  const Heading = props.nested ? 'h3' : 'h2';
   return (
-    <section class="panel" aria-labelledby={titleId}>
-      <h2 id={titleId}>{props.title}</h2>
+    <section class={props.nested ? 'nested' : 'panel'} aria-labelledby={titleId}>
+      <Heading id={titleId}>{props.title}</Heading>
       <ErrorBox error={error} />
       {!data && !error && <Loading />}
       {data && data.length === 0 && <p class="muted">{props.empty ?? 'None yet.'}</p>}
@@ -531,5 +534,77 @@ export function ResourceList<T>(props: {
         </Disclosure>
       )}
     </section>
+  );
+}
+
+/** Runs one change of a list row at a time (a role, a permission set, a removal), keeping its error. */
+function useRowChange(): { busy: boolean; error: unknown; run: (change: () => Promise<void>) => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = (change: () => Promise<void>): void => {
+    setBusy(true);
+    setError(null);
+    change().then(
+      () => setBusy(false),
+      (e: unknown) => {
+        setBusy(false);
+        setError(e);
+      },
+    );
+  };
+  return { busy, error, run };
+}
+
+/**
+ * A button in a list row that changes the row at once ("Make admin", "Remove"): `hidden` names the row
+ * for screen readers; a refusal from the API shows beside it instead of vanishing.
+ */
+export function RowButton(props: {
+  label: string;
+  hidden?: string;
+  onClick: () => Promise<void>;
+}): JSX.Element {
+  const change = useRowChange();
+  return (
+    <>
+      <button type="button" class="small" disabled={change.busy} onClick={() => change.run(props.onClick)}>
+        {props.label}
+        {props.hidden && <span class="visually-hidden"> {props.hidden}</span>}
+      </button>
+      <ErrorBox error={change.error} />
+    </>
+  );
+}
+
+/** A select in a list row that saves on change (a member's role, a permission set), with its error. */
+export function RowSelect(props: {
+  label: string;
+  value: string;
+  options: readonly (string | [value: string, label: string])[];
+  onChoose: (value: string) => Promise<void>;
+}): JSX.Element {
+  const change = useRowChange();
+  return (
+    <>
+      <select
+        aria-label={props.label}
+        value={props.value}
+        disabled={change.busy}
+        onChange={(e) => {
+          const value = (e.currentTarget as HTMLSelectElement).value;
+          change.run(() => props.onChoose(value));
+        }}
+      >
+        {props.options.map((o) => {
+          const [value, label] = Array.isArray(o) ? o : [o, o];
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+      <ErrorBox error={change.error} />
+    </>
   );
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.ts';
+import { generateSshKey } from '../../src/secrets/ssh-keys.ts';
 import { axeViolations, horizontalOverflow, startBrowser, type Browser } from '../support/browser.ts';
 import { git, makeRepo, startGantry, waitForExecution, type Harness } from '../support/harness.ts';
 
@@ -250,17 +251,17 @@ step('the pipeline page updates live when a run starts elsewhere', async () => {
 step('variables and secrets, environments, integrations and tokens through the forms', async () => {
   await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=variables`);
   await page.getByRole('button', { name: 'Add a variable' }).click();
-  await page.getByLabel('Key').fill('1bad');
+  await page.getByLabel('Key', { exact: true }).fill('1bad');
   await page.getByLabel('Value').fill('x');
   await page.getByRole('button', { name: 'Add variable' }).click();
-  await page.locator('.field.invalid').getByLabel('Key').waitFor();
-  await page.getByLabel('Key').fill('PLAIN');
+  await page.locator('.field.invalid').getByLabel('Key', { exact: true }).waitFor();
+  await page.getByLabel('Key', { exact: true }).fill('PLAIN');
   await page.getByLabel('Value').fill('visible-value');
   await page.getByRole('button', { name: 'Add variable' }).click();
   await page.locator('code.value', { hasText: 'visible-value' }).waitFor();
 
   await page.getByRole('button', { name: 'Add a variable' }).click();
-  await page.getByLabel('Key').fill('SECRET_ONE');
+  await page.getByLabel('Key', { exact: true }).fill('SECRET_ONE');
   await page.getByLabel('Secret (encrypted, never shown again)').check();
   await page.getByLabel('Value').fill('s3cr3t-value');
   await page.getByRole('button', { name: 'Add variable' }).click();
@@ -271,11 +272,98 @@ step('variables and secrets, environments, integrations and tokens through the f
   assert.ok(!(await page.content()).includes('s3cr3t-value'), 'a secret value reached the page');
   await page.getByRole('button', { name: 'Cancel' }).click();
 
+  // The workspace's own SSH key: its public half and fingerprint are shown, the private key never.
+  const wsVars = (await h.request('GET', '/api/workspaces/acme/variables')).body.variables;
+  const idWorkspace = wsVars.find((v: any) => v.key === 'id_workspace');
+  const idRow = page.locator('li.row', { hasText: 'id_workspace' });
+  await idRow.getByText('SSH key', { exact: true }).waitFor();
+  await idRow.locator('.copyline code', { hasText: idWorkspace.public_value }).waitFor();
+  await idRow.getByText(idWorkspace.key_fingerprint).waitFor();
+  assert.ok(!(await page.content()).includes('PRIVATE KEY'), 'a private key reached the page');
+
+  // Edit a plain variable, then delete it.
+  await page.getByRole('button', { name: 'Edit PLAIN' }).click();
+  await page.getByLabel('Value').fill('changed-value');
+  await page.getByRole('button', { name: 'Save variable' }).click();
+  await page.locator('code.value', { hasText: 'changed-value' }).waitFor();
+  b.confirmNext('variable PLAIN');
+  await page.getByRole('button', { name: 'Delete variable PLAIN' }).click();
+  await page.locator('li.row', { hasText: 'PLAIN' }).waitFor({ state: 'detached' });
+  const keys = async (query = ''): Promise<string[]> =>
+    (await h.request('GET', `/api/workspaces/acme/variables${query}`)).body.variables.map((v: any) => v.key);
+  assert.ok(!(await keys()).includes('PLAIN'), 'the variable was deleted');
+
+  // Project scope: an SSH key; a value that is no key is refused under the field.
+  const key = generateSshKey('deploy@example.com');
+  // The server derives the public half from the private key, which holds no comment.
+  const publicKey = key.publicKey.split(' ').slice(0, 2).join(' ');
+  await page.goto(`${state.projectUrl!}?tab=variables`);
+  await page.getByRole('button', { name: 'Add a variable' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('DEPLOY_KEY');
+  await page.getByLabel('Type').selectOption('SSH_KEY');
+  await page.getByLabel('Private key').fill('not a key');
+  await page.getByLabel('File path').fill('~/.ssh/id_deploy');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('.field.invalid').getByLabel('Private key').waitFor();
+  await page.getByLabel('Private key').fill(key.privateKey);
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  const deployRow = page.locator('li.row', { hasText: 'DEPLOY_KEY' });
+  await deployRow.locator('.copyline code', { hasText: publicKey }).waitFor();
+  await deployRow.getByText('~/.ssh/id_deploy').waitFor();
+  assert.ok(!(await page.content()).includes('PRIVATE KEY'), 'the private key was shown again');
+  const projectVars = (await h.request('GET', '/api/workspaces/acme/variables?project_name=web')).body
+    .variables;
+  const deploy = projectVars.find((v: any) => v.key === 'DEPLOY_KEY');
+  assert.equal(deploy.public_value, publicKey);
+  assert.equal(deploy.encrypted, true);
+
+  // Pipeline and action scope.
+  const pipelineId = (await h.request('GET', '/api/workspaces/acme/projects/web/pipelines')).body.pipelines[0]
+    .id;
+  await page.goto(`${state.pipelineUrl!}?tab=variables`);
+  await page.getByRole('button', { name: 'Add a variable' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('PIPELINE_VAR');
+  await page.getByLabel('Value').fill('p');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('li.row', { hasText: 'PIPELINE_VAR' }).waitFor();
+  assert.deepEqual(await keys(`?pipeline_id=${pipelineId}`), ['PIPELINE_VAR']);
+  await page.goto(state.pipelineUrl!);
+  await page.getByRole('link', { name: 'Test', exact: true }).click();
+  await page.getByRole('heading', { name: 'Action variables' }).waitFor();
+  state.actionUrl = page.url();
+  await page.getByRole('button', { name: 'Add a variable' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('ACTION_VAR');
+  await page.getByLabel('Value').fill('a');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('li.row', { hasText: 'ACTION_VAR' }).waitFor();
+  const actionId = Number(/\/actions\/(\d+)/.exec(state.actionUrl)![1]);
+  assert.deepEqual(await keys(`?action_id=${actionId}`), ['ACTION_VAR']);
+
   await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=environments`);
   await page.getByRole('button', { name: 'Add an environment' }).click();
   await page.getByLabel('Name', { exact: true }).fill('Staging');
   await page.getByRole('button', { name: 'Add environment' }).click();
   await page.locator('li.row', { hasText: 'Staging' }).waitFor();
+
+  // Environment scope: a secret of the environment.
+  await page.getByRole('button', { name: 'Variables of Staging' }).click();
+  await page.getByRole('heading', { name: 'Variables of Staging' }).waitFor();
+  await page.getByRole('button', { name: 'Add a variable' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('STAGING_TOKEN');
+  await page.getByLabel('Secret (encrypted, never shown again)').check();
+  await page.getByLabel('Value').fill('env-s3cret');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await page.locator('li.row', { hasText: 'STAGING_TOKEN' }).getByText('secret', { exact: true }).waitFor();
+  assert.ok(!(await page.content()).includes('env-s3cret'), 'a secret value reached the page');
+  const stagingId = (await h.request('GET', '/api/workspaces/acme/environments')).body.environments.find(
+    (e: any) => e.name === 'Staging',
+  ).id;
+  const envVars = (await h.request('GET', `/api/workspaces/acme/variables?environment_id=${stagingId}`)).body
+    .variables;
+  assert.deepEqual(
+    envVars.map((v: any) => [v.key, v.encrypted, v.environment?.id]),
+    [['STAGING_TOKEN', true, stagingId]],
+  );
 
   await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=integrations`);
   await page.getByRole('button', { name: 'Add an integration' }).click();
@@ -385,6 +473,34 @@ step('workspace groups and their members, the project team, through the forms', 
     assert.ok(i < 300, 'the role change reached the server');
     await new Promise((r) => setTimeout(r, 100));
   }
+
+  // The group is added to every new project with the Runners set; with the member's own
+  // auto-assignment above, a project created now starts with both.
+  await page.getByRole('button', { name: `Edit Devs ${XSS}` }).click();
+  await page.getByLabel('Add to every new project').check();
+  await page.getByLabel('With the permission set').selectOption({ label: 'Runners' });
+  await page.getByRole('button', { name: 'Save group' }).click();
+  await page.getByRole('button', { name: `Edit Devs ${XSS}` }).waitFor();
+  const devsSaved = (await h.request('GET', `/api/workspaces/acme/groups/${devs.id}`)).body;
+  assert.equal(devsSaved.auto_assign_to_new_projects, true);
+  assert.equal(devsSaved.auto_assign_permission_set_id, runners.id);
+  await page.goto(`${h.baseUrl}/#/workspaces/acme`);
+  await page.getByRole('button', { name: 'New project' }).click();
+  await page.getByLabel('Display name').fill('Docs');
+  await page.getByLabel('Name (URL)').fill('docs');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('heading', { name: 'Docs' }).waitFor();
+  await page.goto(`${page.url().replace(/\?.*$/, '')}?tab=team`);
+  assert.equal(
+    await page.getByLabel(`Permission set of Devs ${XSS}`).inputValue(),
+    String(runners.id),
+    'the group was added to the new project with its set',
+  );
+  assert.equal(
+    await page.getByLabel('Permission set of dev (dev@example.com)').inputValue(),
+    String(runners.id),
+    'the member was added to the new project with its set',
+  );
 
   // The project's team: the member with the custom set, the group with a built-in one.
   await page.goto(`${state.projectUrl!}?tab=team`);
@@ -506,15 +622,62 @@ step(
       staging.permissions.groups.map((g: any) => g.access_level),
       ['MANAGE'],
     );
+
+    // Integration permissions, saved and read back after a reload.
+    await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=integrations`);
+    await page.getByRole('button', { name: 'Edit Hub' }).click();
+    await page.getByLabel('Everyone else').selectOption('DENIED');
+    await page.getByLabel('Workspace administrators').selectOption('USE_ONLY');
+    await page.getByLabel('Give a member its own level').selectOption({ label: 'dev (dev@example.com)' });
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByLabel('Level of dev (dev@example.com)').selectOption('MANAGE');
+    await page.getByRole('button', { name: 'Save permissions' }).click();
+    await page.getByText('Permissions saved.').waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Edit Hub' }).click();
+    assert.equal(await page.getByLabel('Everyone else').inputValue(), 'DENIED');
+    assert.equal(await page.getByLabel('Workspace administrators').inputValue(), 'USE_ONLY');
+    assert.equal(await page.getByLabel('Level of dev (dev@example.com)').inputValue(), 'MANAGE');
+    const hub = (await h.request('GET', '/api/workspaces/acme/integrations')).body.integrations.find(
+      (i: any) => i.name === 'Hub',
+    );
+    assert.equal(hub.permissions.others, 'DENIED');
+    assert.equal(hub.permissions.admins, 'USE_ONLY');
+    assert.deepEqual(
+      hub.permissions.users.map((u: any) => u.access_level),
+      ['MANAGE'],
+    );
     await assertInert();
   },
 );
 
+/** The folded-away forms and panels the page check opens, so they are checked too. */
+const OPEN = [
+  'New project',
+  'New pipeline',
+  'Run…',
+  'Add a variable',
+  'New token',
+  'New group',
+  'Add a member',
+  'Add a group',
+  'Edit Staging',
+  'Edit Hub',
+  'Edit DEPLOY_KEY',
+  `Members of Devs ${XSS}`,
+];
+
 step('every page fits 390 px without horizontal overflow and passes axe-core', async () => {
-  const pages = [
+  // A page, or a page and the folded-away parts to open on it instead of the usual ones.
+  const pages: (string | [string, string[]])[] = [
     `${h.baseUrl}/#/`,
     `${h.baseUrl}/#/workspaces/acme`,
     `${h.baseUrl}/#/workspaces/acme?tab=variables`,
+    // Before the plain tab: the same view stays mounted, with what the plain visit opened.
+    [
+      `${h.baseUrl}/#/workspaces/acme?tab=environments&open=variables`,
+      ['Variables of Staging', 'Add a variable'],
+    ],
     `${h.baseUrl}/#/workspaces/acme?tab=environments`,
     `${h.baseUrl}/#/workspaces/acme?tab=integrations`,
     `${h.baseUrl}/#/workspaces/acme?tab=members`,
@@ -524,36 +687,28 @@ step('every page fits 390 px without horizontal overflow and passes axe-core', a
     state.projectUrl!,
     `${state.projectUrl!}?tab=settings`,
     `${state.projectUrl!}?tab=team`,
+    `${state.projectUrl!}?tab=variables`,
+    `${state.projectUrl!}?tab=environments`,
     state.pipelineUrl!,
     `${state.pipelineUrl!}?tab=variables`,
     `${state.pipelineUrl!}?tab=settings`,
     `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=RUN_DOCKER_CONTAINER`,
     `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=DOCKERFILE`,
     `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=DOCKER_PUSH`,
+    state.actionUrl!,
     state.executionUrl!,
     `${h.baseUrl}/#/user`,
   ];
   const failures: string[] = [];
   for (const width of [390, 1280]) {
     await page.setViewportSize({ width, height: 844 });
-    for (const url of pages) {
+    for (const entry of pages) {
+      const [url, opens] = typeof entry === 'string' ? [entry, OPEN] : entry;
       await page.goto(url);
       await page.locator('main h1').first().waitFor();
       await page.waitForLoadState('networkidle').catch(() => {});
       // Open the forms that are folded away, so they are checked too.
-      for (const name of [
-        'New project',
-        'New pipeline',
-        'Run…',
-        'Add a variable',
-        'New token',
-        'New group',
-        'Add a member',
-        'Add a group',
-        'Edit Staging',
-        'Edit Hub',
-        `Members of Devs ${XSS}`,
-      ]) {
+      for (const name of opens) {
         const btn = page.getByRole('button', { name, exact: true });
         if ((await btn.count()) > 0) await btn.first().click();
       }

@@ -21,6 +21,11 @@ export interface Browser {
   page: Page;
   /** Errors the page threw or logged, and dialogs it opened (an XSS payload that ran would open one). */
   problems: string[];
+  /**
+   * Accepts the next confirm() whose message contains `text` (a Delete button asking first) instead of
+   * dismissing it and counting it as a problem.
+   */
+  confirmNext(text: string): void;
   close(): Promise<void>;
 }
 
@@ -35,11 +40,17 @@ export async function startBrowser(): Promise<Browser> {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
+  let expectedConfirm: string | null = null;
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
   page.on('dialog', (d) => {
+    if (expectedConfirm !== null && d.type() === 'confirm' && d.message().includes(expectedConfirm)) {
+      expectedConfirm = null;
+      void d.accept();
+      return;
+    }
     problems.push(`dialog: ${d.type()} ${d.message()}`);
     void d.dismiss();
   });
@@ -47,6 +58,9 @@ export async function startBrowser(): Promise<Browser> {
     context,
     page,
     problems,
+    confirmNext(text) {
+      expectedConfirm = text;
+    },
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

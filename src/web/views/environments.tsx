@@ -1,15 +1,18 @@
-/** Environments of a workspace or project: list, create, edit, delete, permissions. */
+/** Environments of a workspace or project: list, create, edit, delete, permissions, their variables. */
 import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
 import { EditDelete, FormFooter, ResourceList, TextField, useForm } from '../components.tsx';
 import type { Environment } from '../types.ts';
 import { PermissionsEditor, type ObjectPermissions } from './object-permissions.tsx';
+import { Variables } from './variables.tsx';
 
 const LEVELS = ['DEFAULT', 'USE_ONLY', 'MANAGE', 'DENIED'] as const;
 
 export function Environments(props: { ws: string; project?: string }): JSX.Element {
   const base = `${path('workspaces', props.ws)}/environments`;
   const query = props.project ? `?project_name=${encodeURIComponent(props.project)}` : '';
+  const [open, setOpen] = useState<string | null>(null);
   return (
     <ResourceList<Environment>
       title={props.project ? 'Project environments' : 'Workspace environments'}
@@ -25,8 +28,24 @@ export function Environments(props: { ws: string; project?: string }): JSX.Eleme
       form={(e, done) => <EnvironmentForm {...props} environment={e} onDone={done} />}
       row={(e, { edit, reload }) => (
         <>
-          <span class="strong grow">{e.name}</span>
-          <code class="muted">{e.identifier}</code>
+          <div class="grow">
+            <span class="strong">{e.name}</span> <code class="muted">{e.identifier}</code>
+            {open === e.id && (
+              <Variables
+                nested
+                scope={{ workspace: props.ws, environmentId: e.id }}
+                title={`Variables of ${e.name}`}
+              />
+            )}
+          </div>
+          <button
+            type="button"
+            class="small"
+            aria-expanded={open === e.id}
+            onClick={() => setOpen(open === e.id ? null : e.id)}
+          >
+            Variables <span class="visually-hidden">of {e.name}</span>
+          </button>
           <EditDelete
             name={e.name}
             what={`environment ${e.name}`}

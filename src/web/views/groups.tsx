@@ -8,6 +8,8 @@ import {
   ErrorBox,
   FormFooter,
   ResourceList,
+  RowButton,
+  RowSelect,
   SelectField,
   TextField,
   useData,
@@ -16,6 +18,9 @@ import {
 import type { BodyOf, Group, GroupMember, Member } from '../types.ts';
 
 export type { Group, Member };
+
+/** A group member's roles: a MANAGER may add and remove the group's members. */
+const ROLES = ['MEMBER', 'MANAGER'] as const;
 
 export interface PermissionSetRef {
   id: number;
@@ -161,28 +166,23 @@ function GroupMembers(props: { base: string; group: Group; members: Member[] }):
         {inGroup.map((m) => (
           <li key={m.id} class="row">
             <span class="grow">{who(m)}</span>
-            <select
-              aria-label={`Role of ${who(m)} in ${props.group.name}`}
+            <RowSelect
+              label={`Role of ${who(m)} in ${props.group.name}`}
               value={m.status ?? 'MEMBER'}
-              onChange={(e) =>
-                void api('PATCH', `${props.base}/${m.id}`, {
-                  status: (e.currentTarget as HTMLSelectElement).value,
-                }).then(reload)
-              }
-            >
-              <option value="MEMBER">MEMBER</option>
-              <option value="MANAGER">MANAGER</option>
-            </select>
-            <button
-              type="button"
-              class="small"
-              onClick={() => void api('DELETE', `${props.base}/${m.id}`).then(reload)}
-            >
-              Remove{' '}
-              <span class="visually-hidden">
-                {who(m)} from {props.group.name}
-              </span>
-            </button>
+              options={ROLES}
+              onChoose={async (status) => {
+                await api('PATCH', `${props.base}/${m.id}`, { status });
+                reload();
+              }}
+            />
+            <RowButton
+              label="Remove"
+              hidden={`${who(m)} from ${props.group.name}`}
+              onClick={async () => {
+                await api('DELETE', `${props.base}/${m.id}`);
+                reload();
+              }}
+            />
           </li>
         ))}
       </ul>
@@ -202,7 +202,7 @@ function GroupMembers(props: { base: string; group: Group; members: Member[] }):
               label="Member"
               options={free.map((m) => [String(m.id), who(m)] as [string, string])}
             />
-            <SelectField form={form} name="status" label="Role" options={['MEMBER', 'MANAGER']} />
+            <SelectField form={form} name="status" label="Role" options={ROLES} />
           </div>
           <FormFooter form={form} submit="Add to group" />
         </form>

@@ -8,6 +8,7 @@ import {
   EditDelete,
   FormFooter,
   ResourceList,
+  RowButton,
   SelectField,
   TextField,
   useData,
@@ -51,13 +52,14 @@ export function Members(props: { ws: string }): JSX.Element {
           {m.workspace_owner ? <span class="tag">owner</span> : m.admin && <span class="tag">admin</span>}
           {!m.workspace_owner && (
             <>
-              <button
-                type="button"
-                class="small"
-                onClick={() => void api('PATCH', `${base}/${m.id}`, { admin: !m.admin }).then(reload)}
-              >
-                {m.admin ? 'Revoke admin' : 'Make admin'} <span class="visually-hidden">{m.email}</span>
-              </button>
+              <RowButton
+                label={m.admin ? 'Revoke admin' : 'Make admin'}
+                hidden={m.email}
+                onClick={async () => {
+                  await api('PATCH', `${base}/${m.id}`, { admin: !m.admin });
+                  reload();
+                }}
+              />
               <EditDelete
                 name={m.email}
                 what={`member ${m.email}`}

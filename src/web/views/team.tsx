@@ -2,7 +2,15 @@
 import type { JSX } from 'preact';
 import { useRef } from 'preact/hooks';
 import { api, get, path } from '../api.ts';
-import { ErrorBox, FormFooter, ResourceList, SelectField, useForm } from '../components.tsx';
+import {
+  ErrorBox,
+  FormFooter,
+  ResourceList,
+  RowButton,
+  RowSelect,
+  SelectField,
+  useForm,
+} from '../components.tsx';
 import { useWorkspacePeople, who, type Group, type Member, type PermissionSetRef } from './groups.tsx';
 
 type WithSet<T> = T & { permission_set: PermissionSetRef };
@@ -58,28 +66,26 @@ function TeamList<T extends { id: number }>(props: {
       row={(x, { reload }) => (
         <>
           <span class="grow strong">{props.nameOf(x)}</span>
-          <select
-            aria-label={`Permission set of ${props.nameOf(x)}`}
+          <RowSelect
+            label={`Permission set of ${props.nameOf(x)}`}
             value={String(x.permission_set.id)}
-            onChange={(e) =>
-              void api('PATCH', `${props.base}/${x.id}`, {
-                permission_set: { id: Number((e.currentTarget as HTMLSelectElement).value) },
-              }).then(reload)
-            }
-          >
-            {props.sets.map((s) => (
-              <option key={s.id} value={String(s.id)}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-          <button
-            type="button"
-            class="small"
-            onClick={() => void api('DELETE', `${props.base}/${x.id}`).then(reload)}
-          >
-            Remove <span class="visually-hidden">{props.nameOf(x)}</span>
-          </button>
+            // Until the workspace's sets are in, the row's own set keeps the select from showing blank.
+            options={(props.sets.length > 0 ? props.sets : [x.permission_set]).map(
+              (s) => [String(s.id), s.name] as [string, string],
+            )}
+            onChoose={async (id) => {
+              await api('PATCH', `${props.base}/${x.id}`, { permission_set: { id: Number(id) } });
+              reload();
+            }}
+          />
+          <RowButton
+            label="Remove"
+            hidden={props.nameOf(x)}
+            onClick={async () => {
+              await api('DELETE', `${props.base}/${x.id}`);
+              reload();
+            }}
+          />
         </>
       )}
       addLabel={`Add a ${props.kind}`}
