@@ -60,7 +60,6 @@ async function prepareFilesystem(
       workTree: fs.workTree,
       indexFile: fs.indexFile,
       clean: work.cleanCheckout,
-      emptyWorkTree: () => fs.emptyWorkTree(),
       signal,
     });
     return null;

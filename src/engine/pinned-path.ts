@@ -12,8 +12,6 @@ import {
   unlinkSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -354,54 +352,5 @@ export function linkRegularFile(
   return linkPath;
 }
 
-/** How often one entry is looked at again when a container keeps changing it while it is removed. */
-const MAX_REMOVE_RETRIES = 100;
-
-/**
- * Removes everything inside the directory held by `dirFd`, never following a symbolic link, whatever a
- * container does meanwhile: every entry is named through the descriptor of its parent as one component
- * (unlink and rmdir never follow it), and a subdirectory is opened with O_NOFOLLOW and emptied through its
- * own descriptor. A directory swapped for a link after it was looked at is therefore either emptied where
- * it really is (inside) or refused by O_NOFOLLOW and its link removed; nothing outside is reached.
- */
-export async function removeContentsAt(dirFd: number): Promise<void> {
-  for (const name of await fsp.readdir(`/proc/self/fd/${dirFd}`)) await removeEntryAt(dirFd, name);
-}
-
-async function removeEntryAt(parentFd: number, name: string): Promise<void> {
-  const entry = `/proc/self/fd/${parentFd}/${name}`;
-  for (let attempt = 0; attempt < MAX_REMOVE_RETRIES; attempt += 1) {
-    let dir: FileHandle;
-    try {
-      dir = await fsp.open(entry, DIRECTORY);
-    } catch (err) {
-      const code = errCode(err);
-      if (code === 'ENOENT') return;
-      if (code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
-      try {
-        await fsp.unlink(entry); // a file or a link: the name itself goes
-        return;
-      } catch (unlinkErr) {
-        const again = errCode(unlinkErr);
-        if (again === 'ENOENT') return;
-        if (again !== 'EISDIR' && again !== 'EPERM') throw unlinkErr;
-        continue; // it became a directory meanwhile
-      }
-    }
-    try {
-      await removeContentsAt(dir.fd);
-    } finally {
-      await dir.close();
-    }
-    try {
-      await fsp.rmdir(entry);
-      return;
-    } catch (err) {
-      const code = errCode(err);
-      if (code === 'ENOENT') return;
-      // ENOTEMPTY: written to meanwhile; ENOTDIR: swapped for a link or file. Look again.
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
-    }
-  }
-  throw new Error(`"${name}" in the pipeline filesystem keeps changing; it could not be removed`);
-}
+/** Removal through descriptors lives with the checkout's writer; re-exported for the pipeline filesystem. */
+export { removeContentsAt } from '../repo/pinned-tree.ts';

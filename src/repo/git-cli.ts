@@ -34,6 +34,8 @@ export interface RunGitOptions {
   signal?: AbortSignal;
   /** Exit codes that are not errors (e.g. 1 for `rev-parse --verify --quiet` of a missing ref). */
   okCodes?: readonly number[];
+  /** Written to git's standard input, which is then closed (at once when there is none). */
+  input?: string;
 }
 
 export interface GitResult {
@@ -109,9 +111,12 @@ export function runGit(args: readonly string[], options: RunGitOptions = {}): Pr
     const child = spawn('git', [...args], {
       cwd: options.cwd,
       env: gitEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       signal: options.signal,
     });
+    // A git that exits before reading all of it makes the write fail with EPIPE; its exit code says why.
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
