@@ -15,7 +15,7 @@ import { getProjectById } from '../store/projects.ts';
 import type { ExecutionRow } from '../store/schema.ts';
 import { now, parseJson } from '../store/time.ts';
 import type { TransitionChange } from '../store/transition.ts';
-import { updateVariable } from '../store/variables.ts';
+import { isVariableEncrypted, updateVariable } from '../store/variables.ts';
 import { moveFilesystem } from '../store/workers.ts';
 import { getWorkspaceById } from '../store/workspaces.ts';
 import { ExecutionVariables } from './execution-variables.ts';
@@ -253,8 +253,10 @@ export class LocalRunnerPeer implements RunnerPeer {
     value: string,
     encrypted?: boolean,
   ): Promise<void> {
+    // Only a switch leaves a clear value behind (and on PostgreSQL forgetting it rewrites the table).
+    const switched = encrypted === true && !(await isVariableEncrypted(this.deps.db, storedId));
     await updateVariable(this.deps.db, storedId, encrypted === true ? { value, encrypted: 1 } : { value });
-    if (encrypted === true) await forgetOverwrittenValues(this.deps.db);
+    if (switched) await forgetOverwrittenValues(this.deps.db);
   }
 
   async previousStatus(executionId: number): Promise<ExecutionStatus | null> {

@@ -172,11 +172,29 @@ function openSqlite(url: string, dataDir: string): Db {
 
 /**
  * After a clear value was replaced by a sealed one (a variable switched to encrypted), makes the
- * database files forget the clear one: SQLite's write-ahead log still holds the page as it was until a
- * checkpoint copies the new page over it and the log is truncated (secure_delete already zeroed the
- * old cell in the page). Retries while readers hold the log. Nothing to do on other databases here.
+ * database files forget the clear one. SQLite: the write-ahead log still holds the page as it was until a
+ * checkpoint copies the new page over it and the log is truncated (secure_delete already zeroed the old
+ * cell in the page); retries while readers hold the log. PostgreSQL: an UPDATE leaves the old row version
+ * in the table's pages until VACUUM; VACUUM FULL rewrites the (small) variables table into a new file, so
+ * the old version is in no file PostgreSQL keeps. It waits at most 5 s for its lock; if it cannot get it,
+ * a plain VACUUM (which takes no exclusive lock and frees the dead version's space) runs instead.
+ * PostgreSQL's write-ahead log segments keep the change until they are recycled (see README).
  */
 export async function forgetOverwrittenValues(db: Db): Promise<void> {
+  if (isPostgres(db)) {
+    // VACUUM cannot run inside a transaction: one pooled connection, outside any.
+    await db.connection().execute(async (conn) => {
+      await sql`SET lock_timeout = '5s'`.execute(conn);
+      try {
+        await sql`VACUUM FULL variables`.execute(conn);
+      } catch {
+        await sql`VACUUM variables`.execute(conn);
+      } finally {
+        await sql`RESET lock_timeout`.execute(conn);
+      }
+    });
+    return;
+  }
   if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return;
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);

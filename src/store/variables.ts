@@ -63,6 +63,12 @@ export async function updateVariable(db: Db, id: number, patch: Partial<NewVaria
   return db.updateTable('variables').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
+/** Whether the stored variable `id` is encrypted (false when there is none). */
+export async function isVariableEncrypted(db: Db, id: number): Promise<boolean> {
+  const row = await db.selectFrom('variables').select('encrypted').where('id', '=', id).executeTakeFirst();
+  return row?.encrypted === 1;
+}
+
 export async function deleteVariable(db: Db, id: number): Promise<void> {
   await db.deleteFrom('variables').where('id', '=', id).execute();
 }
