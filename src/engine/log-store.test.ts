@@ -173,3 +173,49 @@ test("an appender continues the index where the file's lines are, even when a wr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the writer keeps nothing of the caller's buffer: output read into one reused buffer is stored intact", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    const secret = 'reuse-secret-42';
+    const pieces: { stream: string; bytes: Buffer }[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      const stream = i % 11 === 5 ? 'stderr' : 'stdout';
+      const text =
+        i % 97 === 0
+          ? `long ${'é'.repeat(40_000)} ${secret} end\n` // past the 64 KiB split, with a secret
+          : `${stream} ${i} ${i % 13 === 0 ? `token=${secret}` : 'plain'} ${'y'.repeat(i % 300)}\n`;
+      pieces.push({ stream, bytes: Buffer.from(text) });
+    }
+    const write = async (id: string, reuse: boolean): Promise<string> => {
+      const w = store.writer(id);
+      w.setTransform(secretMasker([secret]));
+      const shared = Buffer.alloc(256 * 1024);
+      for (const { stream, bytes } of pieces) {
+        // Reads that cut lines (and characters) anywhere.
+        for (let at = 0; at < bytes.length; at += 1013) {
+          const part = bytes.subarray(at, at + 1013);
+          let chunk = Buffer.from(part);
+          if (reuse) {
+            part.copy(shared);
+            chunk = shared.subarray(0, part.length);
+          }
+          const pending = w.write(chunk, stream);
+          // What the attach connection does once write returned: the next read lands in the same memory.
+          if (reuse) shared.fill(0x41);
+          if (pending) await pending;
+        }
+      }
+      await w.close();
+      return readFileSync(path.join(dir, `${id}.log`), 'utf8');
+    };
+    const fresh = await write('fresh', false);
+    const reused = await write('reused', true);
+    assert.ok(!fresh.includes(secret) && fresh.includes('token=***'));
+    assert.ok(!reused.includes('AAAA'), 'no byte of a later read leaked into the log');
+    assert.equal(reused, fresh);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

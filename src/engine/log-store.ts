@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../store/database.ts';
+import { BlockFile } from './block-file.ts';
 import { LogChunks } from './log-chunks.ts';
 
 /**
@@ -24,6 +25,11 @@ const INDEX_EVERY = 1000;
 const INDEX_BATCH = 512;
 /** Longer lines are split so that one line never holds unbounded memory. */
 const MAX_LINE_BYTES = 64 * 1024;
+/**
+ * Bytes not yet in the file above which write() applies back-pressure: the container stream runs ahead
+ * of the disk by this much instead of waiting on every write.
+ */
+const FILE_BEHIND_MAX = 1024 * 1024;
 
 export class LogStore {
   readonly events = new EventEmitter();
@@ -270,7 +276,7 @@ function charBoundary(bytes: Buffer, at: number): number {
  * again in the file.
  */
 export class LogWriter {
-  private readonly out: WriteStream;
+  private readonly out: BlockFile;
   /** Partial last line per output stream, so a stdout fragment never merges with a stderr line. */
   private readonly pending = new Map<string, Buffer>();
   private bytes = 0;
@@ -287,8 +293,6 @@ export class LogWriter {
   /** Opened with the first batch of index entries: most logs are shorter than INDEX_EVERY lines. */
   private index: WriteStream | null = null;
   private readonly indexFile: string;
-  /** Whether the file's writes are held until the reads of this turn of the event loop are in. */
-  private corked = false;
 
   constructor(
     file: string,
@@ -305,8 +309,7 @@ export class LogWriter {
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
     const flags = resume ? 'a' : 'w';
-    // A large buffer lets the container stream run ahead of the disk instead of waiting every 16 KB.
-    this.out = createWriteStream(file, { highWaterMark: 1024 * 1024, flags });
+    this.out = new BlockFile(file, flags, FILE_BEHIND_MAX);
     this.indexFile = file + '.idx';
     this.indexFlags = flags;
     if (resume) {
@@ -345,20 +348,6 @@ export class LogWriter {
     this.index.write(buf);
   }
 
-  /**
-   * Holds the file's writes until the event loop has taken in the reads that are ready (setImmediate
-   * runs after them): one write of everything a busy container sent meanwhile instead of one per read.
-   */
-  private holdWrites(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.out.cork();
-    setImmediate(() => {
-      this.corked = false;
-      this.out.uncork();
-    });
-  }
-
   setTransform(transform: LineTransform): void {
     this.transform = transform;
   }
@@ -366,11 +355,13 @@ export class LogWriter {
   /**
    * Appends raw output (bytes, or text as UTF-8). Returns a promise only when the file is behind and
    * the caller should wait before writing more (back-pressure for the container stream). The
-   * complete lines of a chunk go to the file in one write and are announced once: per-line writes
-   * and events were the main cost of streaming 100 MB.
+   * complete lines of a chunk are announced once: per-line writes and events were the main cost of
+   * streaming 100 MB. Nothing of `chunk` is kept past the call (the file copies what it writes, an
+   * open line is copied), so the caller may read the next output into the same buffer.
    */
   write(chunk: Buffer | string, stream = 'gantry'): Promise<void> | undefined {
     let bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const chunkMemory = bytes.buffer;
     const reach = this.transform.ranges !== undefined ? (this.transform.reach ?? 0) : 0;
     if (reach > 0) bytes = this.maskAcrossStreams(bytes, stream, reach);
     const written = this.bytes;
@@ -402,14 +393,14 @@ export class LogWriter {
       this.append(pieces, rest.subarray(0, cut).toString('utf8'), this.transform);
       rest = rest.subarray(cut);
     }
-    this.pending.set(stream, rest);
+    // The open line is kept, so it is copied unless it is already a buffer of this writer's own.
+    this.pending.set(stream, rest.buffer === chunkMemory ? Buffer.from(rest) : rest);
     if (pieces.length > 0) out.push(pieces.join(''));
     if (out.length === 0) return undefined;
     let ok = true;
-    this.holdWrites();
     for (const piece of out) ok = this.out.write(piece);
     this.onWrite(this.bytes - written);
-    return ok ? undefined : new Promise<void>((resolve) => this.out.once('drain', resolve));
+    return ok ? undefined : this.out.drained();
   }
 
   /**
@@ -535,10 +526,10 @@ export class LogWriter {
     }
     this.writeMarks();
     const index = this.index;
-    await Promise.all([
-      new Promise<void>((resolve) => this.out.end(resolve)),
-      index && new Promise<void>((resolve) => index.end(resolve)),
-    ]);
-    this.onClosed();
+    try {
+      await Promise.all([this.out.end(), index && new Promise<void>((resolve) => index.end(resolve))]);
+    } finally {
+      this.onClosed();
+    }
   }
 }

@@ -105,8 +105,9 @@ export interface LineMasker {
 export function secretMasker(secrets: readonly string[]): LineMasker {
   const forms = secretForms(secrets);
   const bytes = forms.map((f) => Buffer.from(f, 'utf8'));
-  const matcher = new ByteMatcher(bytes);
-  const ranges = (input: Buffer): [number, number][] => matcher.ranges(input);
+  // Built on first use: most logs never hold a secret, and the table costs milliseconds per action.
+  let matcher: ByteMatcher | null = null;
+  const ranges = (input: Buffer): [number, number][] => (matcher ??= new ByteMatcher(bytes)).ranges(input);
   const mask = ((line: string): string => {
     if (forms.length === 0) return line;
     const input = Buffer.from(line, 'utf8');
@@ -128,7 +129,7 @@ export function secretMasker(secrets: readonly string[]): LineMasker {
   mask.anyInBytes = (input) => minimal.some((n) => input.includes(n));
   mask.anyIn = (text) => mask.anyInBytes(Buffer.from(text, 'utf8'));
   mask.ranges = ranges;
-  mask.reach = matcher.maxLength;
+  mask.reach = Math.max(0, ...bytes.map((b) => b.length));
   return mask;
 }
 

@@ -225,6 +225,42 @@ test('20 MB of output arrives complete without being buffered in memory', async 
   }
 });
 
+test("attaching reads into one reused buffer: stdout and stderr stay apart and whole, a missing container is the engine's error", async () => {
+  // Interleaved writes of both streams, some larger than a read, some a few bytes.
+  const script =
+    'i=0; while [ $i -lt 300 ]; do echo "out $i $(head -c $((i * 97 % 5000)) /dev/zero | tr "\\0" x)"; ' +
+    'if [ $((i % 7)) -eq 3 ]; then echo "err $i" >&2; fi; i=$((i + 1)); done';
+  const id = await runtime.createContainer(spec({ cmd: ['sh', '-c', script] }));
+  try {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const { done } = await runtime.attachOutput(id, (chunk, stream) => {
+      // A view into the connection's buffer: copied, as every consumer must.
+      (stream === 'stdout' ? out : err).push(Buffer.from(chunk));
+    });
+    await runtime.startContainer(id);
+    assert.equal((await runtime.waitContainer(id)).exitCode, 0);
+    await done;
+    const expectedOut = Array.from(
+      { length: 300 },
+      (_, i) => `out ${i} ${'x'.repeat((i * 97) % 5000)}\n`,
+    ).join('');
+    const expectedErr = Array.from({ length: 300 }, (_, i) => i)
+      .filter((i) => i % 7 === 3)
+      .map((i) => `err ${i}\n`)
+      .join('');
+    assert.equal(Buffer.concat(out).toString(), expectedOut);
+    assert.equal(Buffer.concat(err).toString(), expectedErr);
+  } finally {
+    await runtime.removeContainer(id);
+  }
+  await assert.rejects(
+    runtime.attachOutput('gantry-no-such-container-' + runId, () => undefined),
+    (e: unknown) =>
+      e instanceof RuntimeError && /no such container/i.test(e.message) && /404/.test(e.message),
+  );
+});
+
 /** A build context holding just a Dockerfile. */
 function context(dockerfile: string): Readable {
   const pack = tar.pack();

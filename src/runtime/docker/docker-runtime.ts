@@ -22,8 +22,9 @@ import {
   statusCodeOf,
   toRuntimeError,
 } from './docker-errors.ts';
+import { attachConnection, type EngineAddress } from './attach-connection.ts';
 import {
-  demultiplex,
+  demultiplexStream,
   LineSplitter,
   progressError,
   progressMessages,
@@ -83,6 +84,8 @@ type BuildOptions = Parameters<ContainerRuntime['buildImage']>[0];
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly dockerHost: string;
+  /** Where attachOutput connects itself; null over TLS, where dockerode's attach is used. */
+  private readonly engineAddress: EngineAddress | null;
   private readonly limits: ContainerLimits;
   private readonly forbidRoot: boolean;
   /** Pinned volumes of the containers this process created and has not removed yet. */
@@ -99,7 +102,14 @@ export class DockerRuntime implements ContainerRuntime {
     this.dockerHost = options.dockerHost;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.forbidRoot = options.forbidRoot ?? false;
-    this.docker = new Docker(dockerConnectionOptions(options.dockerHost));
+    const connection = dockerConnectionOptions(options.dockerHost);
+    this.docker = new Docker(connection);
+    this.engineAddress =
+      connection.socketPath !== undefined
+        ? { socketPath: connection.socketPath }
+        : connection.protocol === 'http' && connection.host !== undefined
+          ? { host: connection.host, port: Number(connection.port) }
+          : null;
   }
 
   async ping(): Promise<void> {
@@ -270,12 +280,6 @@ export class DockerRuntime implements ContainerRuntime {
     id: string,
     onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>,
   ): Promise<{ done: Promise<void> }> {
-    // hijack: the engine upgrades the connection and hands us the raw socket, which we can pause for
-    // back-pressure. The engine registers the attachment before answering, so starting the container after
-    // this resolves loses no output.
-    const source = (await this.call(`attach to container ${id}`, () =>
-      this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, hijack: true }),
-    )) as unknown as Readable;
     // A failure of the consumer's own callback is passed on untouched; only stream failures are engine faults.
     let consumerFailure: { error: unknown } | undefined;
     const sink: OutputSink = (chunk, stream) => {
@@ -290,11 +294,23 @@ export class DockerRuntime implements ContainerRuntime {
         throw error;
       }
     };
-    const done = demultiplex(source, sink)
-      .catch((err: unknown) => {
-        throw consumerFailure ? consumerFailure.error : this.fail(err, `read output of container ${id}`);
-      })
-      .finally(() => source.destroy());
+    const action = `attach to container ${id}`;
+    let output: Promise<void>;
+    if (this.engineAddress !== null) {
+      // A connection of its own, read into one reusable buffer (attach-connection.ts).
+      const attached = await this.call(action, () => attachConnection(this.engineAddress!, id, sink));
+      output = attached.done;
+    } else {
+      // TLS: dockerode's hijacked socket, each read a buffer of its own. The engine registers the
+      // attachment before answering, so starting the container after this resolves loses no output.
+      const source = (await this.call(action, () =>
+        this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, hijack: true }),
+      )) as unknown as Readable;
+      output = demultiplexStream(source, sink).finally(() => source.destroy());
+    }
+    const done = output.catch((err: unknown) => {
+      throw consumerFailure ? consumerFailure.error : this.fail(err, `read output of container ${id}`);
+    });
     // The caller awaits `done` only after start/wait; mark it handled so an early failure cannot crash the
     // process as an unhandled rejection. The caller still sees the rejection when it awaits.
     done.catch(() => {});

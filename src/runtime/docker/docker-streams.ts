@@ -5,68 +5,119 @@ import type { OutputStream } from '../container-runtime.ts';
 export type OutputSink = (chunk: Buffer, stream: OutputStream) => void | Promise<void>;
 
 /**
- * Splits Docker's multiplexed attach stream (used when Tty is false) into stdout and stderr chunks.
+ * Splits Docker's multiplexed attach stream (used when Tty is false) into stdout and stderr blocks, in
+ * the buffer it was read into.
  *
  * Each frame is an 8-byte header (stream type 0/1/2, three zero bytes, big-endian uint32 payload length)
- * followed by the payload. Payload bytes are handed to `sink` as soon as they arrive, without waiting for
- * the whole frame, so memory use stays bounded by the socket's chunk size whatever the output volume.
- * Reading is driven by async iteration, so while `sink`'s promise is pending nothing more is read and
- * TCP back-pressure reaches the engine.
+ * followed by the payload. The payloads of consecutive frames of one stream in a read are moved
+ * together over the headers between them (one memmove each), so the sink gets one block per stream and
+ * read instead of one per frame piece: the log's per-block work (the secret pre-check, the line that
+ * continues from the last block) is paid a few hundred times per 100 MB instead of tens of thousands.
+ * Payload bytes are handed on as soon as they arrive, without waiting for the whole frame, so memory
+ * use stays bounded by the read size whatever the output volume.
+ *
+ * The sink gets views into the caller's read buffer, valid only during the call: it copies what it
+ * keeps. A sink's promise means "read no more until I am done" and is passed back from push().
  *
  * A header that does not look like one means the container has a TTY (raw, unframed output); from then on
  * everything is passed through as stdout.
  */
-export async function demultiplex(source: AsyncIterable<Buffer | string>, sink: OutputSink): Promise<void> {
-  const header = Buffer.alloc(8);
-  let headerFill = 0;
-  let remaining = 0; // payload bytes still due in the current frame
-  let current: OutputStream = 'stdout';
-  let raw = false;
-  let sawFrame = false;
+export class FrameDemultiplexer {
+  private readonly header = Buffer.alloc(8);
+  private headerFill = 0;
+  /** Payload bytes still due in the current frame. */
+  private remaining = 0;
+  private current: OutputStream = 'stdout';
+  private raw = false;
+  private sawFrame = false;
 
-  const emit = async (chunk: Buffer, stream: OutputStream): Promise<void> => {
-    if (chunk.length === 0) return;
-    const pending = sink(chunk, stream);
-    // Only await real promises: an extra microtask per chunk is measurable on 100 MB of output.
-    if (pending !== undefined) await pending;
-  };
+  constructor(private readonly sink: OutputSink) {}
 
-  for await (const data of source) {
-    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
-    if (raw) {
-      await emit(chunk, 'stdout');
-      continue;
+  /**
+   * Takes `buf[start, end)`; the demultiplexer may rearrange those bytes. Returns a promise when the sink
+   * asked to wait before more is read.
+   */
+  push(buf: Buffer, start = 0, end = buf.length): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    const emit = (from: number, to: number, stream: OutputStream): void => {
+      if (to <= from) return;
+      const pending = this.sink(buf.subarray(from, to), stream);
+      if (pending !== undefined) waits.push(pending);
+    };
+    if (this.raw) {
+      emit(start, end, 'stdout');
+      return settle(waits);
     }
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (remaining > 0) {
-        const end = Math.min(chunk.length, offset + remaining);
-        const piece = chunk.subarray(offset, end);
-        remaining -= piece.length;
-        offset = end;
-        await emit(piece, current);
+    // [runStart, out) holds the payload gathered so far for `this.current`; `at` is the read position.
+    let runStart = start;
+    let out = start;
+    let at = start;
+    while (at < end) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, end - at);
+        if (at !== out) buf.copyWithin(out, at, at + take);
+        out += take;
+        at += take;
+        this.remaining -= take;
         continue;
       }
-      const take = Math.min(8 - headerFill, chunk.length - offset);
-      chunk.copy(header, headerFill, offset, offset + take);
-      headerFill += take;
-      offset += take;
-      if (headerFill < 8) break; // header continues in the next chunk
-      headerFill = 0;
-      const type = header[0];
-      if ((type !== 0 && type !== 1 && type !== 2) || header[1] !== 0 || header[2] !== 0 || header[3] !== 0) {
-        raw = true;
-        await emit(Buffer.from(header), 'stdout'); // copy: `header` is reused
-        await emit(chunk.subarray(offset), 'stdout');
-        break;
+      const take = Math.min(8 - this.headerFill, end - at);
+      buf.copy(this.header, this.headerFill, at, at + take);
+      this.headerFill += take;
+      at += take;
+      if (this.headerFill < 8) break; // the header continues in the next read
+      this.headerFill = 0;
+      const h = this.header;
+      const type = h[0];
+      if ((type !== 0 && type !== 1 && type !== 2) || h[1] !== 0 || h[2] !== 0 || h[3] !== 0) {
+        this.raw = true;
+        emit(runStart, out, this.current);
+        // A copy: `header` is reused.
+        const pending = this.sink(Buffer.from(h), 'stdout');
+        if (pending !== undefined) waits.push(pending);
+        emit(at, end, 'stdout');
+        return settle(waits);
       }
-      sawFrame = true;
-      current = type === 2 ? 'stderr' : 'stdout';
-      remaining = header.readUInt32BE(4);
+      this.sawFrame = true;
+      const stream: OutputStream = type === 2 ? 'stderr' : 'stdout';
+      if (stream !== this.current) {
+        emit(runStart, out, this.current);
+        runStart = out;
+        this.current = stream;
+      }
+      this.remaining = h.readUInt32BE(4);
     }
+    emit(runStart, out, this.current);
+    return settle(waits);
   }
-  // Fewer than 8 bytes in total from a TTY container: they were never a header.
-  if (!raw && !sawFrame && headerFill > 0) await emit(Buffer.from(header.subarray(0, headerFill)), 'stdout');
+
+  /** The output ended: fewer than 8 bytes in total from a TTY container were never a header. */
+  end(): Promise<void> | undefined {
+    if (this.raw || this.sawFrame || this.headerFill === 0) return undefined;
+    const rest = Buffer.from(this.header.subarray(0, this.headerFill));
+    this.headerFill = 0;
+    return this.sink(rest, 'stdout') ?? undefined;
+  }
+}
+
+/** Demultiplexes a stream of separately allocated chunks (dockerode's hijacked socket) into `sink`. */
+export async function demultiplexStream(
+  source: AsyncIterable<Buffer | string>,
+  sink: OutputSink,
+): Promise<void> {
+  const demux = new FrameDemultiplexer(sink);
+  for await (const data of source) {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    const pending = demux.push(chunk);
+    if (pending !== undefined) await pending;
+  }
+  await demux.end();
+}
+
+function settle(waits: Promise<void>[]): Promise<void> | undefined {
+  if (waits.length === 0) return undefined;
+  if (waits.length === 1) return waits[0];
+  return Promise.all(waits).then(() => undefined);
 }
 
 /** One message of the engine's JSON progress streams (pull, push, build). */
