@@ -16,6 +16,7 @@ import { webhooksFor } from '../store/webhooks.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
 import { getWorkspaceById } from '../store/workspaces.ts';
+import { PeriodicTask } from './periodic-task.ts';
 import { diffRefs, type RefUpdate } from './ref-updates.ts';
 
 const REF_EVENTS: ReadonlySet<string> = new Set(['PUSH', 'CREATE_REF', 'DELETE_REF']);
@@ -63,10 +64,7 @@ export interface RefChangeSink {
  * project does not run on a repository's history).
  */
 export class RepositoryPoller {
-  private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
-  private tickAgain = false;
-  private stopped = true;
+  private readonly task: PeriodicTask;
   /** Looks at one project's repository are taken one at a time. */
   private readonly checking = new Map<number, Promise<unknown>>();
 
@@ -77,43 +75,27 @@ export class RepositoryPoller {
     /** Seconds between polls of a project without its own interval; 0 = no polling. */
     private readonly defaultIntervalSeconds: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.task = new PeriodicTask({
+      round: () => this.tick(),
+      failure: 'repository poll failed',
+      logger,
+      maxSleepMs: MAX_SLEEP_MS,
+      minSleepMs: 100,
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.poke();
+    this.task.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.task.stop();
   }
 
+  /** Looks at the due projects now (or right after the look under way). */
   poke(): void {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.tickAgain = true;
-      return;
-    }
-    this.ticking = true;
-    void this.tick()
-      .catch((err: unknown) => this.logger.error({ err }, 'repository poll failed'))
-      .then((nextMs) => this.sleep(nextMs ?? MAX_SLEEP_MS))
-      .finally(() => {
-        this.ticking = false;
-        if (this.tickAgain) {
-          this.tickAgain = false;
-          this.poke();
-        }
-      });
-  }
-
-  private sleep(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.poke(), Math.min(Math.max(ms, 100), MAX_SLEEP_MS));
-    this.timer.unref();
+    this.task.poke();
   }
 
   /** The interval of a project in seconds: its own, else the server's (0 = not polled). */
@@ -127,7 +109,7 @@ export class RepositoryPoller {
     const nowMs = Date.now();
     for (const { project, state } of await externalProjects(this.db)) {
       const interval = this.intervalOf(state?.poll_interval ?? null);
-      if (interval <= 0 || this.stopped) continue;
+      if (interval <= 0 || this.task.isStopped) continue;
       if (!(await this.watched(project))) {
         // Changes made while nobody listened start nothing later: the next look takes a new baseline.
         if (state?.refs) await forgetRefs(this.db, project.id);

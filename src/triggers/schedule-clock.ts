@@ -14,6 +14,7 @@ import {
   replaceSchedules,
   type ScheduleRow,
 } from '../store/schedules.ts';
+import { PeriodicTask } from './periodic-task.ts';
 import type { Triggers } from './triggers.ts';
 
 /** The clock wakes at least this often, so a slot written by another server is never missed for long. */
@@ -27,26 +28,31 @@ const MAX_SLEEP_MS = 30_000;
  * scheduled runs all failed is paused instead, as Buddy does.
  */
 export class ScheduleClock {
-  private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
-  private tickAgain = false;
-  private stopped = true;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly db: Db,
     private readonly triggers: Triggers,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.task = new PeriodicTask({
+      round: async () => {
+        await this.tick();
+        return this.untilNextSlot();
+      },
+      failure: 'schedule tick failed',
+      logger,
+      maxSleepMs: MAX_SLEEP_MS,
+      minSleepMs: 20,
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.poke();
+    this.task.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.task.stop();
   }
 
   /** Brings a pipeline's slots in line with its SCHEDULE events after a save; unchanged events keep their next slot. */
@@ -72,33 +78,15 @@ export class ScheduleClock {
     this.poke();
   }
 
+  /** Starts the due slots now (or right after the round under way). */
   poke(): void {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.tickAgain = true;
-      return;
-    }
-    this.ticking = true;
-    void this.tick()
-      .catch((err: unknown) => this.logger.error({ err }, 'schedule tick failed'))
-      .finally(() => {
-        this.ticking = false;
-        if (this.tickAgain) {
-          this.tickAgain = false;
-          this.poke();
-        } else void this.sleep();
-      });
+    this.task.poke();
   }
 
-  private async sleep(): Promise<void> {
-    if (this.stopped) return;
+  /** Milliseconds until the earliest slot of any server (null = none, or the database did not answer). */
+  private async untilNextSlot(): Promise<number | null> {
     const at = await earliestSchedule(this.db).catch(() => null);
-    if (this.stopped) return;
-    const wait =
-      at === null ? MAX_SLEEP_MS : Math.min(Math.max(Date.parse(at) - Date.now(), 20), MAX_SLEEP_MS);
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.poke(), wait);
-    this.timer.unref();
+    return at === null ? null : Date.parse(at) - Date.now();
   }
 
   /** Starts every due slot this server manages to claim; returns how many runs it started. */
