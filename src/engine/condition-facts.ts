@@ -8,8 +8,9 @@ import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import { userGroupNames } from '../store/groups.ts';
 import { getUser } from '../store/identity.ts';
-import { lastFinishedStatusByName, type Pipeline } from '../store/pipelines.ts';
+import { lastFinishedStatus, type Pipeline } from '../store/pipelines.ts';
 import type { ProjectRow } from '../store/schema.ts';
+import { pipelineReadableBy } from './run-permissions.ts';
 import { fromInline, loadExecutionLevels, mergeLevels } from './variable-scope.ts';
 
 /** The run a pipeline's trigger conditions are checked for, as resolved just before it is created. */
@@ -73,14 +74,19 @@ export async function triggerConditionBlocker(
   const pipelineStatuses = new Map<string, string>();
   for (const c of conditions) {
     if (c.trigger_condition !== 'SUCCESS_PIPELINE') continue;
-    const status = await lastFinishedStatusByName(
+    // A pipeline the run's user may not see counts as missing: its status must not leak to them.
+    const named = await pipelineReadableBy(
       db,
       project.workspace_id,
+      run.creatorId,
       c.trigger_project_name,
       c.trigger_pipeline_name,
     );
-    if (status !== undefined)
-      pipelineStatuses.set(successPipelineKey(c.trigger_project_name, c.trigger_pipeline_name), status);
+    if (named)
+      pipelineStatuses.set(
+        successPipelineKey(c.trigger_project_name, c.trigger_pipeline_name),
+        await lastFinishedStatus(db, named.id),
+      );
   }
 
   let user: ConditionFacts['user'] = { email: '', groups: new Set() };

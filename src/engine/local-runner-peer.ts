@@ -20,6 +20,7 @@ import { moveFilesystem } from '../store/workers.ts';
 import { getWorkspaceById } from '../store/workspaces.ts';
 import { ExecutionVariables } from './execution-variables.ts';
 import { resolveIntegrationAuth } from './integrations.ts';
+import { runPermissionBlocker } from './run-permissions.ts';
 import type { LogStore, LogWriter } from './log-store.ts';
 import { pinnedPackageMount } from './package-pin.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
@@ -119,6 +120,13 @@ export class LocalRunnerPeer implements RunnerPeer {
         status: row.status,
       };
     });
+    // Checked against the user the run is attributed to before anything runs (see README, "Who a run
+    // acts as"): an action someone else set up must not lend them an integration they are denied.
+    const denied = await runPermissionBlocker(db, ws, project.id, e.creator_id, steps);
+    if (denied !== null) {
+      await this.done(executionId, 'FAILED', denied);
+      return null;
+    }
     const builtIns: Record<string, string> = {
       BUDDY_EXECUTION_ID: String(e.id),
       BUDDY_EXECUTION_REVISION: e.revision ?? '',

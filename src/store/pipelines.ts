@@ -159,31 +159,34 @@ export async function recordSkippedTrigger(
     .execute();
 }
 
-/**
- * Status of the last finished execution of the pipeline named `pipelineName` in project
- * `projectName` of a workspace ("INITIAL" when it never finished one), or undefined when there is no
- * such pipeline. A run still in progress does not count: it has not succeeded yet.
- */
-export async function lastFinishedStatusByName(
+/** The pipeline named `pipelineName` in project `projectName` of a workspace (the oldest of that name). */
+export async function findPipelineByNames(
   db: Db,
   workspaceId: number,
   projectName: string,
   pipelineName: string,
-): Promise<string | undefined> {
-  const pipeline = await db
+): Promise<Pipeline | undefined> {
+  const row = await db
     .selectFrom('pipelines as pl')
     .innerJoin('projects as p', 'p.id', 'pl.project_id')
-    .select('pl.id')
+    .selectAll('pl')
     .where('p.workspace_id', '=', workspaceId)
     .where('p.name', '=', projectName)
     .where('pl.name', '=', pipelineName)
     .orderBy('pl.id')
     .executeTakeFirst();
-  if (!pipeline) return undefined;
+  return row && toPipeline(row);
+}
+
+/**
+ * Status of the last finished execution of a pipeline ("INITIAL" when it never finished one). A run
+ * still in progress does not count: it has not succeeded yet.
+ */
+export async function lastFinishedStatus(db: Db, pipelineId: number): Promise<string> {
   const last = await db
     .selectFrom('executions')
     .select('status')
-    .where('pipeline_id', '=', pipeline.id)
+    .where('pipeline_id', '=', pipelineId)
     .where('status', 'in', ['SUCCESSFUL', 'FAILED', 'TERMINATED'])
     .orderBy('id', 'desc')
     .executeTakeFirst();

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import {
   SUPPORTED_ACTION_TYPES,
@@ -21,8 +21,13 @@ import {
   updateAction,
   type StoredAction,
 } from '../../store/actions.ts';
+import { allows } from '../../domain/access-levels.ts';
+import { integrationUses } from '../../engine/run-permissions.ts';
+import type { Db } from '../../store/database.ts';
+import type { WorkspaceRow } from '../../store/schema.ts';
+import { accessOf } from '../access/route-access.ts';
 import type { ApiContext } from '../context.ts';
-import { badRequest, notFound } from '../errors.ts';
+import { badRequest, forbidden, notFound } from '../errors.ts';
 import { loadAction, loadPipeline, numericId } from '../lookup.ts';
 import { presentAction } from '../present/action.ts';
 import { ActionBodyEnvelope, checkActionBody, REQUIRED_FIELDS } from '../schemas/action.ts';
@@ -104,6 +109,26 @@ function previousId(actions: readonly StoredAction[], id: number): number | null
   return index > 0 ? actions[index - 1]!.id : null;
 }
 
+/**
+ * An action may only name an integration its editor may use (USE_ONLY): otherwise a pipeline editor
+ * could lend themselves credentials they are denied. Checked on every save of an action that names
+ * one, since other fields (the image, the registry) decide where its credentials go. A name no
+ * integration has is stored as before (seed 004 names one; the run then fails naming it).
+ */
+async function assertMayNameIntegration(
+  db: Db,
+  request: FastifyRequest,
+  ws: WorkspaceRow,
+  projectId: number,
+  action: { name: string; settings: object },
+): Promise<void> {
+  const [use] = await integrationUses(db, accessOf(request), ws, projectId, [action]);
+  if (!use?.integration || allows(use.level, 'USE_ONLY')) return;
+  throw forbidden(
+    `integration "${use.identifier}": an action naming it needs USE_ONLY access to the integration; you have ${use.level}`,
+  );
+}
+
 export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls, secrets } = ctx;
   const base = '/workspaces/:workspace/projects/:project_name/pipelines/:pipeline_id/actions';
@@ -161,6 +186,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         position: futurePosition(actions, after, null),
       });
       if (rule) throw badRequest(rule);
+      await assertMayNameIntegration(db, request, ws, project.id, { name: body.name as string, settings });
       const created = await createAction(
         db,
         pipeline.id,
@@ -220,6 +246,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       });
       if (rule) throw badRequest(rule);
       const name = typeof body.name === 'string' ? body.name : action.name;
+      await assertMayNameIntegration(db, request, ws, project.id, { name, settings });
       const updated = await updateAction(
         db,
         pipeline.id,

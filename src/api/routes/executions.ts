@@ -16,6 +16,9 @@ import { findEnvironmentForProject, getEnvironment, listEnvironments } from '../
 import { getUsers } from '../../store/identity.ts';
 import type { EnvironmentRow, ExecutionRow, WorkspaceRow } from '../../store/schema.ts';
 import { allows } from '../../domain/access-levels.ts';
+import { integrationUses } from '../../engine/run-permissions.ts';
+import type { Db } from '../../store/database.ts';
+import { parseJson } from '../../store/time.ts';
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
@@ -92,6 +95,28 @@ async function assertMayUseEnvironment(
   if (!allows(level, 'USE_ONLY'))
     throw forbidden(
       `running in environment "${env.identifier}" needs USE_ONLY access to it; you have ${level}`,
+    );
+}
+
+/**
+ * A retry runs the execution's actions again for the caller: each integration they name needs
+ * USE_ONLY from the caller too (the run start checks the user who first started the run).
+ */
+async function assertMayUseIntegrations(
+  db: Db,
+  request: FastifyRequest,
+  ws: WorkspaceRow,
+  projectId: number,
+  executionId: number,
+): Promise<void> {
+  const actions = (await listActionExecutions(db, [executionId])).map((row) =>
+    parseJson<{ name: string; settings: object }>(row.action_snapshot),
+  );
+  const uses = await integrationUses(db, accessOf(request), ws, projectId, actions);
+  const denied = uses.find((u) => u.integration && !allows(u.level, 'USE_ONLY'));
+  if (denied)
+    throw forbidden(
+      `action "${denied.action}" uses integration "${denied.identifier}", which you may not use (your access to it is ${denied.level})`,
     );
 }
 
@@ -251,6 +276,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         else if (op === 'RETRY') {
           const env = e.environment_id ? await getEnvironment(db, v.ws.id, e.environment_id) : undefined;
           if (env) await assertMayUseEnvironment(request, v.ws, env);
+          await assertMayUseIntegrations(db, request, v.ws, v.project.id, e.id);
           await engine.retry(e.id);
         } else if (op === 'RUN_DELAYED') {
           if (e.status !== 'ENQUEUED' || e.delay_until === null)
