@@ -14,7 +14,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { cpus } from 'node:os';
 import { rmSync } from 'node:fs';
 import { git, makeRepo } from '../test/support/harness.ts';
 import { busyboxAction, createPipelineWithActions } from './support/fixtures.ts';
@@ -22,7 +21,7 @@ import { expectStatus, startGantryServer } from './support/gantry-server.ts';
 import { onInterrupt } from './support/interrupt-cleanup.ts';
 import {
   benchRuns,
-  loadAverage,
+  announceBench,
   median,
   ms,
   printJsonLine,
@@ -59,10 +58,7 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(
-    `bench/accept: ${cpus().length} CPUs, load average ${loadAverage().join(' ')} at start, ${ROUNDS} rounds\n`,
-  );
-  progress('starting gantry serve');
+  announceBench('bench/accept', `, ${ROUNDS} rounds`);
   const server = await startGantryServer();
   const { dir: localRepo } = makeRepo([{ message: 'Initial commit', files: { 'README.md': '# bench\n' } }]);
   const forget = onInterrupt(() => rmSync(localRepo, { recursive: true, force: true }));

@@ -9,7 +9,6 @@
  *   node --import tsx bench/logs.ts [--runs N]     (default 3; BENCH_RUNS works too)
  */
 import { statSync } from 'node:fs';
-import { cpus } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_IMAGE } from '../test/support/harness.ts';
@@ -18,7 +17,7 @@ import { busyboxAction, createBenchProject, createPipelineWithActions } from './
 import { expectStatus, startGantryServer } from './support/gantry-server.ts';
 import {
   benchRuns,
-  loadAverage,
+  announceBench,
   median,
   mib,
   ms,
@@ -55,12 +54,8 @@ interface GantryLogRun {
 }
 
 async function main(): Promise<void> {
-  const loadAtStart = loadAverage();
-  process.stdout.write(
-    `bench/logs: ${cpus().length} CPUs, load average ${loadAtStart.join(' ')} at start, ${RUNS} runs\n`,
-  );
+  const loadAtStart = announceBench('bench/logs', `, ${RUNS} runs`);
   const raw = new RawDocker();
-  progress('starting gantry serve');
   const server = await startGantryServer();
   let removeRepo = (): void => undefined;
   try {

@@ -9,7 +9,7 @@
  *   node --import tsx bench/masking.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogStore } from '../src/engine/log-store.ts';
@@ -17,7 +17,7 @@ import { secretMasker } from '../src/secrets/mask.ts';
 import { at, runAndWait } from './support/executions.ts';
 import { busyboxAction, createBenchProject, createPipelineWithActions } from './support/fixtures.ts';
 import { expectStatus, startGantryServer } from './support/gantry-server.ts';
-import { median, ms, printJsonLine, printTable, progress, round } from './support/report.ts';
+import { announceBench, median, ms, printJsonLine, printTable, progress, round } from './support/report.ts';
 
 const RUNS = 5;
 const BYTES = 100_000_000;
@@ -101,11 +101,7 @@ async function writerOnly(mask: boolean): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(
-    `bench/masking: ${cpus().length} CPUs, load average ${loadavg()
-      .map((l) => round(l, 2))
-      .join(' ')} at start\n`,
-  );
+  announceBench('bench/masking');
   const inProcess = { plain: [] as number[], masked: [] as number[] };
   for (let i = 0; i < RUNS; i += 1) {
     inProcess.plain.push(await writerOnly(false));

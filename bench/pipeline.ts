@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { confinement, DEFAULT_LIMITS } from '../src/runtime/docker/docker-runtime.ts';
@@ -29,7 +29,7 @@ import {
 } from './support/raw-docker.ts';
 import {
   benchRuns,
-  loadAverage,
+  announceBench,
   median,
   ms,
   printJsonLine,
@@ -104,15 +104,11 @@ interface RawPipelineRun {
 }
 
 async function main(): Promise<void> {
-  const loadAtStart = loadAverage();
-  process.stdout.write(
-    `bench/pipeline: ${cpus().length} CPUs, load average ${loadAtStart.join(' ')} at start, ${RUNS} runs\n`,
-  );
+  const loadAtStart = announceBench('bench/pipeline', `, ${RUNS} runs`);
   const raw = new RawDocker();
   writeFileSync(path.join(raw.scratchDir, 'README.md'), '# bench\n');
   // Stands in for the per-action outputs directory Gantry mounts at /gantry.
   const rawOutputs = mkdtempSync(path.join(tmpdir(), 'gantry-bench-outputs-'));
-  progress('starting gantry serve');
   const server = await startGantryServer();
   const watch = await raw.watchEvents(`gantry.instance=${server.instanceLabel}`);
   const rawWatch = await raw.watchEvents(`gantry.instance=${raw.instance}`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/harness.ts';
 import { onInterrupt, removeContainersSync } from './interrupt-cleanup.ts';
+import { progress } from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -68,6 +69,7 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<string> 
 export async function startGantryServer(
   options: { nodeArgs?: string[]; serveArgs?: string[] } = {},
 ): Promise<GantryServer> {
+  progress('starting gantry serve');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-'));
   const port = await freePort();
   const child = spawn(

@@ -1,4 +1,4 @@
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 /** Median of a non-empty list (mean of the two middle values for even lengths). */
 export function median(values: readonly number[]): number {
@@ -67,6 +67,16 @@ export function benchRuns(fallback: number): number {
 /** The 1, 5 and 15 minute load averages, rounded. */
 export function loadAverage(): number[] {
   return loadavg().map((l) => round(l, 2));
+}
+
+/**
+ * Prints a benchmark's first line, "<bench>: <n> CPUs, load average <1 5 15 min> at start<detail>", and
+ * returns that load average.
+ */
+export function announceBench(bench: string, detail = ''): number[] {
+  const load = loadAverage();
+  process.stdout.write(`${bench}: ${cpus().length} CPUs, load average ${load.join(' ')} at start${detail}\n`);
+  return load;
 }
 
 /** Announces a run on stdout with the load average at its start (and returns that load average). */
