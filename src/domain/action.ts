@@ -1,6 +1,11 @@
 import type { InlineVariable } from './pipeline.ts';
 
-export const SUPPORTED_ACTION_TYPES = ['RUN_DOCKER_CONTAINER', 'DOCKERFILE', 'DOCKER_PUSH'] as const;
+export const SUPPORTED_ACTION_TYPES = [
+  'RUN_DOCKER_CONTAINER',
+  'DOCKERFILE',
+  'DOCKER_PUSH',
+  'WAIT_FOR_APPLY',
+] as const;
 export type ActionType = (typeof SUPPORTED_ACTION_TYPES)[number];
 
 export const TRIGGER_TIMES = [
@@ -8,10 +13,11 @@ export const TRIGGER_TIMES = [
   'ON_SUCCESS',
   'ON_FAILURE',
   'ON_BACK_TO_SUCCESS',
+  'ON_WAIT_FOR_APPROVE',
 ] as const;
 export type TriggerTime = (typeof TRIGGER_TIMES)[number];
 /** Trigger times Buddy has that Gantry does not run yet; saying so beats accepting them silently. */
-export const UNSUPPORTED_TRIGGER_TIMES = ['ON_WARNING', 'ON_WAIT_FOR_APPROVE', 'ON_TERMINATE'] as const;
+export const UNSUPPORTED_TRIGGER_TIMES = ['ON_WARNING', 'ON_TERMINATE'] as const;
 
 export const RUN_NEXT = ['WAIT_ON_SUCCESS', 'IN_SOFT_PARALLEL', 'IN_HARD_PARALLEL'] as const;
 export type RunNext = (typeof RUN_NEXT)[number];
@@ -159,6 +165,14 @@ export const DOCKER_PUSH_DEFAULTS: Omit<DockerPushSettings, 'repository'> = {
   docker_build_action_name: null,
 };
 
+/** WAIT_FOR_APPLY: the run stops here until someone who may run the pipeline approves it. */
+export interface WaitForApplySettings {
+  /** The question shown while the run waits; variables (`$NAME`) are substituted when the gate is reached. */
+  comment: string | null;
+}
+
+export const WAIT_FOR_APPLY_DEFAULTS: WaitForApplySettings = { comment: null };
+
 /** Values kept sealed and never returned in clear. */
 export interface ActionSecrets {
   password?: string;
@@ -167,8 +181,10 @@ export interface ActionSecrets {
 export type ContainerActionSettings = CommonActionSettings & DockerContainerSettings;
 export type DockerfileActionSettings = CommonActionSettings & DockerfileSettings;
 export type DockerPushActionSettings = CommonActionSettings & DockerPushSettings;
+export type WaitForApplyActionSettings = CommonActionSettings & WaitForApplySettings;
 /** Stored settings of an action of any type; the action's `type` says which. */
-export type ActionSettings = ContainerActionSettings | DockerfileActionSettings | DockerPushActionSettings;
+export type ActionSettings =
+  ContainerActionSettings | DockerfileActionSettings | DockerPushActionSettings | WaitForApplyActionSettings;
 
 /**
  * The DOCKERFILE action a reference points at among `actions` (in pipeline order), for an action

@@ -28,3 +28,16 @@ test('action executions: retry re-queues ended ones, nothing runs twice without 
   assert.equal(canTransitionAction('FAILED', 'ENQUEUED'), true);
   assert.deepEqual(actionStatusesLeadingTo('INPROGRESS').sort(), ['ENQUEUED', 'INITIAL']);
 });
+
+test('an approval gate: a running execution waits, APPLY queues it again, CANCEL ends it', () => {
+  assert.equal(canTransition('INPROGRESS', 'WAITING_FOR_APPLY'), true);
+  assert.equal(canTransition('WAITING_FOR_APPLY', 'ENQUEUED'), true);
+  assert.equal(canTransition('WAITING_FOR_APPLY', 'TERMINATED'), true);
+  assert.equal(canTransition('WAITING_FOR_APPLY', 'SUCCESSFUL'), false);
+  assert.equal(canTransition('ENQUEUED', 'WAITING_FOR_APPLY'), false);
+  assert.equal(isFinalExecutionStatus('WAITING_FOR_APPLY'), false);
+  assert.equal(canTransitionAction('ENQUEUED', 'WAITING_FOR_APPLY'), true);
+  assert.equal(canTransitionAction('WAITING_FOR_APPLY', 'SUCCESSFUL'), true);
+  assert.equal(canTransitionAction('WAITING_FOR_APPLY', 'TERMINATED'), true);
+  assert.equal(canTransitionAction('WAITING_FOR_APPLY', 'INPROGRESS'), false);
+});

@@ -12,7 +12,10 @@
  * - SUCCESSFUL / FAILED / TERMINATED: final (FAILED and TERMINATED can be retried).
  * - SKIPPED: final; it never started because a newer run of its pipeline was queued
  *   (no_skip_to_most_recent off, Buddy's default).
- * - INITIAL, NOT_EXECUTED, WAITING_FOR_*: Buddy's statuses Gantry presents but does not produce yet.
+ * - WAITING_FOR_APPLY: it reached a WAIT_FOR_APPLY gate and holds no runner while it waits. APPLY puts
+ *   it back in the queue (ENQUEUED) to go on from the action after the gate on whichever runner is
+ *   free; CANCEL ends it TERMINATED.
+ * - INITIAL, NOT_EXECUTED, WAITING_FOR_VARIABLES: Buddy's statuses Gantry presents but does not produce yet.
  */
 export type ExecutionStatus =
   | 'INITIAL'
@@ -34,9 +37,19 @@ export type ExecutionStatus =
  * - SUCCESSFUL / FAILED / TERMINATED: it ran and ended so.
  * - SKIPPED: its conditions, trigger time or actions_to_run left it out.
  * - NOT_EXECUTED: the execution ended before its turn.
+ * - WAITING_FOR_APPLY: a WAIT_FOR_APPLY gate the run reached; SUCCESSFUL once approved (APPLY),
+ *   TERMINATED when the run is cancelled instead.
  */
 export type ActionExecutionStatus =
-  'INITIAL' | 'ENQUEUED' | 'INPROGRESS' | 'SUCCESSFUL' | 'FAILED' | 'TERMINATED' | 'SKIPPED' | 'NOT_EXECUTED';
+  | 'INITIAL'
+  | 'ENQUEUED'
+  | 'INPROGRESS'
+  | 'SUCCESSFUL'
+  | 'FAILED'
+  | 'TERMINATED'
+  | 'SKIPPED'
+  | 'NOT_EXECUTED'
+  | 'WAITING_FOR_APPLY';
 
 export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'SUCCESSFUL',
@@ -46,11 +59,23 @@ export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'NOT_EXECUTED',
 ];
 
-/** Executions that hold or wait for a slot. */
+/** Executions that hold or wait for a slot, or wait for an approval: not ended, so their pipeline cannot go. */
 export const ACTIVE_EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'ENQUEUED',
   'INPROGRESS',
   'TERMINATING',
+  'WAITING_FOR_APPLY',
+];
+
+/**
+ * Executions that occupy their pipeline: a pipeline without concurrent runs starts no other run while
+ * one of these exists. A run waiting for approval counts: the run after the gate goes on with the
+ * pipeline filesystem as the actions before the gate left it.
+ */
+export const PIPELINE_BUSY_STATUSES: readonly ExecutionStatus[] = [
+  'INPROGRESS',
+  'TERMINATING',
+  'WAITING_FOR_APPLY',
 ];
 
 const EXECUTION_TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
@@ -58,7 +83,8 @@ const EXECUTION_TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]>
   // FAILED: the pipeline vanished or the runner crashed before the first write; TERMINATED: cancelled in the queue.
   // SKIPPED: a newer run of the pipeline was queued (no_skip_to_most_recent off).
   ENQUEUED: ['INPROGRESS', 'TERMINATED', 'FAILED', 'SKIPPED'],
-  INPROGRESS: ['SUCCESSFUL', 'FAILED', 'TERMINATING', 'TERMINATED'],
+  // WAITING_FOR_APPLY: the run reached an approval gate and gave its runner back.
+  INPROGRESS: ['SUCCESSFUL', 'FAILED', 'TERMINATING', 'TERMINATED', 'WAITING_FOR_APPLY'],
   TERMINATING: ['TERMINATED', 'FAILED'],
   SUCCESSFUL: [],
   SKIPPED: [],
@@ -66,13 +92,14 @@ const EXECUTION_TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]>
   FAILED: ['ENQUEUED'],
   TERMINATED: ['ENQUEUED'],
   NOT_EXECUTED: [],
-  WAITING_FOR_APPLY: ['INPROGRESS', 'TERMINATED'],
+  // APPLY queues it again (any free runner goes on after the gate); CANCEL ends it.
+  WAITING_FOR_APPLY: ['ENQUEUED', 'TERMINATED'],
   WAITING_FOR_VARIABLES: ['INPROGRESS', 'TERMINATED'],
 };
 
 const ACTION_EXECUTION_TRANSITIONS: Record<ActionExecutionStatus, readonly ActionExecutionStatus[]> = {
-  INITIAL: ['ENQUEUED', 'INPROGRESS', 'SKIPPED', 'NOT_EXECUTED'],
-  ENQUEUED: ['INPROGRESS', 'SKIPPED', 'NOT_EXECUTED'],
+  INITIAL: ['ENQUEUED', 'INPROGRESS', 'SKIPPED', 'NOT_EXECUTED', 'WAITING_FOR_APPLY'],
+  ENQUEUED: ['INPROGRESS', 'SKIPPED', 'NOT_EXECUTED', 'WAITING_FOR_APPLY'],
   // TERMINATED also ends an action whose run was cut short by a restart while a cancel was pending.
   INPROGRESS: ['SUCCESSFUL', 'FAILED', 'TERMINATED'],
   // RETRY re-queues every action that did not succeed, and a successful build whose image was pruned.
@@ -81,6 +108,8 @@ const ACTION_EXECUTION_TRANSITIONS: Record<ActionExecutionStatus, readonly Actio
   TERMINATED: ['ENQUEUED'],
   SKIPPED: ['ENQUEUED'],
   NOT_EXECUTED: ['ENQUEUED'],
+  // Approved, or the run was cancelled (or superseded) while it waited.
+  WAITING_FOR_APPLY: ['SUCCESSFUL', 'TERMINATED'],
 };
 
 export const EXECUTION_STATUSES = Object.keys(EXECUTION_TRANSITIONS) as ExecutionStatus[];

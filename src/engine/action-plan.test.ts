@@ -24,6 +24,18 @@ test('parallel run_next joins an action with the next one', () => {
   );
 });
 
+test('an approval gate is a group of its own whatever run_next says', () => {
+  const actions = [
+    { id: 'a', actionId: 1, status: 'INITIAL', settings: settings('IN_SOFT_PARALLEL') },
+    { id: 'gate', actionId: 2, status: 'INITIAL', settings: settings('IN_HARD_PARALLEL') },
+    { id: 'b', actionId: 3, status: 'INITIAL', settings: settings('WAIT_ON_SUCCESS') },
+  ];
+  assert.deepEqual(
+    parallelGroups(actions, (a) => a.id === 'gate').map((g) => g.map((a) => a.id)),
+    [['a'], ['gate'], ['b']],
+  );
+});
+
 test('entrypoint decision', () => {
   assert.deepEqual(containerCommand('/bin/sh', 'ls -al > ls.log'), {
     entrypoint: ['/bin/sh'],

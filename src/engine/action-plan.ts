@@ -10,12 +10,23 @@ export interface PlannedAction {
 
 /**
  * Splits main actions (ON_EVERY_EXECUTION) into groups that run together: an action whose run_next is
- * IN_SOFT_PARALLEL or IN_HARD_PARALLEL runs with the one after it.
+ * IN_SOFT_PARALLEL or IN_HARD_PARALLEL runs with the one after it. An action `alone` says is a group of
+ * its own whatever run_next says (an approval gate waits for everything before it, and nothing after
+ * it starts before the approval).
  */
-export function parallelGroups<T extends PlannedAction>(actions: readonly T[]): T[][] {
+export function parallelGroups<T extends PlannedAction>(
+  actions: readonly T[],
+  alone: (a: T) => boolean = () => false,
+): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
   for (const a of actions) {
+    if (alone(a)) {
+      if (current.length > 0) groups.push(current);
+      groups.push([a]);
+      current = [];
+      continue;
+    }
     current.push(a);
     if (a.settings.run_next === 'WAIT_ON_SUCCESS') {
       groups.push(current);

@@ -39,16 +39,12 @@ export interface StepScope {
 export async function runStep(scope: StepScope, step: WorkloadStep): Promise<ActionOutcome | 'skipped'> {
   const { env, peer, work, signal } = scope;
   if (step.status === 'SUCCESSFUL') return { status: 'SUCCESSFUL', error: null };
+  // Settled before an approval gate, in the first part of a run that goes on now: never run twice.
+  if (step.status === 'SKIPPED' || step.status === 'NOT_EXECUTED') return 'skipped';
+  if (step.status !== 'INITIAL' && step.status !== 'ENQUEUED')
+    return { status: step.status === 'FAILED' ? 'FAILED' : 'TERMINATED', error: null };
+  if (await isLeftOut(scope, step)) return 'skipped';
   const vars = work.variables.forAction(step.actionId);
-  if (
-    (work.selected && !work.selected.includes(step.actionId)) ||
-    step.settings.disabled ||
-    !conditionsHold(step.settings.trigger_conditions, work.changeset, vars.values)
-  ) {
-    step.status = 'SKIPPED';
-    await peer.stepsSkipped(work.executionId, [step.id], 'SKIPPED');
-    return 'skipped';
-  }
   step.status = 'INPROGRESS';
   await peer.stepStarted(work.executionId, step.id, vars.passed);
   const outputsDir = await prepareOutputsDir(env.dataDir, step.id);
@@ -121,6 +117,25 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
   step.status = outcome.status;
   await peer.stepEnded(work.executionId, step.id, { ...outcome, outputs, logLines: log.lines });
   return outcome;
+}
+
+/**
+ * Whether a step is left out of this execution (actions_to_run, disabled, its trigger conditions); a
+ * step left out is reported SKIPPED.
+ */
+export async function isLeftOut(scope: StepScope, step: WorkloadStep): Promise<boolean> {
+  const { peer, work } = scope;
+  const vars = work.variables.forAction(step.actionId);
+  if (
+    (work.selected && !work.selected.includes(step.actionId)) ||
+    step.settings.disabled ||
+    !conditionsHold(step.settings.trigger_conditions, work.changeset, vars.values)
+  ) {
+    step.status = 'SKIPPED';
+    await peer.stepsSkipped(work.executionId, [step.id], 'SKIPPED');
+    return true;
+  }
+  return false;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -13,6 +13,7 @@ import {
   listRunnable,
   nextDelayedAt,
   runningPipelineIds,
+  updateActionExecutionFields,
 } from '../store/executions.ts';
 import { transition, type TransitionChange, type TransitionHook } from '../store/transition.ts';
 import { getPipelineById } from '../store/pipelines.ts';
@@ -270,7 +271,8 @@ export class ExecutionEngine {
       id: r.id,
       pipelineId: r.pipeline_id,
       refKey: refKeyOf(r.branch, r.tag),
-      waiting: r.status === 'ENQUEUED' && !this.running.has(r.id),
+      // A run that has started before (retried, or approved at a gate) goes on: only new runs are skipped.
+      waiting: r.status === 'ENQUEUED' && !this.running.has(r.id) && r.start_date === null,
     }));
     for (const s of supersededRuns(active, settings)) {
       const run = this.running.get(s.id);
@@ -295,6 +297,8 @@ export class ExecutionEngine {
           await this.transition(s.id, {
             execution: { from: ['INPROGRESS'], to: 'TERMINATING', fields: { error_message: reason } },
           });
+        } else if (row.status === 'WAITING_FOR_APPLY') {
+          if (!(await this.endWaiting(s.id, reason, null))) continue;
         } else if (active.find((a) => a.id === s.id)?.waiting) {
           await this.transition(s.id, {
             execution: {
@@ -379,6 +383,11 @@ export class ExecutionEngine {
         return moved;
       }
     }
+    if (e.status === 'WAITING_FOR_APPLY') {
+      // Nothing runs while a run waits for an approval: it ends at once.
+      const moved = await this.endWaiting(executionId, STOP_REASONS.cancelled, userId);
+      if (moved) return moved;
+    }
     if (e.worker !== null && e.status === 'INPROGRESS') {
       // A remote worker's run: the worker learns of it from its heartbeat and stops the containers;
       // if the worker is gone, its lease ends the execution TERMINATED.
@@ -398,6 +407,83 @@ export class ExecutionEngine {
     run.abort.abort(STOP_REASONS.cancelled);
     await run.done;
     return (await getExecution(db, executionId))!;
+  }
+
+  /**
+   * Ends a run waiting for an approval TERMINATED: the gate TERMINATED, the actions after it
+   * NOT_EXECUTED; `userId` is the terminator when a user cancelled it. Undefined when it no longer waited.
+   */
+  private async endWaiting(
+    executionId: number,
+    reason: string,
+    userId: number | null,
+  ): Promise<ExecutionRow | undefined> {
+    const by = { terminator_id: userId, termination_date: now() };
+    const moved = await this.transition(executionId, {
+      execution: {
+        from: ['WAITING_FOR_APPLY'],
+        to: 'TERMINATED',
+        fields: { finish_date: now(), error_message: reason },
+      },
+      actions: [
+        {
+          from: ['WAITING_FOR_APPLY'],
+          to: 'TERMINATED',
+          fields: { ...by, finish_date: now(), progress: 100 },
+        },
+        { from: ['ENQUEUED', 'INITIAL'], to: 'NOT_EXECUTED', fields: by },
+      ],
+    });
+    this.changes.emit('execution', executionId);
+    return moved;
+  }
+
+  /**
+   * Approves the gate a run waits at (APPLY): the gate ends SUCCESSFUL with its approver and date, and
+   * the execution goes back to the queue, so whichever runner is free goes on from the next action on
+   * the pipeline filesystem as the first part left it (resume_pending). Builds whose images were pruned
+   * when the run stopped at the gate run again, as for a retry. `comment` goes to the gate's log.
+   */
+  async apply(
+    executionId: number,
+    approver: { id: number; name: string; email: string },
+    comment: string | null,
+  ): Promise<ExecutionRow> {
+    const { db } = this.deps;
+    const rows = await listActionExecutions(db, [executionId]);
+    const gates = rows.filter((a) => a.status === 'WAITING_FOR_APPLY').map((a) => a.id);
+    const rebuild = rows
+      .filter((a) => a.status === 'SUCCESSFUL' && rerunOnRetry(a.action_snapshot))
+      .map((a) => a.id);
+    const at = now();
+    const moved = await this.transition(executionId, {
+      execution: { from: ['WAITING_FOR_APPLY'], to: 'ENQUEUED', fields: { resume_pending: 1 } },
+      actions: [
+        {
+          ids: gates,
+          from: ['WAITING_FOR_APPLY'],
+          to: 'SUCCESSFUL',
+          fields: { approver_id: approver.id, approval_date: at, finish_date: at, progress: 100 },
+        },
+        {
+          ids: rebuild,
+          from: ['SUCCESSFUL'],
+          to: 'ENQUEUED',
+          fields: { start_date: null, finish_date: null, error_message: null, progress: 0, log_lines: 0 },
+        },
+      ],
+    });
+    if (!moved)
+      throw new ExecutionStateError(`execution ${executionId} is no longer waiting for an approval`);
+    for (const id of gates) {
+      const log = await this.deps.logs.appender(id);
+      await log.line(`Approved by ${approver.name} <${approver.email}>${comment ? `: ${comment}` : ''}`);
+      await log.close();
+      await updateActionExecutionFields(db, id, { log_lines: log.lines });
+    }
+    this.deps.logger.info({ execution: executionId, approver: approver.id }, 'approval gate approved');
+    this.enqueued(executionId);
+    return moved;
   }
 
   /** Re-runs a failed or terminated execution from the first action that did not succeed, at the same revision. */
@@ -432,6 +518,8 @@ export class ExecutionEngine {
             log_lines: 0,
             terminator_id: null,
             termination_date: null,
+            approver_id: null,
+            approval_date: null,
           },
         },
       ],

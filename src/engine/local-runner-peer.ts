@@ -73,7 +73,10 @@ export class LocalRunnerPeer implements RunnerPeer {
     const { db, secrets } = this.deps;
     // A retried execution keeps its first start: its duration covers the first attempt and the retry,
     // while each retried action execution carries its own start and finish.
-    const firstStart = (await getExecution(db, executionId))?.start_date ?? null;
+    const before = await getExecution(db, executionId);
+    const firstStart = before?.start_date ?? null;
+    // Going on after an approval: the filesystem is kept as the first part left it (unless it moved).
+    const resumed = before?.resume_pending === 1;
     // Buddy's pipeline shows the run in progress while it runs: transition() puts it there.
     const e = await this.deps.transition(executionId, {
       execution: {
@@ -87,6 +90,7 @@ export class LocalRunnerPeer implements RunnerPeer {
           worker_session: runner?.session ?? this.deps.localSession,
           claim_date: now(),
           wait_reason: null,
+          resume_pending: 0,
         },
       },
     });
@@ -165,7 +169,9 @@ export class LocalRunnerPeer implements RunnerPeer {
       projectId: project.id,
       projectName: project.name,
       revision: e.revision!,
-      cleanCheckout: e.refresh === 1 || pipeline.settings.always_from_scratch || moved !== null,
+      cleanCheckout:
+        (!resumed && (e.refresh === 1 || pipeline.settings.always_from_scratch)) || moved !== null,
+      resumed,
       clearCache: e.clear_cache === 1 || pipeline.settings.auto_clear_cache,
       changeset: parseJson<string[] | null>(e.changeset ?? 'null'),
       selected: request.actions_to_run.length > 0 ? request.actions_to_run : null,
@@ -265,6 +271,30 @@ export class LocalRunnerPeer implements RunnerPeer {
     const switched = encrypted === true && !(await isVariableEncrypted(this.deps.db, storedId));
     await updateVariable(this.deps.db, storedId, encrypted === true ? { value, encrypted: 1 } : { value });
     if (switched) await forgetOverwrittenValues(this.deps.db);
+  }
+
+  async awaitApproval(executionId: number, stepId: string, question: string | null): Promise<boolean> {
+    const moved = await this.deps.transition(executionId, {
+      execution: { from: ['INPROGRESS'], to: 'WAITING_FOR_APPLY' },
+      actions: [
+        {
+          ids: [stepId],
+          from: ['INITIAL', 'ENQUEUED'],
+          to: 'WAITING_FOR_APPLY',
+          fields: { start_date: now(), finish_date: null, error_message: null, progress: 0 },
+        },
+      ],
+    });
+    if (moved) {
+      // The gate's log says what it asks; written here, on the server, for local and remote runs alike.
+      const log = this.deps.logs.writer(stepId);
+      await log.line(`Waiting for approval${question ? `: ${question}` : ''}`);
+      await log.line('Approve with the Approve button or PATCH .../executions/:id {"operation":"APPLY"}.');
+      await log.close();
+      await updateActionExecutionFields(this.deps.db, stepId, { log_lines: log.lines });
+    }
+    this.deps.notify(executionId);
+    return moved !== undefined;
   }
 
   async previousStatus(executionId: number): Promise<ExecutionStatus | null> {

@@ -15,7 +15,10 @@ export interface WorkloadStep {
   type: ActionType;
   settings: ActionSettings;
   secrets: ActionSecrets;
-  /** SUCCESSFUL when a retry keeps this action's earlier result; ENQUEUED when it is to run. */
+  /**
+   * ENQUEUED (or INITIAL) when it is to run; SUCCESSFUL when a retry keeps its earlier result; any other
+   * settled status when the run goes on after an approval and this step was settled before the gate.
+   */
   status: ActionExecutionStatus;
 }
 
@@ -32,6 +35,11 @@ export interface Workload {
   revision: string;
   /** Start from a clean work tree (refresh, always_from_scratch). */
   cleanCheckout: boolean;
+  /**
+   * The run goes on after an approval (WAIT_FOR_APPLY) on the pipeline filesystem its first part left:
+   * no checkout and no cache clearing, unless the filesystem is not here (cleanCheckout then says so).
+   */
+  resumed: boolean;
   /** Empty the pipeline's cache first and pull images even when present (clear_cache, auto_clear_cache). */
   clearCache: boolean;
   /** Paths changed since the changeset base, for ON_CHANGE conditions; null when unknown. */
@@ -87,6 +95,13 @@ export interface RunnerPeer {
    * true also makes the variable encrypted (its new value was made from a secret).
    */
   updateSettable(executionId: number, storedId: number, value: string, encrypted?: boolean): Promise<void>;
+  /**
+   * The run reached the approval gate `stepId`: the execution and the gate become WAITING_FOR_APPLY in
+   * one write and the runner lets the execution go (an APPLY queues it again). `question` is the gate's
+   * comment with variables substituted and secrets masked. False when the execution was no longer
+   * running (a cancel won): the runner then ends it as terminated.
+   */
+  awaitApproval(executionId: number, stepId: string, question: string | null): Promise<boolean>;
   /** The final status of the pipeline's run before this one (ON_BACK_TO_SUCCESS), null when none. */
   previousStatus(executionId: number): Promise<ExecutionStatus | null>;
   /** Ends the execution; steps still waiting end NOT_EXECUTED in the same write. */

@@ -402,6 +402,17 @@ export class WorkerHub {
     await this.deps.engine.peer.stepsSkipped(executionId, stepIds, status);
   }
 
+  /** The run reached an approval gate: it waits (the worker lets it go) unless a cancel came first. */
+  async awaitApproval(
+    worker: WorkerRow,
+    executionId: number,
+    stepId: string,
+    question: string | null,
+  ): Promise<boolean> {
+    await this.heldStep(worker, executionId, stepId);
+    return this.deps.engine.peer.awaitApproval(executionId, stepId, question);
+  }
+
   async containerChanged(
     worker: WorkerRow,
     executionId: number,

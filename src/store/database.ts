@@ -29,6 +29,7 @@ import * as m008x04 from './migrations/008-04-workspace-webhooks.ts';
 import * as m014x02 from './migrations/014-02-log-chunks.ts';
 import * as m015 from './migrations/015-workers.ts';
 import * as m016x01 from './migrations/016-01-stream-tickets.ts';
+import * as m021x01 from './migrations/021-01-approvals.ts';
 import * as m013x01 from './migrations/013-01-external-repositories.ts';
 
 export type Db = Kysely<Database>;
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '014-02-log-chunks': m014x02,
   '015-workers': m015,
   '016-01-stream-tickets': m016x01,
+  '021-01-approvals': m021x01,
   '013-01-external-repositories': m013x01,
 };
 

@@ -1,4 +1,8 @@
-import { ACTIVE_EXECUTION_STATUSES as ACTIVE, type ExecutionStatus } from '../domain/status.ts';
+import {
+  ACTIVE_EXECUTION_STATUSES as ACTIVE,
+  PIPELINE_BUSY_STATUSES,
+  type ExecutionStatus,
+} from '../domain/status.ts';
 import type { ExpressionBuilder } from 'kysely';
 import type { Db } from './database.ts';
 import type {
@@ -24,6 +28,7 @@ export type NewExecution = Omit<
   | 'worker_session'
   | 'claim_date'
   | 'wait_reason'
+  | 'resume_pending'
 >;
 export type NewActionExecution = Omit<
   ActionExecutionsTable,
@@ -31,6 +36,8 @@ export type NewActionExecution = Omit<
   | 'log_lines'
   | 'terminator_id'
   | 'termination_date'
+  | 'approver_id'
+  | 'approval_date'
   | 'container_id'
   | 'passed_variables'
   | 'outputted_variables'
@@ -52,6 +59,7 @@ export async function createExecution(
         start_date: null,
         finish_date: null,
         error_message: null,
+        resume_pending: 0,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -65,6 +73,8 @@ export async function createExecution(
           container_id: null,
           terminator_id: null,
           termination_date: null,
+          approver_id: null,
+          approval_date: null,
           passed_variables: '[]',
           outputted_variables: '[]',
         })
@@ -180,11 +190,12 @@ export async function nextDelayedAt(db: Db): Promise<string | null> {
   return (row?.at as string | null | undefined) ?? null;
 }
 
+/** Pipelines a run occupies (running, stopping, or waiting for an approval). */
 export async function runningPipelineIds(db: Db): Promise<Set<number>> {
   const rows = await db
     .selectFrom('executions')
     .select('pipeline_id')
-    .where('status', 'in', ['INPROGRESS', 'TERMINATING'])
+    .where('status', 'in', PIPELINE_BUSY_STATUSES)
     .execute();
   return new Set(rows.map((r) => r.pipeline_id));
 }
@@ -300,7 +311,7 @@ export async function latestEventId(db: Db): Promise<number> {
 }
 
 /**
- * Active executions (waiting in the queue, delayed ones excluded, or running) of pipelines that have
+ * Active executions (waiting in the queue, delayed ones excluded, running, or waiting for an approval) of pipelines that have
  * more than one: the only ones a newer run can supersede. One grouped query answers the usual case
  * (no pipeline has two) without reading any execution.
  */
@@ -308,7 +319,7 @@ export async function crowdedPipelineRuns(db: Db): Promise<ExecutionRow[]> {
   const at = now();
   const active = (eb: ExpressionBuilder<Database, 'executions'>) =>
     eb.or([
-      eb('status', 'in', ['INPROGRESS', 'TERMINATING']),
+      eb('status', 'in', ['INPROGRESS', 'TERMINATING', 'WAITING_FOR_APPLY']),
       eb.and([
         eb('status', '=', 'ENQUEUED'),
         eb.or([eb('delay_until', 'is', null), eb('delay_until', '<=', at)]),

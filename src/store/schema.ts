@@ -247,6 +247,11 @@ export interface ExecutionsTable {
   claim_date: string | null;
   /** Why a queued execution is not starting (no matching worker), shown on the execution. */
   wait_reason: string | null;
+  /**
+   * 1 from an APPLY until a runner claims the execution: that runner goes on after the approved gate
+   * on the filesystem as it is (no checkout), where a retry checks the revision out again.
+   */
+  resume_pending: number;
 }
 
 export interface ActionExecutionsTable {
@@ -266,6 +271,9 @@ export interface ActionExecutionsTable {
   outputted_variables: string;
   terminator_id: number | null;
   termination_date: string | null;
+  /** Who approved this WAIT_FOR_APPLY gate, and when (null elsewhere). */
+  approver_id: number | null;
+  approval_date: string | null;
 }
 
 export interface ExecutionEventsTable {

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import { notifyExecutionChanged } from './change-feed.ts';
 import {
+  PIPELINE_BUSY_STATUSES,
   actionStatusesLeadingTo,
   canTransition,
   canTransitionAction,
@@ -55,9 +56,9 @@ export interface TransitionEvent {
  */
 export type TransitionHook = (trx: Transaction<Database>, event: TransitionEvent) => Promise<void>;
 
-/** Statuses a pipeline shows as its last execution's: the run in progress, then its end. */
+/** Statuses a pipeline shows as its last execution's: the run in progress or waiting for an approval, then its end. */
 function showsOnPipeline(status: ExecutionStatus): boolean {
-  return status === 'INPROGRESS' || isFinalExecutionStatus(status);
+  return status === 'INPROGRESS' || status === 'WAITING_FOR_APPLY' || isFinalExecutionStatus(status);
 }
 
 /** Action results an action shows as its last status. */
@@ -212,7 +213,7 @@ async function mayStart(
     .select('id')
     .where('pipeline_id', '=', pipelineId)
     .where('id', '!=', executionId)
-    .where('status', 'in', ['INPROGRESS', 'TERMINATING'])
+    .where('status', 'in', PIPELINE_BUSY_STATUSES)
     .executeTakeFirst();
   return other === undefined;
 }

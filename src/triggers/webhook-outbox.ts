@@ -13,6 +13,8 @@ export const WEBHOOK_EVENTS = [
   'EXECUTION_SUCCESSFUL',
   'EXECUTION_FAILED',
   'EXECUTION_FINISHED',
+  // Gantry's own: a run stopped at a WAIT_FOR_APPLY gate and waits for someone to approve it.
+  'EXECUTION_WAITING_FOR_APPLY',
 ] as const;
 
 /** The webhook events an execution status reports. */
@@ -27,6 +29,8 @@ function eventsOf(status: string): string[] {
     case 'TERMINATED':
     case 'SKIPPED':
       return ['EXECUTION_FINISHED'];
+    case 'WAITING_FOR_APPLY':
+      return ['EXECUTION_WAITING_FOR_APPLY'];
     default:
       return [];
   }

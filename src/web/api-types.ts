@@ -6213,6 +6213,7 @@ export interface paths {
               actions: {
                 after_action_id: number | null;
                 build_args?: string[];
+                comment?: string | null;
                 context_path?: string | null;
                 current_revision: string | null;
                 disabled?: boolean;
@@ -6302,8 +6303,8 @@ export interface paths {
                   | 'ON_SUCCESS'
                   | 'ON_FAILURE'
                   | 'ON_BACK_TO_SUCCESS'
-                  | 'ON_WARNING'
                   | 'ON_WAIT_FOR_APPROVE'
+                  | 'ON_WARNING'
                   | 'ON_TERMINATE';
                 type: string;
                 /** @description API address of this object */
@@ -6362,6 +6363,7 @@ export interface paths {
             'application/json': {
               after_action_id: number | null;
               build_args?: string[];
+              comment?: string | null;
               context_path?: string | null;
               current_revision: string | null;
               disabled?: boolean;
@@ -6451,8 +6453,8 @@ export interface paths {
                 | 'ON_SUCCESS'
                 | 'ON_FAILURE'
                 | 'ON_BACK_TO_SUCCESS'
-                | 'ON_WARNING'
                 | 'ON_WAIT_FOR_APPROVE'
+                | 'ON_WARNING'
                 | 'ON_TERMINATE';
               type: string;
               /** @description API address of this object */
@@ -6511,6 +6513,7 @@ export interface paths {
             'application/json': {
               after_action_id: number | null;
               build_args?: string[];
+              comment?: string | null;
               context_path?: string | null;
               current_revision: string | null;
               disabled?: boolean;
@@ -6600,8 +6603,8 @@ export interface paths {
                 | 'ON_SUCCESS'
                 | 'ON_FAILURE'
                 | 'ON_BACK_TO_SUCCESS'
-                | 'ON_WARNING'
                 | 'ON_WAIT_FOR_APPROVE'
+                | 'ON_WARNING'
                 | 'ON_TERMINATE';
               type: string;
               /** @description API address of this object */
@@ -6684,6 +6687,7 @@ export interface paths {
             'application/json': {
               after_action_id: number | null;
               build_args?: string[];
+              comment?: string | null;
               context_path?: string | null;
               current_revision: string | null;
               disabled?: boolean;
@@ -6773,8 +6777,8 @@ export interface paths {
                 | 'ON_SUCCESS'
                 | 'ON_FAILURE'
                 | 'ON_BACK_TO_SUCCESS'
-                | 'ON_WARNING'
                 | 'ON_WAIT_FOR_APPROVE'
+                | 'ON_WARNING'
                 | 'ON_TERMINATE';
               type: string;
               /** @description API address of this object */
@@ -9911,6 +9915,7 @@ export interface paths {
                   | 'EXECUTION_SUCCESSFUL'
                   | 'EXECUTION_FAILED'
                   | 'EXECUTION_FINISHED'
+                  | 'EXECUTION_WAITING_FOR_APPLY'
                 )[]
               | null;
             html_url?: unknown;
@@ -10061,6 +10066,7 @@ export interface paths {
                   | 'EXECUTION_SUCCESSFUL'
                   | 'EXECUTION_FAILED'
                   | 'EXECUTION_FINISHED'
+                  | 'EXECUTION_WAITING_FOR_APPLY'
                 )[]
               | null;
             html_url?: unknown;

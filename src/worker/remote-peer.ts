@@ -261,6 +261,13 @@ export class RemoteRunnerPeer implements RunnerPeer {
     });
   }
 
+  async awaitApproval(executionId: number, stepId: string, question: string | null): Promise<boolean> {
+    const res = await this.report<{ waiting: boolean }>(executionId, 'POST', `/steps/${stepId}/waiting`, {
+      question,
+    });
+    return res?.waiting === true;
+  }
+
   async previousStatus(executionId: number): Promise<ExecutionStatus | null> {
     const res = await this.report<{ status: ExecutionStatus | null }>(executionId, 'GET', '/previous_status');
     return res?.status ?? null;

@@ -104,6 +104,7 @@ export async function seedExecution(
       start_date: null,
       finish_date: null,
       error_message: null,
+      resume_pending: 0,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -98,8 +98,8 @@ export function presentActionExecution(
     },
     terminator_id: a.terminator_id,
     termination_date: a.termination_date,
-    approver_id: null,
-    approval_date: null,
+    approver_id: a.approver_id,
+    approval_date: a.approval_date,
     passed_variables: parseJson<InlineVariable[]>(a.passed_variables).map(presentVariable),
     outputted_variables: parseJson<InlineVariable[]>(a.outputted_variables).map(presentVariable),
   };

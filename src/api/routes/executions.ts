@@ -278,6 +278,16 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
           if (env) await assertMayUseEnvironment(request, v.ws, env);
           await assertMayUseIntegrations(db, request, v.ws, v.project.id, e.id);
           await engine.retry(e.id);
+        } else if (op === 'APPLY') {
+          // Who may run the pipeline (RUN_ONLY or more, the route's access) approves its gates.
+          if (e.status !== 'WAITING_FOR_APPLY')
+            throw badRequest(
+              `execution ${e.id} is ${e.status}, not waiting for an approval; only a WAITING_FOR_APPLY execution can be approved`,
+            );
+          if (request.body.variables !== undefined)
+            throw badRequest('APPLY takes no variables (APPLY_VARIABLES is not supported yet)');
+          const { user } = principalOf(request);
+          await engine.apply(e.id, user, request.body.comment ?? null);
         } else if (op === 'RUN_DELAYED') {
           if (e.status !== 'ENQUEUED' || e.delay_until === null)
             throw conflict(`execution ${e.id} is not waiting for its delay_until`);
@@ -285,7 +295,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
           engine.enqueued(e.id);
         } else
           throw badRequest(
-            `not supported yet: operation ${op} (approval gates and variable prompts are not built)`,
+            `not supported yet: operation ${op} (variable prompts, WAITING_FOR_VARIABLES, are not built)`,
           );
       } catch (err) {
         if (err instanceof ExecutionStateError) throw conflict(err.message);
@@ -407,7 +417,10 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
             }
             if (lines.length < 1000) break;
           }
-          return a === undefined || !['INPROGRESS', 'ENQUEUED', 'INITIAL'].includes(a.status);
+          // A gate's log goes on when it is approved ("Approved by ..."): its stream stays open while it waits.
+          return (
+            a === undefined || !['INPROGRESS', 'ENQUEUED', 'INITIAL', 'WAITING_FOR_APPLY'].includes(a.status)
+          );
         },
         ctx.logs.events,
         aeid,

@@ -19,7 +19,9 @@ import { AuthQuery, OneOf, ReadOnlyEcho, WorkspaceParams } from '../schemas/comm
 import { Webhook, WebhookList } from '../schemas/webhook.ts';
 
 const Fields = {
-  events: Type.Optional(Type.Union([Type.Array(OneOf(WEBHOOK_EVENTS), { maxItems: 5 }), Type.Null()])),
+  events: Type.Optional(
+    Type.Union([Type.Array(OneOf(WEBHOOK_EVENTS), { maxItems: WEBHOOK_EVENTS.length }), Type.Null()]),
+  ),
   projects: Type.Optional(
     Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 200 }), Type.Null()]),
   ),

@@ -74,6 +74,10 @@ const SettableBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const WaitingBody = Type.Object(
+  { question: Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()]) },
+  { additionalProperties: false },
+);
 const DoneBody = Type.Object(
   { status: EndStatus, error: Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()]) },
   { additionalProperties: false },
@@ -227,6 +231,21 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
         logLines: b.log_lines,
       });
       return {};
+    },
+  );
+
+  app.post(
+    '/executions/:execution_id/steps/:step_id/waiting',
+    { config: WORKER, schema: { ...HIDE, params: StepParams, body: WaitingBody } },
+    async (request: FastifyRequest<Sp & { Body: Static<typeof WaitingBody> }>) => {
+      const p = request.params;
+      const waiting = await hub.awaitApproval(
+        await session(request),
+        p.execution_id,
+        p.step_id,
+        request.body.question,
+      );
+      return { waiting };
     },
   );
 

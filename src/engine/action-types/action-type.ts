@@ -6,6 +6,7 @@ import type {
   ContainerActionSettings,
   DockerfileActionSettings,
   DockerPushActionSettings,
+  WaitForApplyActionSettings,
 } from '../../domain/action.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
 import type { ActionOutcome } from '../actions/run-docker-container.ts';
@@ -18,6 +19,7 @@ export interface SettingsByType {
   RUN_DOCKER_CONTAINER: ContainerActionSettings;
   DOCKERFILE: DockerfileActionSettings;
   DOCKER_PUSH: DockerPushActionSettings;
+  WAIT_FOR_APPLY: WaitForApplyActionSettings;
 }
 
 /** An action of the same pipeline, as save-time checks see it. */
@@ -77,6 +79,11 @@ export interface ActionTypeHandler<S> {
   defaults: Partial<S>;
   /** Rules a schema cannot express; returns a client-facing message, or null when the settings are fine. */
   check(settings: S, ctx: SaveContext): string | null;
+  /**
+   * True for an approval gate: the runner never calls run(); the execution waits there for an APPLY
+   * (WAITING_FOR_APPLY) and gives its runner back.
+   */
+  gate?: true;
   /** One attempt of the action. A failure is an outcome; only infrastructure faults throw. */
   run(settings: S, ctx: ActionRunContext): Promise<ActionOutcome>;
   /**

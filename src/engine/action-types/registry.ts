@@ -10,6 +10,7 @@ import type { ActionRunContext, ActionTypeHandler, ActionTypeRegistry, SaveConte
 import { dockerPush } from './docker-push.ts';
 import { dockerfile } from './dockerfile.ts';
 import { runDockerContainer } from './run-docker-container.ts';
+import { waitForApply } from './wait-for-apply.ts';
 
 /**
  * Every action type Gantry runs, one entry each. The mapped type makes a type listed in
@@ -19,7 +20,13 @@ export const ACTION_TYPES: ActionTypeRegistry = {
   RUN_DOCKER_CONTAINER: runDockerContainer,
   DOCKERFILE: dockerfile,
   DOCKER_PUSH: dockerPush,
+  WAIT_FOR_APPLY: waitForApply,
 };
+
+/** Whether actions of `type` are approval gates (WAIT_FOR_APPLY). */
+export function isGate(type: ActionType): boolean {
+  return ACTION_TYPES[type].gate === true;
+}
 
 export function isSupportedActionType(type: string): type is ActionType {
   return (SUPPORTED_ACTION_TYPES as readonly string[]).includes(type);
