@@ -437,6 +437,11 @@ const MATRIX: Record<string, Row> = {
     path: '/workers/executions/{execution}/steps/{action_execution}/ended',
     body: {},
   },
+  'POST /workers/executions/:execution_id/steps/:step_id/waiting': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/steps/{action_execution}/waiting',
+    body: {},
+  },
   'POST /workers/executions/:execution_id/skipped': {
     expect: 'fffffffff',
     path: '/workers/executions/{execution}/skipped',
