@@ -66,12 +66,26 @@ function step(name: string, fn: () => Promise<void>): void {
       await fn();
     } catch (e) {
       broken = true;
+      // What the page showed: a timeout alone does not say whether it was signed out, an error, or empty.
+      const shown = await page
+        .locator('main')
+        .innerText({ timeout: 2000 })
+        .catch(() => '(no main)');
+      t.diagnostic(`page ${page.url()}: ${shown.replace(/\s+/g, ' ').slice(0, 600)}`);
+      t.diagnostic(`page problems: ${JSON.stringify(b.problems)}`);
       throw e;
     }
   });
 }
 
-const state: { pipelineUrl?: string; actionUrl?: string; executionUrl?: string; projectUrl?: string } = {};
+const state: {
+  pipelineUrl?: string;
+  actionUrl?: string;
+  executionUrl?: string;
+  projectUrl?: string;
+  gateFormUrl?: string;
+  gateExecutionUrl?: string;
+} = {};
 
 step('sign in with a pasted token (a wrong one is refused)', async () => {
   await page.goto(`${h.baseUrl}/`);
@@ -247,6 +261,64 @@ step('the pipeline page updates live when a run starts elsewhere', async () => {
   await page.getByRole('button', { name: 'Cancel' }).click();
   await waitForExecution(h, `${plPath}/executions/${run.body.id}`, WAIT);
 });
+
+step(
+  'an approval gate: the run waits with its question, Approve continues it (execution page and run list)',
+  async () => {
+    await page.goto(state.projectUrl!);
+    await page.getByRole('button', { name: 'New pipeline' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Deploy');
+    await page.getByRole('button', { name: 'Create pipeline' }).click();
+    await page.getByRole('heading', { name: 'Deploy' }).waitFor();
+    const deployUrl = page.url();
+    const addCommands = async (name: string, commands: string): Promise<void> => {
+      await page.getByRole('link', { name: 'Add action: run commands' }).click();
+      await page.getByLabel('Action name').fill(name);
+      await page.getByLabel('Image').fill('gantry-test/busybox');
+      await page.getByLabel('Commands').fill(commands);
+      await page.getByRole('button', { name: 'Add action' }).click();
+      await page.getByRole('link', { name, exact: true }).waitFor();
+    };
+    await addCommands('Build', 'echo built');
+    await page.getByRole('link', { name: 'Wait for approval' }).click();
+    await page.getByLabel('Action name').fill('Go ahead?');
+    await page.getByLabel('Question for the approver').fill('Ship $BUDDY_EXECUTION_BRANCH to production?');
+    state.gateFormUrl = page.url();
+    await page.getByRole('button', { name: 'Add action' }).click();
+    await page.getByRole('link', { name: 'Go ahead?', exact: true }).waitFor();
+    await addCommands('Ship', 'echo shipped');
+
+    // Run: it stops at the gate, which shows its question; Approve on the execution page goes on.
+    await page.getByRole('button', { name: 'Run…' }).click();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.getByRole('heading', { name: /Execution #\d+/ }).waitFor();
+    await page.locator('.page-head .badge', { hasText: 'Waiting for approval' }).waitFor();
+    await page.locator('.log-lines').getByText('Ship master to production?', { exact: false }).waitFor();
+    state.gateExecutionUrl = page.url();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('.page-head .badge', { hasText: 'Successful' }).waitFor();
+    // Ship's card opened itself if the page saw it running; open it otherwise.
+  const ship = page.getByRole('button', { name: /Ship/ });
+  if ((await ship.getAttribute('aria-expanded')) !== 'true') await ship.click();
+    await page.locator('.log-lines').getByText('shipped', { exact: true }).waitFor();
+    const plPath = new URL(deployUrl).hash.replace(/^#/, '/api').replace(/\?.*$/, '');
+    const first = (await h.request('GET', `${plPath}/executions`)).body.executions[0];
+    assert.equal(first.status, 'SUCCESSFUL');
+    const gate = (await h.request('GET', `${plPath}/executions/${first.id}`)).body.action_executions.find(
+      (a: any) => a.action.name === 'Go ahead?',
+    );
+    assert.ok(gate.approver_id, 'the approver is recorded');
+
+    // A second run waits on the pipeline page, where its row offers Approve.
+    const run = await h.request('POST', `${plPath}/executions`, {});
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    await page.goto(deployUrl);
+    const approve = page.getByRole('button', { name: `Approve #${run.body.id}` });
+    await approve.click();
+    await waitForExecution(h, `${plPath}/executions/${run.body.id}`, WAIT);
+    assert.equal((await h.request('GET', `${plPath}/executions/${run.body.id}`)).body.status, 'SUCCESSFUL');
+  },
+);
 
 step('variables and secrets, environments, integrations and tokens through the forms', async () => {
   await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=variables`);
@@ -696,7 +768,9 @@ step('every page fits 390 px without horizontal overflow and passes axe-core', a
     `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=DOCKERFILE`,
     `${state.pipelineUrl!.replace(/\?.*$/, '')}/actions/new?type=DOCKER_PUSH`,
     state.actionUrl!,
+    state.gateFormUrl!,
     state.executionUrl!,
+    state.gateExecutionUrl!,
     `${h.baseUrl}/#/user`,
   ];
   const failures: string[] = [];

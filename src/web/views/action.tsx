@@ -1,6 +1,7 @@
 /**
  * Create or edit an action: forms for RUN_DOCKER_CONTAINER, DOCKERFILE and DOCKER_PUSH with the fields
- * of the seed examples, the action's variables, delete. Passwords are write-only.
+ * of the seed examples, WAIT_FOR_APPLY (an approval gate with its question), the action's variables,
+ * delete. Passwords are write-only.
  */
 import type { JSX } from 'preact';
 import { api, get, path } from '../api.ts';
@@ -26,6 +27,7 @@ const TYPES: Record<string, string> = {
   RUN_DOCKER_CONTAINER: 'Run commands in a container',
   DOCKERFILE: 'Build a Docker image',
   DOCKER_PUSH: 'Push a Docker image',
+  WAIT_FOR_APPLY: 'Wait for approval',
 };
 
 const TRIGGER_TIMES: [string, string][] = [
@@ -156,7 +158,11 @@ function ActionForm(props: {
     password: '',
     integration: integrationOf(a.integration),
     timeout: str(a.timeout),
+    // WAIT_FOR_APPLY
+    comment: str(a.comment),
   });
+  // A gate runs nothing: no registry, timeout or trigger time (the API keeps it on every execution).
+  const gate = props.type === 'WAIT_FOR_APPLY';
   return (
     <form
       class="form"
@@ -176,32 +182,47 @@ function ActionForm(props: {
       {props.type === 'RUN_DOCKER_CONTAINER' && <ContainerFields form={form} />}
       {props.type === 'DOCKERFILE' && <DockerfileFields form={form} />}
       {props.type === 'DOCKER_PUSH' && <PushFields form={form} actions={props.actions} />}
-      <fieldset>
-        <legend>Registry credentials</legend>
-        <SelectField
-          form={form}
-          name="integration"
-          label="Integration"
-          options={[
-            ['', 'None'],
-            ...props.integrations.map((i): [string, string] => [i.identifier ?? i.hash_id, i.name]),
-          ]}
-        />
-        <div class="grid2">
-          <TextField form={form} name="registry" label="Registry" placeholder="registry.example.com" />
-          <TextField form={form} name="login" label="Login" />
-        </div>
+      {gate && (
         <TextField
           form={form}
-          name="password"
-          label={props.action ? 'New password (leave empty to keep it)' : 'Password'}
-          type="password"
+          name="comment"
+          label="Question for the approver"
+          multiline
+          rows={3}
+          placeholder="Deploy $BUDDY_EXECUTION_BRANCH to production?"
+          hint="The run stops here until someone who may run the pipeline approves it; $VARIABLES are filled in."
         />
-      </fieldset>
-      <div class="grid2">
-        <SelectField form={form} name="trigger_time" label="When to run" options={TRIGGER_TIMES} />
-        <TextField form={form} name="timeout" label="Timeout (seconds)" type="number" />
-      </div>
+      )}
+      {!gate && (
+        <>
+          <fieldset>
+            <legend>Registry credentials</legend>
+            <SelectField
+              form={form}
+              name="integration"
+              label="Integration"
+              options={[
+                ['', 'None'],
+                ...props.integrations.map((i): [string, string] => [i.identifier ?? i.hash_id, i.name]),
+              ]}
+            />
+            <div class="grid2">
+              <TextField form={form} name="registry" label="Registry" placeholder="registry.example.com" />
+              <TextField form={form} name="login" label="Login" />
+            </div>
+            <TextField
+              form={form}
+              name="password"
+              label={props.action ? 'New password (leave empty to keep it)' : 'Password'}
+              type="password"
+            />
+          </fieldset>
+          <div class="grid2">
+            <SelectField form={form} name="trigger_time" label="When to run" options={TRIGGER_TIMES} />
+            <TextField form={form} name="timeout" label="Timeout (seconds)" type="number" />
+          </div>
+        </>
+      )}
       <FormFooter form={form} submit={props.action ? 'Save action' : 'Add action'}>
         <a class="btn" href={href(props.segs)}>
           Cancel
@@ -215,6 +236,7 @@ type F = Record<string, string | boolean>;
 
 function bodyFor(type: string, f: F): Record<string, unknown> {
   const s = (k: string): string => String(f[k] ?? '');
+  if (type === 'WAIT_FOR_APPLY') return { name: s('name'), comment: orNull(s('comment')) };
   const body: Record<string, unknown> = { name: s('name'), trigger_time: s('trigger_time') };
   if (s('timeout')) body.timeout = Number(s('timeout'));
   body.integration = s('integration') ? { identifier: s('integration') } : null;

@@ -1,6 +1,6 @@
 /**
  * An execution: status (live), what it ran, its actions with their logs, and the operations the
- * API offers in its state: cancel, retry, run now (delayed), run again.
+ * API offers in its state: cancel, retry, run now (delayed), approve (waiting at a gate), run again.
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -89,9 +89,12 @@ export function ExecutionView(props: {
   );
   const delayed = exec.status === 'ENQUEUED' && !!exec.delay_until;
   const canRetry = exec.status === 'FAILED' || exec.status === 'TERMINATED';
+  const waiting = exec.status === 'WAITING_FOR_APPLY';
   const aes = exec.action_executions ?? [];
   const focus =
     props.focusAe ??
+    // A waiting gate's log holds its question: open it first.
+    aes.find((a) => a.status === 'WAITING_FOR_APPLY')?.action_execution_id ??
     aes.find((a) => a.status === 'INPROGRESS' || a.status === 'FAILED')?.action_execution_id ??
     null;
   return (
@@ -106,6 +109,7 @@ export function ExecutionView(props: {
       }
       actions={
         <>
+          {waiting && op({ label: 'Approve', operation: 'APPLY', primary: true })}
           {active && !delayed && op({ label: 'Cancel', danger: true })}
           {delayed && op({ label: 'Run now', operation: 'RUN_DELAYED', primary: true })}
           {delayed && op({ label: 'Cancel', danger: true })}

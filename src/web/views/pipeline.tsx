@@ -12,6 +12,7 @@ import {
   ErrorBox,
   FormFooter,
   Page,
+  RowButton,
   SelectField,
   Tabs,
   TextField,
@@ -137,6 +138,9 @@ export function PipelineView(props: {
               <a class="btn" href={href([...segs, 'actions', 'new'], { type: 'DOCKER_PUSH' })}>
                 Push a Docker image
               </a>
+              <a class="btn" href={href([...segs, 'actions', 'new'], { type: 'WAIT_FOR_APPLY' })}>
+                Wait for approval
+              </a>
             </div>
           </section>
           <Disclosure label="Run…">
@@ -163,6 +167,16 @@ export function PipelineView(props: {
                       {e.branch?.name} {shortSha(e.to_revision?.revision)} ·{' '}
                       <When iso={e.start_date ?? null} /> {durationOf(e.start_date, e.finish_date)}
                     </span>
+                    {e.status === 'WAITING_FOR_APPLY' && (
+                      <RowButton
+                        label="Approve"
+                        hidden={`#${e.id}`}
+                        onClick={async () => {
+                          await api('PATCH', `${plPath}/executions/${e.id}`, { operation: 'APPLY' });
+                          reload();
+                        }}
+                      />
+                    )}
                   </li>
                 ))}
               </ul>
