@@ -298,8 +298,8 @@ step(
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.locator('.page-head .badge', { hasText: 'Successful' }).waitFor();
     // Ship's card opened itself if the page saw it running; open it otherwise.
-  const ship = page.getByRole('button', { name: /Ship/ });
-  if ((await ship.getAttribute('aria-expanded')) !== 'true') await ship.click();
+    const ship = page.getByRole('button', { name: /Ship/ });
+    if ((await ship.getAttribute('aria-expanded')) !== 'true') await ship.click();
     await page.locator('.log-lines').getByText('shipped', { exact: true }).waitFor();
     const plPath = new URL(deployUrl).hash.replace(/^#/, '/api').replace(/\?.*$/, '');
     const first = (await h.request('GET', `${plPath}/executions`)).body.executions[0];
@@ -719,6 +719,79 @@ step(
       hub.permissions.users.map((u: any) => u.access_level),
       ['MANAGE'],
     );
+    await assertInert();
+  },
+);
+
+step(
+  'settings and deletes: workspace and project settings, image build and push actions, a pipeline',
+  async () => {
+    // Workspace settings: a new name (the domain, in every URL, stays).
+    await page.goto(`${h.baseUrl}/#/workspaces/acme?tab=settings`);
+    await page.getByLabel('Name', { exact: true }).fill('Acme Corp');
+    await page.getByRole('button', { name: 'Save workspace' }).click();
+    await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+    assert.equal((await h.request('GET', '/api/workspaces/acme')).body.name, 'Acme Corp');
+
+    // Project settings: the docs project renamed, then deleted.
+    await page.goto(`${h.baseUrl}/#/workspaces/acme/projects/docs?tab=settings`);
+    await page.getByLabel('Display name').fill('Docs site');
+    await page.getByRole('button', { name: 'Save project' }).click();
+    await page.getByRole('heading', { name: 'Docs site' }).waitFor();
+    assert.equal(
+      (await h.request('GET', '/api/workspaces/acme/projects/docs')).body.display_name,
+      'Docs site',
+    );
+    await page.goto(`${h.baseUrl}/#/workspaces/acme/projects/docs?tab=settings`);
+    b.confirmNext('this project');
+    await page.getByRole('button', { name: 'Delete this project' }).click();
+    await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+    assert.equal((await h.request('GET', '/api/workspaces/acme/projects/docs')).status, 404);
+
+    // A pipeline that builds and pushes an image, through the DOCKERFILE and DOCKER_PUSH forms.
+    await page.goto(state.projectUrl!);
+    await page.getByRole('button', { name: 'New pipeline' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Images');
+    await page.getByRole('button', { name: 'Create pipeline' }).click();
+    await page.getByRole('heading', { name: 'Images' }).waitFor();
+    const imagesUrl = page.url();
+    await page.getByRole('link', { name: 'Build a Docker image' }).click();
+    await page.getByLabel('Action name').fill('Image');
+    await page.getByLabel('Image tag').fill('1.0');
+    await page.getByLabel('Build arguments').fill('VERSION=1.0');
+    await page.getByRole('button', { name: 'Add action' }).click();
+    await page.getByRole('link', { name: 'Image', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Push a Docker image' }).click();
+    await page.getByLabel('Action name').fill('Push');
+    await page.getByLabel('Repository').fill('team/app');
+    await page.getByLabel('Image built by').selectOption({ label: 'Image' });
+    await page.getByRole('button', { name: 'Add action' }).click();
+    await page.getByRole('link', { name: 'Push', exact: true }).waitFor();
+    const plPath = new URL(imagesUrl).hash.replace(/^#/, '/api').replace(/\?.*$/, '');
+    const actions = (await h.request('GET', `${plPath}/actions`)).body.actions;
+    assert.deepEqual(
+      actions.map((a: any) => a.type),
+      ['DOCKERFILE', 'DOCKER_PUSH'],
+    );
+    assert.equal(actions[0].docker_image_tag, '1.0');
+    assert.deepEqual(actions[0].build_args, ['VERSION=1.0']);
+    assert.equal(actions[1].repository, 'team/app');
+    assert.equal(actions[1].docker_build_action_id, actions[0].id);
+
+    // The push action deleted from its page, then the pipeline from its settings.
+    await page.getByRole('link', { name: 'Push', exact: true }).click();
+    b.confirmNext('this action');
+    await page.getByRole('button', { name: 'Delete this action' }).click();
+    await page.getByRole('heading', { name: 'Images' }).waitFor();
+    assert.deepEqual(
+      (await h.request('GET', `${plPath}/actions`)).body.actions.map((a: any) => a.name),
+      ['Image'],
+    );
+    await page.goto(`${imagesUrl.replace(/\?.*$/, '')}?tab=settings`);
+    b.confirmNext('this pipeline');
+    await page.getByRole('button', { name: 'Delete this pipeline' }).click();
+    await page.getByRole('heading', { name: `Web ${XSS}` }).waitFor();
+    assert.equal((await h.request('GET', plPath)).status, 404);
     await assertInert();
   },
 );
