@@ -482,6 +482,10 @@ step(
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.goto(link);
+    await page.getByLabel('New password').waitFor();
+    // The set-password page is seen only here: the page check further down cannot visit it.
+    assert.deepEqual(await axeViolations(page), []);
+    assert.equal(await horizontalOverflow(page), 0);
     await page.getByLabel('New password').fill('correct horse battery');
     await page.getByLabel('The same password again').fill('correct horse battery');
     await page.getByRole('button', { name: 'Set password and sign in' }).click();

@@ -112,7 +112,7 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
       {props.tab === 'settings' && (
         <>
           <section class="panel">
-            <ProjectForm ws={props.ws} project={project} />
+            <ProjectForm ws={props.ws} project={project} onSaved={reload} />
           </section>
           <section class="panel">
             <h2>Danger zone</h2>
@@ -131,7 +131,13 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
 }
 
 /** Create or edit a project: hosted by Gantry (push to it) or an external repository Gantry fetches. */
-export function ProjectForm(props: { ws: string; project?: Project; onCancel?: () => void }): JSX.Element {
+export function ProjectForm(props: {
+  ws: string;
+  project?: Project;
+  onCancel?: () => void;
+  /** Editing: the page reloads what it shows (the address may not change, so nothing else would). */
+  onSaved?: () => void;
+}): JSX.Element {
   const p = props.project;
   const form = useForm({
     display_name: p?.display_name ?? '',
@@ -157,6 +163,7 @@ export function ProjectForm(props: { ws: string; project?: Project; onCancel?: (
         const saved = p
           ? await api<Project>('PATCH', `${base}/${encodeURIComponent(p.name)}`, body)
           : await api<Project>('POST', base, body);
+        props.onSaved?.();
         navigate(href(['workspaces', props.ws, 'projects', saved.name]), !!p);
       })}
     >

@@ -80,7 +80,7 @@ export function WorkspaceView(props: { ws: string; tab: string }): JSX.Element {
       {props.tab === 'settings' && (
         <>
           <section class="panel">
-            <WorkspaceForm workspace={ws} />
+            <WorkspaceForm workspace={ws} onSaved={reload} />
           </section>
           <section class="panel">
             <h2>Danger zone</h2>

@@ -43,7 +43,12 @@ export function Workspaces(): JSX.Element {
   );
 }
 
-export function WorkspaceForm(props: { workspace?: Workspace; onCancel?: () => void }): JSX.Element {
+export function WorkspaceForm(props: {
+  workspace?: Workspace;
+  onCancel?: () => void;
+  /** Editing: the page reloads what it shows (the address may not change, so nothing else would). */
+  onSaved?: () => void;
+}): JSX.Element {
   const w = props.workspace;
   const form = useForm({ name: w?.name ?? '', domain: w?.domain ?? '' });
   return (
@@ -53,6 +58,7 @@ export function WorkspaceForm(props: { workspace?: Workspace; onCancel?: () => v
         const saved = w
           ? await api<Workspace>('PATCH', `/workspaces/${encodeURIComponent(w.domain)}`, f)
           : await api<Workspace>('POST', '/workspaces', f);
+        props.onSaved?.();
         navigate(href(['workspaces', saved.domain]), !!w);
       })}
     >
