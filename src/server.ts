@@ -193,6 +193,8 @@ export async function createGantry(
     const adminTokenFile = await bootstrapAdmin(db, config.dataDir);
     const repositories = new ProjectRepositories(config.dataDir, secrets, repositoryUrlPolicy(config));
     const logs = new LogStore(path.join(config.dataDir, 'logs'), isPostgres(db) ? db : undefined);
+    /** Executions whose last status change wrote webhook deliveries not yet looked at. */
+    const outboxWritten = new Set<number>();
     const engine = new ExecutionEngine({
       db,
       runtime,
@@ -205,7 +207,7 @@ export async function createGantry(
       cancelGraceSeconds: config.cancelGraceSeconds,
       maxConcurrentExecutions: config.maxConcurrentExecutions,
       logger: engineLogger,
-      transitionHooks: [webhookOutboxHook(new Urls(config.publicUrl))],
+      transitionHooks: [webhookOutboxHook(new Urls(config.publicUrl), (id) => outboxWritten.add(id))],
       localRunner: config.localWorker,
     });
     const workers = new WorkerHub({
@@ -221,8 +223,12 @@ export async function createGantry(
     const webhooks = new WebhookDispatcher(db, secrets, engineLogger, options.webhookDispatch, (outcome) =>
       metrics?.webhookDelivery(outcome),
     );
-    // A status change may have written outbox rows; the dispatcher looks (cheaply) after each.
-    engine.changes.on('execution', () => webhooks.poke());
+    // The dispatcher looks once a status change that wrote outbox rows has committed (its execution's
+    // next change event), not after every change: each look is two queries, and accepting a run (or
+    // any change without a webhook to tell) needs none. Its own timer still looks every 5 s.
+    engine.changes.on('execution', (id: number) => {
+      if (outboxWritten.delete(id)) webhooks.poke();
+    });
     const triggers = new Triggers({
       db,
       repositories,

@@ -41,7 +41,7 @@ async function enqueueFor(
   project: Pick<ProjectRow, 'workspace_id' | 'name'>,
   event: string,
   payload: Record<string, unknown>,
-): Promise<void> {
+): Promise<number> {
   const hooks = (await webhooksFor(w, project.workspace_id, event)).filter((h) => {
     const projects = JSON.parse(h.projects) as string[];
     return projects.length === 0 || projects.includes(project.name);
@@ -51,13 +51,18 @@ async function enqueueFor(
     w,
     hooks.map((h) => ({ webhook_id: h.id, event, payload: body })),
   );
+  return hooks.length;
 }
 
 /**
  * The engine's transition hook that writes outbox rows for EXECUTION_* webhooks inside the status
  * change's own transaction: a delivery exists exactly when the change it reports committed.
+ * `onWritten` is told the execution whose change wrote rows (still inside the transaction).
  */
-export function webhookOutboxHook(urls: Urls): TransitionHook {
+export function webhookOutboxHook(
+  urls: Urls,
+  onWritten: (executionId: number) => void = () => {},
+): TransitionHook {
   return async (trx, change) => {
     if (!change.executionMove) return;
     const events = eventsOf(change.executionMove.to);
@@ -102,7 +107,9 @@ export function webhookOutboxHook(urls: Urls): TransitionHook {
       },
     };
     const project = { workspace_id: row.workspace_id, name: row.project_name };
-    for (const event of events) await enqueueFor(trx, project, event, payload);
+    let written = 0;
+    for (const event of events) written += await enqueueFor(trx, project, event, payload);
+    if (written > 0) onWritten(e.id);
   };
 }
 
