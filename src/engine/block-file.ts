@@ -40,6 +40,10 @@ export class BlockFile {
   private flushScheduled = false;
   private failure: Error | null = null;
   private drainWaiters: (() => void)[] = [];
+  /** Bytes handed to write() so far, and bytes of them in the file. */
+  private accepted = 0;
+  private landed = 0;
+  private flushWaiters: { upTo: number; resolve: () => void }[] = [];
   private endWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private ended: Promise<void> | null = null;
   private ending = false;
@@ -66,6 +70,7 @@ export class BlockFile {
     if (typeof data === 'string') {
       const length = Buffer.byteLength(data);
       if (length === 0) return this.belowHighWater();
+      this.accepted += length;
       if (length <= BLOCK_BYTES - this.fill) {
         this.current ??= takeBlock();
         this.fill += this.current.write(data, this.fill);
@@ -73,7 +78,10 @@ export class BlockFile {
         return this.belowHighWater();
       }
       bytes = Buffer.from(data, 'utf8');
-    } else bytes = data;
+    } else {
+      bytes = data;
+      this.accepted += bytes.length;
+    }
     let at = 0;
     while (at < bytes.length) {
       this.current ??= takeBlock();
@@ -91,6 +99,23 @@ export class BlockFile {
   drained(): Promise<void> {
     if (this.belowHighWater() || this.failure !== null) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once every byte written so far is in the file (a process killed afterwards leaves it
+   * there), or writing failed.
+   */
+  flushed(): Promise<void> {
+    if (this.landed >= this.accepted || this.failure !== null) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push({ upTo: this.accepted, resolve }));
+  }
+
+  private releaseFlushWaiters(all: boolean): void {
+    const waiting = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const w of waiting)
+      if (all || w.upTo <= this.landed) w.resolve();
+      else this.flushWaiters.push(w);
   }
 
   /** Writes what is left and closes the file; rejects when a write failed. */
@@ -162,6 +187,8 @@ export class BlockFile {
 
   private written(): void {
     for (const piece of this.writing!) giveBack(piece.block);
+    this.landed += this.writingBytes;
+    this.releaseFlushWaiters(false);
     this.writing = null;
     this.writingBytes = 0;
     // What gathered during the write goes now: the next write carries everything since.
@@ -180,6 +207,7 @@ export class BlockFile {
     this.current = null;
     this.fill = 0;
     this.releaseDrainWaiters();
+    this.releaseFlushWaiters(true);
     this.maybeClose();
   }
 

@@ -219,3 +219,24 @@ test("the writer keeps nothing of the caller's buffer: output read into one reus
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a worker's lines are appended byte for byte: a line ending in CR keeps it, so the worker's offsets hold", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+  try {
+    const store = new LogStore(dir);
+    // What a worker's writer made of "progress\r\r\n" (one CR of the CRLF trimmed): 10 bytes.
+    const chunk = Buffer.from('progress\r\nnext\n');
+    const w = await store.appender('ae5');
+    await w.writeLines(chunk);
+    assert.equal(w.size, chunk.length);
+    await w.close();
+    const again = await store.appender('ae5');
+    assert.equal(again.size, chunk.length);
+    assert.throws(() => again.writeLines(Buffer.from('no newline')), /whole lines/);
+    await again.writeLines(Buffer.from('last\n'));
+    await again.close();
+    assert.deepEqual(await store.readLines('ae5', 0, 10), ['progress\r', 'next', 'last']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

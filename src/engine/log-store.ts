@@ -488,7 +488,12 @@ export class LogWriter {
       }
       return parts.join('');
     }
-    // As is: count the lines and note the offset of every INDEX_EVERY-th for the index.
+    this.count(block);
+    return block;
+  }
+
+  /** A block of whole lines going to the file as is: counts the lines and notes every INDEX_EVERY-th's offset. */
+  private count(block: Buffer): void {
     let start = 0;
     let nl: number;
     while ((nl = block.indexOf(NL, start)) >= 0) {
@@ -497,7 +502,23 @@ export class LogWriter {
       start = nl + 1;
     }
     this.bytes += block.length;
-    return block;
+  }
+
+  /**
+   * Appends whole lines (`block` ends with a newline) byte for byte: a remote worker's log, already
+   * split, trimmed and masked by the worker's own writer. Rewriting it again (a line ending in CR
+   * would lose it) would move the byte offsets the worker resumes from, doubling or losing lines.
+   */
+  writeLines(block: Buffer): Promise<void> {
+    if (block.length === 0) return Promise.resolve();
+    if (block[block.length - 1] !== NL) throw new Error('writeLines takes whole lines');
+    const written = this.bytes;
+    this.count(block);
+    this.out.write(block);
+    this.onWrite(this.bytes - written);
+    // Resolves once the bytes are in the file: the worker is told it may forget them only then, so
+    // a server killed right after its answer still has them.
+    return this.out.flushed();
   }
 
   /** Writes a line of Gantry's own (e.g. "Pulling image ..."). */

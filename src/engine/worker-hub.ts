@@ -383,13 +383,30 @@ export class WorkerHub {
     await this.deps.engine.peer.stepStarted(executionId, stepId, resealedVariables(passed, this.seal));
   }
 
-  async stepEnded(worker: WorkerRow, executionId: number, stepId: string, result: StepResult): Promise<void> {
+  /**
+   * A step ended on the worker, whose log holds `logBytes` bytes. A server that holds less of it (it
+   * is not the one that received the log, or it died and restarted before the last chunk reached its
+   * file) does not end the step: it answers how much it has, the worker sends the rest and reports
+   * again, so that no step ends with lines missing.
+   */
+  async stepEnded(
+    worker: WorkerRow,
+    executionId: number,
+    stepId: string,
+    result: StepResult,
+    logBytes?: number,
+  ): Promise<{ logSize: number } | null> {
     await this.heldStep(worker, executionId, stepId);
+    if (logBytes !== undefined) {
+      const logSize = (await this.logWriter(stepId)).size;
+      if (logSize < logBytes) return { logSize };
+    }
     await this.closeLog(stepId);
     await this.deps.engine.peer.stepEnded(executionId, stepId, {
       ...result,
       outputs: resealedVariables(result.outputs, this.seal),
     });
+    return null;
   }
 
   async stepsSkipped(
@@ -424,8 +441,10 @@ export class WorkerHub {
   }
 
   /**
-   * Appends whole log lines the worker sent, starting at byte `offset` of the step's log. Chunks a
-   * retry sends again are cut to what is new; returns the log's size, from which the worker goes on.
+   * Appends whole log lines the worker sent, starting at byte `offset` of the step's log, as they are.
+   * Chunks a retry sends again are cut to what is new; a chunk beyond what this server holds (it
+   * restarted, or another server took the beginning) writes nothing. Returns the log's size here, from
+   * which the worker goes on.
    */
   async appendLog(
     worker: WorkerRow,
@@ -435,16 +454,21 @@ export class WorkerHub {
     chunk: Buffer,
   ): Promise<number> {
     await this.heldStep(worker, executionId, stepId);
+    const writer = await this.logWriter(stepId);
+    const size = writer.size;
+    if (offset > size || offset + chunk.length <= size) return size;
+    await writer.writeLines(chunk.subarray(size - offset));
+    return writer.size;
+  }
+
+  /** The open appender of a remote step's log here (opened on first use). */
+  private logWriter(stepId: string): Promise<LogWriter> {
     let opened = this.logWriters.get(stepId);
     if (!opened) {
       opened = this.deps.logs.appender(stepId);
       this.logWriters.set(stepId, opened);
     }
-    const writer = await opened;
-    const size = writer.size;
-    if (offset > size || offset + chunk.length <= size) return size;
-    await writer.write(chunk.subarray(size - offset));
-    return writer.size;
+    return opened;
   }
 
   private async closeLog(stepId: string): Promise<void> {

@@ -56,9 +56,13 @@ export class WorkerClient {
     return h;
   }
 
-  /** After a failure: the next server. */
-  failover(): void {
-    this.index = (this.index + 1) % this.servers.length;
+  /**
+   * After a call to `failed` failed: the next server, unless another call already moved on from it.
+   * Calls in flight together (heartbeat, long-poll, log, report) all fail when their server dies; each
+   * moving the index on would send half of them back to the dead server.
+   */
+  failover(failed: string): void {
+    if (this.servers[this.index] === failed) this.index = (this.index + 1) % this.servers.length;
   }
 
   /**
@@ -92,14 +96,14 @@ export class WorkerClient {
       } catch (err) {
         options.signal?.throwIfAborted();
         this.logger.warn({ server: base, err: (err as Error).message }, 'server unreachable; trying again');
-        this.failover();
+        this.failover(base);
         await sleep(backoff, options.signal);
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
       if (status >= 500) {
         this.logger.warn({ server: base, status }, 'server failed; trying again');
-        this.failover();
+        this.failover(base);
         await sleep(backoff, options.signal);
         backoff = Math.min(backoff * 2, 5000);
         continue;

@@ -16,14 +16,19 @@ const CHUNK_BYTES = 512 * 1024;
 /**
  * Ships one step's log to the server: the runner writes (masked, whole lines) to a spool file on the
  * worker, and the shipper sends what is new from the byte offset the server last confirmed. A chunk a
- * retry repeats is cut by the server; a server that restarted says how much it has and the shipper
- * goes on from there, so nothing is lost or doubled.
+ * retry repeats is cut by the server; a server that restarted, or another server that never saw the
+ * log's beginning, says how much it has and the shipper goes on from there, so nothing is lost or
+ * doubled.
  */
 class LogShipper {
   private shipped = 0;
+  /** Bytes of whole lines the writer handed to the spool file (the last ones may not be on disk yet). */
+  handed = 0;
   private chain: Promise<void> = Promise.resolve();
   private scheduled = false;
   private dead = false;
+  /** A refusal other than 409 (a bug): the step's close reports it. */
+  private failure: unknown = null;
 
   constructor(
     private readonly client: WorkerClient,
@@ -39,18 +44,39 @@ class LogShipper {
     this.scheduled = true;
     setTimeout(() => {
       this.scheduled = false;
-      this.chain = this.chain.then(() => this.shipAll());
+      this.chain = this.chain.then(() => this.shipAll()).catch(() => undefined);
     }, 200).unref();
   }
 
-  /** Ships everything written so far; resolves once the server has it. */
-  flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.shipAll());
-    return this.chain;
+  /** Ships everything written so far (the writer is closed); resolves once the server has it. */
+  async flush(): Promise<void> {
+    this.chain = this.chain.then(() => this.shipAll()).catch(() => undefined);
+    await this.chain;
+    this.dead = true;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** The server that takes the step's end holds only `size` bytes of its log: sends it the rest. */
+  async resendFrom(size: number): Promise<void> {
+    await this.chain;
+    this.shipped = Math.min(size, this.shipped);
+    this.dead = false;
+    await this.flush();
+  }
+
+  /** The step's end was taken: the spool goes. */
+  async discard(): Promise<void> {
+    this.dead = true;
+    await this.chain;
+    await rm(this.file, { force: true });
+    await rm(this.file + '.idx', { force: true });
   }
 
   private async shipAll(): Promise<void> {
     while (!this.dead && (await this.shipOnce()));
+    // Lines handed to the file that were not on disk yet when it was read: look again soon, or a
+    // quiet action (one line, then a long sleep) would hold them back until it writes again.
+    if (this.shipped < this.handed) this.poke();
   }
 
   private async shipOnce(): Promise<boolean> {
@@ -79,23 +105,27 @@ class LogShipper {
     } catch (err) {
       this.dead = true;
       if (err instanceof LeaseLost) this.onLeaseLost(err.message);
-      else throw err;
+      else this.failure = err;
       return false;
     }
   }
 }
 
-/** A log writer whose file is a spool the shipper sends on; closing it waits until the server has it all. */
+/**
+ * A log writer whose file is a spool the shipper sends on; closing it waits until the server has it
+ * all. The spool stays until the server took the step's end (it may ask for the log again).
+ */
 class ShippingLogWriter extends LogWriter {
   constructor(private readonly shipper: LogShipper) {
-    super(shipper.file, () => shipper.poke());
+    super(shipper.file, (bytes) => {
+      shipper.handed += bytes;
+      shipper.poke();
+    });
   }
 
   override async close(): Promise<void> {
     await super.close();
     await this.shipper.flush();
-    await rm(this.shipper.file, { force: true });
-    await rm(this.shipper.file + '.idx', { force: true });
   }
 }
 
@@ -107,6 +137,8 @@ class ShippingLogWriter extends LogWriter {
  */
 export class RemoteRunnerPeer implements RunnerPeer {
   private readonly fetching = new Map<number, Promise<void>>();
+  /** The log shippers of steps whose end the server has not taken yet, by action execution id. */
+  private readonly shippers = new Map<string, LogShipper>();
 
   constructor(
     private readonly client: WorkerClient,
@@ -177,7 +209,8 @@ export class RemoteRunnerPeer implements RunnerPeer {
     });
     let lastError: unknown = null;
     for (let attempt = 0; attempt < 6; attempt++) {
-      const url = `${this.client.server}/api/workers/executions/${work.executionId}/git/repo.git`;
+      const server = this.client.server;
+      const url = `${server}/api/workers/executions/${work.executionId}/git/repo.git`;
       try {
         await runGit(
           ['--git-dir', mirror, 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', url, work.revision],
@@ -186,7 +219,7 @@ export class RemoteRunnerPeer implements RunnerPeer {
         return;
       } catch (err) {
         lastError = err;
-        this.client.failover();
+        this.client.failover(server);
         await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5000)));
       }
     }
@@ -197,13 +230,36 @@ export class RemoteRunnerPeer implements RunnerPeer {
     await this.report(executionId, 'POST', `/steps/${stepId}/started`, { passed });
   }
 
+  /**
+   * Reports a step's end with the size of its log. A server that holds less of the log (another
+   * server received it, or this one died before the last chunk reached its file) answers how much it
+   * has: the rest goes to it and the end is reported again.
+   */
   async stepEnded(executionId: number, stepId: string, r: StepResult): Promise<void> {
-    await this.report(executionId, 'POST', `/steps/${stepId}/ended`, {
-      status: r.status,
-      error: r.error,
-      outputs: r.outputs,
-      log_lines: r.logLines,
-    });
+    const shipper = this.shippers.get(stepId);
+    try {
+      for (let round = 0; ; round += 1) {
+        const res = await this.report<{ log_size?: number }>(executionId, 'POST', `/steps/${stepId}/ended`, {
+          status: r.status,
+          error: r.error,
+          outputs: r.outputs,
+          log_lines: r.logLines,
+          log_bytes: shipper?.handed ?? 0,
+        });
+        if (res?.log_size === undefined || !shipper) return;
+        if (round >= 20) throw new Error(`the servers keep losing the log of action execution ${stepId}`);
+        this.logger.warn(
+          { execution: executionId, step: stepId, has: res.log_size, of: shipper.handed },
+          'the server lacks part of the log: sending it again',
+        );
+        await shipper.resendFrom(res.log_size);
+      }
+    } finally {
+      if (shipper) {
+        this.shippers.delete(stepId);
+        await shipper.discard();
+      }
+    }
   }
 
   async stepsSkipped(
@@ -229,9 +285,11 @@ export class RemoteRunnerPeer implements RunnerPeer {
   openLog(stepId: string): LogWriter {
     const executionId = this.executionOfStep(stepId) ?? 0;
     const file = path.join(this.dataDir, 'spool', `${stepId}.log`);
-    return new ShippingLogWriter(
-      new LogShipper(this.client, executionId, stepId, file, (reason) => this.lost(executionId, reason)),
+    const shipper = new LogShipper(this.client, executionId, stepId, file, (reason) =>
+      this.lost(executionId, reason),
     );
+    this.shippers.set(stepId, shipper);
+    return new ShippingLogWriter(shipper);
   }
 
   async registryAuth(

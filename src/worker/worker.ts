@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { localCpu } from '../domain/worker-routing.ts';
@@ -72,8 +72,13 @@ export class GantryWorker {
     return this.running.size;
   }
 
-  /** Registers, removes containers a previous process of this worker left, and starts taking work. */
+  /**
+   * Registers, removes containers and log spools a previous process of this worker left, and starts
+   * taking work.
+   */
   async start(): Promise<void> {
+    // Logs a previous process of this worker was shipping: their executions ended without it.
+    rmSync(path.join(this.o.dataDir, 'spool'), { recursive: true, force: true });
     await this.register();
     for (const c of await this.o.runtime.listContainers({ 'gantry.instance': this.instanceLabel })) {
       await this.o.runtime.removeContainer(c.id);
@@ -137,9 +142,14 @@ export class GantryWorker {
     while (!signal.aborted) {
       if (this.running.size >= this.o.concurrency || this.registering) {
         await new Promise<void>((resolve) => {
-          this.slotFreed = resolve;
-          setTimeout(resolve, 1000).unref();
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          const done = (): void => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, 1000);
+          this.slotFreed = done;
+          signal.addEventListener('abort', done, { once: true });
         });
         continue;
       }

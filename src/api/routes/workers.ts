@@ -47,6 +47,8 @@ const EndedBody = Type.Object(
     error: Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()]),
     outputs: Type.Array(InlineVariableSchema, { maxItems: 10000 }),
     log_lines: Type.Integer({ minimum: 0 }),
+    /** The size of the step's log on the worker: a server holding less asks for the rest first. */
+    log_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -224,13 +226,15 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: WORKER, schema: { ...HIDE, params: StepParams, body: EndedBody } },
     async (request: FastifyRequest<Sp & { Body: Static<typeof EndedBody> }>) => {
       const { params: p, body: b } = request;
-      await hub.stepEnded(await session(request), p.execution_id, p.step_id, {
-        status: b.status,
-        error: b.error,
-        outputs: variables(b.outputs),
-        logLines: b.log_lines,
-      });
-      return {};
+      const short = await hub.stepEnded(
+        await session(request),
+        p.execution_id,
+        p.step_id,
+        { status: b.status, error: b.error, outputs: variables(b.outputs), logLines: b.log_lines },
+        b.log_bytes,
+      );
+      // Not ended yet: the worker sends the log from here, then reports the end again.
+      return short ? { log_size: short.logSize } : {};
     },
   );
 
@@ -281,6 +285,8 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const p = request.params;
       if (!Buffer.isBuffer(request.body))
         throw new ApiError(415, 'a log chunk is sent as application/octet-stream');
+      if (request.body.length === 0 || request.body[request.body.length - 1] !== 10)
+        throw new ApiError(400, 'a log chunk is whole lines: it ends with a newline');
       const size = await hub.appendLog(
         await session(request),
         p.execution_id,
