@@ -77,8 +77,12 @@ export class ImageMissingError extends RuntimeError {}
  * unit tests of scheduling logic can swap in a fake.
  */
 export interface ContainerRuntime {
+  /** The runtime refuses containers that would run as uid 0 (forbidRoot); builds are checked by the engine. */
+  readonly forbidsRoot: boolean;
   /** Throws RuntimeError when the engine cannot be reached. */
   ping(): Promise<void>;
+  /** The configured user and ONBUILD triggers of image `ref`; null when it is not on the engine. */
+  imageConfig(ref: string): Promise<{ user: string; onBuild: string[] } | null>;
   /**
    * Whether `ref` is on the engine. May answer true from an earlier answer: an image removed behind the
    * runtime's back shows as ImageMissingError from createContainer.

@@ -181,3 +181,66 @@ test('a setuid file an action leaves in the pipeline filesystem is out of reach 
     assert.match(failure, /Permission denied/, `${args.join(' ')} as another user`);
   }
 });
+
+test('forbidRoot: a DOCKERFILE build whose RUN steps would run as root is refused, before it starts', async () => {
+  // A base image whose ONBUILD trigger runs a command as its (root) user in every build FROM it.
+  const onbuild = `gantry-sec-onbuild:${Math.random().toString(36).slice(2, 8)}`;
+  execFileSync('docker', ['build', '-q', '-t', onbuild, '-'], {
+    input: 'FROM gantry-test/busybox:latest\nONBUILD RUN id -u\n',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  try {
+    const builds = makeRepo([
+      {
+        message: 'dockerfiles',
+        files: {
+          'root/Dockerfile': 'FROM gantry-test/busybox:latest\nRUN id -u > /ran-as\n',
+          // The build replaces /etc/passwd itself, so the name "evil" means uid 0 inside it.
+          'renamed/Dockerfile':
+            'FROM gantry-test/busybox:latest\nUSER 1000\nCOPY passwd /etc/passwd\nUSER evil\nRUN id -u\n',
+          'renamed/passwd': 'root:x:0:0::/root:/bin/sh\nevil:x:0:0::/root:/bin/sh\n',
+          'continued/Dockerfile': 'FROM gantry-test/busybox:latest\nUSER 1000\nUSER \\\n  0:0\nRUN id -u\n',
+          'argument/Dockerfile': 'FROM gantry-test/busybox:latest\nARG WHO=1000\nUSER $WHO\nRUN id -u\n',
+          'onbuild/Dockerfile': `FROM ${onbuild}\nUSER 1000\nRUN id -u\n`,
+          'stage/Dockerfile':
+            'FROM gantry-test/busybox:latest AS base\nRUN true\nUSER 1000\nFROM base\nRUN id -u\n',
+          'allowed/Dockerfile':
+            'FROM gantry-test/busybox:latest AS base\nUSER 1000\nFROM base\nRUN id -u\nUSER 0\nCMD ["sh"]\n',
+        },
+      },
+    ]).dir;
+    for (const [dir, refused] of [
+      ['root', /line 2: RUN would run as root \(no user set\)/],
+      ['renamed', /line 5: RUN would run as "evil" \(a name/],
+      ['continued', /line 5: RUN would run as "0:0" \(uid 0\)/],
+      ['argument', /line 4: RUN would run as "\$WHO" \(a variable/],
+      ['onbuild', /line 1: RUN would run as root/],
+      ['stage', /line 2: RUN would run as root/],
+      ['allowed', null],
+    ] as const) {
+      const { pipelinePath } = await setupPipeline(h, builds);
+      const res = await h.request('POST', `${pipelinePath}/actions`, {
+        name: `build ${dir}`,
+        type: 'DOCKERFILE',
+        dockerfile_path: `${dir}/Dockerfile`,
+        context_path: `/${dir}`,
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const e = await run(pipelinePath);
+      const action = e.action_executions[0];
+      const logs = await logsOf(h, `${pipelinePath}/executions/${e.id}`, action.action_execution_id);
+      if (refused === null) {
+        assert.equal(e.status, 'SUCCESSFUL', `${dir}: ${JSON.stringify(action)}`);
+        assert.ok(logs.includes('1000'), `${dir}: the RUN step ran as uid 1000: ${logs.join('\n')}`);
+        continue;
+      }
+      assert.equal(e.status, 'FAILED', `${dir}: ${JSON.stringify(action)}`);
+      assert.match(action.error_message, /forbids running actions as root \(forbidRoot\)/, dir);
+      assert.match(action.error_message, refused, dir);
+      // Refused before the build started: no step of it ran.
+      assert.ok(!logs.some((l) => /^Step \d/.test(l)), `${dir}: ${logs.join('\n')}`);
+    }
+  } finally {
+    execFileSync('docker', ['rmi', '-f', onbuild], { stdio: 'ignore' });
+  }
+});

@@ -1,6 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import type { DockerfileActionSettings } from '../../domain/action.ts';
 import { substitute } from '../../domain/variables.ts';
+import { parseDockerfile, rootRunStep, type BaseImageConfig } from '../../domain/dockerfile-user.ts';
 import type { ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
 import { CONTEXT_DOCKERFILE, packBuildContext } from '../build-context.ts';
 import type { LogWriter } from '../log-store.ts';
@@ -74,6 +75,14 @@ export async function runBuildAction(
       const [key, ...rest] = substitute(arg, vars).split('=');
       buildArgs[key!] = rest.join('=');
     }
+    if (ctx.runtime.forbidsRoot) {
+      const refusal = await rootBuildRefusal(ctx.runtime, dockerfile, buildArgs);
+      if (refusal !== null) {
+        const message = `this server forbids running actions as root (forbidRoot): ${refusal}`;
+        await ctx.log.line(`Error: ${message}`);
+        return { status: 'FAILED', error: message };
+      }
+    }
     const tags = buildTags(s, ctx.actionExecutionId, vars);
     const auth = await registryAuthFor(s, ctx.password, tags[1] ?? '', vars, ctx.resolveIntegration);
     await ctx.log.line(`Building ${tags.join(', ')} from ${s.dockerfile_path}...`);
@@ -97,6 +106,29 @@ export async function runBuildAction(
     await ctx.log.line(`Error: ${message}`);
     return { status: 'FAILED', error: message };
   }
+}
+
+/**
+ * Under forbidRoot, why the build would run a RUN step as root (see dockerfile-user.ts), or null. Checks
+ * the exact bytes that are then packed into the context. Base images not on the engine are pulled first
+ * (without credentials, as the classic builder would), so their user and ONBUILD triggers can be read.
+ */
+async function rootBuildRefusal(
+  runtime: ContainerRuntime,
+  dockerfile: Buffer,
+  buildArgs: Readonly<Record<string, string>>,
+): Promise<string | null> {
+  const parsed = parseDockerfile(dockerfile.toString('utf8'), buildArgs);
+  const images = new Map<string, BaseImageConfig | null>();
+  for (const ref of parsed.baseImages) {
+    let config = await runtime.imageConfig(ref);
+    if (config === null) {
+      await runtime.pullImage(ref).catch(() => undefined);
+      config = await runtime.imageConfig(ref);
+    }
+    images.set(ref, config);
+  }
+  return rootRunStep(parsed, images);
 }
 
 /** The Dockerfile's content, opened inside the pipeline filesystem without following a link out. */

@@ -116,6 +116,20 @@ export class DockerRuntime implements ContainerRuntime {
     await this.call('ping the Docker engine', () => this.docker.ping());
   }
 
+  get forbidsRoot(): boolean {
+    return this.forbidRoot;
+  }
+
+  async imageConfig(ref: string): Promise<{ user: string; onBuild: string[] } | null> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      return { user: info.Config?.User ?? '', onBuild: info.Config?.OnBuild ?? [] };
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return null;
+      throw this.fail(err, `inspect image ${ref}`);
+    }
+  }
+
   async imageExists(ref: string): Promise<boolean> {
     if (this.presentImages.has(ref)) return true;
     try {

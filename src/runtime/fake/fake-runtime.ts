@@ -56,6 +56,12 @@ export class FakeRuntime implements ContainerRuntime {
     return Promise.resolve();
   }
 
+  readonly forbidsRoot = false;
+
+  imageConfig(ref: string): Promise<{ user: string; onBuild: string[] } | null> {
+    return Promise.resolve(this.images.has(ref) ? { user: '', onBuild: [] } : null);
+  }
+
   imageExists(ref: string): Promise<boolean> {
     return Promise.resolve(this.images.has(ref));
   }
