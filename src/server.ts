@@ -19,6 +19,7 @@ import { ExecutionEventTail } from './metrics/event-tail.ts';
 import { GantryMetrics } from './metrics/metrics.ts';
 import { prepareDataDir } from './ops/data-dir.ts';
 import { createLogger } from './ops/logger.ts';
+import { mountNosuid } from './ops/nosuid-mount.ts';
 import { checkDocker, checkGit, redactDatabaseUrl, withTimeout } from './ops/preflight.ts';
 import { checkReadiness, type Readiness } from './ops/readiness.ts';
 import { StartupError } from './ops/startup-error.ts';
@@ -188,7 +189,10 @@ export async function createGantry(
   // Every write goes through this instance, so the API's token cache sees identity changes at once.
   const identityWrites = new WriteWatch(new Set(['tokens', 'users', 'workspaces']));
   const db = (await openDatabaseOrExplain(config)).withPlugin(identityWrites);
+  let unmountPipelines: (() => void) | null = null;
   try {
+    if (config.nosuidPipelines)
+      unmountPipelines = mountNosuid(path.join(config.dataDir, 'pipelines'), engineLogger);
     const secrets = await openSecrets(db, config);
     const adminTokenFile = await bootstrapAdmin(db, config.dataDir);
     const repositories = new ProjectRepositories(config.dataDir, secrets, repositoryUrlPolicy(config));
@@ -326,6 +330,7 @@ export async function createGantry(
         await webhooks.stop();
         await feed?.close();
         await db.destroy();
+        unmountPipelines?.();
       })());
     return {
       app,
@@ -359,6 +364,7 @@ export async function createGantry(
     };
   } catch (err) {
     await db.destroy();
+    unmountPipelines?.();
     throw err;
   }
 }

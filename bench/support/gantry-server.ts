@@ -89,7 +89,12 @@ export async function startGantryServer(
       'warn',
       ...(options.serveArgs ?? []),
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    // No nosuid mount of the pipelines directory: a bench killed midway would leave it behind.
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GANTRY_NOSUID_PIPELINES: 'false' },
+    },
   );
   let early: string;
   try {

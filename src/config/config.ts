@@ -85,6 +85,10 @@ export const ConfigSchema = Type.Object(
       description:
         'Refuse to start an action container that would run as uid 0 (run_as_user root, 0:0, or the image default)',
     }),
+    nosuidPipelines: Type.Boolean({
+      description:
+        "Mount <dataDir>/pipelines onto itself nosuid,nodev at start (root on Linux), so the containers' binds of it are too",
+    }),
     allowedRepositoryRoots: Type.Array(Type.String({ minLength: 1 }), {
       description: 'Local directories custom_repo_url may name (never inside dataDir); none by default',
     }),
@@ -141,6 +145,7 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   requestTimeoutSeconds: 300,
   maxConnections: 1024,
   forbidRoot: false,
+  nosuidPipelines: true,
   allowedRepositoryRoots: [],
   allowedRepositoryHosts: [],
   localWorker: true,

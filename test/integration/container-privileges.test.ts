@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -13,6 +13,7 @@ import {
   waitForExecution,
   type Harness,
 } from '../support/harness.ts';
+import { mountFlags } from '../../src/ops/nosuid-mount.ts';
 
 /**
  * Issue 8 item 5: forbidRoot refuses every way of running a container as uid 0; a run request that may
@@ -30,12 +31,13 @@ before(async () => {
   parent = mkdtempSync(path.join(tmpdir(), 'gantry-priv-'));
   chmodSync(parent, 0o755);
   const dataDir = path.join(parent, 'data');
-  h = await startGantry({ dataDir, config: { forbidRoot: true } });
+  h = await startGantry({ dataDir, config: { forbidRoot: true, nosuidPipelines: true } });
   chmodSync(dataDir, 0o755);
   repo = makeRepo([{ message: 'init', files: { 'README.md': 'hello\n' } }]).dir;
 });
 after(async () => {
   await h.close();
+  assert.equal(mountFlags(path.join(h.dataDir, 'pipelines')), null, 'the nosuid mount is undone at close');
   rmSync(parent, { recursive: true, force: true });
 });
 
@@ -243,4 +245,55 @@ test('forbidRoot: a DOCKERFILE build whose RUN steps would run as root is refuse
   } finally {
     execFileSync('docker', ['rmi', '-f', onbuild], { stdio: 'ignore' });
   }
+});
+
+test('the pipeline filesystem is nosuid,nodev: a setuid file an action made has no effect on the host or in containers', async (t) => {
+  const pipelines = path.join(h.dataDir, 'pipelines');
+  if (process.getuid?.() !== 0) return t.skip('the nosuid mount needs root');
+  assert.deepEqual(
+    ['nosuid', 'nodev'].filter((f) => mountFlags(pipelines)?.includes(f)),
+    ['nosuid', 'nodev'],
+    'the pipelines directory is a nosuid,nodev mount',
+  );
+  const { pipelinePath, pipelineId } = await setupPipeline(h, repo);
+  const fs = path.join(pipelines, String(pipelineId), 'fs');
+  // A first run makes the pipeline filesystem; the host's id(1) is put there for the action to copy.
+  await addAction(h, pipelinePath, {
+    name: 'leaves a setuid id',
+    run_as_user: '1234',
+    inline_commands: 'cp host-id suid-id && chmod 4755 suid-id && ls -ln suid-id',
+  });
+  await addAction(h, pipelinePath, {
+    name: 'looks at its mounts',
+    run_as_user: '1234',
+    inline_commands: 'grep " /buddy" /proc/self/mountinfo',
+  });
+  assert.equal((await run(pipelinePath)).status, 'FAILED', 'no host-id yet');
+  copyFileSync('/usr/bin/id', path.join(fs, 'host-id'));
+  chmodSync(path.join(fs, 'host-id'), 0o755);
+  const e = await run(pipelinePath);
+  assert.equal(e.status, 'SUCCESSFUL', JSON.stringify(e.action_executions));
+  const file = path.join(fs, 'suid-id');
+  assert.equal(statSync(file).mode & 0o4000, 0o4000, 'the action left a setuid file');
+  assert.equal(statSync(file).uid, 1234);
+  // Executed on the host (by root, so the 0700 parents do not stand in the way): the setuid bit is
+  // ignored, the effective uid stays 0.
+  assert.doesNotMatch(execFileSync(file, { encoding: 'utf8' }), /euid=1234/);
+  // The same file elsewhere is setuid-effective: what the mount takes away.
+  const control = mkdtempSync(path.join(tmpdir(), 'gantry-suid-control-'));
+  try {
+    chmodSync(control, 0o755);
+    execFileSync('cp', ['-p', file, path.join(control, 'suid-id')]);
+    assert.match(execFileSync(path.join(control, 'suid-id'), { encoding: 'utf8' }), /euid=1234/);
+  } finally {
+    rmSync(control, { recursive: true, force: true });
+  }
+  // Containers get the work tree through binds of the nosuid mount: nosuid and nodev there too.
+  const mounts = await logsOf(
+    h,
+    `${pipelinePath}/executions/${e.id}`,
+    e.action_executions[1].action_execution_id,
+  );
+  assert.ok(mounts.length > 0, 'the action saw its mount');
+  for (const m of mounts) assert.match(m, /\bnosuid\b.*\bnodev\b|\bnodev\b.*\bnosuid\b/, m);
 });

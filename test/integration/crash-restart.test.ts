@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, makeRepo, TEST_IMAGE } from '../support/harness.ts';
+import { freePort, makeRepo, NO_MOUNTS, TEST_IMAGE } from '../support/harness.ts';
 import {
   containersWith,
   executionLabels,
@@ -57,7 +57,11 @@ async function startServer(): Promise<{ child: ChildProcess; output: () => strin
       '--cancel-grace-seconds',
       '60',
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CONFIG: configFile } },
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...NO_MOUNTS, GANTRY_CONFIG: configFile },
+    },
   );
   servers.push(child);
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NO_MOUNTS } from '../support/harness.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,7 +24,7 @@ export function runGantry(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/gantry.js', ...args], {
       cwd: ROOT,
-      env: { ...process.env, GANTRY_CONFIG: '', ...options.env },
+      env: { ...process.env, GANTRY_CONFIG: '', ...NO_MOUNTS, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
     });
@@ -64,7 +65,7 @@ export function serveGantry(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/gantry.js', 'serve', ...args], {
       cwd: ROOT,
-      env: { ...process.env, GANTRY_CONFIG: testConfigFile(), ...env },
+      env: { ...process.env, GANTRY_CONFIG: testConfigFile(), ...NO_MOUNTS, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

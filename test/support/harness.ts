@@ -11,6 +11,13 @@ import { readFileSync } from 'node:fs';
 import { createTestDatabase } from './database.ts';
 
 /** A free TCP port on loopback. */
+/**
+ * For servers the tests spawn: no nosuid mount of the pipelines directory. A test data directory is
+ * removed afterwards, and a server killed with SIGKILL would leave the mount behind, making the
+ * directory impossible to remove (EBUSY). test/integration/container-privileges.test.ts turns it on.
+ */
+export const NO_MOUNTS = { GANTRY_NOSUID_PIPELINES: 'false' };
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -77,6 +84,7 @@ export async function startGantry(
       allowedRepositoryRoots: [tmpdir()],
       // No background fetches of test repositories unless a test asks for polling.
       repositoryPollSeconds: 0,
+      nosuidPipelines: false, // see NO_MOUNTS
       ...(database ? { databaseUrl: database.url } : {}),
       ...options.config,
     },

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, TEST_IMAGE } from './harness.ts';
+import { freePort, NO_MOUNTS, TEST_IMAGE } from './harness.ts';
 import { removeContainersWith, removeDirs, waitFor } from './runs.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,7 +31,7 @@ function spawnGantry(args: string[], env: NodeJS.ProcessEnv): Proc {
   let out = '';
   const child = spawn(process.execPath, ['bin/gantry.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...NO_MOUNTS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
