@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { secretMasker } from '../secrets/mask.ts';
+import { base64Cores, secretMasker } from '../secrets/mask.ts';
 import { LogStore } from './log-store.ts';
 
 test('lines are assembled per stream, CRLF trimmed, masked, and readable by offset past the index', async () => {
@@ -115,6 +115,75 @@ test('a secret split between stdout and stderr is masked on both sides', async (
     assert.deepEqual(text.split('\n'), ['!', 'pass=*** (end)', '.', 'key=***', '']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a secret split over several stdout/stderr switches is masked, whatever the pieces', async () => {
+  const secret = 'hunter2-and-more';
+  // Every way of cutting the secret in 2 to 5 pieces that alternate streams, with text around it.
+  const cases: string[][] = [
+    ['hun', 'ter', '2-an', 'd-more'],
+    ['h', 'u', 'n', 't', 'er2-and-more'],
+    ['hunter2-', 'and-', 'more'],
+    ['hunter2-and-mor', 'e'],
+  ];
+  for (let start = 0; start < 2; start += 1) {
+    for (const pieces of cases) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+      try {
+        const store = new LogStore(dir);
+        const w = store.writer('switches');
+        w.setTransform(secretMasker([secret]));
+        const streams = start === 0 ? ['stdout', 'stderr'] : ['stderr', 'stdout'];
+        await w.write('a=', streams[0]);
+        for (const [i, piece] of pieces.entries()) await w.write(piece, streams[i % 2]);
+        await w.write(' !\n', streams[(pieces.length - 1) % 2]);
+        await w.write('\n', streams[pieces.length % 2]);
+        await w.close();
+        const text = readFileSync(path.join(dir, 'switches.log'), 'utf8');
+        assert.ok(!text.includes(secret), `${pieces.join('|')}: ${JSON.stringify(text)}`);
+        for (const piece of pieces.filter((p) => p.length >= 3))
+          assert.ok(!text.includes(piece), `${pieces.join('|')}: piece ${piece} in ${JSON.stringify(text)}`);
+        assert.match(text, /a=\*\*\*/, `${pieces.join('|')}: ${JSON.stringify(text)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+});
+
+test('a secret in wrapped base64 is masked at every alignment and wherever the line break falls', async () => {
+  const secret = 'S3cr3t-Wrapped-Token-0042';
+  const cores = base64Cores(Buffer.from(secret));
+  for (const width of [76, 64]) {
+    for (let prefix = 0; prefix < 80; prefix += 1) {
+      const encoded = Buffer.from('u'.repeat(prefix) + ':' + secret + '@host').toString('base64');
+      const wrapped = encoded.replace(new RegExp(`(.{${width}})`, 'g'), '$1\n').replace(/\n?$/, '\n');
+      // Written whole, line by line, and in chunks cut anywhere.
+      for (const chunk of [wrapped.length, width + 1, 7]) {
+        const dir = mkdtempSync(path.join(tmpdir(), 'gantry-logs-'));
+        try {
+          const w = new LogStore(dir).writer('wrapped');
+          w.setTransform(secretMasker([secret]));
+          for (let i = 0; i < wrapped.length; i += chunk)
+            await w.write(wrapped.slice(i, i + chunk), 'stdout');
+          await w.write('done\n', 'stdout');
+          await w.close();
+          const text = readFileSync(path.join(dir, 'wrapped.log'), 'utf8');
+          const joined = text.replace(/\n/g, '');
+          const shown = cores.filter((c) => joined.includes(c));
+          assert.deepEqual(
+            shown,
+            [],
+            `width ${width}, prefix ${prefix}, chunks of ${chunk}: ${JSON.stringify(text)}`,
+          );
+          assert.match(text, /\*\*\*/);
+          assert.match(text, /done\n$/);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
   }
 });
 

@@ -238,15 +238,10 @@ export type LineTransform = ((line: string) => string) & {
   reach?: number;
 };
 
-/**
- * The stream that wrote last, and where a switch to it left the other stream's open line: bytes on
- * either side of that seam are adjacent in the order the container wrote them.
- */
-interface Seam {
+/** A run of bytes one stream wrote into its open line, in the order the container wrote them. */
+interface Segment {
   stream: string;
-  other: string;
-  /** Length of `stream`'s open line when it started writing after `other`. */
-  offset: number;
+  bytes: Buffer;
 }
 
 const STARS = Buffer.from('***');
@@ -280,8 +275,11 @@ export class LogWriter {
   /** Partial last line per output stream, so a stdout fragment never merges with a stderr line. */
   private readonly pending = new Map<string, Buffer>();
   private bytes = 0;
-  private lastStream: string | null = null;
-  private seam: Seam | null = null;
+  /**
+   * The last bytes (fewer than the longest secret form) of the streams' open lines, interleaved as the
+   * container wrote them, so a secret written in pieces on both streams is seen whole.
+   */
+  private timeline: Segment[] = [];
   lines = 0;
   /** Byte offset of line (k + 1) × INDEX_EVERY at k, all of them while the writer is open. */
   private readonly marks: number[] = [];
@@ -367,7 +365,11 @@ export class LogWriter {
     const written = this.bytes;
     const before = this.pending.get(stream);
     let head: Buffer | null = null;
-    if (before !== undefined && before.length > 0) {
+    if (before !== undefined && before.length > 0 && reach > 0) {
+      // Masking: the open line (and a held-back wrapped base64 line) goes with the whole chunk, so every
+      // pair of adjacent lines is looked at together (see wrappedPairs).
+      bytes = Buffer.concat([before, bytes]);
+    } else if (before !== undefined && before.length > 0) {
       // Only the line the previous chunk left open is copied, not the whole chunk.
       const first = bytes.indexOf(NL);
       if (first < 0) bytes = Buffer.concat([before, bytes]);
@@ -376,7 +378,12 @@ export class LogWriter {
         bytes = bytes.subarray(first + 1);
       }
     }
-    const last = bytes.lastIndexOf(NL);
+    let last = bytes.lastIndexOf(NL);
+    // A last line that may be base64 wrapped mid-secret waits for the next line (see wrappedPairs).
+    if (reach > 0 && last >= 0) {
+      const previous = last > 0 ? bytes.lastIndexOf(NL, last - 1) : -1;
+      if (isWrappedBase64(bytes.subarray(previous + 1, last))) last = previous;
+    }
     const out: (Buffer | string)[] = [];
     if (head !== null) out.push(this.lineBlock(head));
     let rest = bytes;
@@ -422,70 +429,104 @@ export class LogWriter {
   }
 
   /**
-   * Masks a secret the container wrote partly on one stream and partly on the other (its open line
-   * on stdout, the rest on stderr, or the reverse). Lines are assembled per stream, so the two parts
-   * would otherwise be masked apart; here the bytes on both sides of the switch are checked as the
-   * container wrote them, the part in the other stream's open line becomes *** and this side's part
-   * is dropped.
+   * Masks a secret the container wrote in pieces on both streams, however many times it switched
+   * (stdout, stderr, stdout...). Lines are assembled per stream, so the pieces would otherwise be masked
+   * apart. The open lines' last bytes, interleaved as written (the timeline), are checked together with
+   * this chunk's first line; a secret found across a switch becomes *** where it began, and its pieces
+   * are removed from the other open lines and from this chunk. (Every later piece of a stream sits at the
+   * end of that stream's open line, so each removal is a suffix.)
    */
   private maskAcrossStreams(bytes: Buffer, stream: string, reach: number): Buffer {
-    if (this.lastStream !== stream) {
-      const other = this.lastStream === null ? undefined : this.pending.get(this.lastStream);
-      this.seam =
-        other !== undefined && other.length > 0
-          ? { stream, other: this.lastStream!, offset: this.pending.get(stream)?.length ?? 0 }
-          : null;
-      this.lastStream = stream;
+    let result = bytes;
+    const nl = bytes.indexOf(NL);
+    const head = bytes.subarray(0, Math.min(nl < 0 ? bytes.length : nl, reach));
+    const history = Buffer.concat(this.timeline.map((seg) => seg.bytes));
+    // Where the trailing run of this stream's own bytes begins: a match starting there is within one line.
+    let own = history.length;
+    for (let k = this.timeline.length - 1; k >= 0 && this.timeline[k]!.stream === stream; k -= 1)
+      own -= this.timeline[k]!.bytes.length;
+    const across =
+      own > 0 && head.length > 0
+        ? this.transform.ranges!(Buffer.concat([history, head])).find(
+            ([start, end]) => start < own && end > history.length,
+          )
+        : undefined;
+    if (across !== undefined) {
+      const [start, end] = across;
+      const covered = new Map<string, number>();
+      let first: string | null = null;
+      let at = 0;
+      for (const seg of this.timeline) {
+        const from = Math.max(start, at);
+        const to = Math.min(end, at + seg.bytes.length);
+        if (to > from) {
+          first ??= seg.stream;
+          covered.set(seg.stream, (covered.get(seg.stream) ?? 0) + (to - from));
+        }
+        at += seg.bytes.length;
+      }
+      for (const [s, count] of covered) {
+        const open = this.pending.get(s) ?? Buffer.alloc(0);
+        const kept = open.subarray(0, Math.max(0, open.length - count));
+        this.pending.set(s, s === first ? Buffer.concat([kept, STARS]) : kept);
+      }
+      result = bytes.subarray(end - history.length);
+      this.timeline = [];
     }
-    const seam = this.seam;
-    if (seam === null) return bytes;
-    const other = this.pending.get(seam.other)!;
-    const own = this.pending.get(stream) ?? Buffer.alloc(0);
-    const since = own.subarray(seam.offset);
-    let after = Buffer.concat([since, bytes.subarray(0, reach)]);
-    const nl = after.indexOf(NL);
-    if (nl >= 0) after = after.subarray(0, nl);
-    const tail = other.subarray(Math.max(0, other.length - reach + 1));
-    const across = this.transform.ranges!(Buffer.concat([tail, after])).filter(
-      ([start, end]) => start < tail.length && end > tail.length,
-    );
-    if (across.length === 0) {
-      // Past a newline or `reach` bytes on this side, nothing can straddle the seam any more.
-      if (nl >= 0 || after.length >= reach) this.seam = null;
-      return bytes;
+    this.record(result, stream, reach);
+    return result;
+  }
+
+  /** Adds what `stream` writes to the timeline: a newline ends its open line, so its earlier bytes leave. */
+  private record(bytes: Buffer, stream: string, reach: number): void {
+    const last = bytes.lastIndexOf(NL);
+    if (last >= 0) {
+      this.timeline = this.timeline.filter((seg) => seg.stream !== stream);
+      bytes = bytes.subarray(last + 1);
     }
-    const start = Math.min(...across.map((r) => r[0]));
-    let drop = Math.max(...across.map((r) => r[1])) - tail.length;
-    this.pending.set(
-      seam.other,
-      Buffer.concat([other.subarray(0, other.length - tail.length + start), STARS]),
-    );
-    const fromOwn = Math.min(drop, since.length);
-    this.pending.set(stream, Buffer.concat([own.subarray(0, seam.offset), since.subarray(fromOwn)]));
-    drop -= fromOwn;
-    this.seam = null;
-    return bytes.subarray(drop);
+    if (bytes.length > 0) {
+      const tail = this.timeline[this.timeline.length - 1];
+      if (tail?.stream === stream) tail.bytes = Buffer.concat([tail.bytes, bytes.subarray(-reach)]);
+      else this.timeline.push({ stream, bytes: Buffer.from(bytes.subarray(-reach)) });
+    }
+    // Only the last reach - 1 bytes can begin a secret that ends in a later chunk.
+    let excess = this.timeline.reduce((n, seg) => n + seg.bytes.length, 0) - (reach - 1);
+    while (excess > 0 && this.timeline.length > 0) {
+      const oldest = this.timeline[0]!;
+      if (oldest.bytes.length <= excess) {
+        excess -= oldest.bytes.length;
+        this.timeline.shift();
+      } else {
+        oldest.bytes = oldest.bytes.subarray(excess);
+        excess = 0;
+      }
+    }
   }
 
   /** Complete lines (`block` ends with a newline) as they go to the file. */
   private lineBlock(block: Buffer): Buffer | string {
     const t = this.transform;
+    const pairs = t.ranges !== undefined ? wrappedPairs(block, t.ranges) : null;
     const needsTransform =
-      t.anyInBytes !== undefined
+      pairs !== null ||
+      (t.anyInBytes !== undefined
         ? t.anyInBytes(block)
         : t.anyIn !== undefined
           ? t.anyIn(block.toString('utf8'))
-          : true;
+          : true);
     if (needsTransform || block.indexOf(CR) >= 0) {
       const parts: string[] = [];
+      const lines: string[] = [];
       const text = block.toString('utf8');
       let start = 0;
       let nl: number;
       while ((nl = text.indexOf('\n', start)) >= 0) {
         const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-        this.append(parts, text.slice(start, end), needsTransform ? t : null);
+        lines.push(text.slice(start, end));
         start = nl + 1;
       }
+      if (pairs !== null) unwrapSecrets(lines, t.ranges!);
+      for (const line of lines) this.append(parts, line, needsTransform ? t : null);
       return parts.join('');
     }
     this.count(block);
@@ -538,8 +579,14 @@ export class LogWriter {
   async close(): Promise<void> {
     const parts: string[] = [];
     const written = this.bytes;
-    for (const rest of this.pending.values())
-      if (rest.length > 0) this.append(parts, rest.toString('utf8'), this.transform);
+    for (const rest of this.pending.values()) {
+      if (rest.length === 0) continue;
+      // A held-back wrapped line may be in there with the open line after it.
+      const block = this.lineBlock(
+        rest[rest.length - 1] === NL ? rest : Buffer.concat([rest, Buffer.from('\n')]),
+      );
+      parts.push(typeof block === 'string' ? block : block.toString('utf8'));
+    }
     this.pending.clear();
     if (parts.length > 0) {
       this.out.write(parts.join(''));
@@ -552,5 +599,52 @@ export class LogWriter {
     } finally {
       this.onClosed();
     }
+  }
+}
+
+/** Line widths base64 tools wrap at: 76 (base64(1), MIME) and 64 (openssl, PEM). */
+const WRAP_WIDTHS = new Set([64, 76]);
+const BASE64_CHARS = /^[A-Za-z0-9+/_-]+$/;
+
+/** A line as a base64 encoder writes every line but the last of a wrapped encoding. */
+function isWrappedBase64(line: Buffer): boolean {
+  const n = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
+  return WRAP_WIDTHS.has(n) && BASE64_CHARS.test(line.toString('latin1', 0, n));
+}
+
+/**
+ * Whether `block` (complete lines) holds a wrapped base64 line whose end and the next line's start
+ * together show a secret form: a secret encoded inside a longer input (`printf "user:%s" | base64`)
+ * lands across a line break at any of the three alignments; each line alone shows only a piece of it.
+ * null when there is none (the common case costs one pass over the newlines).
+ */
+function wrappedPairs(block: Buffer, ranges: (b: Buffer) => [number, number][]): true | null {
+  let start = 0;
+  let nl: number;
+  while ((nl = block.indexOf(NL, start)) >= 0) {
+    const next = block.indexOf(NL, nl + 1);
+    if (next < 0) break;
+    const line = block.subarray(start, nl);
+    if (isWrappedBase64(line)) {
+      const end = line[line.length - 1] === CR ? line.length - 1 : line.length;
+      const joined = Buffer.concat([line.subarray(0, end), block.subarray(nl + 1, next)]);
+      if (ranges(joined).some(([s, e]) => s < end && e > end)) return true;
+    }
+    start = nl + 1;
+  }
+  return null;
+}
+
+/** Masks secret forms that a base64 line wrap cut in two: *** where the form began, its rest removed. */
+function unwrapSecrets(lines: string[], ranges: (b: Buffer) => [number, number][]): void {
+  for (let k = 0; k + 1 < lines.length; k += 1) {
+    const line = lines[k]!;
+    if (!isWrappedBase64(Buffer.from(line, 'latin1'))) continue;
+    const joined = Buffer.from(line + lines[k + 1]!, 'utf8');
+    const across = ranges(joined).find(([s, e]) => s < line.length && e > line.length);
+    if (across === undefined) continue;
+    const [s, e] = across;
+    lines[k] = line.slice(0, s) + '***';
+    lines[k + 1] = joined.subarray(e).toString('utf8');
   }
 }

@@ -11,6 +11,7 @@ import {
   waitForExecution,
   type Harness,
 } from '../support/harness.ts';
+import { base64Cores } from '../../src/secrets/mask.ts';
 
 /**
  * Issue 8 item 4 on real containers: a secret printed in the ways that slipped past masking (inside
@@ -107,4 +108,36 @@ test('encoded, escaped and split prints of a secret are masked; outputs made fro
   assert.notEqual(variable.body.value, `token ${TOKEN}`);
   assert.deepEqual(databaseFilesHolding(encodedAuth), []);
   assert.deepEqual(databaseFilesHolding(`token ${TOKEN}`), []);
+});
+
+test('a secret in base64 wrapped at 76 columns is masked at every alignment and line-break position', async () => {
+  const { pipelinePath } = await setupPipeline(h, repo);
+  // 18 prefix lengths: the encoded secret starts at every alignment and the 76-column break falls at
+  // every place inside it (and outside it).
+  await addAction(h, pipelinePath, {
+    name: 'prints wrapped base64',
+    inline_commands:
+      'for n in $(seq 40 57); do printf "%s:%s@registry" "$(head -c $n /dev/zero | tr "\\0" "u")" "$TOKEN" | base64; done',
+    variables: [{ key: 'TOKEN', value: TOKEN, encrypted: true }],
+  });
+  const started = await h.request('POST', `${pipelinePath}/executions`, {
+    to_revision: { revision: 'HEAD' },
+  });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  const e = await waitForExecution(h, `${pipelinePath}/executions/${started.body.id}`);
+  assert.equal(e.status, 'SUCCESSFUL', JSON.stringify(e.action_executions));
+  const lines = await logsOf(
+    h,
+    `${pipelinePath}/executions/${e.id}`,
+    e.action_executions[0].action_execution_id,
+  );
+  assert.ok(lines.length >= 36, `the encodings were printed wrapped: ${lines.join('\n')}`);
+  assert.ok(
+    lines.some((l) => l.length === 76),
+    'busybox base64 wraps at 76 columns',
+  );
+  const joined = lines.join('');
+  for (const core of base64Cores(Buffer.from(TOKEN)))
+    assert.ok(!joined.includes(core), `the log shows ${core}:\n${lines.join('\n')}`);
+  assert.equal(lines.filter((l) => l.includes('***')).length, 18, lines.join('\n'));
 });
