@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './database.ts';
+import { reusableQuery } from './reusable-query.ts';
 import type { TokenRow, UserRow } from './schema.ts';
 import { now, parseJson } from './time.ts';
 import { getWorkspacesByIds } from './workspaces.ts';
@@ -41,16 +42,26 @@ export async function createUser(
     .executeTakeFirstOrThrow();
 }
 
+const userById = reusableQuery(1, (db, id: number) =>
+  db.selectFrom('users').selectAll().where('id', '=', id),
+);
+
 export async function getUser(db: Db, id: number): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await userById(db, id))[0];
 }
 
 export async function getUsers(db: Db, ids: number[]): Promise<Map<number, UserRow>> {
   if (ids.length === 0) return new Map();
+  const unique = new Set(ids);
+  if (unique.size === 1) {
+    // A list's items mostly share one creator: a query compiled once.
+    const [row] = await userById(db, ids[0]!);
+    return new Map(row ? [[row.id, row]] : []);
+  }
   const rows = await db
     .selectFrom('users')
     .selectAll()
-    .where('id', 'in', [...new Set(ids)])
+    .where('id', 'in', [...unique])
     .execute();
   return new Map(rows.map((r) => [r.id, r]));
 }

@@ -23,7 +23,6 @@ export function presentPipeline(
   /** Pass one to a list's items: the project and each creator are then presented once, not per item. */
   shared?: SharedParts,
 ): Record<string, unknown> {
-  const { variables, ...settings } = p.settings;
   let creatorShown = shared?.creators.get(p.creatorId);
   if (creatorShown === undefined) {
     creatorShown = presentMember(urls, ws, creator, admins);
@@ -37,7 +36,8 @@ export function presentPipeline(
   return Object.assign(
     urls.pair(urls.pipeline(ws.domain, project.name, p.id)),
     { id: p.id, identifier: p.identifier, name: p.name },
-    settings,
+    // The settings as stored, their variables replaced by the presented ones below (no rest copy).
+    p.settings as unknown as Record<string, unknown>,
     {
       waiting_for_push: false,
       create_date: p.createDate,
@@ -52,7 +52,7 @@ export function presentPipeline(
             totp: p.settings.events.find((e) => e.type === 'WEBHOOK')!.totp,
           }
         : null,
-      variables: variables.map(presentVariable),
+      variables: p.settings.variables.map(presentVariable),
     },
   );
 }
