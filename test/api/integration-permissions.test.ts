@@ -14,7 +14,8 @@ import {
  * an action naming an integration they may not use (403), and a run whose actions name one fails at
  * its start, before any container, when the user it is attributed to may not use it (a run started
  * by hand: the caller). A SUCCESS_PIPELINE condition naming a pipeline the run's user may not see
- * reads as naming no pipeline, so its status does not leak.
+ * reads as naming no pipeline, so its status does not leak; a package version pinned in a run must be
+ * readable by the caller.
  */
 let h: Harness;
 let pipelinePath: string;
@@ -211,4 +212,42 @@ test("SUCCESS_PIPELINE naming a pipeline the run's user may not see reads as nam
   const asEditor = await h.request('POST', `${gatedPath}/executions`, {}, { token: editor.token });
   assert.equal(asEditor.status, 400);
   assert.match(asEditor.body.errors[0].message, /there is no pipeline ".*\/hidden"/);
+});
+
+test('pinning a package version the caller may not read answers the 404 of a missing package', async () => {
+  const { pipelinePath: path } = await setupPipeline(h, makeRepo([{ message: 'i', files: { c: 'c' } }]).dir);
+  const project = path.split('/pipelines/')[0]!.split('/').pop()!;
+  await addAction(h, path, { name: 'step' });
+  const set = await h.request('POST', `${W}/permissions`, {
+    name: 'runs without the repository',
+    pipeline_access_level: 'RUN_ONLY',
+    repository_access_level: 'DENIED',
+    project_team_access_level: null,
+    sandbox_access_level: 'READ_ONLY',
+  });
+  assert.equal(set.status, 201, JSON.stringify(set.body));
+  const added = await h.request('POST', `${W}/projects/${project}/members`, {
+    id: editor.id,
+    permission_set: { id: set.body.id },
+  });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  const pkg = await h.request('POST', `${W}/packages`, {
+    name: 'Bundle',
+    identifier: 'bundle',
+    scope: 'PROJECT',
+    project: { name: project },
+  });
+  assert.equal(pkg.status, 201, JSON.stringify(pkg.body));
+  const asEditor = await h.request(
+    'POST',
+    `${path}/executions`,
+    { package_version: 'bundle:1.0' },
+    { token: editor.token },
+  );
+  assert.equal(asEditor.status, 404, JSON.stringify(asEditor.body));
+  assert.equal(asEditor.body.errors[0].message, 'package "bundle" not found');
+  // The administrator sees the package: only the version is missing.
+  const asAdmin = await h.request('POST', `${path}/executions`, { package_version: 'bundle:1.0' });
+  assert.equal(asAdmin.status, 404, JSON.stringify(asAdmin.body));
+  assert.match(asAdmin.body.errors[0].message, /version "1\.0" of package "bundle" not found/);
 });

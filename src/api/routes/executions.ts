@@ -18,6 +18,7 @@ import type { EnvironmentRow, ExecutionRow, WorkspaceRow } from '../../store/sch
 import { allows } from '../../domain/access-levels.ts';
 import { integrationUses } from '../../engine/run-permissions.ts';
 import type { Db } from '../../store/database.ts';
+import { findPackageForProject } from '../../store/packages.ts';
 import { parseJson } from '../../store/time.ts';
 import { accessOf } from '../access/route-access.ts';
 import { principalOf } from '../auth.ts';
@@ -180,6 +181,14 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         );
         // A missing one is acceptRunRequest's 404.
         if (env) await assertMayUseEnvironment(request, found.ws, env);
+      }
+      if (request.body.package_version !== undefined) {
+        // The pinned version is mounted into the run: the caller must be able to read the package
+        // (one they may not see gets the 404 of a missing one).
+        const identifier = request.body.package_version.split(':')[0] ?? '';
+        const pkg = await findPackageForProject(db, found.ws.id, found.project.id, identifier);
+        if (pkg && (await accessOf(request).packageLevel(found.ws, pkg)) === 'DENIED')
+          throw notFound(`package "${identifier}" not found`);
       }
       // As the action routes require to edit an action: the scope and write access to the pipeline.
       const mayEditActions =
