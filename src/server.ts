@@ -293,7 +293,9 @@ export async function createGantry(
           engineLogger,
         )
       : null;
-    // Recovery runs before the API answers, so no client sees a dead process's executions as running.
+    // The lease before anything is claimed; recovery before the API answers, so no client sees a dead
+    // process's executions as running.
+    await workers.holdLocalLease();
     await engine.start();
     workers.start();
     triggers.start();
@@ -327,6 +329,7 @@ export async function createGantry(
         await app.close();
         triggers.stop();
         await engine.stop(reason);
+        await workers.releaseLocalLease();
         await webhooks.stop();
         await feed?.close();
         await db.destroy();

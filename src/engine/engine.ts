@@ -569,6 +569,11 @@ export class ExecutionEngine {
     }
   }
 
+  /** Terminates what the local runner runs now, saying `reason`; scheduling goes on. */
+  abortRuns(reason: string): void {
+    for (const run of this.running.values()) run.abort.abort(reason);
+  }
+
   /**
    * Stops scheduling and terminates what runs, saying `reason` (default: the server shut down),
    * waiting for containers to be removed.

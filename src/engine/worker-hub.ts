@@ -8,6 +8,14 @@ import { getExecution, listActionExecutions, listRunnable, runningPipelineIds } 
 import { getPipelineById, type Pipeline } from '../store/pipelines.ts';
 import type { ExecutionRow, WorkerRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
+import {
+  expiredServerLeases,
+  holdServerLease,
+  localRunsOf,
+  releaseServerLease,
+  renewServerLease,
+  takeServerLease,
+} from '../store/server-leases.ts';
 import { getVariable } from '../store/variables.ts';
 import {
   executionsOfWorker,
@@ -80,6 +88,8 @@ export class WorkerHub {
   private readonly waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** When this server last renewed the lease of its local runner (0: it holds none). */
+  private leaseRenewedAt = 0;
   readonly leaseSeconds: number;
   readonly heartbeatSeconds: number;
   readonly pollSeconds: number;
@@ -131,6 +141,62 @@ export class WorkerHub {
       signal.addEventListener('abort', done, { once: true });
       if (this.stopped || signal.aborted) done();
     });
+  }
+
+  // ---- the local runner's lease -------------------------------------------------------------------
+
+  /**
+   * Takes this server's own lease (servers sharing a database end the local runs of a server whose
+   * lease expires): before the local runner claims anything, so that what it claims is never ended
+   * by another server in the moment before its first heartbeat.
+   */
+  async holdLocalLease(): Promise<void> {
+    const { db, engine } = this.deps;
+    if (!engine.runsLocally) return;
+    await holdServerLease(db, engine.localSession, this.leaseSeconds);
+    this.leaseRenewedAt = Date.now();
+  }
+
+  /** A server that stops cleanly gives up its lease (its runs were ended first). */
+  async releaseLocalLease(): Promise<void> {
+    if (this.leaseRenewedAt === 0) return;
+    this.leaseRenewedAt = 0;
+    await releaseServerLease(this.deps.db, this.deps.engine.localSession);
+  }
+
+  /**
+   * The local runner's heartbeat. A lease another server took (this one was not heard from for the
+   * lease time: it was stopped, or starved) means its runs were ended there: what still runs here is
+   * stopped, and the lease is taken again for what comes next.
+   */
+  private async renewLocalLease(): Promise<void> {
+    const { db, engine, logger } = this.deps;
+    if (this.leaseRenewedAt === 0 || Date.now() - this.leaseRenewedAt < this.heartbeatSeconds * 1000) return;
+    if (!(await renewServerLease(db, engine.localSession, this.leaseSeconds))) {
+      logger.error('this server lost the lease of its local runner: stopping what it runs');
+      engine.abortRuns(`this server was not heard from for ${this.leaseSeconds} s and lost its lease`);
+      await holdServerLease(db, engine.localSession, this.leaseSeconds);
+    }
+    this.leaseRenewedAt = Date.now();
+  }
+
+  /**
+   * Other servers whose lease expired (they died and did not come back): their local runs end FAILED
+   * (TERMINATED when a cancel was under way), saying so; nothing is run again. A server that comes
+   * back later finds them ended, and removes the containers it left.
+   */
+  private async endDeadServersRuns(): Promise<void> {
+    const { db, engine, logger } = this.deps;
+    for (const lease of await expiredServerLeases(db, engine.localSession)) {
+      if (!(await takeServerLease(db, lease.session))) continue;
+      const seconds = Math.round((Date.parse(lease.lease_until) - Date.parse(lease.heartbeat_at)) / 1000);
+      logger.warn({ server: lease.session, lastHeartbeat: lease.heartbeat_at }, 'server lease expired');
+      for (const e of await localRunsOf(db, lease.session))
+        await this.endLost(
+          e,
+          `the server that ran it stopped sending heartbeats (last at ${lease.heartbeat_at}); its ${seconds} s lease expired`,
+        );
+    }
   }
 
   // ---- registration and leases -------------------------------------------------------------------
@@ -223,12 +289,15 @@ export class WorkerHub {
   }
 
   /**
-   * Every few seconds: takes the leases of workers not heard from for the lease time (after this
-   * server has itself been up that long, so workers can come back after a server restart), ending
-   * their executions; and says on every queued execution that no runner can take why it waits.
+   * Every few seconds: renews this server's own lease and takes the expired leases of other servers
+   * (ending their local runs); takes the leases of workers not heard from for the lease time (after
+   * this server has itself been up that long, so workers can come back after a server restart),
+   * ending their executions; and says on every queued execution that no runner can take why it waits.
    */
   async sweep(): Promise<void> {
     const { db } = this.deps;
+    await this.renewLocalLease();
+    await this.endDeadServersRuns();
     const workers = await listWorkers(db);
     const nowIso = now();
     if (Date.now() - this.startedAt >= this.leaseSeconds * 1000) {
@@ -280,7 +349,13 @@ export class WorkerHub {
           ids: [id],
           from: ['INPROGRESS'] as const,
           to: wasCancelled ? ('TERMINATED' as const) : ('FAILED' as const),
-          fields: { finish_date: now(), error_message: message, container_id: null, log_lines: lines },
+          fields: {
+            finish_date: now(),
+            error_message: message,
+            container_id: null,
+            // A log this server cannot read (another server's, on SQLite) keeps the count it had.
+            ...(lines > 0 ? { log_lines: lines } : {}),
+          },
         })),
         { from: ['ENQUEUED', 'INITIAL'], to: 'NOT_EXECUTED' },
       ],

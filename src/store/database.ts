@@ -31,6 +31,7 @@ import * as m015 from './migrations/015-workers.ts';
 import * as m016x01 from './migrations/016-01-stream-tickets.ts';
 import * as m021x01 from './migrations/021-01-approvals.ts';
 import * as m013x01 from './migrations/013-01-external-repositories.ts';
+import * as m020x01 from './migrations/020-01-server-leases.ts';
 
 export type Db = Kysely<Database>;
 
@@ -51,6 +52,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '016-01-stream-tickets': m016x01,
   '021-01-approvals': m021x01,
   '013-01-external-repositories': m013x01,
+  '020-01-server-leases': m020x01,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -41,6 +41,7 @@ export interface Database {
   pipeline_filesystems: PipelineFilesystemsTable;
   external_repositories: ExternalRepositoriesTable;
   log_chunks: LogChunksTable;
+  server_leases: ServerLeasesTable;
 }
 
 export interface StreamTicketsTable {
@@ -67,6 +68,16 @@ export interface WorkersTable {
   lease_until: string;
 }
 export type WorkerRow = Selectable<WorkersTable>;
+
+/** The lease of a server's local runner, by its worker_session (`local:<instance label>`). */
+export interface ServerLeasesTable {
+  session: string;
+  state: 'ONLINE' | 'LOST' | 'STOPPED';
+  started_at: string;
+  heartbeat_at: string;
+  lease_until: string;
+}
+export type ServerLeaseRow = Selectable<ServerLeasesTable>;
 
 /** Which runner holds a pipeline's filesystem ('' = the server's local runner). */
 export interface PipelineFilesystemsTable {
