@@ -6,7 +6,7 @@ import {
 } from '../domain/trigger-conditions.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
-import { userGroupNames } from '../store/groups.ts';
+import { userGroups } from '../store/groups.ts';
 import { getUser } from '../store/identity.ts';
 import { lastFinishedStatus, type Pipeline } from '../store/pipelines.ts';
 import type { ProjectRow } from '../store/schema.ts';
@@ -94,7 +94,7 @@ export async function triggerConditionBlocker(
     const row = await getUser(db, run.creatorId);
     user = {
       email: row?.email ?? '',
-      groups: new Set(await userGroupNames(db, project.workspace_id, run.creatorId)),
+      groups: new Set((await userGroups(db, project.workspace_id, run.creatorId)).map((g) => g.name)),
     };
   }
 

@@ -6,7 +6,6 @@ import {
   PathEscapeError,
   pinDirectory,
   pinEntry,
-  removeContentsAt,
   type PinnedDirectory,
   type PinnedEntry,
 } from './pinned-path.ts';
@@ -79,19 +78,6 @@ export class PipelineFilesystem {
   pinEntry(userPath: string, options: { createParents?: boolean } = {}): PinnedEntry {
     this.checkLexically(userPath);
     return pinEntry(this.workTree, userPath, options);
-  }
-
-  /**
-   * Empties the work tree for a clean checkout while containers of this pipeline may be changing it
-   * (concurrent runs): through descriptors, never following a link (see removeContentsAt).
-   */
-  async emptyWorkTree(): Promise<void> {
-    const dir = pinDirectory(this.workTree, '');
-    try {
-      await removeContentsAt(dir.fd);
-    } finally {
-      dir.close();
-    }
   }
 
   private checkLexically(userPath: string): void {

@@ -105,26 +105,17 @@ export async function removeGroupMember(db: Db, groupId: number, userId: number)
     .execute();
 }
 
-/** Ids of the groups of `workspaceId` the user belongs to. */
-export async function userGroupIds(db: Db, workspaceId: number, userId: number): Promise<number[]> {
-  const rows = await db
+/** The groups of `workspaceId` the user belongs to (id and name). */
+export function userGroups(
+  db: Db,
+  workspaceId: number,
+  userId: number,
+): Promise<{ id: number; name: string }[]> {
+  return db
     .selectFrom('group_members as gm')
     .innerJoin('member_groups as g', 'g.id', 'gm.group_id')
-    .select('g.id')
+    .select(['g.id', 'g.name'])
     .where('gm.user_id', '=', userId)
     .where('g.workspace_id', '=', workspaceId)
     .execute();
-  return rows.map((r) => r.id);
-}
-
-/** Names of the groups of `workspaceId` the user belongs to. */
-export async function userGroupNames(db: Db, workspaceId: number, userId: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('group_members as gm')
-    .innerJoin('member_groups as g', 'g.id', 'gm.group_id')
-    .select('g.name')
-    .where('gm.user_id', '=', userId)
-    .where('g.workspace_id', '=', workspaceId)
-    .execute();
-  return rows.map((r) => r.name);
 }

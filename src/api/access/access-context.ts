@@ -7,7 +7,7 @@ import {
 } from '../../domain/access-levels.ts';
 import { getActionById } from '../../store/actions.ts';
 import type { Db } from '../../store/database.ts';
-import { userGroupIds } from '../../store/groups.ts';
+import { userGroups } from '../../store/groups.ts';
 import { getMembership } from '../../store/members.ts';
 import { getPermissionSetsByIds } from '../../store/permission-sets.ts';
 import { getPipelineById, type Pipeline } from '../../store/pipelines.ts';
@@ -78,7 +78,7 @@ export class AccessContext {
   groupIds(ws: WorkspaceRow): Promise<number[]> {
     let ids = this.groups.get(ws.id);
     if (!ids) {
-      ids = userGroupIds(this.db, ws.id, this.user.id);
+      ids = userGroups(this.db, ws.id, this.user.id).then((groups) => groups.map((g) => g.id));
       this.groups.set(ws.id, ids);
     }
     return ids;
