@@ -262,8 +262,26 @@ export function TextField<T extends FormValues>(
   );
 }
 
+/** A select's choices: a value that is its own label, or a value and its label. */
+export type SelectOptions = readonly (string | [value: string, label: string])[];
+
+function Options(props: { options: SelectOptions }): JSX.Element {
+  return (
+    <>
+      {props.options.map((o) => {
+        const [value, label] = Array.isArray(o) ? o : [o, o];
+        return (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        );
+      })}
+    </>
+  );
+}
+
 export function SelectField<T extends FormValues>(
-  props: FieldProps<T> & { options: readonly (string | [value: string, label: string])[] },
+  props: FieldProps<T> & { options: SelectOptions },
 ): JSX.Element {
   const id = `${props.form.idPrefix}-${props.name}`;
   const err = fieldError(props.form, props.name);
@@ -277,14 +295,7 @@ export function SelectField<T extends FormValues>(
         aria-describedby={describedBy(id, !!props.hint, !!err)}
         onChange={(ev) => props.form.set(props.name, (ev.currentTarget as HTMLSelectElement).value)}
       >
-        {props.options.map((o) => {
-          const [value, label] = Array.isArray(o) ? o : [o, o];
-          return (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          );
-        })}
+        <Options options={props.options} />
       </select>
     </FieldFrame>
   );
@@ -562,12 +573,20 @@ function useRowChange(): { busy: boolean; error: unknown; run: (change: () => Pr
 export function RowButton(props: {
   label: string;
   hidden?: string;
+  ariaLabel?: string;
+  disabled?: boolean;
   onClick: () => Promise<void>;
 }): JSX.Element {
   const change = useRowChange();
   return (
     <>
-      <button type="button" class="small" disabled={change.busy} onClick={() => change.run(props.onClick)}>
+      <button
+        type="button"
+        class="small"
+        aria-label={props.ariaLabel}
+        disabled={props.disabled || change.busy}
+        onClick={() => change.run(props.onClick)}
+      >
         {props.label}
         {props.hidden && <span class="visually-hidden"> {props.hidden}</span>}
       </button>
@@ -580,7 +599,7 @@ export function RowButton(props: {
 export function RowSelect(props: {
   label: string;
   value: string;
-  options: readonly (string | [value: string, label: string])[];
+  options: SelectOptions;
   onChoose: (value: string) => Promise<void>;
 }): JSX.Element {
   const change = useRowChange();
@@ -595,14 +614,7 @@ export function RowSelect(props: {
           change.run(() => props.onChoose(value));
         }}
       >
-        {props.options.map((o) => {
-          const [value, label] = Array.isArray(o) ? o : [o, o];
-          return (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          );
-        })}
+        <Options options={props.options} />
       </select>
       <ErrorBox error={change.error} />
     </>

@@ -98,32 +98,26 @@ export function PipelineView(props: {
                   </a>
                   <span class="tag">{a.type}</span>
                   <span class="actions-row">
-                    <button
-                      type="button"
-                      class="small"
+                    <RowButton
+                      label="↑"
+                      ariaLabel={`Move ${a.name} up`}
                       disabled={i === 0}
-                      aria-label={`Move ${a.name} up`}
                       onClick={() =>
-                        void api('PATCH', `${plPath}/actions/${a.id}`, {
+                        api('PATCH', `${plPath}/actions/${a.id}`, {
                           after_action_id: i >= 2 ? actions[i - 2]!.id : 0,
                         }).then(reload)
                       }
-                    >
-                      ↑
-                    </button>
-                    <button
-                      type="button"
-                      class="small"
+                    />
+                    <RowButton
+                      label="↓"
+                      ariaLabel={`Move ${a.name} down`}
                       disabled={i === actions.length - 1}
-                      aria-label={`Move ${a.name} down`}
                       onClick={() =>
-                        void api('PATCH', `${plPath}/actions/${a.id}`, {
+                        api('PATCH', `${plPath}/actions/${a.id}`, {
                           after_action_id: actions[i + 1]!.id,
                         }).then(reload)
                       }
-                    >
-                      ↓
-                    </button>
+                    />
                   </span>
                 </li>
               ))}
