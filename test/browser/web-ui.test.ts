@@ -728,6 +728,41 @@ step(
 );
 
 step(
+  'a project on an external repository: a refused URL shows at its field, the URL Gantry fetches is shown',
+  async () => {
+    const upstream = makeRepo([{ message: 'first', files: { 'README.md': 'upstream\n' } }]);
+    await page.goto(`${h.baseUrl}/#/workspaces/acme`);
+    await page.getByRole('button', { name: 'New project' }).click();
+    await page.getByLabel('Display name').fill('Upstream');
+    await page.getByLabel('Name (URL)').fill('upstream');
+    await page.getByLabel('Repository', { exact: true }).selectOption('external');
+    // A local path outside the allowed roots is refused by the API; nothing is created.
+    await page.getByLabel('Repository URL').fill('/etc');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const refusal = page.locator('[role="alert"]').filter({ hasText: /\S/ }).first();
+    await refusal.waitFor();
+    assert.match((await refusal.textContent()) ?? '', /allowed|not|outside/i);
+    assert.equal((await h.request('GET', '/api/workspaces/acme/projects/upstream')).status, 404);
+    await page.getByLabel('Repository URL').fill(`file://${upstream.dir}`);
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('heading', { name: 'External repository' }).waitFor();
+    assert.equal(
+      await page.getByRole('heading', { name: 'Upstream' }).count(),
+      1,
+      'the page of the new project is shown',
+    );
+    assert.equal(await page.locator('.copyline code').first().textContent(), `file://${upstream.dir}`);
+    const saved = (await h.request('GET', '/api/workspaces/acme/projects/upstream')).body;
+    assert.equal(saved.custom_repo_url, `file://${upstream.dir}`);
+    assert.equal(
+      await page.getByText('Push your code here').count(),
+      0,
+      'an external project has no push URL',
+    );
+  },
+);
+
+step(
   'settings and deletes: workspace and project settings, image build and push actions, a pipeline',
   async () => {
     // Workspace settings: a new name (the domain, in every URL, stays).

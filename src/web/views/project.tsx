@@ -47,20 +47,26 @@ export function ProjectView(props: { ws: string; project: string; tab: string })
   const [project, { pipelines }] = data;
   return (
     <Page crumbs={crumbs} title={project.display_name}>
-      {project.http_repository ? (
+      {project.custom_repo_url ? (
         <section class="panel" aria-label="Repository">
-          <h2>Push your code here</h2>
-          <CopyLine text={project.http_repository} label="Copy the push URL" />
-          <CopyLine text={`git push ${project.http_repository} HEAD:master`} label="Copy the push command" />
+          <h2>External repository</h2>
+          <CopyLine text={project.custom_repo_url} label="Copy the repository URL" />
           <p class="muted small">
-            Git asks for a password: use an API token with the REPOSITORY_WRITE scope.
+            Gantry fetches it: on a signed push from the forge, by polling, and for each run.
           </p>
         </section>
       ) : (
-        project.custom_repo_url && (
+        project.http_repository && (
           <section class="panel" aria-label="Repository">
-            <h2>External repository</h2>
-            <CopyLine text={project.custom_repo_url} label="Copy the repository URL" />
+            <h2>Push your code here</h2>
+            <CopyLine text={project.http_repository} label="Copy the push URL" />
+            <CopyLine
+              text={`git push ${project.http_repository} HEAD:master`}
+              label="Copy the push command"
+            />
+            <p class="muted small">
+              Git asks for a password: use an API token with the REPOSITORY_WRITE scope.
+            </p>
           </section>
         )
       )}
