@@ -67,15 +67,17 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<string> 
  * see where a slow benchmark spends its time); `serveArgs` go to `serve`.
  */
 export async function startGantryServer(
-  options: { nodeArgs?: string[]; serveArgs?: string[] } = {},
+  /** `root`: the checkout whose bin/gantry.js runs (default: this one; bench/api-ab.ts compares two). */
+  options: { nodeArgs?: string[]; serveArgs?: string[]; root?: string } = {},
 ): Promise<GantryServer> {
+  const root = options.root ?? ROOT;
   progress('starting gantry serve');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-bench-'));
   const port = await freePort();
   const child = spawn(
     process.execPath,
     [
-      ...productionNodeArgs(),
+      ...productionNodeArgs(root),
       ...(options.nodeArgs ?? nodeArgsFromEnv()),
       'bin/gantry.js',
       'serve',
@@ -91,7 +93,7 @@ export async function startGantryServer(
     ],
     // No nosuid mount of the pipelines directory: a bench killed midway would leave it behind.
     {
-      cwd: ROOT,
+      cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GANTRY_NOSUID_PIPELINES: 'false' },
     },
@@ -164,8 +166,8 @@ export async function startGantryServer(
  * The node options of bin/gantry.js's #! line (`#!/usr/bin/env -S node --max-semi-space-size=4`): they
  * shape the server's memory (young generation size), so a benchmark's RSS must be measured with them.
  */
-function productionNodeArgs(): string[] {
-  const shebang = readFileSync(path.join(ROOT, 'bin/gantry.js'), 'utf8').split('\n', 1)[0]!;
+function productionNodeArgs(root: string): string[] {
+  const shebang = readFileSync(path.join(root, 'bin/gantry.js'), 'utf8').split('\n', 1)[0]!;
   const words = shebang.replace(/^#!/, '').trim().split(/\s+/);
   const node = words.indexOf('node');
   return node < 0 ? [] : words.slice(node + 1);

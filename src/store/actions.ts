@@ -71,10 +71,20 @@ export async function getActionWithPrevious(
   pipelineId: number,
   id: number,
 ): Promise<{ action: StoredAction; previousId: number | null } | undefined> {
-  const [row] = await actionWithPrevious(db, pipelineId, id);
-  if (!row) return undefined;
-  const { previous_id, ...action } = row;
-  return { action: toAction(action), previousId: previous_id ?? null };
+  const found = await getActionRowWithPrevious(db, pipelineId, id);
+  return found && { action: toAction(found.row), previousId: found.previousId };
+}
+
+/** getActionWithPrevious with the row as stored (for callers that reuse what they presented from a row before). */
+export async function getActionRowWithPrevious(
+  db: Db,
+  pipelineId: number,
+  id: number,
+): Promise<{ row: ActionRow; previousId: number | null } | undefined> {
+  const [found] = await actionWithPrevious(db, pipelineId, id);
+  if (!found) return undefined;
+  const { previous_id, ...row } = found;
+  return { row, previousId: previous_id ?? null };
 }
 
 export interface ActionWrite {

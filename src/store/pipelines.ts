@@ -83,13 +83,25 @@ export async function listPipelines(
   /** Pipelines to leave out, or the only ones to list (see AccessContext.pipelineFilter). */
   filter: { except: number[] } | { only: number[] } | null = null,
 ): Promise<{ rows: Pipeline[]; total: number }> {
+  const { rows, total } = await listPipelineRows(db, projectId, limit, offset, filter);
+  return { rows: rows.map(toPipeline), total };
+}
+
+/** listPipelines with the rows as stored (for callers that reuse what they presented from a row before). */
+export async function listPipelineRows(
+  db: Db,
+  projectId: number,
+  limit: number,
+  offset: number,
+  filter: { except: number[] } | { only: number[] } | null = null,
+): Promise<{ rows: PipelineRow[]; total: number }> {
   if (filter === null) {
     // The common case (callers who see every pipeline), with queries compiled once.
     const [rows, [count]] = await Promise.all([
       pipelinePage(db, projectId, limit, offset),
       pipelineCount(db, projectId),
     ]);
-    return { rows: rows.map(toPipeline), total: Number(count?.n ?? 0) };
+    return { rows, total: Number(count?.n ?? 0) };
   }
   let base = db.selectFrom('pipelines').where('project_id', '=', projectId);
   if (filter && 'only' in filter)
@@ -98,7 +110,7 @@ export async function listPipelines(
     base = base.where('id', 'not in', filter.except);
   const rows = await base.selectAll().orderBy('id').limit(limit).offset(offset).execute();
   const count = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return { rows: rows.map(toPipeline), total: Number(count.n) };
+  return { rows, total: Number(count.n) };
 }
 
 const pipelineOfProject = reusableQuery(2, (db, projectId: number, id: number) =>

@@ -16,8 +16,9 @@ import type { SecretBox } from '../../secrets/cipher.ts';
 import {
   createAction,
   deleteAction,
-  getActionWithPrevious,
+  getActionRowWithPrevious,
   listActions,
+  toAction,
   updateAction,
   type StoredAction,
 } from '../../store/actions.ts';
@@ -30,6 +31,7 @@ import type { ApiContext } from '../context.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { loadAction, loadPipeline, numericId } from '../lookup.ts';
 import { presentAction } from '../present/action.ts';
+import { PresentedJsonCache, sendSerialized } from '../present/json-cache.ts';
 import { ActionBodyEnvelope, checkActionBody, REQUIRED_FIELDS } from '../schemas/action.ts';
 import { ActionParams, AuthQuery, PipelineParams } from '../schemas/common.ts';
 import { Action, ActionList } from '../schemas/pipeline-response.ts';
@@ -200,18 +202,42 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
+  // Each action's JSON, reused while its row and what it nests read the same (see PresentedJsonCache).
+  const shown = new PresentedJsonCache<number>();
   app.get<{ Params: Static<typeof ActionParams> }>(
     `${base}/:action_id`,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipeline:READ_ONLY' },
       schema: { params: ActionParams, querystring: AuthQuery, response: { 200: Action } },
     },
-    async (request) => {
+    async (request, reply) => {
       const { ws, project, pipeline } = await loadPipeline(db, request, request.params);
       const id = numericId(request.params.action_id, 'action');
-      const found = await getActionWithPrevious(db, pipeline.id, id);
+      const found = await getActionRowWithPrevious(db, pipeline.id, id);
       if (!found) throw notFound(`action ${id} not found in pipeline ${pipeline.id}`);
-      return presentAction(urls, ws, project, pipeline, found.action, found.previousId);
+      const present = (): Record<string, unknown> =>
+        presentAction(urls, ws, project, pipeline, toAction(found.row), found.previousId);
+      const s = pipeline.settings;
+      const json = shown.json(
+        id,
+        [
+          ...Object.values(found.row),
+          found.previousId,
+          // What the nested pipeline and the URLs show.
+          ws.domain,
+          project.name,
+          pipeline.id,
+          pipeline.identifier,
+          pipeline.name,
+          s.on,
+          JSON.stringify(s.refs),
+          s.priority,
+          pipeline.lastExecutionStatus,
+          pipeline.lastExecutionRevision,
+        ],
+        () => reply.compileSerializationSchema(Action)(present()),
+      );
+      return sendSerialized(reply, json, present);
     },
   );
 

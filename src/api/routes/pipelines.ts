@@ -19,7 +19,8 @@ import {
   createPipeline,
   deletePipeline,
   identifierTaken,
-  listPipelines,
+  listPipelineRows,
+  toPipeline,
   updatePipeline,
 } from '../../store/pipelines.ts';
 import { accessOf } from '../access/route-access.ts';
@@ -32,11 +33,15 @@ import {
 import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { loadPipeline, loadProject, pageOf } from '../lookup.ts';
-import { presentPipeline } from '../present/pipeline.ts';
+import { presentMember } from '../present/identity.ts';
+import { PresentedJsonCache, sendSerialized } from '../present/json-cache.ts';
+import { presentPipeline, type SharedParts } from '../present/pipeline.ts';
+import { presentProjectRef } from '../present/project.ts';
+import type { PipelineRow } from '../../store/schema.ts';
 import { AuthQuery, PageQuery, PipelineParams, ProjectParams } from '../schemas/common.ts';
 import { checkedPermissions } from '../schemas/object-permissions.ts';
 import { PipelineCreateBody, PipelinePatchBody } from '../schemas/pipeline.ts';
-import { Pipeline, PipelineList } from '../schemas/pipeline-response.ts';
+import { Pipeline, PipelineList, PipelineListHead } from '../schemas/pipeline-response.ts';
 import { workspaceAdminIds } from '../../store/members.ts';
 
 type Body = Static<typeof PipelinePatchBody>;
@@ -138,13 +143,15 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls } = ctx;
   const base = '/workspaces/:workspace/projects/:project_name/pipelines';
 
+  // Each listed pipeline's JSON, reused while its row and what it nests read the same (see PresentedJsonCache).
+  const listed = new PresentedJsonCache<number>();
   app.get<{ Params: Static<typeof ProjectParams>; Querystring: Static<typeof PageQuery> }>(
     base,
     {
       config: { scope: 'EXECUTION_INFO', access: 'pipelines:READ_ONLY' },
       schema: { params: ProjectParams, querystring: PageQuery, response: { 200: PipelineList } },
     },
-    async (request) => {
+    async (request, reply) => {
       const { ws, project } = await loadProject(
         db,
         request,
@@ -153,24 +160,50 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
       const page = pageOf(request.query);
       const visible = await accessOf(request).pipelineFilter(ws, project.id);
-      const { rows, total } = await listPipelines(db, project.id, page.limit, page.offset, visible);
+      const { rows, total } = await listPipelineRows(db, project.id, page.limit, page.offset, visible);
       const users = await getUsers(
         db,
-        rows.map((p) => p.creatorId),
+        rows.map((p) => p.creator_id),
       );
       const admins = await workspaceAdminIds(db, ws.id);
-      const shared = { creators: new Map() };
-      return {
+      const head = {
         ...urls.pair(`${urls.project(ws.domain, project.name)}/pipelines`),
         page: page.page,
         page_size: page.perPage,
         total_page_count: Math.ceil(total / page.perPage),
         element_count: rows.length,
         total_element_count: total,
-        pipelines: rows.map((p) =>
-          presentPipeline(urls, ws, project, p, users.get(p.creatorId), admins, shared),
-        ),
       };
+      const shared: SharedParts = { creators: new Map(), project: presentProjectRef(urls, ws, project) };
+      const present = (row: PipelineRow): Record<string, unknown> =>
+        presentPipeline(urls, ws, project, toPipeline(row), users.get(row.creator_id), admins, shared);
+      // What a pipeline's JSON is made of besides its row: the nested project and creator, and the
+      // names in its URLs.
+      const projectJson = JSON.stringify(shared.project);
+      const creatorJson = new Map<number, string>();
+      const creatorOf = (id: number): string => {
+        let json = creatorJson.get(id);
+        if (json === undefined) {
+          const shown = presentMember(urls, ws, users.get(id), admins);
+          shared.creators.set(id, shown);
+          json = JSON.stringify(shown);
+          creatorJson.set(id, json);
+        }
+        return json;
+      };
+      const item = reply.compileSerializationSchema(Pipeline);
+      const items = rows.map((row) =>
+        listed.json(
+          row.id,
+          [...Object.values(row), ws.domain, project.name, projectJson, creatorOf(row.creator_id)],
+          () => item(present(row)),
+        ),
+      );
+      const headJson = reply.compileSerializationSchema(PipelineListHead)(head);
+      return sendSerialized(reply, `${headJson.slice(0, -1)},"pipelines":[${items.join(',')}]}`, () => ({
+        ...head,
+        pipelines: rows.map(present),
+      }));
     },
   );
 

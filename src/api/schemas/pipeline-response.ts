@@ -72,6 +72,8 @@ export const Pipeline = Type.Object(
 );
 
 export const PipelineList = Type.Object({ ...Links, ...Paging, pipelines: Type.Array(Pipeline) });
+/** PipelineList without its items, which the list route serialises one by one (and reuses; see PresentedJsonCache). */
+export const PipelineListHead = Type.Object({ ...Links, ...Paging });
 
 /** The short pipeline nested in actions. */
 export const PipelineRef = Type.Object({
