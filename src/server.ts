@@ -222,6 +222,8 @@ export async function createGantry(
       logger: engineLogger,
       leaseSeconds: config.workerLeaseSeconds,
       heartbeatSeconds: config.workerHeartbeatSeconds,
+      // On PostgreSQL the change feed wakes waiting workers: looking is only a safety net there.
+      queuePollSeconds: isPostgresUrl(config.databaseUrl) ? config.queuePollSeconds : undefined,
     });
     const metrics = config.metricsListen === 'off' ? null : new GantryMetrics();
     const webhooks = new WebhookDispatcher(db, secrets, engineLogger, options.webhookDispatch, (outcome) =>
@@ -289,8 +291,12 @@ export async function createGantry(
             // Another server's log grew: this server's live log streams read on (from the database).
             [LOG_CHANNEL]: (id) => logs.events.emit(id),
           },
-          () => engine.poke(),
+          () => {
+            engine.poke();
+            workers.wakeAll();
+          },
           engineLogger,
+          config.queuePollSeconds * 1000,
         )
       : null;
     // The lease before anything is claimed; recovery before the API answers, so no client sees a dead

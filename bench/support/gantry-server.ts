@@ -67,8 +67,16 @@ function waitForBanner(child: ChildProcess, timeoutMs: number): Promise<string> 
  * see where a slow benchmark spends its time); `serveArgs` go to `serve`.
  */
 export async function startGantryServer(
-  /** `root`: the checkout whose bin/gantry.js runs (default: this one; bench/api-ab.ts compares two). */
-  options: { nodeArgs?: string[]; serveArgs?: string[]; root?: string } = {},
+  options: {
+    nodeArgs?: string[];
+    serveArgs?: string[];
+    /** The checkout whose bin/gantry.js runs (default: this one; bench/api-ab.ts compares two). */
+    root?: string;
+    /** More environment for the server (e.g. GANTRY_DATABASE_URL, GANTRY_SECRET_KEY_FILE). */
+    env?: Record<string, string>;
+    /** The admin token, for a server joining a database whose admin another server created. */
+    token?: string;
+  } = {},
 ): Promise<GantryServer> {
   const root = options.root ?? ROOT;
   progress('starting gantry serve');
@@ -95,7 +103,7 @@ export async function startGantryServer(
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GANTRY_NOSUID_PIPELINES: 'false' },
+      env: { ...process.env, GANTRY_NOSUID_PIPELINES: 'false', ...options.env },
     },
   );
   let early: string;
@@ -121,7 +129,7 @@ export async function startGantryServer(
     removeContainersSync(`gantry.instance=${instanceLabel}`);
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const token = options.token ?? readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     pid: child.pid!,

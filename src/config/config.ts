@@ -110,6 +110,12 @@ export const ConfigSchema = Type.Object(
       maximum: 600,
       description: 'How often remote workers heartbeat (at most; a cancel is answered at once)',
     }),
+    queuePollSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      description:
+        'PostgreSQL: how often a server looks at the queue without being told (NOTIFY wakes it at once when any server queues or moves a run; this covers a notification lost with its connection). Servers sharing a SQLite file look every 2 s',
+    }),
     repositoryPollSeconds: Type.Integer({
       minimum: 0,
       maximum: 7 * 86400,
@@ -151,6 +157,7 @@ export const DEFAULTS: Static<typeof ConfigSchema> = {
   localWorker: true,
   workerLeaseSeconds: 60,
   workerHeartbeatSeconds: 10,
+  queuePollSeconds: 10,
   repositoryPollSeconds: 60,
 };
 

@@ -4,7 +4,13 @@ import type { InlineVariable } from '../domain/pipeline.ts';
 import { describeRoute, localCpu, runnerMatches, type RunnerTraits } from '../domain/worker-routing.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
-import { getExecution, listActionExecutions, listRunnable, runningPipelineIds } from '../store/executions.ts';
+import {
+  getExecution,
+  listActionExecutions,
+  listRunnable,
+  nextDelayedAt,
+  runningPipelineIds,
+} from '../store/executions.ts';
 import { getPipelineById, type Pipeline } from '../store/pipelines.ts';
 import type { ExecutionRow, WorkerRow } from '../store/schema.ts';
 import { now } from '../store/time.ts';
@@ -56,7 +62,17 @@ export interface WorkerHubDeps {
   leaseSeconds?: number;
   heartbeatSeconds?: number;
   pollSeconds?: number;
+  /**
+   * How often a waiting claim or heartbeat looks at the store without being woken. Any change through
+   * this server wakes it; so does any change through another server when the servers share a
+   * PostgreSQL (the change feed's NOTIFY), where this is only a safety net (config queuePollSeconds).
+   * Without it (servers sharing a SQLite file see each other's runs only by looking): 2 s.
+   */
+  queuePollSeconds?: number;
 }
+
+/** How a claim that waited found its execution (logged with the hand-out). */
+type Found = 'at once' | 'woken' | 'look';
 
 /** Why a worker must stop an execution, as the heartbeat answers it. */
 export interface AbortOrder {
@@ -65,6 +81,8 @@ export interface AbortOrder {
 }
 
 const SWEEP_MS = 2000;
+/** How often a waiting claim looks at the queue unaided when nothing tells it of other servers' runs. */
+const LOOK_MS = 2000;
 /** A claimed execution the worker does not list in its heartbeats this long after the claim never reached it. */
 const LOST_IN_TRANSIT_MS = 30_000;
 
@@ -85,7 +103,7 @@ export class WorkerHub {
   private readonly polling = new Map<string, number>();
   /** Open log appenders of remote steps, by action execution id. */
   private readonly logWriters = new Map<string, Promise<LogWriter>>();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<(woken?: boolean) => void>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** When this server last renewed the lease of its local runner (0: it holds none). */
@@ -93,11 +111,13 @@ export class WorkerHub {
   readonly leaseSeconds: number;
   readonly heartbeatSeconds: number;
   readonly pollSeconds: number;
+  private readonly lookMs: number;
 
   constructor(private readonly deps: WorkerHubDeps) {
     this.leaseSeconds = deps.leaseSeconds ?? LEASE_SECONDS;
     this.heartbeatSeconds = deps.heartbeatSeconds ?? HEARTBEAT_SECONDS;
     this.pollSeconds = deps.pollSeconds ?? POLL_SECONDS;
+    this.lookMs = deps.queuePollSeconds !== undefined ? deps.queuePollSeconds * 1000 : LOOK_MS;
     deps.engine.changes.on('execution', () => this.wakeAll());
   }
 
@@ -123,22 +143,27 @@ export class WorkerHub {
     this.wakeAll();
   }
 
-  private wakeAll(): void {
-    for (const wake of [...this.waiters]) wake();
+  /** Every waiting claim and heartbeat looks again (the change feed's safety net calls this too). */
+  wakeAll(): void {
+    for (const wake of [...this.waiters]) wake(true);
   }
 
-  /** Resolves after `ms`, on any execution change here, or when the hub stops or `signal` aborts. */
-  private nap(ms: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves after `ms` (false), on any execution change here (true), or when the hub stops or
+   * `signal` aborts.
+   */
+  private nap(ms: number, signal: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
-      const done = (): void => {
+      const done = (woken = false): void => {
         clearTimeout(timer);
         this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
+        signal.removeEventListener('abort', aborted);
+        resolve(woken);
       };
+      const aborted = (): void => done();
       const timer = setTimeout(done, ms);
       this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', aborted, { once: true });
       if (this.stopped || signal.aborted) done();
     });
   }
@@ -243,7 +268,7 @@ export class WorkerHub {
     for (;;) {
       const orders = await this.abortOrders(worker, running);
       if (orders.length > 0 || Date.now() >= end || signal.aborted || this.stopped) return orders;
-      await this.nap(Math.min(SWEEP_MS, end - Date.now()), signal);
+      await this.nap(Math.min(this.lookMs, end - Date.now()), signal);
     }
   }
 
@@ -371,11 +396,18 @@ export class WorkerHub {
     const end = Date.now() + this.pollSeconds * 1000;
     this.polling.set(worker.name, (this.polling.get(worker.name) ?? 0) + 1);
     try {
+      let found: Found = 'at once';
       for (;;) {
-        const work = await this.tryClaim(worker);
+        const work = await this.tryClaim(worker, found);
         if (work || Date.now() >= end || signal.aborted || this.stopped) return work;
-        // Woken by any change here; other servers' enqueues are seen at the next look.
-        await this.nap(Math.min(SWEEP_MS, end - Date.now()), signal);
+        // Woken by any change here, and by other servers' changes on PostgreSQL; a delayed run's
+        // time coming is no change: the nap ends then.
+        let ms = Math.min(this.lookMs, end - Date.now());
+        if (ms > LOOK_MS) {
+          const delayed = await nextDelayedAt(this.deps.db);
+          if (delayed) ms = Math.max(0, Math.min(ms, Date.parse(delayed) - Date.now() + 5));
+        }
+        found = (await this.nap(ms, signal)) ? 'woken' : 'look';
       }
     } finally {
       const left = (this.polling.get(worker.name) ?? 1) - 1;
@@ -384,7 +416,7 @@ export class WorkerHub {
     }
   }
 
-  private async tryClaim(worker: WorkerRow): Promise<WireWorkload | null> {
+  private async tryClaim(worker: WorkerRow, found: Found): Promise<WireWorkload | null> {
     const { db, engine } = this.deps;
     const traits = traitsOf(worker);
     const queued = await listRunnable(db, 200);
@@ -411,7 +443,7 @@ export class WorkerHub {
         );
         continue;
       }
-      this.deps.logger.info({ execution: e.id, worker: worker.name }, 'execution handed to a worker');
+      this.deps.logger.info({ execution: e.id, worker: worker.name, found }, 'execution handed to a worker');
       return toWire(work);
     }
     return null;

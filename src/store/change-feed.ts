@@ -12,15 +12,13 @@ export async function notifyExecutionChanged(trx: Kysely<any>, executionId: numb
   if (isPostgres(trx)) await sql`select pg_notify(${EXECUTION_CHANNEL}, ${String(executionId)})`.execute(trx);
 }
 
-/** How often a server looks at the queue anyway, in case a notification was lost with its connection. */
-const SAFETY_POLL_MS = 5_000;
 const RECONNECT_MS = 1_000;
 
 /**
  * Changes made by other server processes on the same PostgreSQL, through LISTEN/NOTIFY: one dedicated
  * connection LISTENs on the given channels and hands each payload to its handler. A lost connection is
  * opened again (after which `onReconnect` runs, since notifications sent meanwhile are gone), and
- * `onReconnect` also runs every few seconds as a safety net. SQLite has one process: nothing to listen to.
+ * `onReconnect` also runs every `safetyPollMs` as a safety net. SQLite has one process: nothing to listen to.
  */
 export class ChangeFeed {
   private client: pg.Client | null = null;
@@ -32,8 +30,9 @@ export class ChangeFeed {
     private readonly handlers: Record<string, (payload: string) => void>,
     private readonly onReconnect: () => void,
     private readonly logger: Logger,
+    safetyPollMs: number,
   ) {
-    this.timer = setInterval(() => this.onReconnect(), SAFETY_POLL_MS);
+    this.timer = setInterval(() => this.onReconnect(), safetyPollMs);
     this.timer.unref();
   }
 
@@ -42,8 +41,9 @@ export class ChangeFeed {
     handlers: Record<string, (payload: string) => void>,
     onReconnect: () => void,
     logger: Logger,
+    safetyPollMs: number,
   ): Promise<ChangeFeed> {
-    const feed = new ChangeFeed(url, handlers, onReconnect, logger);
+    const feed = new ChangeFeed(url, handlers, onReconnect, logger, safetyPollMs);
     await feed.connect();
     return feed;
   }

@@ -3,7 +3,9 @@
  * each worker given both servers: runs accepted by either server spread over both workers; tags route
  * runs; when the server a worker talks to is SIGKILLed mid-action, the worker goes on with the other
  * one and no line of the log is lost; when a worker is SIGKILLed mid-action, the surviving server
- * takes its lease and ends the run FAILED, saying why, without running anything again.
+ * takes its lease and ends the run FAILED, saying why, without running anything again. A run queued
+ * through the server a worker does not wait at reaches it through NOTIFY on PostgreSQL (the servers'
+ * safety look at the queue is set to 600 s here), through the servers' 2 s look on SQLite.
  *
  * The database is the suite's: PostgreSQL in the PostgreSQL pass of scripts/test.sh, a SQLite file
  * shared by both servers otherwise (there each server keeps the logs it received in its own data
@@ -74,6 +76,20 @@ function logFileHas(i: number, actionExecutionId: string, text: string): boolean
   }
 }
 
+/** Server `i`'s log line saying it handed execution `id` to a worker, or null. */
+function handedOut(i: number, id: number): { worker: string; found: string } | null {
+  for (const line of (servers[i]?.output() ?? '').split('\n')) {
+    if (!line.includes('execution handed to a worker')) continue;
+    try {
+      const entry = JSON.parse(line) as { execution: number; worker: string; found: string };
+      if (entry.execution === id) return entry;
+    } catch {
+      // Not a JSON line.
+    }
+  }
+  return null;
+}
+
 /** The file an action waiting in `while [ ! -e <name> ]` waits for, in the pipeline filesystem on `worker`. */
 function release(worker: string, pipelinePath: string, name: string): void {
   const pipelineId = pipelinePath.split('/').pop()!;
@@ -83,10 +99,13 @@ function release(worker: string, pipelinePath: string, name: string): void {
 before(async () => {
   database = await createTestDatabase();
   const url = onPostgres ? database.url : `sqlite:${path.join(keyDir.dir, 'shared.db')}`;
-  cluster = new Cluster({ secretKeyFile: path.join(keyDir.dir, 'secret.key') }, [
+  cluster = new Cluster({ secretKeyFile: path.join(keyDir.dir, 'secret.key'), queuePollSeconds: 600 }, [
     '--database-url',
     url,
     '--no-local-worker',
+    // The servers' "execution handed to a worker" lines say how each claim found its run.
+    '--log-level',
+    'info',
   ]);
   for (const name of ['a', 'b']) {
     const port = await freePort();
@@ -137,6 +156,35 @@ test('tags route runs to the worker holding them, whichever server accepted them
     assert.equal(e.status, 'SUCCESSFUL', `${JSON.stringify(e)}\n${explain()}`);
     assert.equal(e.worker, 'w1');
   }
+});
+
+test(`a run queued through the other server reaches a worker waiting at this one (${onPostgres ? 'NOTIFY wakes its claim' : 'the 2 s look'})`, async () => {
+  const wake = await pipelineWith(on(0), 'app', { name: 'wake', tags: ['blue'] }, ['echo woken']);
+  const seen: string[] = [];
+  // w1 waits for work at one of the servers (usually a, the first of its list): a run queued through
+  // the other one. With the safety look at 600 s, on PostgreSQL only a NOTIFY can wake its claim.
+  for (let attempt = 0, via = 1; attempt < 4; attempt++) {
+    const p = await run(on(via), wake);
+    const e = await finished(on(via), p);
+    assert.equal(e.status, 'SUCCESSFUL', `${JSON.stringify(e)}\n${explain()}`);
+    const at = [0, 1].find((i) => handedOut(i, e.id) !== null);
+    assert.ok(at !== undefined, `no server handed out execution ${e.id}\n${explain()}`);
+    const how = handedOut(at, e.id)!;
+    seen.push(
+      `execution ${e.id}: queued through ${'ab'[via]}, handed to ${how.worker} by ${'ab'[at]} (${how.found})`,
+    );
+    assert.equal(how.worker, 'w1', seen.join('\n'));
+    // w1 waits at the server that accepted it: queue the next one through the other.
+    if (at === via) via = 1 - via;
+    // w1's long-poll ended just as the run came (its next request found it at once): again.
+    else if (how.found === 'at once') continue;
+    else {
+      const expected = onPostgres ? ['woken'] : ['look', 'woken'];
+      assert.ok(expected.includes(how.found), `${seen.join('\n')}\n${explain()}`);
+      return;
+    }
+  }
+  assert.fail(`no run reached w1 through the server it does not wait at:\n${seen.join('\n')}\n${explain()}`);
 });
 
 test('SIGKILL of the server a worker talks to: it goes on with the other server and no log line is lost', async () => {
