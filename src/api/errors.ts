@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DatabaseBusyError, isSqliteBusy } from '../store/sqlite-busy.ts';
 
 /** The one error type routes throw: an HTTP status and a message a client can act on. */
 export class ApiError extends Error {
@@ -51,12 +52,21 @@ export function answerFrameworkError(err: FastifyError, _request: FastifyRequest
 
 /**
  * Turns every error into Buddy's `{"errors":[{"message": ...}]}` in one place. Client faults keep
- * their 4xx; anything else is logged and answered 500 without internal details.
+ * their 4xx; a database another process kept locked (servers sharing a SQLite file) answers 503 with
+ * Retry-After (the write did not happen); anything else is logged and answered 500 without internal
+ * details.
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) return reply.status(err.status).send(errorBody(err.message));
     if (err.validation) return reply.status(400).send(errorBody(validationMessage(err)));
+    if (err instanceof DatabaseBusyError || isSqliteBusy(err)) {
+      request.log.warn({ err }, 'database busy');
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send(errorBody('the database is busy (another server is writing to it); try again'));
+    }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       let message = err.message;

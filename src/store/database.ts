@@ -6,7 +6,6 @@ import {
   Migrator,
   PostgresDialect,
   SqliteAdapter,
-  SqliteDialect,
   sql,
   type Migration,
   type MigrationProvider,
@@ -15,6 +14,7 @@ import {
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { isPostgres } from './dialect.ts';
+import { BusyAwareSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.ts';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-workspace-restrictions-by-id.ts';
 import * as m003 from './migrations/003-variables-environments.ts';
@@ -167,11 +167,14 @@ function openSqlite(url: string, dataDir: string): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  // Waits for another process's write lock happen between attempts (sqlite-busy.ts), not in here.
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   // Deleted or overwritten cells are zeroed in the pages being written anyway, so a value replaced by
   // its sealed form does not linger in the page it left (see forgetOverwrittenValues).
   sqlite.pragma('secure_delete = FAST');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return new Kysely<Database>({
+    dialect: new BusyAwareSqliteDialect({ database: withStatementCache(sqlite) }),
+  });
 }
 
 /**
