@@ -476,10 +476,12 @@ export class ExecutionEngine {
     if (!moved)
       throw new ExecutionStateError(`execution ${executionId} is no longer waiting for an approval`);
     for (const id of gates) {
-      const log = await this.deps.logs.appender(id);
-      await log.line(`Approved by ${approver.name} <${approver.email}>${comment ? `: ${comment}` : ''}`);
-      await log.close();
-      await updateActionExecutionFields(db, id, { log_lines: log.lines });
+      // On the server whose runner reached the gate, or (PostgreSQL) in the database for every server.
+      const lines = await this.deps.logs.appendLine(
+        id,
+        `Approved by ${approver.name} <${approver.email}>${comment ? `: ${comment}` : ''}`,
+      );
+      await updateActionExecutionFields(db, id, { log_lines: lines });
     }
     this.deps.logger.info({ execution: executionId, approver: approver.id }, 'approval gate approved');
     this.enqueued(executionId);

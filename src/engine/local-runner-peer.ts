@@ -274,6 +274,13 @@ export class LocalRunnerPeer implements RunnerPeer {
   }
 
   async awaitApproval(executionId: number, stepId: string, question: string | null): Promise<boolean> {
+    // The gate's log says what it asks; written here, on the server, for local and remote runs alike,
+    // and whole (in the database too, with servers sharing PostgreSQL) before anyone can approve: an
+    // approval through another server goes on after it.
+    const log = this.deps.logs.writer(stepId);
+    await log.line(`Waiting for approval${question ? `: ${question}` : ''}`);
+    await log.line('Approve with the Approve button or PATCH .../executions/:id {"operation":"APPLY"}.');
+    await log.close();
     const moved = await this.deps.transition(executionId, {
       execution: { from: ['INPROGRESS'], to: 'WAITING_FOR_APPLY' },
       actions: [
@@ -281,18 +288,18 @@ export class LocalRunnerPeer implements RunnerPeer {
           ids: [stepId],
           from: ['INITIAL', 'ENQUEUED'],
           to: 'WAITING_FOR_APPLY',
-          fields: { start_date: now(), finish_date: null, error_message: null, progress: 0 },
+          fields: {
+            start_date: now(),
+            finish_date: null,
+            error_message: null,
+            progress: 0,
+            log_lines: log.lines,
+          },
         },
       ],
     });
-    if (moved) {
-      // The gate's log says what it asks; written here, on the server, for local and remote runs alike.
-      const log = this.deps.logs.writer(stepId);
-      await log.line(`Waiting for approval${question ? `: ${question}` : ''}`);
-      await log.line('Approve with the Approve button or PATCH .../executions/:id {"operation":"APPLY"}.');
-      await log.close();
-      await updateActionExecutionFields(this.deps.db, stepId, { log_lines: log.lines });
-    }
+    // A gate that never waited (the run was cancelled first) has no log.
+    if (!moved) await this.deps.logs.remove([stepId]);
     this.deps.notify(executionId);
     return moved !== undefined;
   }

@@ -23,7 +23,7 @@ interface Copied {
  */
 export class LogChunks {
   private readonly copied = new Map<string, Copied>();
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -31,9 +31,9 @@ export class LogChunks {
     private readonly fileOf: (actionExecutionId: string) => string,
   ) {}
 
-  private enqueue(id: string, work: () => Promise<void>): Promise<void> {
+  private enqueue<T>(id: string, work: () => Promise<T>): Promise<T> {
     const next = (this.queues.get(id) ?? Promise.resolve()).then(work, work);
-    const settled = next.catch(() => {});
+    const settled: Promise<unknown> = next.catch(() => {});
     this.queues.set(id, settled);
     void settled.then(() => {
       if (this.queues.get(id) === settled) this.queues.delete(id);
@@ -128,6 +128,42 @@ export class LogChunks {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * Appends whole lines (`text`, each ending in a newline) to a log this server holds no file of (a
+   * gate approved here that another server's runner reached), after what the database holds, and
+   * announces them. Returns the log's line count.
+   */
+  async append(id: string, text: string): Promise<number> {
+    const data = Buffer.from(text);
+    let lines = 0;
+    for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) lines += 1;
+    return this.enqueue(id, () =>
+      this.db.transaction().execute(async (trx) => {
+        const last = await trx
+          .selectFrom('log_chunks')
+          .select(['first_line', 'line_count', 'byte_end'])
+          .where('action_execution_id', '=', id)
+          .orderBy('first_line', 'desc')
+          .limit(1)
+          .forUpdate()
+          .executeTakeFirst();
+        const first = last ? last.first_line + last.line_count : 0;
+        await trx
+          .insertInto('log_chunks')
+          .values({
+            action_execution_id: id,
+            first_line: first,
+            line_count: lines,
+            byte_end: (last ? Number(last.byte_end) : 0) + data.length,
+            data,
+          })
+          .execute();
+        await sql`select pg_notify(${LOG_CHANNEL}, ${id})`.execute(trx);
+        return first + lines;
+      }),
+    );
   }
 
   /** Lines [offset, offset + limit) of a log as the database holds it. */

@@ -126,18 +126,35 @@ export class LogStore {
     return this.copiedOnClose(actionExecutionId, writer);
   }
 
-  /** Lines [offset, offset+limit) of a log; fewer at its end. */
+  /**
+   * Adds a line of Gantry's own to a finished log (a gate's approval); returns the log's line count.
+   * With servers sharing PostgreSQL, a log this server holds no file of (another server wrote it) goes
+   * on in the database, where every server reads it.
+   */
+  async appendLine(actionExecutionId: string, text: string): Promise<number> {
+    if (this.chunks && !(await exists(this.file(actionExecutionId))))
+      return this.chunks.append(actionExecutionId, text + '\n');
+    const log = await this.appender(actionExecutionId);
+    await log.line(text);
+    await log.close();
+    return log.lines;
+  }
+
+  /**
+   * Lines [offset, offset+limit) of a log; fewer at its end. With servers sharing PostgreSQL, a log
+   * another server continued (a gate approved there) goes on in the database after this file's end.
+   */
   async readLines(actionExecutionId: string, offset: number, limit: number): Promise<string[]> {
+    const out = await this.readOwnLines(actionExecutionId, offset, limit);
+    if (this.chunks && out.length < limit && !this.live.has(actionExecutionId))
+      out.push(...(await this.chunks.readLines(actionExecutionId, offset + out.length, limit - out.length)));
+    return out;
+  }
+
+  private async readOwnLines(actionExecutionId: string, offset: number, limit: number): Promise<string[]> {
     const file = this.file(actionExecutionId);
-    // Another server's log: from the database.
-    if (
-      this.chunks &&
-      !(await fsp.access(file).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return this.chunks.readLines(actionExecutionId, offset, limit);
+    // Another server's log: from the database (by the caller).
+    if (this.chunks && !(await exists(file))) return [];
     let start = 0;
     let line = 0;
     const block = Math.floor(offset / INDEX_EVERY);
@@ -647,4 +664,11 @@ function unwrapSecrets(lines: string[], ranges: (b: Buffer) => [number, number][
     lines[k] = line.slice(0, s) + '***';
     lines[k + 1] = joined.subarray(e).toString('utf8');
   }
+}
+
+function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(
+    () => true,
+    () => false,
+  );
 }

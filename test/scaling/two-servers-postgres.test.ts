@@ -2,7 +2,8 @@
  * Two `gantry serve` processes on one PostgreSQL, each with its own data directory and Docker runner,
  * sharing the secret key: runs accepted by either are run by one of them, none is claimed twice, a
  * pipeline without concurrent runs never runs two at once across the servers, and each server's status
- * stream sees the other's changes, and either serves the other's logs. Runs in the PostgreSQL pass of scripts/test.sh.
+ * stream sees the other's changes, and either serves the other's logs (also a gate's log approved
+ * through the server that did not run it). Runs in the PostgreSQL pass of scripts/test.sh.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -104,6 +105,16 @@ async function waitForAll(s: Server, path: string, ids: number[]): Promise<any[]
   }
 }
 
+async function waitForStatus(s: Server, path: string, statuses: string[]): Promise<any> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const e = await api(s, 'GET', path);
+    if (statuses.includes(e.status)) return e;
+    if (Date.now() > deadline) throw new Error(`${path} is still ${e.status}: ${JSON.stringify(e)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function rows<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -180,5 +191,40 @@ test(
       .sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spans.length; i += 1)
       assert.ok(spans[i]![0] >= spans[i - 1]![1], `run ${i} started after run ${i - 1} ended`);
+  },
+);
+
+test(
+  "an approval through the server that did not run the gate: 'Approved by' is in the gate's log at both servers",
+  { skip: !onPostgres },
+  async () => {
+    const [a, b] = servers as [Server, Server];
+    const path = await pipeline(a, false);
+    await api(a, 'POST', `${path}/actions`, { name: 'Approve', type: 'WAIT_FOR_APPLY', comment: 'Ship it?' });
+    const id = (await api(b, 'POST', `${path}/executions`, {})).id as number;
+    const e = await waitForStatus(a, `${path}/executions/${id}`, ['WAITING_FOR_APPLY']);
+    // The server whose runner reached the gate holds its log file; the approval goes through the other.
+    const [row] = await rows<{ session: string }>(
+      'SELECT worker_session AS session FROM executions WHERE id = $1',
+      [id],
+    );
+    const ran = row!.session === `local:${instanceLabel(a.dataDir)}` ? a : b;
+    const other = ran === a ? b : a;
+    const gate = e.action_executions[1].action_execution_id as string;
+    await api(other, 'PATCH', `${path}/executions/${id}`, { operation: 'APPLY', comment: 'looks good' });
+    const done = await waitForStatus(other, `${path}/executions/${id}`, [
+      'SUCCESSFUL',
+      'FAILED',
+      'TERMINATED',
+    ]);
+    assert.equal(done.status, 'SUCCESSFUL', JSON.stringify(done));
+    for (const s of [ran, other]) {
+      const log = await api(s, 'GET', `${path}/executions/${id}/action_executions/${gate}/logs`);
+      const why = `through the server that ${s === ran ? 'ran' : 'approved'} it: ${JSON.stringify(log)}`;
+      assert.equal(log.logs.length, 3, why);
+      assert.match(log.logs[0], /^Waiting for approval: Ship it\?/, why);
+      assert.match(log.logs[2], /^Approved by .*: looks good$/, why);
+      assert.equal(log.total_element_count, 3, why);
+    }
   },
 );
