@@ -5,6 +5,7 @@ import { secretMasker } from '../secrets/mask.ts';
 import { conditionsHold } from './action-plan.ts';
 import { runAction } from './action-types/registry.ts';
 import type { ActionOutcome } from './actions/run-docker-container.ts';
+import type { BackgroundCleanup } from './background-cleanup.ts';
 import type { BuiltImages } from './built-images.ts';
 import { prepareOutputsDir } from './execution-variables.ts';
 import type { PipelineFilesystem } from './pipeline-filesystem.ts';
@@ -29,6 +30,8 @@ export interface StepScope {
   fs: PipelineFilesystem;
   images: BuiltImages;
   signal: AbortSignal;
+  /** What finished actions leave to clean up while the next ones run (containers, outputs directories). */
+  cleanup: BackgroundCleanup;
 }
 
 /**
@@ -88,6 +91,7 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
         forcePull: work.clearCache,
         packageMount: work.packageMount,
         onContainer: (id) => peer.containerChanged(step.id, id),
+        afterward: (work) => scope.cleanup.add(work),
         resolveIntegration: (identifier) =>
           peer.registryAuth(work.workspaceId, identifier, {
             projectId: work.projectId,
@@ -113,7 +117,8 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
           (value) => mask.anyIn(value),
         )
       : [];
-  await rm(outputsDir, { recursive: true, force: true });
+  // Read already; removed while the next action starts (it may hold whatever the container wrote there).
+  scope.cleanup.add(() => rm(outputsDir, { recursive: true, force: true }));
   step.status = outcome.status;
   await peer.stepEnded(work.executionId, step.id, { ...outcome, outputs, logLines: log.lines });
   return outcome;

@@ -4,6 +4,7 @@ import { secretMasker } from '../secrets/mask.ts';
 import { parallelGroups, runsInFinalPhase } from './action-plan.ts';
 import { isLeftOut, runStep, type RunnerEnvironment, type StepScope } from './action-step.ts';
 import { isGate } from './action-types/registry.ts';
+import { BackgroundCleanup } from './background-cleanup.ts';
 import { BuiltImages } from './built-images.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { RunnerPeer, Workload, WorkloadStep } from './runner-peer.ts';
@@ -32,7 +33,8 @@ export async function runExecution(
     return;
   }
   const images = new BuiltImages(env.runtime, work.steps);
-  const scope: StepScope = { env, peer, work, fs, images, signal };
+  const cleanup = new BackgroundCleanup();
+  const scope: StepScope = { env, peer, work, fs, images, signal, cleanup };
   let end: { status: 'SUCCESSFUL' | 'FAILED' | 'TERMINATED'; error: string | null } | null;
   try {
     const main = await runMainPhase(scope);
@@ -45,7 +47,8 @@ export async function runExecution(
       else end = { status: failed === null ? 'SUCCESSFUL' : 'FAILED', error: failed };
     }
   } finally {
-    // Before the end is reported: whoever sees the final status sees the images gone.
+    // Before the end is reported: whoever sees the final status sees the containers and images gone.
+    await cleanup.settled();
     await images.prune();
   }
   if (end !== null) await peer.done(executionId, end.status, end.error);

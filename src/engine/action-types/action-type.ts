@@ -59,6 +59,11 @@ export interface ActionRunContext {
   forcePull: boolean;
   packageMount: BindMount | null;
   onContainer: (id: string | null) => Promise<void>;
+  /**
+   * Clean-up that may finish after the attempt (removing its container): the next action starts
+   * meanwhile, and the execution's end waits for it.
+   */
+  afterward: (work: () => Promise<void>) => void;
   resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
   /** The image a DOCKERFILE action of this execution built for `ref`, or the failure saying why there is none. */
   builtImageFor: (ref: BuiltImageReference) => string | ActionOutcome;

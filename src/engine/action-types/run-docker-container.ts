@@ -100,6 +100,7 @@ export const runDockerContainer: ActionTypeHandler<ContainerActionSettings> = {
       labels: ctx.labels,
       forcePull: ctx.forcePull,
       onContainer: ctx.onContainer,
+      afterward: ctx.afterward,
       files: ctx.files,
       outputsDir: ctx.outputsDir,
       packageMount: ctx.packageMount,

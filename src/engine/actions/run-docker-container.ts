@@ -51,6 +51,8 @@ export interface ContainerActionContext {
   /** Pull even when the image is present (clear_cache). */
   forcePull: boolean;
   onContainer: (id: string | null) => Promise<void>;
+  /** Clean-up that may finish after the attempt; the execution's end waits for it (the container's removal). */
+  afterward: (work: () => Promise<void>) => void;
   /** FILE and SSH_KEY variables to write into the container before it starts. */
   files: readonly ResolvedVariable[];
   /** Host directory mounted at OUTPUTS_DIR, where commands can set variables for later actions. */
@@ -305,8 +307,13 @@ export async function runContainerAction(
   } finally {
     releaseMounts(held);
     if (containerId !== null) {
-      await ctx.runtime.removeContainer(containerId).catch(() => undefined);
-      await ctx.onContainer(null);
+      // Exited (or never started), its output read and its filesystem exported: the engine removes it
+      // while the next action starts.
+      const id = containerId;
+      ctx.afterward(async () => {
+        await ctx.runtime.removeContainer(id).catch(() => undefined);
+        await ctx.onContainer(null);
+      });
     }
   }
 }
