@@ -14,6 +14,7 @@ import type {
   ExecutionsTable,
 } from './schema.ts';
 import { notifyExecutionChanged } from './change-feed.ts';
+import { reusableQuery } from './reusable-query.ts';
 import { now } from './time.ts';
 
 export type NewExecution = Omit<
@@ -161,42 +162,49 @@ export async function hasActiveExecutions(
   return (await q.where('executions.status', 'in', ACTIVE).limit(1).executeTakeFirst()) !== undefined;
 }
 
-/** Executions a scheduler may start now, best first: priority, then the order they were accepted. */
-export async function listRunnable(db: Db, limit: number): Promise<ExecutionRow[]> {
-  const at = now();
-  return db
+// The scheduler's queries run on every accepted and every finished run (and its safety poll): each is
+// built and compiled once (building one cost as much as running it).
+const runnable = reusableQuery(2, (db, at: string, limit: number) =>
+  db
     .selectFrom('executions')
     .selectAll()
     .where('status', '=', 'ENQUEUED')
     .where((eb) => eb.or([eb('delay_until', 'is', null), eb('delay_until', '<=', at)]))
     .orderBy('priority_rank', 'desc')
     .orderBy('id', 'asc')
-    .limit(limit)
-    .execute();
+    .limit(limit),
+);
+
+/** Executions a scheduler may start now, best first: priority, then the order they were accepted. */
+export async function listRunnable(db: Db, limit: number): Promise<ExecutionRow[]> {
+  return runnable(db, now(), limit);
 }
 
 export async function listByStatus(db: Db, statuses: ExecutionStatus[]): Promise<ExecutionRow[]> {
   return db.selectFrom('executions').selectAll().where('status', 'in', statuses).orderBy('id').execute();
 }
 
-/** The earliest delay_until among queued executions, so the scheduler knows when to wake. */
-export async function nextDelayedAt(db: Db): Promise<string | null> {
-  const row = await db
+const earliestDelay = reusableQuery(1, (db, at: string) =>
+  db
     .selectFrom('executions')
     .select((eb) => eb.fn.min('delay_until').as('at'))
     .where('status', '=', 'ENQUEUED')
-    .where('delay_until', '>', now())
-    .executeTakeFirst();
+    .where('delay_until', '>', at),
+);
+
+/** The earliest delay_until among queued executions, so the scheduler knows when to wake. */
+export async function nextDelayedAt(db: Db): Promise<string | null> {
+  const [row] = await earliestDelay(db, now());
   return (row?.at as string | null | undefined) ?? null;
 }
 
+const busyPipelines = reusableQuery(0, (db) =>
+  db.selectFrom('executions').select('pipeline_id').where('status', 'in', PIPELINE_BUSY_STATUSES),
+);
+
 /** Pipelines a run occupies (running, stopping, or waiting for an approval). */
 export async function runningPipelineIds(db: Db): Promise<Set<number>> {
-  const rows = await db
-    .selectFrom('executions')
-    .select('pipeline_id')
-    .where('status', 'in', PIPELINE_BUSY_STATUSES)
-    .execute();
+  const rows = await busyPipelines(db);
   return new Set(rows.map((r) => r.pipeline_id));
 }
 
@@ -310,14 +318,9 @@ export async function latestEventId(db: Db): Promise<number> {
   return Number(row?.id ?? 0);
 }
 
-/**
- * Active executions (waiting in the queue, delayed ones excluded, running, or waiting for an approval) of pipelines that have
- * more than one: the only ones a newer run can supersede. One grouped query answers the usual case
- * (no pipeline has two) without reading any execution.
- */
-export async function crowdedPipelineRuns(db: Db): Promise<ExecutionRow[]> {
-  const at = now();
-  const active = (eb: ExpressionBuilder<Database, 'executions'>) =>
+/** An execution counts as active (for superseding) when running, stopping, waiting for an approval, or queued and due. */
+function activeAt(at: string) {
+  return (eb: ExpressionBuilder<Database, 'executions'>) =>
     eb.or([
       eb('status', 'in', ['INPROGRESS', 'TERMINATING', 'WAITING_FOR_APPLY']),
       eb.and([
@@ -325,14 +328,28 @@ export async function crowdedPipelineRuns(db: Db): Promise<ExecutionRow[]> {
         eb.or([eb('delay_until', 'is', null), eb('delay_until', '<=', at)]),
       ]),
     ]);
-  const crowded = await db
+}
+
+/** Pipelines with more than one active execution (compiled once: the scheduler asks on every tick). */
+const crowdedPipelines = reusableQuery(1, (db, at: string) =>
+  db
     .selectFrom('executions')
     .select('pipeline_id')
-    .where(active)
+    .where(activeAt(at))
     .groupBy('pipeline_id')
-    .having((eb) => eb.fn.countAll(), '>', 1)
-    .execute();
+    .having((eb) => eb.fn.countAll(), '>', 1),
+);
+
+/**
+ * Active executions (waiting in the queue, delayed ones excluded, running, or waiting for an approval) of pipelines that have
+ * more than one: the only ones a newer run can supersede. One grouped query answers the usual case
+ * (no pipeline has two) without reading any execution.
+ */
+export async function crowdedPipelineRuns(db: Db): Promise<ExecutionRow[]> {
+  const at = now();
+  const crowded = await crowdedPipelines(db, at);
   if (crowded.length === 0) return [];
+  const active = activeAt(at);
   return db
     .selectFrom('executions')
     .selectAll()
