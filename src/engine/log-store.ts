@@ -382,14 +382,14 @@ export class LogWriter {
     const written = this.bytes;
     const before = this.pending.get(stream);
     let head: Buffer | null = null;
-    if (before !== undefined && before.length > 0 && reach > 0) {
-      // Masking: the open line (and a held-back wrapped base64 line) goes with the whole chunk, so every
-      // pair of adjacent lines is looked at together (see wrappedPairs).
-      bytes = Buffer.concat([before, bytes]);
-    } else if (before !== undefined && before.length > 0) {
-      // Only the line the previous chunk left open is copied, not the whole chunk.
+    if (before !== undefined && before.length > 0) {
+      // Only the line the previous chunk left open (with a held-back wrapped base64 line before it) is
+      // copied, not the whole chunk: it completes with the chunk's first line. With masking, a completed
+      // line as wide as a wrapped base64 line must be looked at with the line after it (see
+      // wrappedPairs): then the open line goes with the whole chunk.
       const first = bytes.indexOf(NL);
-      if (first < 0) bytes = Buffer.concat([before, bytes]);
+      const width = before.length - (before.lastIndexOf(NL) + 1) + first;
+      if (first < 0 || (reach > 0 && wrapWidth(width))) bytes = Buffer.concat([before, bytes]);
       else {
         head = Buffer.concat([before, bytes.subarray(0, first + 1)]);
         bytes = bytes.subarray(first + 1);
@@ -523,7 +523,10 @@ export class LogWriter {
   /** Complete lines (`block` ends with a newline) as they go to the file. */
   private lineBlock(block: Buffer): Buffer | string {
     const t = this.transform;
-    const pairs = t.ranges !== undefined ? wrappedPairs(block, t.ranges) : null;
+    // One pass over the lines serves both the count and the base64-wrap check: per-line work (a search,
+    // a view of the line) was a large share of the CPU of a 100 MB log with masking on.
+    const scan = scanLines(block, this.lines);
+    const pairs = t.ranges !== undefined && scan.wrapWide ? wrappedPairs(block, t.ranges) : null;
     const needsTransform =
       pairs !== null ||
       (t.anyInBytes !== undefined
@@ -546,7 +549,9 @@ export class LogWriter {
       for (const line of lines) this.append(parts, line, needsTransform ? t : null);
       return parts.join('');
     }
-    this.count(block);
+    for (const start of scan.marks) this.mark(this.bytes + start);
+    this.lines += scan.lines;
+    this.bytes += block.length;
     return block;
   }
 
@@ -621,6 +626,35 @@ export class LogWriter {
 
 /** Line widths base64 tools wrap at: 76 (base64(1), MIME) and 64 (openssl, PEM). */
 const WRAP_WIDTHS = new Set([64, 76]);
+
+/** Whether a line of `width` bytes (without its newline, perhaps with a CR) can be a wrapped base64 line. */
+function wrapWidth(width: number): boolean {
+  return WRAP_WIDTHS.has(width) || WRAP_WIDTHS.has(width - 1);
+}
+
+/**
+ * The lines of `block` (complete lines), in one search per line: how many, the offsets in `block` of
+ * the lines whose number (counting `linesBefore` earlier ones) is a multiple of INDEX_EVERY, and
+ * whether any line has the width of a wrapped base64 line (only then can wrappedPairs find anything).
+ */
+function scanLines(
+  block: Buffer,
+  linesBefore: number,
+): { lines: number; marks: number[]; wrapWide: boolean } {
+  const marks: number[] = [];
+  let wrapWide = false;
+  let lines = 0;
+  let start = 0;
+  let nl: number;
+  while ((nl = block.indexOf(NL, start)) >= 0) {
+    const number = linesBefore + lines;
+    if (number > 0 && number % INDEX_EVERY === 0) marks.push(start);
+    if (!wrapWide && wrapWidth(nl - start)) wrapWide = true;
+    lines += 1;
+    start = nl + 1;
+  }
+  return { lines, marks, wrapWide };
+}
 const BASE64_CHARS = /^[A-Za-z0-9+/_-]+$/;
 
 /** A line as a base64 encoder writes every line but the last of a wrapped encoding. */
@@ -637,17 +671,21 @@ function isWrappedBase64(line: Buffer): boolean {
  */
 function wrappedPairs(block: Buffer, ranges: (b: Buffer) => [number, number][]): true | null {
   let start = 0;
-  let nl: number;
-  while ((nl = block.indexOf(NL, start)) >= 0) {
+  let nl = block.indexOf(NL);
+  while (nl >= 0) {
     const next = block.indexOf(NL, nl + 1);
     if (next < 0) break;
-    const line = block.subarray(start, nl);
-    if (isWrappedBase64(line)) {
-      const end = line[line.length - 1] === CR ? line.length - 1 : line.length;
-      const joined = Buffer.concat([line.subarray(0, end), block.subarray(nl + 1, next)]);
-      if (ranges(joined).some(([s, e]) => s < end && e > end)) return true;
+    // The width first: a view of every line would cost an object per line.
+    if (wrapWidth(nl - start)) {
+      const line = block.subarray(start, nl);
+      if (isWrappedBase64(line)) {
+        const end = line[line.length - 1] === CR ? line.length - 1 : line.length;
+        const joined = Buffer.concat([line.subarray(0, end), block.subarray(nl + 1, next)]);
+        if (ranges(joined).some(([s, e]) => s < end && e > end)) return true;
+      }
     }
     start = nl + 1;
+    nl = next;
   }
   return null;
 }
