@@ -108,7 +108,7 @@ export async function startGantryServer(
   );
   let early: string;
   try {
-    early = await waitForBanner(child, 30_000);
+    early = await waitForBanner(child, 120_000);
   } catch (err) {
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
