@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../store/database.ts';
 import { getAction, type StoredAction } from '../store/actions.ts';
-import { getPipeline, type Pipeline } from '../store/pipelines.ts';
+import { findPipelineByPath, findProjectByPath } from '../store/paths.ts';
+import { getPipeline, toPipeline, type Pipeline } from '../store/pipelines.ts';
 import { getProject } from '../store/projects.ts';
 import type { ProjectRow, WorkspaceRow } from '../store/schema.ts';
 import { getWorkspace } from '../store/workspaces.ts';
@@ -29,6 +30,10 @@ export async function loadProject(
   domain: string,
   name: string,
 ): Promise<{ ws: WorkspaceRow; project: ProjectRow }> {
+  assertWorkspaceAllowed(request, domain);
+  const found = await findProjectByPath(db, domain, name);
+  if (found) return found;
+  // Missing: the lookups level by level say which.
   const ws = await loadWorkspace(db, request, domain);
   const project = await getProject(db, ws.id, name);
   if (!project) throw notFound(`project "${name}" not found in workspace "${domain}"`);
@@ -47,6 +52,12 @@ export async function loadPipeline(
   request: FastifyRequest,
   p: { workspace: string; project_name: string; pipeline_id: string },
 ): Promise<{ ws: WorkspaceRow; project: ProjectRow; pipeline: Pipeline }> {
+  assertWorkspaceAllowed(request, p.workspace);
+  if (/^[1-9][0-9]{0,15}$/.test(p.pipeline_id)) {
+    const found = await findPipelineByPath(db, p.workspace, p.project_name, Number(p.pipeline_id));
+    if (found) return { ws: found.ws, project: found.project, pipeline: toPipeline(found.pipeline) };
+  }
+  // Missing: the lookups level by level say which.
   const { ws, project } = await loadProject(db, request, p.workspace, p.project_name);
   const id = numericId(p.pipeline_id, 'pipeline');
   const pipeline = await getPipeline(db, project.id, id);
