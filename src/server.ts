@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PackageStore } from './packages/package-store.ts';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
@@ -303,6 +304,11 @@ export async function createGantry(
     // process's executions as running.
     await workers.holdLocalLease();
     await engine.start();
+    // Archives of package versions uploaded before they were stored in the database go there now
+    // (in the background: a version needed meanwhile is imported when it is asked for).
+    void new PackageStore(db, config.dataDir)
+      .maintain(engineLogger)
+      .catch((err: unknown) => engineLogger.warn({ err }, 'package maintenance failed'));
     workers.start();
     triggers.start();
     webhooks.start();

@@ -22,7 +22,7 @@ import { ExecutionVariables } from './execution-variables.ts';
 import { resolveIntegrationAuth } from './integrations.ts';
 import { runPermissionBlocker } from './run-permissions.ts';
 import type { LogStore, LogWriter } from './log-store.ts';
-import { pinnedPackageMount } from './package-pin.ts';
+import { pinnedPackageFiles } from './package-pin.ts';
 import type { ProjectRepositories } from './project-repositories.ts';
 import type { ExecutionRequest } from './run-request.ts';
 import type { RunnerPeer, StepResult, Workload, WorkloadStep } from './runner-peer.ts';
@@ -104,9 +104,10 @@ export class LocalRunnerPeer implements RunnerPeer {
       return null;
     }
     // Checked before any action runs: a retry after the pinned version was deleted must not half-run.
-    const packageMount = await pinnedPackageMount(this.deps.dataDir, e);
-    if (typeof packageMount === 'string') {
-      await this.done(executionId, 'FAILED', packageMount);
+    // A remote worker fetches the files itself; this server only checks the version is still there.
+    const pinned = await pinnedPackageFiles(db, this.deps.dataDir, e, runner === null);
+    if (typeof pinned === 'string') {
+      await this.done(executionId, 'FAILED', pinned);
       return null;
     }
     const request = parseJson<ExecutionRequest>(e.request);
@@ -177,8 +178,9 @@ export class LocalRunnerPeer implements RunnerPeer {
       selected: request.actions_to_run.length > 0 ? request.actions_to_run : null,
       steps,
       variables,
-      packageMount,
-      notes: moved ? [moved] : [],
+      pinnedPackage: pinned?.pin ?? null,
+      packageMount: pinned?.mount ?? null,
+      notes: [...(moved ? [moved] : []), ...(pinned?.note ? [pinned.note] : [])],
     };
   }
 

@@ -1,7 +1,12 @@
-import { PackageFiles } from '../packages/package-files.ts';
+import { archiveMissing, PackageStore } from '../packages/package-store.ts';
 import type { BindMount } from '../runtime/container-runtime.ts';
 import type { Db } from '../store/database.ts';
-import { findPackageForProject, findPackageVersion, packageSizes } from '../store/packages.ts';
+import {
+  findPackageForProject,
+  findPackageVersion,
+  getPackageVersion,
+  packageSizes,
+} from '../store/packages.ts';
 import type { ExecutionRow, ProjectRow } from '../store/schema.ts';
 import { parseJson } from '../store/time.ts';
 
@@ -59,23 +64,61 @@ export function pinnedPackageOf(e: Pick<ExecutionRow, 'package_info'>): PinnedPa
   return e.package_info === null ? null : parseJson<PinnedPackage>(e.package_info);
 }
 
+/** What a runner needs to find a pinned version's files: the ids, and the names the log and mount use. */
+export interface PinnedFiles {
+  packageId: string;
+  versionId: string;
+  identifier: string;
+  version: string;
+}
+
+export function pinnedFilesOf(pin: PinnedPackage): PinnedFiles {
+  return {
+    packageId: pin.package.id,
+    versionId: pin.version.id,
+    identifier: pin.package.identifier,
+    version: pin.version.version,
+  };
+}
+
+/** The read-only mount of a pinned version's files at `hostPath`, where every container action sees them. */
+export function packageMountAt(pin: PinnedFiles, hostPath: string): BindMount {
+  return { hostPath, containerPath: `${PACKAGES_MOUNT_ROOT}/${pin.identifier}`, readOnly: true };
+}
+
 /**
- * The read-only mount of an execution's pinned version (null when none is pinned), or the message
- * to fail the execution with when the version was deleted since (a retry of an old execution).
+ * An execution's pinned version as its runner gets it: with `local`, the read-only mount of its files
+ * on this server (unpacked from the database when this server does not have them yet; `note` then
+ * says so). Without, only checked to exist: a remote worker fetches the files itself. A string is
+ * the message to fail the execution with (the version was deleted since, for a retry of an old
+ * execution); null when none is pinned.
  */
-export async function pinnedPackageMount(
+export async function pinnedPackageFiles(
+  db: Db,
   dataDir: string,
   e: ExecutionRow,
-): Promise<BindMount | string | null> {
-  const pin = pinnedPackageOf(e);
-  if (!pin) return null;
-  const files = new PackageFiles(dataDir);
-  if (!(await files.hasVersion(pin.package.id, pin.version.id))) {
-    return `version "${pin.version.version}" of package "${pin.package.identifier}" no longer exists`;
+  local: boolean,
+): Promise<{ pin: PinnedFiles; mount: BindMount | null; note: string | null } | string | null> {
+  const pinned = pinnedPackageOf(e);
+  if (!pinned) return null;
+  const pin = pinnedFilesOf(pinned);
+  const name = `version "${pin.version}" of package "${pin.identifier}"`;
+  const v = await getPackageVersion(db, pin.packageId, pin.versionId);
+  if (!v) return `${name} no longer exists`;
+  if (!local) return { pin, mount: null, note: null };
+  let files;
+  try {
+    files = await new PackageStore(db, dataDir).localFiles(v);
+  } catch (err) {
+    return `unpacking ${name} failed: ${(err as Error).message}`;
   }
+  if (!files) return archiveMissing(pinned.package, pinned.version);
   return {
-    hostPath: files.versionDir(pin.package.id, pin.version.id),
-    containerPath: `${PACKAGES_MOUNT_ROOT}/${pin.package.identifier}`,
-    readOnly: true,
+    pin,
+    mount: packageMountAt(pin, files.dir),
+    note:
+      files.unpacked > 0
+        ? `Package ${pin.identifier}:${pin.version} unpacked on this server from the database (${files.unpacked} entries)`
+        : null,
   };
 }

@@ -3,6 +3,7 @@ import type { InlineVariable } from '../domain/pipeline.ts';
 import type { ActionExecutionStatus, ExecutionStatus } from '../domain/status.ts';
 import type { BindMount, RegistryAuth } from '../runtime/container-runtime.ts';
 import type { ExecutionVariables } from './execution-variables.ts';
+import type { PinnedFiles } from './package-pin.ts';
 import type { LogWriter } from './log-store.ts';
 
 /** One action execution as the runner receives it. */
@@ -48,7 +49,12 @@ export interface Workload {
   selected: number[] | null;
   steps: WorkloadStep[];
   variables: ExecutionVariables;
-  /** The pinned package version, mounted read-only in every container action. */
+  /** The pinned package version (null when none): what a remote worker fetches from its server. */
+  pinnedPackage: PinnedFiles | null;
+  /**
+   * Where the pinned version's files are, mounted read-only in every container action: set by the
+   * in-process peer at the claim, by a worker's peer once it fetched them.
+   */
   packageMount: BindMount | null;
   /** Lines the runner writes at the top of the first log of the run (e.g. why the checkout is fresh). */
   notes: string[];

@@ -435,14 +435,6 @@ export class WorkerHub {
         continue;
       const work = await engine.peer.claimFor(e.id, { worker: worker.name, session: worker.session });
       if (!work) continue;
-      if (work.packageMount) {
-        await engine.peer.done(
-          e.id,
-          'FAILED',
-          'not supported yet: pinned package versions on remote workers',
-        );
-        continue;
-      }
       this.deps.logger.info({ execution: e.id, worker: worker.name, found }, 'execution handed to a worker');
       return toWire(work);
     }

@@ -18,6 +18,9 @@ export const HEARTBEAT_SECONDS = 10;
 export const POLL_SECONDS = 25;
 /** Header naming the worker session on every worker request (beside the WORKER token). */
 export const SESSION_HEADER = 'x-gantry-worker-session';
+/** Headers of a pinned package version's archive sent to a worker: its sha256 (hex) and tar | tar.gz. */
+export const PACKAGE_SHA256_HEADER = 'x-gantry-package-sha256';
+export const PACKAGE_FORMAT_HEADER = 'x-gantry-package-format';
 
 /** A workload as JSON: the variables as a snapshot of clear values. */
 export type WireWorkload = Omit<Workload, 'variables'> & { variables: VariablesSnapshot };

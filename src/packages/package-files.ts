@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveError, extractArchive } from './safe-extract.ts';
 
@@ -33,15 +33,29 @@ export interface StagedVersion {
   files: string;
   format: ArchiveFormat;
   archiveSize: number;
+  /** sha256 of the archive, hex. */
+  sha256: string;
   /** Bytes of the extracted files. */
   size: number;
 }
 
+/** What a version's archive must be when it arrives from the database or from a server. */
+export interface ExpectedArchive {
+  sha256: string;
+  size: number;
+  format: ArchiveFormat;
+}
+
+/** Versions being unpacked by this process, by directory: two runs needing one version unpack it once. */
+const unpacking = new Map<string, Promise<{ entries: number }>>();
+
 /**
- * Where package versions live on disk: `<dataDir>/packages/<package id>/<version id>/` holds the
- * extracted files (mounted read-only into containers) and `<version id>.<tar|tar.gz>` beside it the
- * archive as uploaded (served back by the download endpoint). Uploads are staged under `.incoming`
- * on the same filesystem so that a version appears by rename, complete or not at all.
+ * Package versions on the disk of one server or worker: `<dataDir>/packages/<package id>/<version id>/`
+ * holds the extracted files (mounted read-only into containers). The archive as uploaded lives in the
+ * database (PackageStore); these directories are what each server or worker unpacked from it (the
+ * server that took the upload keeps its extraction). Before archives were stored in the database,
+ * `<version id>.<tar|tar.gz>` beside the directory held the archive: PackageStore imports such files. Uploads and unpacks are staged under `.incoming` on the same filesystem so that a
+ * version appears by rename, complete or not at all.
  */
 export class PackageFiles {
   readonly root: string;
@@ -78,25 +92,84 @@ export class PackageFiles {
     const name = randomBytes(8).toString('hex');
     const staged = { archive: path.join(incoming, `${name}.archive`), files: path.join(incoming, name) };
     try {
-      const archiveSize = await receive(body, staged.archive, this.limits.uploadBytes);
+      const received = await receive(body, staged.archive, this.limits.uploadBytes);
+      if (received.size === 0)
+        throw new ArchiveError('request body is empty; send the archive (.tar or .tar.gz) as the body');
       const format: ArchiveFormat = (await isGzip(staged.archive)) ? 'tar.gz' : 'tar';
       await mkdir(staged.files, { mode: 0o755 });
       const { size } = await extractArchive(staged.archive, format === 'tar.gz', staged.files, {
         maxBytes: this.limits.extractedBytes,
         maxEntries: this.limits.entries,
       });
-      return { ...staged, format, archiveSize, size };
+      return { ...staged, format, archiveSize: received.size, sha256: received.sha256, size };
     } catch (err) {
       await this.discard(staged);
       throw err;
     }
   }
 
-  /** Moves a staged version into place under its package. */
+  /** Moves a staged version's files into place under its package; its archive goes (the database has it). */
   async commit(staged: StagedVersion, packageId: string, versionId: string): Promise<void> {
     await mkdir(this.packageDir(packageId), { recursive: true });
     await rename(staged.files, this.versionDir(packageId, versionId));
-    await rename(staged.archive, this.archiveFile(packageId, versionId, staged.format));
+    await rm(staged.archive, { force: true });
+  }
+
+  /**
+   * Unpacks a version arriving as `chunks` (from the database, or from a server for a worker) into
+   * its directory, unless it is there already. The bytes must be `expected` (size and sha256: a
+   * truncated or altered transfer is refused) and the archive passes the same checks as an upload
+   * (no absolute paths, no `..`, no link leading out, no device files, the same limits). Returns the
+   * number of entries unpacked (0 when the directory was already there).
+   */
+  async unpack(
+    packageId: string,
+    versionId: string,
+    expected: ExpectedArchive,
+    chunks: () => AsyncIterable<Buffer>,
+  ): Promise<{ entries: number }> {
+    const dir = this.versionDir(packageId, versionId);
+    const running = unpacking.get(dir);
+    if (running) return running.then(() => ({ entries: 0 }));
+    const job = this.unpackOnce(packageId, versionId, expected, chunks).finally(() => unpacking.delete(dir));
+    unpacking.set(dir, job);
+    return job;
+  }
+
+  private async unpackOnce(
+    packageId: string,
+    versionId: string,
+    expected: ExpectedArchive,
+    chunks: () => AsyncIterable<Buffer>,
+  ): Promise<{ entries: number }> {
+    if (await this.hasVersion(packageId, versionId)) return { entries: 0 };
+    const incoming = path.join(this.root, '.incoming');
+    await mkdir(incoming, { recursive: true });
+    const name = randomBytes(8).toString('hex');
+    const staged = { archive: path.join(incoming, `${name}.archive`), files: path.join(incoming, name) };
+    try {
+      const received = await receive(Readable.from(chunks()), staged.archive, this.limits.uploadBytes);
+      if (received.size !== expected.size || received.sha256 !== expected.sha256)
+        throw new ArchiveError(
+          `the archive arrived as ${received.size} bytes with sha256 ${received.sha256}, not the ${expected.size} bytes with sha256 ${expected.sha256} stored`,
+        );
+      await mkdir(staged.files, { mode: 0o755 });
+      const { entries } = await extractArchive(staged.archive, expected.format === 'tar.gz', staged.files, {
+        maxBytes: this.limits.extractedBytes,
+        maxEntries: this.limits.entries,
+      });
+      await mkdir(this.packageDir(packageId), { recursive: true });
+      try {
+        await rename(staged.files, this.versionDir(packageId, versionId));
+      } catch (err) {
+        // Another process sharing this data directory unpacked it first.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      }
+      return { entries };
+    } finally {
+      await this.discard(staged);
+    }
   }
 
   async discard(staged: { archive: string; files: string }): Promise<void> {
@@ -114,15 +187,32 @@ export class PackageFiles {
     await rm(this.packageDir(packageId), { recursive: true, force: true });
   }
 
+  /** The version directories on disk, by package id. */
+  async listVersions(): Promise<{ packageId: string; versionId: string }[]> {
+    const out: { packageId: string; versionId: string }[] = [];
+    const packages = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const p of packages) {
+      if (!p.isDirectory() || p.name.startsWith('.')) continue;
+      for (const v of await readdir(path.join(this.root, p.name), { withFileTypes: true }).catch(() => []))
+        if (v.isDirectory()) out.push({ packageId: p.name, versionId: v.name });
+    }
+    return out;
+  }
+
   /** True when a version's extracted files are on disk. */
   async hasVersion(packageId: string, versionId: string): Promise<boolean> {
     return (await stat(this.versionDir(packageId, versionId)).catch(() => null))?.isDirectory() ?? false;
   }
 }
 
-/** Writes the request body to `file`, refusing it once it passes `limit` bytes; returns its size. */
-async function receive(body: Readable, file: string, limit: number): Promise<number> {
+/** Writes `body` to `file`, refusing it once it passes `limit` bytes; returns its size and sha256. */
+async function receive(
+  body: Readable,
+  file: string,
+  limit: number,
+): Promise<{ size: number; sha256: string }> {
   let size = 0;
+  const hash = createHash('sha256');
   try {
     await pipeline(
       body,
@@ -130,6 +220,7 @@ async function receive(body: Readable, file: string, limit: number): Promise<num
         for await (const chunk of chunks) {
           size += chunk.length;
           if (size > limit) throw new ArchiveError(`archive is larger than ${megabytes(limit)}`, true);
+          hash.update(chunk);
           yield chunk;
         }
       },
@@ -142,9 +233,7 @@ async function receive(body: Readable, file: string, limit: number): Promise<num
       throw new ArchiveError('the upload was interrupted');
     throw err;
   }
-  if (size === 0)
-    throw new ArchiveError('request body is empty; send the archive (.tar or .tar.gz) as the body');
-  return size;
+  return { size, sha256: hash.digest('hex') };
 }
 
 async function isGzip(file: string): Promise<boolean> {

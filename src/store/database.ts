@@ -32,6 +32,7 @@ import * as m016x01 from './migrations/016-01-stream-tickets.ts';
 import * as m021x01 from './migrations/021-01-approvals.ts';
 import * as m013x01 from './migrations/013-01-external-repositories.ts';
 import * as m020x01 from './migrations/020-01-server-leases.ts';
+import * as m024x01 from './migrations/024-01-package-contents.ts';
 
 export type Db = Kysely<Database>;
 
@@ -53,6 +54,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '021-01-approvals': m021x01,
   '013-01-external-repositories': m013x01,
   '020-01-server-leases': m020x01,
+  '024-01-package-contents': m024x01,
 };
 
 class StaticMigrations implements MigrationProvider {

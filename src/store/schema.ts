@@ -21,6 +21,8 @@ export interface Database {
   integrations: IntegrationsTable;
   packages: PackagesTable;
   package_versions: PackageVersionsTable;
+  package_contents: PackageContentsTable;
+  package_chunks: PackageChunksTable;
   user_emails: UserEmailsTable;
   user_keys: UserKeysTable;
   password_links: PasswordLinksTable;
@@ -379,6 +381,21 @@ export interface PackageVersionsTable {
   archive_format: string; // tar | tar.gz: how the uploaded archive is stored
   archive_size: number;
   created_date: string;
+}
+
+/** A version's archive as uploaded, stored in the database (id = the version's id). */
+export interface PackageContentsTable {
+  id: string;
+  sha256: string; // hex
+  size: number; // bytes of the archive
+  complete: number; // 1 once every chunk is written
+  created_date: string;
+}
+
+export interface PackageChunksTable {
+  content_id: string;
+  seq: number; // 0, 1, …
+  data: Buffer;
 }
 
 export type IntegrationRow = Selectable<IntegrationsTable>;

@@ -70,6 +70,43 @@ export class WorkerClient {
    * body, or null for 204. 409 throws LeaseLost; another 4xx throws Refused.
    */
   async call<T>(method: string, route: string, options: CallOptions = {}): Promise<T | null> {
+    const { status, text } = await this.send(method, route, options, async (res) => ({
+      status: res.status,
+      text: await res.text(),
+    }));
+    return status === 204 || text === '' ? null : (JSON.parse(text) as T);
+  }
+
+  /**
+   * A GET whose body is streamed (a package archive), retried like call() until a server answers;
+   * `timeoutMs` covers the whole transfer. The caller reads `body` to the end or cancels it.
+   */
+  async download(
+    route: string,
+    options: CallOptions = {},
+  ): Promise<{ server: string; headers: Headers; body: AsyncIterable<Buffer>; cancel: () => Promise<void> }> {
+    let server = '';
+    const res = await this.send('GET', route, options, (r, base) => {
+      server = base;
+      return Promise.resolve(r);
+    });
+    const stream = res.body!;
+    async function* body(): AsyncGenerator<Buffer> {
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) yield Buffer.from(chunk);
+    }
+    return { server, headers: res.headers, body: body(), cancel: () => stream.cancel() };
+  }
+
+  /**
+   * Sends a request until a server answers it (a network error or a 5xx moves on to the next one),
+   * hands a successful answer to `take`; 409 throws LeaseLost, another 4xx Refused.
+   */
+  private async send<R>(
+    method: string,
+    route: string,
+    options: CallOptions,
+    take: (res: Response, server: string) => Promise<R>,
+  ): Promise<R> {
     let backoff = 250;
     for (;;) {
       options.signal?.throwIfAborted();
@@ -87,12 +124,11 @@ export class WorkerClient {
       }
       const timeout = AbortSignal.timeout(options.timeoutMs ?? 60_000);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-      let status: number;
-      let text: string;
+      let res: Response;
+      let taken: R | undefined;
       try {
-        const res = await fetch(url, { method, headers, body, signal });
-        status = res.status;
-        text = await res.text();
+        res = await fetch(url, { method, headers, body, signal });
+        if (res.status < 400) taken = await take(res, base);
       } catch (err) {
         options.signal?.throwIfAborted();
         this.logger.warn({ server: base, err: (err as Error).message }, 'server unreachable; trying again');
@@ -101,13 +137,16 @@ export class WorkerClient {
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
-      if (status >= 500) {
-        this.logger.warn({ server: base, status }, 'server failed; trying again');
+      if (res.status >= 500) {
+        await res.body?.cancel();
+        this.logger.warn({ server: base, status: res.status }, 'server failed; trying again');
         this.failover(base);
         await sleep(backoff, options.signal);
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
+      if (res.status < 400) return taken as R;
+      const text = await res.text().catch(() => '');
       const message = (): string => {
         try {
           return (JSON.parse(text) as { errors: { message: string }[] }).errors[0]!.message;
@@ -115,9 +154,8 @@ export class WorkerClient {
           return text.slice(0, 500);
         }
       };
-      if (status === 409) throw new LeaseLost(message());
-      if (status >= 400) throw new Refused(`${method} ${route}: ${status} ${message()}`);
-      return status === 204 || text === '' ? null : (JSON.parse(text) as T);
+      if (res.status === 409) throw new LeaseLost(message());
+      throw new Refused(`${method} ${route}: ${res.status} ${message()}`);
     }
   }
 }

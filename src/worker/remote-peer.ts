@@ -9,6 +9,10 @@ import type { RunnerPeer, StepResult, Workload } from '../engine/runner-peer.ts'
 import { runGit } from '../repo/index.ts';
 import type { RegistryAuth } from '../runtime/container-runtime.ts';
 import { LeaseLost, type WorkerClient } from './client.ts';
+import { packageMountAt, type PinnedFiles } from '../engine/package-pin.ts';
+import { PACKAGE_FORMAT_HEADER, PACKAGE_SHA256_HEADER } from '../engine/worker-wire.ts';
+import { PackageFiles } from '../packages/package-files.ts';
+import { ArchiveError } from '../packages/safe-extract.ts';
 
 /** Biggest log chunk sent in one request. */
 const CHUNK_BYTES = 512 * 1024;
@@ -148,9 +152,81 @@ export class RemoteRunnerPeer implements RunnerPeer {
     private readonly logger: Logger,
   ) {}
 
-  /** The server already claimed it for this worker (POST /next); this hands over the workload. */
-  claim(executionId: number): Promise<Workload | null> {
-    return Promise.resolve(this.works.get(executionId)?.work ?? null);
+  /**
+   * The server already claimed it for this worker (POST /next); this hands over the workload, with the
+   * pinned package version's files fetched first. A fetch that fails ends the execution FAILED,
+   * saying why, before anything runs.
+   */
+  async claim(executionId: number): Promise<Workload | null> {
+    const work = this.works.get(executionId)?.work ?? null;
+    if (!work?.pinnedPackage) return work;
+    const pin = work.pinnedPackage;
+    try {
+      work.notes.push(await this.fetchPackage(work, pin));
+      return work;
+    } catch (err) {
+      if (err instanceof LeaseLost) {
+        this.lost(executionId, err.message);
+        return null;
+      }
+      await this.done(
+        executionId,
+        'FAILED',
+        `fetching package ${pin.identifier}:${pin.version} from the server failed: ${(err as Error).message}`,
+      );
+      return null;
+    }
+  }
+
+  /**
+   * Puts the pinned version's files where a server's local runner has them (`<dataDir>/packages/<package
+   * id>/<version id>`, mounted read-only), fetched from the server (only for an execution this worker
+   * holds) unless an earlier run left them; the archive is checked against its size and sha256 and
+   * unpacked with the same checks as an upload. Returns the line the log starts with.
+   */
+  private async fetchPackage(work: Workload, pin: PinnedFiles): Promise<string> {
+    const files = new PackageFiles(this.dataDir);
+    const name = `${pin.identifier}:${pin.version}`;
+    const mount = packageMountAt(pin, files.versionDir(pin.packageId, pin.versionId));
+    if (await files.hasVersion(pin.packageId, pin.versionId)) {
+      work.packageMount = mount;
+      return `Package ${name}: files already on this worker (fetched for an earlier run)`;
+    }
+    let lastError: unknown = null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await this.client.download(`/executions/${work.executionId}/package`, {
+        timeoutMs: 30 * 60_000,
+      });
+      const sha256 = res.headers.get(PACKAGE_SHA256_HEADER) ?? '';
+      const format = res.headers.get(PACKAGE_FORMAT_HEADER);
+      const size = Number(res.headers.get('content-length'));
+      if (!/^[0-9a-f]{64}$/.test(sha256) || (format !== 'tar' && format !== 'tar.gz') || !(size >= 0)) {
+        await res.cancel();
+        throw new Error('the server sent the archive without its sha256, format or size');
+      }
+      try {
+        const body = res.body;
+        const { entries } = await files.unpack(
+          pin.packageId,
+          pin.versionId,
+          { sha256, size, format },
+          () => body,
+        );
+        await res.cancel().catch(() => undefined);
+        work.packageMount = mount;
+        return `Package ${name}: fetched from ${res.server}, ${size} bytes (${format}, sha256 ${sha256.slice(0, 16)}…), ${entries} entries unpacked on this worker`;
+      } catch (err) {
+        await res.cancel().catch(() => undefined);
+        // A bad archive will not get better; a transfer cut short may.
+        if (err instanceof ArchiveError && !/arrived as/.test(err.message)) throw err;
+        lastError = err;
+        this.logger.warn(
+          { execution: work.executionId, err: (err as Error).message },
+          'package fetch failed',
+        );
+      }
+    }
+    throw lastError as Error;
   }
 
   private lost(executionId: number, reason: string): void {

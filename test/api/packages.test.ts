@@ -1,9 +1,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { makeRepo, setupPipeline, startGantry, type Harness } from '../support/harness.ts';
+import pino from 'pino';
 import { tarGzOf, tarOf, type TarEntry } from '../support/archives.ts';
+import { PackageStore } from '../../src/packages/package-store.ts';
 
 let h: Harness;
 let projectName: string;
@@ -39,6 +50,25 @@ async function newPackage(identifier: string): Promise<any> {
 }
 
 const packagesDir = (): string => path.join(h.dataDir, 'packages');
+
+/** How many chunks of a version's archive the database holds. */
+async function storedChunks(versionId: string): Promise<number> {
+  const rows = await h.gantry.db
+    .selectFrom('package_chunks')
+    .select('seq')
+    .where('content_id', '=', versionId)
+    .execute();
+  return rows.length;
+}
+
+async function download(packageId: string, versionId: string): Promise<{ status: number; bytes: Buffer }> {
+  const res = await h.gantry.app.inject({
+    method: 'GET',
+    url: `${P}/${packageId}/versions/${versionId}/download`,
+    headers: { authorization: `Bearer ${h.token}` },
+  });
+  return { status: res.statusCode, bytes: res.rawPayload };
+}
 
 test('packages: create, list, get, patch, delete', async () => {
   const created = await h.request('POST', P, { name: 'My App', type: 'FILE' });
@@ -191,6 +221,7 @@ test('package versions: upload .tar and .tar.gz, list, get, download, delete', a
   assert.equal((await h.request('GET', versionPath)).status, 404);
   assert.equal((await h.request('GET', `${versionPath}/download`)).status, 404);
   assert.ok(!existsSync(dir), 'the files go with the version');
+  assert.equal(await storedChunks(v1.body.id), 0, 'the stored archive goes with the version');
   assert.deepEqual(
     (await h.request('GET', `${P}/${p.id}/versions`)).body.versions.map((v: any) => v.version),
     ['2.0.0-rc.1'],
@@ -291,4 +322,68 @@ test('packages: reading needs EXECUTION_INFO, changing EXECUTION_MANAGE', async 
     payload: await tarOf([{ name: 'a', content: 'a' }]),
   });
   assert.equal(res.statusCode, 403);
+});
+
+test('package versions: the archive is stored in the database in chunks and served from there', async () => {
+  const p = await newPackage('big');
+  // Incompressible content over two chunks (1 MiB each) and a bit.
+  const tar = await tarOf([{ name: 'blob.bin', content: randomBytes(1_300_000).toString('base64') }]);
+  const v = await upload(p.id, '1', tar);
+  assert.equal(v.status, 201, JSON.stringify(v.body));
+  assert.equal(await storedChunks(v.body.id), Math.ceil(tar.length / (1024 * 1024)));
+  const content = await h.gantry.db
+    .selectFrom('package_contents')
+    .selectAll()
+    .where('id', '=', v.body.id)
+    .executeTakeFirstOrThrow();
+  assert.equal(Number(content.size), tar.length);
+  assert.equal(content.sha256, createHash('sha256').update(tar).digest('hex'));
+  assert.equal(content.complete, 1);
+  // Served from the database even when this server's copy of the files is gone.
+  rmSync(path.join(packagesDir(), p.id), { recursive: true });
+  const got = await download(p.id, v.body.id);
+  assert.equal(got.status, 200);
+  assert.ok(got.bytes.equals(tar), 'the archive comes back byte for byte');
+  assert.equal((await h.request('DELETE', `${P}/${p.id}`)).status, 204);
+  assert.equal(await storedChunks(v.body.id), 0, 'the stored archive goes with the package');
+});
+
+test('package versions: an archive an older Gantry kept in the data directory is imported into the database', async () => {
+  const p = await newPackage('legacy');
+  const first = await tarOf([{ name: 'old.txt', content: 'old one\n' }]);
+  const second = await tarGzOf([{ name: 'old.txt', content: 'old two\n' }]);
+  const v1 = (await upload(p.id, '1', first)).body;
+  const v2 = (await upload(p.id, '2', second)).body;
+  // What an older Gantry left: the archive beside the extracted files, nothing in the database.
+  await h.gantry.db.deleteFrom('package_contents').where('id', 'in', [v1.id, v2.id]).execute();
+  const oldFile = (id: string, format: string) => path.join(packagesDir(), p.id, `${id}.${format}`);
+  writeFileSync(oldFile(v1.id, 'tar'), first);
+  writeFileSync(oldFile(v2.id, 'tar.gz'), second);
+  // A copy of a version deleted through another server.
+  mkdirSync(path.join(packagesDir(), p.id, 'gone1234'));
+
+  // Asked for: imported at once.
+  const got = await download(p.id, v1.id);
+  assert.equal(got.status, 200);
+  assert.ok(got.bytes.equals(first));
+  assert.ok(!existsSync(oldFile(v1.id, 'tar')), 'the database holds it now');
+  assert.equal(await storedChunks(v1.id), 1);
+
+  // At start, a server imports the rest and removes copies of versions that are gone.
+  await new PackageStore(h.gantry.db, h.dataDir).maintain(pino({ level: 'silent' }));
+  assert.equal(await storedChunks(v2.id), 1);
+  assert.ok(!existsSync(oldFile(v2.id, 'tar.gz')));
+  assert.ok(!existsSync(path.join(packagesDir(), p.id, 'gone1234')));
+  assert.ok(existsSync(path.join(packagesDir(), p.id, v2.id, 'old.txt')), 'live versions stay');
+  assert.ok((await download(p.id, v2.id)).bytes.equals(second));
+
+  // One whose archive is nowhere: a clear 404, not a 500.
+  await h.gantry.db.deleteFrom('package_contents').where('id', '=', v2.id).execute();
+  const missing = await h.request('GET', `${P}/${p.id}/versions/${v2.id}/download`);
+  assert.equal(missing.status, 404);
+  assert.match(
+    missing.body.errors[0].message,
+    /archive of version "2" of package "legacy" is not in the database/,
+  );
+  assert.equal((await h.request('DELETE', `${P}/${p.id}`)).status, 204);
 });

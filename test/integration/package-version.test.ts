@@ -5,6 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import {
   addAction,
   logsOf,
@@ -210,4 +212,31 @@ test('a version used by a queued execution cannot be deleted; a retry after it i
   );
   assert.match(retried.error_message, /version "1" of package "temp" no longer exists/);
   assert.equal(retried.package_version.version, '1', 'the execution still shows what it was pinned to');
+});
+
+test('an archive altered in the database is refused where it is unpacked: the run fails before any action', async () => {
+  const { pipelinePath } = await setupPipeline(h, repo);
+  await addAction(h, pipelinePath, { name: 'show', inline_commands: 'cat /buddy/packages/tampered/a.txt' });
+  const pkg = (await h.request('POST', P, { name: 'Tampered', identifier: 'tampered' })).body;
+  const v = await upload(pkg.id, '1', await tarOf([{ name: 'a.txt', content: 'original\n' }]));
+  const db = h.gantry.db;
+  const stored = await db
+    .selectFrom('package_chunks')
+    .select('data')
+    .where('content_id', '=', v.id)
+    .executeTakeFirstOrThrow();
+  const altered = Buffer.from(stored.data);
+  altered[512] = altered[512]! ^ 0x20; // the first byte of a.txt's content, after its 512-byte header
+  await db.updateTable('package_chunks').set({ data: altered }).where('content_id', '=', v.id).execute();
+  // This server's copy goes, as on a server that never had it.
+  rmSync(path.join(h.dataDir, 'packages', pkg.id), { recursive: true });
+
+  const { done } = await run(pipelinePath, { package_version: 'tampered:1' });
+  assert.equal(done.status, 'FAILED');
+  assert.match(
+    done.error_message,
+    /^unpacking version "1" of package "tampered" failed: the archive arrived as \d+ bytes with sha256 [0-9a-f]{64}, not the \d+ bytes with sha256 [0-9a-f]{64} stored$/,
+  );
+  assert.equal(done.action_executions[0].status, 'NOT_EXECUTED');
+  assert.ok(!existsSync(path.join(h.dataDir, 'packages', pkg.id, v.id)), 'nothing was unpacked');
 });

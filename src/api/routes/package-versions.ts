@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { PackageFiles, UPLOAD_LIMIT_BYTES, type ArchiveFormat } from '../../packages/package-files.ts';
+import { UPLOAD_LIMIT_BYTES, type ArchiveFormat } from '../../packages/package-files.ts';
+import { archiveMissing, PackageStore } from '../../packages/package-store.ts';
 import { ArchiveError } from '../../packages/safe-extract.ts';
 import {
   createPackageVersion,
@@ -38,11 +38,12 @@ const VersionParams = Type.Object({
 
 /**
  * Versions of a FILE package: uploaded as a .tar or .tar.gz body (streamed to disk, checked and
- * extracted), listed, shown, downloaded as uploaded, deleted.
+ * extracted, then stored in the database so that every server serves it), listed, shown, downloaded
+ * as uploaded, deleted.
  */
 export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { db, urls } = ctx;
-  const files = new PackageFiles(ctx.config.dataDir);
+  const store = new PackageStore(db, ctx.config.dataDir);
   const base = '/workspaces/:workspace/packages/:package_id/versions';
 
   async function load(
@@ -92,11 +93,13 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
     async (request, reply) => {
       const { pkg, v } = await load(request, request.params);
       const format = v.archive_format as ArchiveFormat;
+      const content = await store.contentOf(v);
+      if (!content) throw notFound(archiveMissing(pkg, v));
       return reply
         .header('content-type', format === 'tar.gz' ? 'application/gzip' : 'application/x-tar')
-        .header('content-length', v.archive_size)
+        .header('content-length', content.size)
         .header('content-disposition', `attachment; filename="${pkg.identifier}-${v.version}.${format}"`)
-        .send(createReadStream(files.archiveFile(pkg.id, v.id, format)));
+        .send(Readable.from(store.chunks(content)));
     },
   );
 
@@ -111,7 +114,7 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
       if (await hasActiveExecutionsPinnedTo(db, [v.id]))
         throw conflict(`version "${v.version}" is used by executions queued or in progress`);
       await deletePackageVersion(db, v.id);
-      await files.removeVersion(pkg.id, v.id);
+      await store.removeVersion(pkg.id, v.id);
       return reply.status(204).send();
     },
   );
@@ -145,7 +148,7 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
         if (Number(request.headers['content-length'] ?? 0) > UPLOAD_LIMIT_BYTES) {
           throw new ApiError(413, `archive is larger than ${UPLOAD_LIMIT_BYTES / 1024 / 1024} MB`);
         }
-        const v = await storeVersion(ctx, files, pkg, version, request.body);
+        const v = await storeVersion(ctx, store, pkg, version, request.body);
         return reply.status(201).send(presentVersion(urls, ws, pkg.id, versionFieldsOf(v)));
       },
     );
@@ -155,21 +158,21 @@ export async function packageVersionRoutes(app: FastifyInstance, ctx: ApiContext
 /** Stages, checks and extracts the archive, then makes it a version: files and row both, or neither. */
 async function storeVersion(
   ctx: ApiContext,
-  files: PackageFiles,
+  store: PackageStore,
   pkg: PackageRow,
   version: string,
   body: Readable,
 ): Promise<PackageVersionRow> {
   let staged;
   try {
-    staged = await files.stage(body);
+    staged = await store.files.stage(body);
   } catch (err) {
     if (err instanceof ArchiveError) throw new ApiError(err.tooLarge ? 413 : 400, err.message);
     throw err;
   }
   const id = shortId();
   try {
-    await files.commit(staged, pkg.id, id);
+    await store.keep(staged, pkg.id, id);
     return await createPackageVersion(ctx.db, {
       id,
       package_id: pkg.id,
@@ -179,10 +182,12 @@ async function storeVersion(
       archive_size: staged.archiveSize,
     });
   } catch (err) {
-    await files.discard(staged);
-    await files.removeVersion(pkg.id, id);
+    await store.files.discard(staged);
+    await store.removeVersion(pkg.id, id);
     // Two uploads of the same version raced; the first one won.
-    if (/UNIQUE constraint failed/.test((err as Error).message))
+    if (
+      /UNIQUE constraint failed|duplicate key value violates unique constraint/.test((err as Error).message)
+    )
       throw conflict(`version "${version}" of package "${pkg.identifier}" already exists`);
     throw err;
   }

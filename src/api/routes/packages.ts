@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { slugify } from '../../domain/pipeline.ts';
-import { PackageFiles } from '../../packages/package-files.ts';
+import { PackageStore } from '../../packages/package-store.ts';
 import type { Db } from '../../store/database.ts';
 import {
   createPackage,
@@ -84,7 +84,7 @@ export async function loadPackage(
  */
 export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, urls } = ctx;
-  const files = new PackageFiles(ctx.config.dataDir);
+  const store = new PackageStore(db, ctx.config.dataDir);
   const base = '/workspaces/:workspace/packages';
 
   async function present(ws: WorkspaceRow, p: PackageRow): Promise<Record<string, unknown>> {
@@ -214,7 +214,10 @@ export function packageRoutes(app: FastifyInstance, ctx: ApiContext): void {
       )
         throw conflict('package has versions used by executions queued or in progress');
       await deletePackage(db, pkg.id);
-      await files.removePackage(pkg.id);
+      await store.removePackage(
+        pkg.id,
+        versions.map((v) => v.id),
+      );
       return reply.status(204).send();
     },
   );

@@ -1,9 +1,13 @@
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InlineVariableSchema } from '../schemas/common.ts';
 import { LeaseLostError } from '../../engine/worker-hub.ts';
-import { SESSION_HEADER } from '../../engine/worker-wire.ts';
+import { pinnedPackageOf } from '../../engine/package-pin.ts';
+import { archiveMissing, PackageStore } from '../../packages/package-store.ts';
+import { getPackageVersion } from '../../store/packages.ts';
+import { PACKAGE_FORMAT_HEADER, PACKAGE_SHA256_HEADER, SESSION_HEADER } from '../../engine/worker-wire.ts';
 import { handleGitHttp, isPushRequest } from '../../repo/index.ts';
 import type { InlineVariable } from '../../domain/pipeline.ts';
 import type { WorkerRow } from '../../store/schema.ts';
@@ -341,6 +345,33 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const b = request.body;
       await hub.done(await session(request), request.params.execution_id, b.status, b.error);
       return {};
+    },
+  );
+
+  // The archive of the package version the execution is pinned to, as stored in the database, only
+  // for an execution this worker session holds: a worker reads no other package.
+  const packages = new PackageStore(ctx.db, ctx.config.dataDir);
+  app.get(
+    '/executions/:execution_id/package',
+    { config: WORKER, schema: { ...HIDE, params: ExecutionParams } },
+    async (request: FastifyRequest<Ep>, reply) => {
+      const e = await hub.heldExecution(await session(request), request.params.execution_id);
+      const pin = pinnedPackageOf(e);
+      if (!pin) throw new ApiError(404, `execution ${e.id} is not pinned to a package version`);
+      const v = await getPackageVersion(ctx.db, pin.package.id, pin.version.id);
+      if (!v)
+        throw new ApiError(
+          404,
+          `version "${pin.version.version}" of package "${pin.package.identifier}" no longer exists`,
+        );
+      const content = await packages.contentOf(v);
+      if (!content) throw new ApiError(404, archiveMissing(pin.package, v));
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', content.size)
+        .header(PACKAGE_SHA256_HEADER, content.sha256)
+        .header(PACKAGE_FORMAT_HEADER, v.archive_format)
+        .send(Readable.from(packages.chunks(content)));
     },
   );
 
