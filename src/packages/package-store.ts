@@ -61,13 +61,29 @@ export class PackageStore {
    * fails).
    */
   async keep(staged: StagedVersion, packageId: string, versionId: string): Promise<void> {
-    await createPackageContent(this.db, { id: versionId, sha256: staged.sha256, size: staged.archiveSize });
+    const content = { id: versionId, sha256: staged.sha256, size: staged.archiveSize };
+    if (!(await this.storeArchive(content, staged.archive)))
+      throw new Error(`a package archive with the id ${versionId} is already stored`);
     try {
-      await this.writeChunks(versionId, staged.archive);
-      await completePackageContent(this.db, versionId);
       await this.files.commit(staged, packageId, versionId);
     } catch (err) {
       await deletePackageContents(this.db, [versionId]);
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the archive in `file` into the database as `content` (its id, size and sha256), readable once
+   * complete. False when a content with that id exists (another process wrote or is writing it).
+   */
+  async storeArchive(content: PackageContent, file: string): Promise<boolean> {
+    if (!(await createPackageContent(this.db, content))) return false;
+    try {
+      await this.writeChunks(content.id, file);
+      await completePackageContent(this.db, content.id);
+      return true;
+    } catch (err) {
+      await deletePackageContents(this.db, [content.id]);
       throw err;
     }
   }
@@ -110,15 +126,7 @@ export class PackageStore {
     const content = { id: v.id, sha256: hash.digest('hex'), size };
     // A write that died part way is redone; one under way elsewhere (a shared data directory) wins.
     await deleteIncompletePackageContent(this.db, v.id);
-    if (!(await createPackageContent(this.db, content)))
-      return (await getPackageContent(this.db, v.id)) ?? null;
-    try {
-      await this.writeChunks(v.id, file);
-      await completePackageContent(this.db, v.id);
-    } catch (err) {
-      await deletePackageContents(this.db, [v.id]);
-      throw err;
-    }
+    if (!(await this.storeArchive(content, file))) return (await getPackageContent(this.db, v.id)) ?? null;
     // The database has it now; the extracted files stay as this server's copy.
     await rm(file, { force: true });
     return content;

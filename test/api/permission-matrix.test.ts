@@ -477,6 +477,10 @@ const MATRIX: Record<string, Row> = {
     path: '/workers/executions/{execution}/done',
     body: {},
   },
+  'GET /workers/executions/:execution_id/package': {
+    expect: 'fffffffff',
+    path: '/workers/executions/{execution}/package',
+  },
   'GET /workers/executions/:execution_id/git/*': {
     expect: 'fffffffff',
     path: '/workers/executions/{execution}/git/repo.git/info/refs?service=git-upload-pack',
