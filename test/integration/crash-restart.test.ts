@@ -67,22 +67,25 @@ async function startServer(): Promise<{ child: ChildProcess; output: () => strin
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const tokenFile = path.join(dataDir, 'admin.token');
-  await waitFor(`the server to start (output: ${output})`, async () => {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    if (!existsSync(tokenFile)) return false;
-    token = readFileSync(tokenFile, 'utf8').trim();
-    try {
-      return (
-        (
-          await fetch(`http://127.0.0.1:${port}/api/workspaces`, {
-            headers: { authorization: `Bearer ${token}` },
-          })
-        ).status === 200
-      );
-    } catch {
-      return false;
-    }
-  });
+  await waitFor(
+    () => `the server to start (output: ${output})`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+      if (!existsSync(tokenFile)) return false;
+      token = readFileSync(tokenFile, 'utf8').trim();
+      try {
+        return (
+          (
+            await fetch(`http://127.0.0.1:${port}/api/workspaces`, {
+              headers: { authorization: `Bearer ${token}` },
+            })
+          ).status === 200
+        );
+      } catch {
+        return false;
+      }
+    },
+  );
   return { child, output: () => output };
 }
 

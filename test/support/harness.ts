@@ -230,11 +230,14 @@ export async function addAction(
   return res.body;
 }
 
-/** Polls an execution until it reaches a final status (or `timeoutMs` passes) and returns it. */
+/**
+ * Polls an execution until it reaches a final status (or `timeoutMs` passes) and returns it. Generous by
+ * default, like waitFor: files run side by side on a shared machine.
+ */
 export async function waitForExecution(
   h: Harness,
   executionPath: string,
-  timeoutMs = 60_000,
+  timeoutMs = 180_000,
   until: (e: any) => boolean = (e) => ['SUCCESSFUL', 'FAILED', 'TERMINATED', 'SKIPPED'].includes(e.status),
 ): Promise<any> {
   const end = Date.now() + timeoutMs;

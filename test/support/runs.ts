@@ -61,17 +61,22 @@ export async function runToEnd(
   return { execution: await waitForExecution(h, started.path, timeoutMs), path: started.path };
 }
 
-/** Polls `probe` every 100 ms until it returns a truthy value; throws with `what` after `timeoutMs`. */
+/**
+ * Polls `probe` every 100 ms until it returns a truthy value; throws with `what` (a function: evaluated
+ * then, e.g. to show a process's output so far) after `timeoutMs`. The default is generous: the suite
+ * runs files side by side on a shared machine, and a longer limit only makes a real failure slower.
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   probe: () => Promise<T> | T,
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
 ): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
