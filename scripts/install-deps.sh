@@ -7,16 +7,16 @@
 # rebase makes package-lock.json look newer than node_modules).
 #
 # A fresh checkout (CI clones the repository anew for every run) would compile the native modules again
-# each time. So after `npm ci` a copy of the tree is kept under ~/.cache/gantry (GANTRY_DEPS_CACHE), named
+# each time. So after `npm ci` a copy of the tree is kept under ~/.cache/gantry (NPM_DEPS_CACHE), named
 # by that same key, and a later checkout with the same key copies it instead of installing. Only the
-# newest key is kept. GANTRY_DEPS_CACHE=off disables the cache; a new machine simply runs `npm ci`.
+# newest key is kept. NPM_DEPS_CACHE=off disables the cache; a new machine simply runs `npm ci`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=node_modules/.gantry-installed
 key="$(sha256sum package-lock.json | cut -d' ' -f1)-node$(node --version | tr -d v)-$(uname -s)-$(uname -m)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then exit 0; fi
 
-cache_root=${GANTRY_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gantry/node_modules}
+cache_root=${NPM_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gantry/node_modules}
 cached="$cache_root/$key"
 if [ "$cache_root" != off ] && [ -f "$cached/.gantry-installed" ] && [ "$(cat "$cached/.gantry-installed")" = "$key" ]; then
   rm -rf node_modules

@@ -7,7 +7,7 @@
  *     --pass sqlite FILES... [--pass postgres FILES...]
  *
  * A pass named `postgres` runs its files with TEST_DATABASE=postgres. Slots: how many files run at once;
- * a heavy file (see HEAVY) takes two. Files start longest first (see SLOW_FIRST), so that the long ones
+ * a heavy file (see HEAVY) takes one and a half. Files start longest first (see SLOW_FIRST), so that the long ones
  * do not end up running alone at the end. --times appends "seconds<TAB>pass<TAB>file" per file.
  */
 import { spawn } from 'node:child_process';
@@ -17,14 +17,17 @@ import path from 'node:path';
 
 /**
  * Files that keep much of the machine busy on their own: several server or worker processes, a busy
- * swapping loop in a container, or a browser. Each takes two slots, so that with the default of four
- * slots at most two of them run at once (and a 2-core machine is not overloaded into timeouts).
+ * swapping loop in a container, or a browser. Each takes one and a half slots: with four
+ * slots, two of them run with one light file beside them, or one with two light files (a 2-core
+ * machine is not overloaded into timeouts, and light files are not held back while heavy ones run).
  */
 const HEAVY = [
   /^test\/browser\//,
   /^test\/scaling\//,
   /^test\/workers\/remote-workers/,
   /^test\/integration\/(checkout-race|symlink-race|crash-restart)/,
+  // Not heavy, but it checks that a cancel ends within the grace period plus 2 s: less beside it.
+  /^test\/integration\/cancel\.test/,
 ];
 
 /**
@@ -69,7 +72,7 @@ interface Summary {
 }
 
 function parseArgs(argv: string[]): { slots: number; times: string | null; jobs: Job[] } {
-  let slots = 4;
+  let slots = 3;
   let times: string | null = null;
   let pass: string | null = null;
   const jobs: Job[] = [];
@@ -81,7 +84,7 @@ function parseArgs(argv: string[]): { slots: number; times: string | null; jobs:
     else if (pass === null) throw new Error(`run-tests: ${arg} comes before any --pass`);
     else {
       const file = path.relative(process.cwd(), path.resolve(arg));
-      jobs.push({ pass, file, weight: HEAVY.some((re) => re.test(file)) ? 2 : 1 });
+      jobs.push({ pass, file, weight: HEAVY.some((re) => re.test(file)) ? 1.5 : 1 });
     }
   }
   if (!Number.isInteger(slots) || slots < 2) throw new Error('run-tests: --slots takes a whole number >= 2');
@@ -150,7 +153,7 @@ async function main(): Promise<number> {
   let free = slots;
   await new Promise<void>((done) => {
     const startMore = (): void => {
-      // The first pending job that fits; a heavy job waits for two free slots, lighter ones go around it.
+      // The first pending job that fits; a heavy job waits for room, lighter ones go around it.
       for (let i = 0; i < pending.length;) {
         const job = pending[i]!;
         if (job.weight > free) {

@@ -12,13 +12,13 @@
 #     written dist/ must never be visible to them.
 #   - the checks (type checks, lint, format) in one lane, one after another, beside the tests.
 #   - the test files, each in its own process, several at once, both passes mixed (scripts/run-tests.ts:
-#     4 slots, a heavy file takes 2). Nothing here must run alone: every test file starts its servers on
+#     3 slots, a heavy file takes 1.5). Nothing here must run alone: every test file starts its servers on
 #     random ports with their own temporary data directory and database, Docker containers carry each
 #     server's own instance label (a server's start-up sweep removes only its own), images a test builds
 #     or tags have names of their own (the shared gantry-test/busybox images are only read), and the
 #     test registries listen on free ports. The race tests (checkout-race, symlink-race) keep their full
 #     windows; with other files beside them, the swapper and the racing checkouts share the CPU alike.
-#     More than about four at once on a 2-core machine only makes every file slower.
+#     More than about three or four at once on a 2-core machine only makes every file slower.
 # The summary at the end names every failing check and test (file, line, test); the exit status is
 # non-zero when anything failed.
 set -euo pipefail
@@ -77,7 +77,7 @@ step "tests: every file on SQLite; store, API, engine and scaling again on Postg
 mapfile -t sqlite_files < <(find src test -name '*.test.ts' | sort)
 mapfile -t postgres_files < <(find test/store test/api test/engine test/scaling -name '*.test.ts' | sort)
 tests_status=0
-node --import tsx scripts/run-tests.ts --slots "${GANTRY_TEST_SLOTS:-4}" ${GANTRY_TEST_TIMES:+--times "$GANTRY_TEST_TIMES"} \
+node --import tsx scripts/run-tests.ts --slots "${TEST_SLOTS:-3}" ${TEST_TIMES_FILE:+--times "$TEST_TIMES_FILE"} \
   --pass sqlite "${sqlite_files[@]}" --pass postgres "${postgres_files[@]}" || tests_status=$?
 
 wait "$checks" || true
