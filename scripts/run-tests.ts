@@ -26,7 +26,7 @@ const HEAVY = [
   /^test\/scaling\//,
   /^test\/workers\/remote-workers/,
   /^test\/integration\/(checkout-race|symlink-race|crash-restart)/,
-  // Not heavy, but it checks that a cancel ends within the grace period plus 2 s: less beside it.
+  // Its cancel-during-setup test polls the API with no delay, keeping a core busy for a while.
   /^test\/integration\/cancel\.test/,
 ];
 

@@ -16,7 +16,17 @@ import { tarGzOf } from '../support/archives.ts';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.ts';
 import { makeRepo } from '../support/harness.ts';
 import { removeDirs, waitFor } from '../support/runs.ts';
-import { api, Cluster, freePort, pipelineWith, type Proc } from '../support/workers.ts';
+import {
+  api,
+  Cluster,
+  ended,
+  freePort,
+  pipelineWith,
+  startRun,
+  tailsOf,
+  type Call,
+  type Proc,
+} from '../support/workers.ts';
 
 const onPostgres = testDatabaseKind() === 'postgres';
 const keyDir = new Cluster();
@@ -35,32 +45,14 @@ const on = (i: number) => (method: string, apiPath: string, body?: unknown) =>
   api(bases[i]!, cluster.token, method, apiPath, body);
 
 function explain(): string {
-  const procs = { 'server a': servers[0], 'server b': servers[1], w1: worker ?? undefined };
-  return Object.entries(procs)
-    .map(([name, proc]) => `--- ${name}:\n${(proc?.output() ?? '').slice(-4000)}`)
-    .join('\n');
+  return tailsOf({ 'server a': servers[0], 'server b': servers[1], w1: worker });
 }
 
-async function finished(call: ReturnType<typeof on>, executionPath: string): Promise<any> {
-  return waitFor(
-    `${executionPath} to end`,
-    async () => {
-      const e = (await call('GET', executionPath)).body;
-      return ['SUCCESSFUL', 'FAILED', 'TERMINATED'].includes(e?.status) ? e : null;
-    },
-    120_000,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${explain()}`);
-  });
-}
+const finished = (call: Call, executionPath: string): Promise<any> => ended(call, executionPath, explain);
+const run = (call: Call, pipelinePath: string): Promise<string> =>
+  startRun(call, pipelinePath, { package_version: 'site:1.0.0' });
 
-async function run(call: ReturnType<typeof on>, pipelinePath: string): Promise<string> {
-  const res = await call('POST', `${pipelinePath}/executions`, { package_version: 'site:1.0.0' });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return `${pipelinePath}/executions/${res.body.id}`;
-}
-
-async function logOf(call: ReturnType<typeof on>, executionPath: string, e: any): Promise<string[]> {
+async function logOf(call: Call, executionPath: string, e: any): Promise<string[]> {
   const ae = e.action_executions[0].action_execution_id;
   return (await call('GET', `${executionPath}/action_executions/${ae}/logs?limit=1000`)).body.logs;
 }

@@ -18,7 +18,18 @@ import path from 'node:path';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.ts';
 import { makeRepo } from '../support/harness.ts';
 import { containersWith, removeDirs, runningContainersWith, waitFor } from '../support/runs.ts';
-import { api, Cluster, freePort, pipelineWith, workerLabel, type Proc } from '../support/workers.ts';
+import {
+  api,
+  Cluster,
+  ended,
+  freePort,
+  pipelineWith,
+  startRun,
+  tailsOf,
+  workerLabel,
+  type Call,
+  type Proc,
+} from '../support/workers.ts';
 
 const onPostgres = testDatabaseKind() === 'postgres';
 const keyDir = new Cluster();
@@ -35,14 +46,11 @@ const alive = new Set([0, 1]);
 const on = (i: number) => (method: string, apiPath: string, body?: unknown) =>
   api(bases[i]!, cluster.token, method, apiPath, body);
 /** A server that is still up. */
-const any = (): ReturnType<typeof on> => on([...alive][0]!);
+const any = (): Call => on([...alive][0]!);
 
 /** The end of what each process said, for a failure message. */
 function explain(): string {
-  const procs = { 'server a': servers[0], 'server b': servers[1], w1: workers.w1, w2: workers.w2 };
-  return Object.entries(procs)
-    .map(([name, proc]) => `--- ${name}:\n${(proc?.output() ?? '').slice(-4000)}`)
-    .join('\n');
+  return tailsOf({ 'server a': servers[0], 'server b': servers[1], w1: workers.w1, w2: workers.w2 });
 }
 
 /** Rethrows a failed wait with what the processes said. */
@@ -50,22 +58,8 @@ function explained(err: Error): never {
   throw new Error(`${err.message}\n${explain()}`);
 }
 
-async function finished(call: ReturnType<typeof on>, executionPath: string): Promise<any> {
-  return waitFor(
-    `${executionPath} to end`,
-    async () => {
-      const e = (await call('GET', executionPath)).body;
-      return ['SUCCESSFUL', 'FAILED', 'TERMINATED', 'SKIPPED'].includes(e?.status) ? e : null;
-    },
-    120_000,
-  ).catch(explained);
-}
-
-async function run(call: ReturnType<typeof on>, pipelinePath: string): Promise<string> {
-  const res = await call('POST', `${pipelinePath}/executions`, {});
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return `${pipelinePath}/executions/${res.body.id}`;
-}
+const finished = (call: Call, executionPath: string): Promise<any> => ended(call, executionPath, explain);
+const run = (call: Call, pipelinePath: string): Promise<string> => startRun(call, pipelinePath);
 
 /** Whether server `i`'s data directory holds a log file of `actionExecutionId` containing `text`. */
 function logFileHas(i: number, actionExecutionId: string, text: string): boolean {

@@ -179,9 +179,44 @@ export async function api(
   return { status: res.status, body: text === '' ? null : JSON.parse(text) };
 }
 
+/** An API call bound to one server and the cluster's token (see `api`). */
+export type Call = (
+  method: string,
+  apiPath: string,
+  body?: unknown,
+) => Promise<{ status: number; body: any }>;
+
+/** The end of what each process said, for a failure message. */
+export function tailsOf(procs: Record<string, Proc | null | undefined>): string {
+  return Object.entries(procs)
+    .map(([name, proc]) => `--- ${name}:\n${(proc?.output() ?? '').slice(-4000)}`)
+    .join('\n');
+}
+
+/** Starts a run of `pipelinePath` through `call`; returns the execution's API path. */
+export async function startRun(call: Call, pipelinePath: string, body: unknown = {}): Promise<string> {
+  const res = await call('POST', `${pipelinePath}/executions`, body);
+  if (res.status !== 200) throw new Error(`run: ${res.status} ${JSON.stringify(res.body)}`);
+  return `${pipelinePath}/executions/${res.body.id}`;
+}
+
+/** The execution once it has ended (any final status); a wait that fails says what `explain` returns. */
+export async function ended(call: Call, executionPath: string, explain: () => string): Promise<any> {
+  return waitFor(
+    `${executionPath} to end`,
+    async () => {
+      const e = (await call('GET', executionPath)).body;
+      return ['SUCCESSFUL', 'FAILED', 'TERMINATED', 'SKIPPED'].includes(e?.status) ? e : null;
+    },
+    120_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${explain()}`);
+  });
+}
+
 /** Creates a pipeline with one RUN_DOCKER_CONTAINER action per command list; returns its API path. */
 export async function pipelineWith(
-  call: (method: string, apiPath: string, body?: unknown) => Promise<{ status: number; body: any }>,
+  call: Call,
   project: string,
   fields: Record<string, unknown>,
   actions: string[],
