@@ -76,6 +76,9 @@ async function openSecrets(db: Db, config: Config): Promise<SecretBox> {
   return new SecretBox(key);
 }
 
+/** How often a server sweeps package archives without a version and its copies of deleted versions. */
+const PACKAGE_MAINTENANCE_MS = 6 * 3600_000;
+
 /** On an empty data directory: an admin user and an all-scopes token, written to admin.token (0600). */
 async function bootstrapAdmin(db: Db, dataDir: string): Promise<string | null> {
   if ((await countUsers(db)) > 0) return null;
@@ -305,10 +308,15 @@ export async function createGantry(
     await workers.holdLocalLease();
     await engine.start();
     // Archives of package versions uploaded before they were stored in the database go there now
-    // (in the background: a version needed meanwhile is imported when it is asked for).
-    void new PackageStore(db, config.dataDir)
-      .maintain(engineLogger)
-      .catch((err: unknown) => engineLogger.warn({ err }, 'package maintenance failed'));
+    // (in the background: a version needed meanwhile is imported when it is asked for); then every
+    // few hours, archives of uploads that died and copies of versions deleted through another server go.
+    const packages = new PackageStore(db, config.dataDir);
+    const maintainPackages = (): void =>
+      void packages
+        .maintain(engineLogger)
+        .catch((err: unknown) => engineLogger.warn({ err }, 'package maintenance failed'));
+    maintainPackages();
+    const packageTimer = setInterval(maintainPackages, PACKAGE_MAINTENANCE_MS).unref();
     workers.start();
     triggers.start();
     webhooks.start();
@@ -322,6 +330,7 @@ export async function createGantry(
           });
         }
       } catch (err) {
+        clearInterval(packageTimer);
         workers.stop();
         await app.close();
         triggers.stop();
@@ -336,6 +345,7 @@ export async function createGantry(
     const closeAll = (reason?: string): Promise<void> =>
       (closing ??= (async () => {
         if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
+        clearInterval(packageTimer);
         // Workers waiting for work or heartbeat answers are answered now, not after their poll time.
         workers.stop();
         await app.close();

@@ -21,6 +21,7 @@ interface WorkerFlags {
   networkMode: string;
   cancelGraceSeconds: string;
   drainTimeoutSeconds: string;
+  packageKeepDays: string;
   logLevel: string;
   logFormat: string;
   forbidRoot?: boolean;
@@ -64,6 +65,11 @@ export function registerWorkerCommand(program: Command): void {
     .option('--cancel-grace-seconds <n>', 'SIGTERM→SIGKILL grace on cancel', '10')
     .option('--drain-timeout-seconds <n>', 'on SIGTERM, time running executions get to finish', '300')
     .option(
+      '--package-keep-days <n>',
+      'unpacked package versions not used for this many days are removed (checked at start and hourly)',
+      '7',
+    )
+    .option(
       '--forbid-root',
       'refuse to start an action container that would run as uid 0 (as forbidRoot on a server)',
     )
@@ -94,6 +100,7 @@ export function registerWorkerCommand(program: Command): void {
       const drain = Number(flags.drainTimeoutSeconds);
       if (!Number.isInteger(drain) || drain < 0)
         throw new ConfigError('--drain-timeout-seconds takes a whole number');
+      const packageKeepDays = positive(flags.packageKeepDays, '--package-keep-days', 3650);
       const logger = createLogger({
         level: flags.logLevel,
         format: flags.logFormat,
@@ -116,6 +123,7 @@ export function registerWorkerCommand(program: Command): void {
         runtime,
         networkMode: flags.networkMode,
         cancelGraceSeconds: grace,
+        packageKeepDays,
         logger,
       });
       const hurry = new AbortController();

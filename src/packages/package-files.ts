@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -197,6 +197,25 @@ export class PackageFiles {
         if (v.isDirectory()) out.push({ packageId: p.name, versionId: v.name });
     }
     return out;
+  }
+
+  /**
+   * Notes that a version's files are used now: its directory's modification time says when it was last
+   * used (unusedSince). Containers mount the directory read-only, so only this process sets it.
+   */
+  async markUsed(packageId: string, versionId: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.versionDir(packageId, versionId), now, now).catch(() => undefined);
+  }
+
+  /** The version directories not used (markUsed) since `before`. */
+  async unusedSince(before: Date): Promise<{ packageId: string; versionId: string }[]> {
+    const unused: { packageId: string; versionId: string }[] = [];
+    for (const v of await this.listVersions()) {
+      const info = await stat(this.versionDir(v.packageId, v.versionId)).catch(() => null);
+      if (info && info.mtimeMs < before.getTime()) unused.push(v);
+    }
+    return unused;
   }
 
   /** True when a version's extracted files are on disk. */

@@ -143,6 +143,8 @@ export class RemoteRunnerPeer implements RunnerPeer {
   private readonly fetching = new Map<number, Promise<void>>();
   /** The log shippers of steps whose end the server has not taken yet, by action execution id. */
   private readonly shippers = new Map<string, LogShipper>();
+  /** The pruning of package copies under way (or the last one): a fetch waits for it (prunePackages). */
+  private pruning: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: WorkerClient,
@@ -188,7 +190,11 @@ export class RemoteRunnerPeer implements RunnerPeer {
     const files = new PackageFiles(this.dataDir);
     const name = `${pin.identifier}:${pin.version}`;
     const mount = packageMountAt(pin, files.versionDir(pin.packageId, pin.versionId));
+    // A copy being pruned is gone once the pruning ends; this execution already counts as a user of its
+    // version, so a pruning that starts from now on keeps it.
+    await this.pruning;
     if (await files.hasVersion(pin.packageId, pin.versionId)) {
+      await files.markUsed(pin.packageId, pin.versionId);
       work.packageMount = mount;
       return `Package ${name}: files already on this worker (fetched for an earlier run)`;
     }
@@ -213,6 +219,7 @@ export class RemoteRunnerPeer implements RunnerPeer {
           () => body,
         );
         await res.cancel().catch(() => undefined);
+        await files.markUsed(pin.packageId, pin.versionId);
         work.packageMount = mount;
         return `Package ${name}: fetched from ${res.server}, ${size} bytes (${format}, sha256 ${sha256.slice(0, 16)}…), ${entries} entries unpacked on this worker`;
       } catch (err) {
@@ -227,6 +234,32 @@ export class RemoteRunnerPeer implements RunnerPeer {
       }
     }
     throw lastError as Error;
+  }
+
+  /**
+   * Removes the package versions this worker unpacked and has not used for `keepMs` (a version deleted
+   * on the server is never used again; one still wanted is fetched again when a run needs it). A version
+   * pinned by an execution this worker holds stays. Returns how many were removed.
+   */
+  prunePackages(keepMs: number): Promise<number> {
+    const run = this.pruning.then(() => this.pruneUnused(keepMs));
+    this.pruning = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pruneUnused(keepMs: number): Promise<number> {
+    const files = new PackageFiles(this.dataDir);
+    let removed = 0;
+    for (const v of await files.unusedSince(new Date(Date.now() - keepMs))) {
+      // Every execution handed over is in `works` before it fetches, so this sees each user.
+      const inUse = [...this.works.values()].some(
+        ({ work }) => work.pinnedPackage?.versionId === v.versionId,
+      );
+      if (inUse) continue;
+      await files.removeVersion(v.packageId, v.versionId);
+      removed++;
+    }
+    return removed;
   }
 
   private lost(executionId: number, reason: string): void {

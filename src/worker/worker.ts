@@ -23,8 +23,13 @@ export interface WorkerOptions {
   runtime: ContainerRuntime;
   networkMode: string;
   cancelGraceSeconds: number;
+  /** Unpacked package versions not used for this many days are removed (at start and every hour). */
+  packageKeepDays: number;
   logger: Logger;
 }
+
+/** How often a worker looks for package copies it has not used for `packageKeepDays`. */
+const PACKAGE_PRUNE_INTERVAL_MS = 3600_000;
 
 interface Running {
   work: Workload;
@@ -49,6 +54,7 @@ export class GantryWorker {
   private registering: Promise<void> | null = null;
   private loops: Promise<void>[] = [];
   private slotFreed: (() => void) | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   readonly instanceLabel: string;
 
   constructor(private readonly o: WorkerOptions) {
@@ -85,6 +91,24 @@ export class GantryWorker {
       this.o.logger.warn({ container: c.id }, 'removed a container left by a previous run of this worker');
     }
     this.loops = [this.heartbeatLoop(), this.claimLoop()];
+    void this.prunePackages();
+    this.pruneTimer = setInterval(() => void this.prunePackages(), PACKAGE_PRUNE_INTERVAL_MS).unref();
+  }
+
+  /** Removes the package copies not used for `packageKeepDays` (RemoteRunnerPeer.prunePackages). */
+  async prunePackages(): Promise<number> {
+    try {
+      const removed = await this.peer.prunePackages(this.o.packageKeepDays * 24 * 3600_000);
+      if (removed > 0)
+        this.o.logger.info(
+          { removed, keepDays: this.o.packageKeepDays },
+          'removed package versions this worker has not used lately',
+        );
+      return removed;
+    } catch (err) {
+      this.o.logger.warn({ err }, 'removing unused package versions failed');
+      return 0;
+    }
   }
 
   /** A new session (at start, and after the lease was lost). */
@@ -203,6 +227,7 @@ export class GantryWorker {
    */
   async stop(timeoutMs: number, reason: string, hurry?: AbortSignal): Promise<void> {
     this.stopTaking.abort();
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

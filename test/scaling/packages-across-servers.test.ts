@@ -10,7 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tarGzOf } from '../support/archives.ts';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.ts';
@@ -220,4 +220,41 @@ test('a worker session cannot fetch the package of an execution it does not hold
   const e = await finished(on(0), executionPath);
   assert.equal(e.status, 'SUCCESSFUL', `${JSON.stringify(e)}\n${explain()}`);
   assert.ok((await logOf(on(0), executionPath, e)).includes('hello from the package'));
+});
+
+test('a worker removes the package copies it has not used for --package-keep-days and fetches one again when a run needs it', async () => {
+  assert.ok(worker, 'the worker of the earlier tests');
+  const exited = new Promise<number | null>((resolve) => worker!.child.once('exit', resolve));
+  worker.child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const root = path.join(worker.dataDir, 'packages');
+  const old = new Date(Date.now() - 10 * 24 * 3600_000);
+  const versionDir = path.join(root, site.id, version.id);
+  utimesSync(versionDir, old, old);
+  // A copy of a version deleted on the server meanwhile, and one used lately.
+  const gone = path.join(root, 'pkg-deleted', 'ver-deleted');
+  const recent = path.join(root, 'pkg-recent', 'ver-recent');
+  for (const dir of [gone, recent]) mkdirSync(dir, { recursive: true });
+  utimesSync(gone, old, old);
+
+  worker = await cluster.startWorker('w1', [bases[0]!], {
+    tags: ['pkg'],
+    dataDir: worker.dataDir,
+    args: ['--package-keep-days', '7'],
+  });
+  await waitFor('the worker to remove the copies unused for 10 days', async () =>
+    !existsSync(versionDir) && !existsSync(gone) ? true : null,
+  );
+  assert.ok(existsSync(recent), 'a copy used lately stays');
+
+  const pipelinePath = await pipelineWith(on(0), 'app', { name: 'after-prune', tags: ['pkg'] }, [SHOW]);
+  const executionPath = await run(on(0), pipelinePath);
+  const e = await finished(on(0), executionPath);
+  assert.equal(e.status, 'SUCCESSFUL', `${JSON.stringify(e)}\n${explain()}`);
+  const log = await logOf(on(0), executionPath, e);
+  assert.ok(
+    log.some((l) => l.startsWith('Package site:1.0.0: fetched from')),
+    log.join('\n'),
+  );
+  assert.ok(log.includes('hello from the package'), log.join('\n'));
 });
