@@ -175,6 +175,47 @@ test('writes by another process show on the next read (no time bound, nothing to
   assert.equal(a.pipeline.last_execution_status, 'FAILED');
 });
 
+test("the page as a whole follows its counts and each creator's role, written by another process", async () => {
+  const invited = await h.request('POST', '/api/workspaces/ws/members', { email: 'second@example.com' });
+  assert.equal(invited.status, 201, JSON.stringify(invited.body));
+  const page = async (): Promise<any> => {
+    const res = await h.request('GET', `${projectPath}/pipelines?page=1&per_page=20`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body;
+  };
+  const before = await page();
+  assert.deepEqual(await page(), before);
+  let added = 0;
+  await otherProcess(async (db) => {
+    const row = await db
+      .selectFrom('pipelines')
+      .selectAll()
+      .where('id', '=', pipelineId)
+      .executeTakeFirstOrThrow();
+    const { id: _id, ...copy } = row;
+    added = (
+      await db
+        .insertInto('pipelines')
+        .values({ ...copy, identifier: 'by-the-second', name: 'By the second', creator_id: invited.body.id })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+  });
+  const grown = await page();
+  assert.equal(grown.total_element_count, before.total_element_count + 1);
+  assert.equal(grown.element_count, before.element_count + 1);
+  const theirs = grown.pipelines.find((p: any) => p.id === added);
+  assert.equal(theirs.name, 'By the second');
+  assert.equal(theirs.creator.id, invited.body.id);
+  assert.equal(theirs.creator.admin, false);
+  await otherProcess((db) =>
+    db.updateTable('workspace_members').set({ admin: 1 }).where('user_id', '=', invited.body.id).execute(),
+  );
+  assert.equal((await page()).pipelines.find((p: any) => p.id === added).creator.admin, true);
+  await otherProcess((db) => db.deleteFrom('pipelines').where('id', '=', added).execute());
+  assert.deepEqual(await page(), before);
+});
+
 test('a deleted action and a deleted pipeline are gone at once', async () => {
   await action();
   assert.equal((await h.request('DELETE', actionPath)).status, 204);

@@ -31,6 +31,46 @@ export class PresentedJsonCache<K> {
   }
 }
 
+/**
+ * Whole answers as the bytes sent, reused the same way as PresentedJsonCache: an entry serves a request
+ * only when every value it was made from (every column of every row read, the page's numbers) equals
+ * what this request just read. What it spares on top of the per-item JSON is presenting what the items
+ * share (creator, project, the list's head), joining, and encoding the body to UTF-8 on each send.
+ * Bounded by the bytes it holds (`maxBytes`); past it the oldest entries go.
+ */
+export class PresentedBytesCache<K> {
+  private readonly entries = new Map<K, { inputs: readonly unknown[]; bytes: Buffer }>();
+  private held = 0;
+
+  constructor(private readonly maxBytes = 8 * 1024 * 1024) {}
+
+  /** The bytes of the JSON built from `inputs` (compared with `===`, as in PresentedJsonCache). */
+  bytes(key: K, inputs: readonly unknown[], build: () => string): Buffer {
+    const hit = this.entries.get(key);
+    if (hit && sameInputs(hit.inputs, inputs)) return hit.bytes;
+    const bytes = Buffer.from(build());
+    if (hit) this.forget(key, hit.bytes);
+    if (bytes.length <= this.maxBytes) {
+      while (this.held + bytes.length > this.maxBytes) {
+        const [oldest, entry] = this.entries.entries().next().value!;
+        this.forget(oldest, entry.bytes);
+      }
+      this.entries.set(key, { inputs, bytes });
+      this.held += bytes.length;
+    }
+    return bytes;
+  }
+
+  private forget(key: K, bytes: Buffer): void {
+    this.entries.delete(key);
+    this.held -= bytes.length;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
@@ -45,13 +85,17 @@ declare module 'fastify' {
 }
 
 /**
- * Sends a JSON body the route serialised itself, with serialisers compiled from its own response
+ * Sends a JSON body (text, or its UTF-8 bytes) the route serialised itself, with serialisers compiled from its own response
  * schema (reply.compileSerializationSchema: the same compiler Fastify uses, so the bytes are those
  * Fastify would have written from the object). `presented` builds that object the plain way; it is
  * called only when the tests' response check is on (buildApp's checkResponseSchemas), which then
  * proves the fast path sends exactly what the presenter and the schema would.
  */
-export function sendSerialized(reply: FastifyReply, json: string, presented: () => unknown): FastifyReply {
+export function sendSerialized(
+  reply: FastifyReply,
+  json: string | Buffer,
+  presented: () => unknown,
+): FastifyReply {
   reply.request.presented = presented;
   return reply.type('application/json; charset=utf-8').send(json);
 }

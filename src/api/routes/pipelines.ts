@@ -34,7 +34,7 @@ import type { ApiContext } from '../context.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { loadPipeline, loadProject, pageOf } from '../lookup.ts';
 import { presentMember } from '../present/identity.ts';
-import { PresentedJsonCache, sendSerialized } from '../present/json-cache.ts';
+import { PresentedBytesCache, PresentedJsonCache, sendSerialized } from '../present/json-cache.ts';
 import { presentPipeline, type SharedParts } from '../present/pipeline.ts';
 import { presentProjectRef } from '../present/project.ts';
 import type { PipelineRow } from '../../store/schema.ts';
@@ -145,6 +145,8 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // Each listed pipeline's JSON, reused while its row and what it nests read the same (see PresentedJsonCache).
   const listed = new PresentedJsonCache<number>();
+  // Each page's bytes, reused while every value it was made from reads the same (see PresentedBytesCache).
+  const pages = new PresentedBytesCache<string>();
   app.get<{ Params: Static<typeof ProjectParams>; Querystring: Static<typeof PageQuery> }>(
     base,
     {
@@ -166,42 +168,54 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
         rows.map((p) => p.creator_id),
       );
       const admins = await workspaceAdminIds(db, ws.id);
-      const head = {
+      const head = () => ({
         ...urls.pair(`${urls.project(ws.domain, project.name)}/pipelines`),
         page: page.page,
         page_size: page.perPage,
         total_page_count: Math.ceil(total / page.perPage),
         element_count: rows.length,
         total_element_count: total,
-      };
-      const shared: SharedParts = { creators: new Map(), project: presentProjectRef(urls, ws, project) };
+      });
+      const shared: SharedParts = { creators: new Map() };
       const present = (row: PipelineRow): Record<string, unknown> =>
         presentPipeline(urls, ws, project, toPipeline(row), users.get(row.creator_id), admins, shared);
-      // What a pipeline's JSON is made of besides its row: the nested project and creator, and the
-      // names in its URLs.
-      const projectJson = JSON.stringify(shared.project);
-      const creatorJson = new Map<number, string>();
-      const creatorOf = (id: number): string => {
-        let json = creatorJson.get(id);
-        if (json === undefined) {
-          const shown = presentMember(urls, ws, users.get(id), admins);
-          shared.creators.set(id, shown);
-          json = JSON.stringify(shown);
-          creatorJson.set(id, json);
-        }
-        return json;
+      const build = (): string => {
+        // What a pipeline's JSON is made of besides its row: the nested project and creator, and the
+        // names in its URLs.
+        const projectJson = JSON.stringify((shared.project ??= presentProjectRef(urls, ws, project)));
+        const creatorJson = new Map<number, string>();
+        const creatorOf = (id: number): string => {
+          let json = creatorJson.get(id);
+          if (json === undefined) {
+            const shown = presentMember(urls, ws, users.get(id), admins);
+            shared.creators.set(id, shown);
+            json = JSON.stringify(shown);
+            creatorJson.set(id, json);
+          }
+          return json;
+        };
+        const item = reply.compileSerializationSchema(Pipeline);
+        const items = rows.map((row) =>
+          listed.json(
+            row.id,
+            [...Object.values(row), ws.domain, project.name, projectJson, creatorOf(row.creator_id)],
+            () => item(present(row)),
+          ),
+        );
+        const headJson = reply.compileSerializationSchema(PipelineListHead)(head());
+        return `${headJson.slice(0, -1)},"pipelines":[${items.join(',')}]}`;
       };
-      const item = reply.compileSerializationSchema(Pipeline);
-      const items = rows.map((row) =>
-        listed.json(
-          row.id,
-          [...Object.values(row), ws.domain, project.name, projectJson, creatorOf(row.creator_id)],
-          () => item(present(row)),
-        ),
-      );
-      const headJson = reply.compileSerializationSchema(PipelineListHead)(head);
-      return sendSerialized(reply, `${headJson.slice(0, -1)},"pipelines":[${items.join(',')}]}`, () => ({
-        ...head,
+      // Everything the page is made of, whole rows rather than the fields used (a superset, so nothing
+      // the presenters read can be missed): the page's numbers, the workspace and project, each
+      // pipeline, and each creator with their role. The counts come first, so every value has one place.
+      const inputs: unknown[] = [page.page, page.perPage, total, rows.length, users.size];
+      inputs.push(...Object.values(ws), ...Object.values(project));
+      for (const row of rows) inputs.push(...Object.values(row));
+      for (const [id, user] of users) inputs.push(id, admins.has(id), ...Object.values(user));
+      // Callers who see different pipelines get entries of their own rather than replacing each other's.
+      const key = `${project.id}/${page.page}/${page.perPage}${visible ? JSON.stringify(visible) : ''}`;
+      return sendSerialized(reply, pages.bytes(key, inputs, build), () => ({
+        ...head(),
         pipelines: rows.map(present),
       }));
     },
