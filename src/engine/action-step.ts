@@ -6,7 +6,10 @@ import { conditionsHold } from './action-plan.ts';
 import { runAction } from './action-types/registry.ts';
 import type { ActionOutcome } from './actions/run-docker-container.ts';
 import type { BackgroundCleanup } from './background-cleanup.ts';
+import type { ActionPrepareContext } from './action-types/action-type.ts';
 import type { BuiltImages } from './built-images.ts';
+import type { EarlyContainers } from './early-containers.ts';
+import type { ActionVariables } from './execution-variables.ts';
 import { prepareOutputsDir } from './execution-variables.ts';
 import type { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { RunnerPeer, Workload, WorkloadStep } from './runner-peer.ts';
@@ -32,6 +35,54 @@ export interface StepScope {
   signal: AbortSignal;
   /** What finished actions leave to clean up while the next ones run (containers, outputs directories). */
   cleanup: BackgroundCleanup;
+  /** Containers of the first actions, made while the revision was checked out. */
+  early: EarlyContainers;
+}
+
+/** The labels of a step's containers: a sweep finds them by instance, execution or action execution. */
+export function containerLabels(
+  env: RunnerEnvironment,
+  work: Workload,
+  step: WorkloadStep,
+): Record<string, string> {
+  return {
+    'gantry.instance': env.instanceLabel,
+    'gantry.execution': String(work.executionId),
+    'gantry.action_execution': step.id,
+    'gantry.pipeline': String(work.pipelineId),
+  };
+}
+
+/**
+ * What a step's container is made from, in this execution (its variables as they are now: outputs of
+ * the actions before it included).
+ */
+export function containerSetup(
+  scope: Pick<StepScope, 'env' | 'peer' | 'work' | 'fs' | 'signal'>,
+  step: WorkloadStep,
+  vars: ActionVariables,
+  outputsDir: string,
+): ActionPrepareContext {
+  const { env, peer, work } = scope;
+  return {
+    runtime: env.runtime,
+    networkMode: env.networkMode,
+    fs: scope.fs,
+    projectName: work.projectName,
+    variables: vars.values,
+    secrets: step.secrets,
+    files: vars.files,
+    outputsDir,
+    signal: scope.signal,
+    labels: containerLabels(env, work, step),
+    packageMount: work.packageMount,
+    onContainer: (id) => peer.containerChanged(step.id, id),
+    resolveIntegration: (identifier) =>
+      peer.registryAuth(work.workspaceId, identifier, {
+        projectId: work.projectId,
+        pipelineId: work.pipelineId,
+      }),
+  };
 }
 
 /**
@@ -49,18 +100,13 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
   if (await isLeftOut(scope, step)) return 'skipped';
   const vars = work.variables.forAction(step.actionId);
   step.status = 'INPROGRESS';
+  const early = scope.early.take(step.id);
   await peer.stepStarted(work.executionId, step.id, vars.passed);
-  const outputsDir = await prepareOutputsDir(env.dataDir, step.id);
+  const outputsDir = (await early?.outputsDir) ?? (await prepareOutputsDir(env.dataDir, step.id));
   const log = peer.openLog(step.id);
   const mask = secretMasker(vars.secrets);
   log.setTransform(mask);
   for (const note of work.notes.splice(0)) await log.line(note);
-  const labels = {
-    'gantry.instance': env.instanceLabel,
-    'gantry.execution': String(work.executionId),
-    'gantry.action_execution': step.id,
-    'gantry.pipeline': String(work.pipelineId),
-  };
   let outcome: ActionOutcome = { status: 'FAILED', error: 'not run' };
   try {
     for (let attempt = 0; attempt <= step.settings.retry_count; attempt += 1) {
@@ -75,34 +121,22 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
         }
       }
       outcome = await runAction(step.type, step.settings, {
-        runtime: env.runtime,
-        networkMode: env.networkMode,
+        ...containerSetup(scope, step, vars, outputsDir),
         cancelGraceSeconds: env.cancelGraceSeconds,
-        fs: scope.fs,
-        projectName: work.projectName,
         actionExecutionId: step.id,
-        variables: vars.values,
-        secrets: step.secrets,
-        files: vars.files,
-        outputsDir,
         log,
-        signal,
-        labels,
         forcePull: work.clearCache,
-        packageMount: work.packageMount,
-        onContainer: (id) => peer.containerChanged(step.id, id),
         afterward: (work) => scope.cleanup.add(work),
-        resolveIntegration: (identifier) =>
-          peer.registryAuth(work.workspaceId, identifier, {
-            projectId: work.projectId,
-            pipelineId: work.pipelineId,
-          }),
         builtImageFor: (ref) => scope.images.imageFor(ref, step.position),
         trackImage: (ref) => scope.images.track(ref),
+        // Only the first attempt: a retry starts from scratch, as it always did.
+        ...(attempt === 0 && early ? { prepared: early.container } : {}),
       });
       if (outcome.status !== 'FAILED') break;
     }
   } finally {
+    // The attempt adopted it, or it goes (it never started) while the next action starts.
+    if (early) scope.cleanup.add(() => early.discard());
     await log.close();
   }
   // Engine messages can quote substituted fields (an image tag made of a secret): mask them too.
@@ -130,17 +164,22 @@ export async function runStep(scope: StepScope, step: WorkloadStep): Promise<Act
  */
 export async function isLeftOut(scope: StepScope, step: WorkloadStep): Promise<boolean> {
   const { peer, work } = scope;
-  const vars = work.variables.forAction(step.actionId);
-  if (
-    (work.selected && !work.selected.includes(step.actionId)) ||
-    step.settings.disabled ||
-    !conditionsHold(step.settings.trigger_conditions, work.changeset, vars.values)
-  ) {
+  if (leftOut(work, step)) {
     step.status = 'SKIPPED';
     await peer.stepsSkipped(work.executionId, [step.id], 'SKIPPED');
     return true;
   }
   return false;
+}
+
+/** Whether `step` is left out of the execution (actions_to_run, disabled, its trigger conditions). */
+export function leftOut(work: Workload, step: WorkloadStep): boolean {
+  const vars = work.variables.forAction(step.actionId);
+  return (
+    (work.selected !== null && !work.selected.includes(step.actionId)) ||
+    step.settings.disabled ||
+    !conditionsHold(step.settings.trigger_conditions, work.changeset, vars.values)
+  );
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -6,6 +6,7 @@ import { isLeftOut, runStep, type RunnerEnvironment, type StepScope } from './ac
 import { isGate } from './action-types/registry.ts';
 import { BackgroundCleanup } from './background-cleanup.ts';
 import { BuiltImages } from './built-images.ts';
+import { EarlyContainers } from './early-containers.ts';
 import { PipelineFilesystem } from './pipeline-filesystem.ts';
 import type { RunnerPeer, Workload, WorkloadStep } from './runner-peer.ts';
 import { stopReason } from './stop-reason.ts';
@@ -27,14 +28,16 @@ export async function runExecution(
   const work = await peer.claim(executionId);
   if (!work) return;
   const fs = new PipelineFilesystem(env.dataDir, work.pipelineId);
-  const prepared = await prepareFilesystem(peer, work, fs, signal);
+  const early = new EarlyContainers({ env, peer, work, fs, signal });
+  const prepared = await prepareFilesystem(peer, work, fs, signal, () => early.begin());
   if (prepared !== null) {
+    await early.discardRest();
     await peer.done(executionId, signal.aborted ? 'TERMINATED' : 'FAILED', prepared);
     return;
   }
   const images = new BuiltImages(env.runtime, work.steps);
   const cleanup = new BackgroundCleanup();
-  const scope: StepScope = { env, peer, work, fs, images, signal, cleanup };
+  const scope: StepScope = { env, peer, work, fs, images, signal, cleanup, early };
   let end: { status: 'SUCCESSFUL' | 'FAILED' | 'TERMINATED'; error: string | null } | null;
   try {
     const main = await runMainPhase(scope);
@@ -48,21 +51,27 @@ export async function runExecution(
     }
   } finally {
     // Before the end is reported: whoever sees the final status sees the containers and images gone.
+    await early.discardRest();
     await cleanup.settled();
     await images.prune();
   }
   if (end !== null) await peer.done(executionId, end.status, end.error);
 }
 
-/** Creates the pipeline filesystem and checks the revision out into it; returns the failure message, or null. */
+/**
+ * Creates the pipeline filesystem and checks the revision out into it, calling `ensured` once the
+ * directories exist (the checkout still runs); returns the failure message, or null.
+ */
 async function prepareFilesystem(
   peer: RunnerPeer,
   work: Workload,
   fs: PipelineFilesystem,
   signal: AbortSignal,
+  ensured: () => void,
 ): Promise<string | null> {
   try {
     fs.ensure();
+    ensured();
     // Going on after an approval: the filesystem stays as the actions before the gate left it.
     if (work.resumed && !work.cleanCheckout) return null;
     if (work.clearCache && !work.resumed) await fs.clearCache();

@@ -101,12 +101,14 @@ export interface ContainerRuntime {
   /**
    * Attaches to the container's output before it starts so no byte is missed, calling `onOutput` with
    * stdout and stderr chunks in the order the engine sent them. Resolves when the output ends.
-   * `onOutput` may return a promise to apply back-pressure.
+   * `onOutput` may return a promise to apply back-pressure. `detach` ends the attachment of a container
+   * that will be removed without being started (the engine never ends that one itself); `done` then
+   * settles.
    */
   attachOutput(
     id: string,
     onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>,
-  ): Promise<{ done: Promise<void> }>;
+  ): Promise<{ done: Promise<void>; detach: () => void }>;
   startContainer(id: string): Promise<void>;
   /** Resolves with the exit code once the container has stopped. */
   waitContainer(id: string): Promise<{ exitCode: number }>;

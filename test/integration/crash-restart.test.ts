@@ -5,8 +5,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +188,88 @@ test('after kill -9 and a restart, interrupted executions end truthfully, their 
   );
   assert.deepEqual(containersWith(`gantry.instance=${instanceLabel(dataDir)}`), []);
 });
+
+test('a kill -9 after the first container was made during the checkout and before it started: after a restart it is gone, the run FAILED, nothing ran', async () => {
+  const server = await startServer();
+  // A checkout from scratch (refresh) of this many files outlasts the making of the first container by
+  // far, so the container is seen made and not started while the checkout still runs.
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 4000; i += 1) files[`d${i % 40}/f${i}.txt`] = `${i}\n`;
+  const big = makeRepo([{ message: 'many files', files }]);
+  try {
+    const project = { display_name: 'slow', name: 'slow', custom_repo_url: big.dir };
+    assert.equal((await api('POST', '/workspaces/ws/projects', project)).status, 201);
+    const p = await api('POST', '/workspaces/ws/projects/slow/pipelines', { name: 'marks' });
+    const pipelinePath = `/workspaces/ws/projects/slow/pipelines/${p.body.id}`;
+    const marker = path.join(dataDir, 'pipelines', String(p.body.id), 'fs', 'ran-marker');
+    const a = await api('POST', `${pipelinePath}/actions`, {
+      name: 'marks',
+      type: 'RUN_DOCKER_CONTAINER',
+      ...TEST_IMAGE,
+      inline_commands: 'touch ran-marker',
+    });
+    assert.equal(a.status, 201);
+
+    let caught: { path: string; labels: string[] } | null = null;
+    for (let attempt = 0; attempt < 3 && caught === null; attempt += 1) {
+      const res = await api('POST', `${pipelinePath}/executions`, { refresh: true });
+      assert.equal(res.status, 200);
+      const labels = executionLabels(dataDir, res.body.id);
+      const executionPath = `${pipelinePath}/executions/${res.body.id}`;
+      const state = await waitFor('the first container', () => {
+        const [id] = containersWith(...labels);
+        return id === undefined ? undefined : containerState(id);
+      });
+      if (state === 'created') {
+        server.child.kill('SIGKILL');
+        await waitFor('the server to die', () => server.child.signalCode !== null);
+        caught = { path: executionPath, labels };
+      } else {
+        // The checkout was quicker than the poll this time (a very busy machine): try again.
+        assert.equal((await finished(executionPath)).status, 'SUCCESSFUL');
+        rmSync(marker, { force: true });
+      }
+    }
+    assert.ok(caught, 'the first container was seen made and not started');
+    // Made, never started: what the crash left for recovery.
+    const [left] = containersWith(...caught.labels);
+    assert.equal(containerState(left!), 'created');
+
+    const again = await startServer();
+    const interrupted = await finished(caught.path);
+    assert.equal(interrupted.status, 'FAILED');
+    assert.match(interrupted.error_message, /restart/);
+    assert.equal(interrupted.action_executions[0].status, 'NOT_EXECUTED');
+    assert.deepEqual(containersWith(...caught.labels), []);
+    assert.equal(existsSync(marker), false, 'the action never ran');
+
+    // The pipeline runs as before afterwards, once.
+    const next = await api('POST', `${pipelinePath}/executions`, {});
+    const ran = await finished(`${pipelinePath}/executions/${next.body.id}`);
+    assert.equal(ran.status, 'SUCCESSFUL', again.output());
+    assert.equal(existsSync(marker), true);
+    again.child.kill('SIGTERM');
+    await waitFor(
+      'the server to stop',
+      () => again.child.exitCode !== null || again.child.signalCode !== null,
+    );
+    assert.deepEqual(containersWith(`gantry.instance=${instanceLabel(dataDir)}`), []);
+  } finally {
+    removeDirs(big.dir);
+  }
+});
+
+/** The engine's state of a container (created, running, exited...), '' once it is gone. */
+function containerState(id: string): string {
+  try {
+    return execFileSync('docker', ['inspect', '--format', '{{.State.Status}}', id], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return '';
+  }
+}
 
 /** Runs a pipeline and waits until its container runs. */
 async function startedExecution(

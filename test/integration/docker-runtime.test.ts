@@ -355,3 +355,20 @@ test('a failing build step rejects with the engine message', async () => {
   assert.ok(lines.includes('about to fail'), lines.join('\n'));
   assert.equal(await runtime.imageExists(tag), false);
 });
+
+test('detach ends the attachment of a container removed without being started', async () => {
+  const id = await runtime.createContainer(spec({ cmd: ['sh', '-c', 'echo never'] }));
+  const chunks: Buffer[] = [];
+  const { done, detach } = await runtime.attachOutput(id, (chunk) => {
+    chunks.push(chunk);
+  });
+  detach();
+  await runtime.removeContainer(id);
+  // Settles (either way) instead of waiting forever for output that never comes.
+  await done.catch(() => undefined);
+  assert.deepEqual(chunks, []);
+  assert.deepEqual(
+    (await runtime.listContainers(labels)).filter((c) => c.id === id),
+    [],
+  );
+});

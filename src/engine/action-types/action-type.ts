@@ -9,7 +9,7 @@ import type {
   WaitForApplyActionSettings,
 } from '../../domain/action.ts';
 import type { BindMount, ContainerRuntime, RegistryAuth } from '../../runtime/container-runtime.ts';
-import type { ActionOutcome } from '../actions/run-docker-container.ts';
+import type { ActionOutcome, PreparedContainer } from '../actions/run-docker-container.ts';
 import type { LogWriter } from '../log-store.ts';
 import type { PipelineFilesystem } from '../pipeline-filesystem.ts';
 import type { ResolvedVariable } from '../variable-scope.ts';
@@ -36,14 +36,12 @@ export interface SaveContext {
   position: number;
 }
 
-/** What the runner hands an action attempt: the execution's resources, this action's variables, log and labels. */
-export interface ActionRunContext {
+/** What an action's container is made from, ahead of its turn as well (see early-containers.ts). */
+export interface ActionPrepareContext {
   runtime: ContainerRuntime;
   networkMode: string;
-  cancelGraceSeconds: number;
   fs: PipelineFilesystem;
   projectName: string;
-  actionExecutionId: string;
   /** Every variable in scope, clear values. */
   variables: ReadonlyMap<string, string>;
   secrets: ActionSecrets;
@@ -51,20 +49,28 @@ export interface ActionRunContext {
   files: readonly ResolvedVariable[];
   /** Host directory for the action's outputs file. */
   outputsDir: string;
-  log: LogWriter;
   /** Aborted when the execution is cancelled or the server stops. */
   signal: AbortSignal;
   labels: Record<string, string>;
-  /** Pull even when the image is present (clear_cache). */
-  forcePull: boolean;
   packageMount: BindMount | null;
   onContainer: (id: string | null) => Promise<void>;
+  resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
+}
+
+/** What the runner hands an action attempt: the execution's resources, this action's variables, log and labels. */
+export interface ActionRunContext extends ActionPrepareContext {
+  cancelGraceSeconds: number;
+  actionExecutionId: string;
+  log: LogWriter;
+  /** Pull even when the image is present (clear_cache). */
+  forcePull: boolean;
+  /** The container `prepare` made for this attempt, if any (the runner discards it when unused). */
+  prepared?: Promise<PreparedContainer | null>;
   /**
    * Clean-up that may finish after the attempt (removing its container): the next action starts
    * meanwhile, and the execution's end waits for it.
    */
   afterward: (work: () => Promise<void>) => void;
-  resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
   /** The image a DOCKERFILE action of this execution built for `ref`, or the failure saying why there is none. */
   builtImageFor: (ref: BuiltImageReference) => string | ActionOutcome;
   /** Records an image or tag this execution made, removed when it ends. */
@@ -91,6 +97,12 @@ export interface ActionTypeHandler<S> {
   gate?: true;
   /** One attempt of the action. A failure is an outcome; only infrastructure faults throw. */
   run(settings: S, ctx: ActionRunContext): Promise<ActionOutcome>;
+  /**
+   * Makes the container of the action's first attempt ahead of its turn, while the run still checks its
+   * revision out; null when it cannot be made without side effects yet (run() then does everything).
+   * Absent for types that run no container of their own.
+   */
+  prepare?(settings: S, ctx: ActionPrepareContext): Promise<PreparedContainer | null>;
   /**
    * True when a successful result does not survive its execution's end, so a retry must run it again
    * (a build whose image was pruned).

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { DOCKER_CONTAINER_DEFAULTS, type ContainerActionSettings } from '../../domain/action.ts';
 import { containerMountPathProblem, parseVolumeMapping, staysInside } from '../../domain/paths.ts';
-import { runContainerAction } from '../actions/run-docker-container.ts';
+import { prepareContainer, runContainerAction } from '../actions/run-docker-container.ts';
 import type { ActionTypeHandler } from './action-type.ts';
 import { checkBuildReference } from './build-reference.ts';
 import { Nullable, OneOf, ShortString } from './fields.ts';
@@ -106,8 +106,12 @@ export const runDockerContainer: ActionTypeHandler<ContainerActionSettings> = {
       packageMount: ctx.packageMount,
       resolveIntegration: ctx.resolveIntegration,
       ...(builtImage !== undefined ? { builtImage } : {}),
+      ...(ctx.prepared !== undefined ? { prepared: ctx.prepared } : {}),
     });
   },
+
+  // An image an earlier action builds does not exist yet.
+  prepare: (s, ctx) => (takesImageFromAction(s) ? Promise.resolve(null) : prepareContainer(s, ctx)),
 
   rerunOnRetry: () => false,
 };

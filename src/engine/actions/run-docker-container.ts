@@ -35,35 +35,60 @@ export interface ActionOutcome {
   error: string | null;
 }
 
-export interface ContainerActionContext {
+/** What an action's container is made from: enough to make it ahead of the action's turn. */
+export interface ContainerSetup {
   runtime: ContainerRuntime;
   networkMode: string;
-  cancelGraceSeconds: number;
   fs: PipelineFilesystem;
   projectName: string;
   /** Every variable in scope, clear values, for substitution and the container's environment. */
   variables: ReadonlyMap<string, string>;
   secrets: ActionSecrets;
-  log: LogWriter;
   /** Aborted when the execution is cancelled. */
   signal: AbortSignal;
   labels: Record<string, string>;
-  /** Pull even when the image is present (clear_cache). */
-  forcePull: boolean;
   onContainer: (id: string | null) => Promise<void>;
-  /** Clean-up that may finish after the attempt; the execution's end waits for it (the container's removal). */
-  afterward: (work: () => Promise<void>) => void;
   /** FILE and SSH_KEY variables to write into the container before it starts. */
   files: readonly ResolvedVariable[];
   /** Host directory mounted at OUTPUTS_DIR, where commands can set variables for later actions. */
   outputsDir: string;
-  /** With use_image_from_action: the image a DOCKERFILE action of this execution built. */
-  builtImage?: string;
   /** The execution's pinned package version, mounted read-only (absent or null when none is pinned). */
   packageMount?: BindMount | null;
   /** Credentials of the workspace integration named by an action's `integration`; null when there is none. */
   resolveIntegration: (identifier: string) => Promise<RegistryAuth | null>;
 }
+
+export interface ContainerActionContext extends ContainerSetup {
+  cancelGraceSeconds: number;
+  log: LogWriter;
+  /** Pull even when the image is present (clear_cache). */
+  forcePull: boolean;
+  /** Clean-up that may finish after the attempt; the execution's end waits for it (the container's removal). */
+  afterward: (work: () => Promise<void>) => void;
+  /** With use_image_from_action: the image a DOCKERFILE action of this execution built. */
+  builtImage?: string;
+  /**
+   * The container prepareContainer made for this attempt ahead of its turn, if any: used when the
+   * attempt would make exactly that container. Whoever made it discards it when it is not used.
+   */
+  prepared?: Promise<PreparedContainer | null>;
+}
+
+/**
+ * A container made (created, files placed, checked, attached) ahead of its action's turn, while the run
+ * still checks its revision out: the turn then only has to start it.
+ */
+export interface PreparedContainer {
+  readonly id: string;
+  /** What it was made from (the spec and the files placed), compared with what the turn would make. */
+  readonly key: string;
+  /** The attempt takes it over: its output goes to `log` from now on, and the attempt removes it. */
+  adopt(log: LogWriter): AttachedOutput;
+  /** Detaches and removes it unless it was adopted; safe to call more than once. */
+  discard(): Promise<void>;
+}
+
+type AttachedOutput = Awaited<ReturnType<ContainerRuntime['attachOutput']>>;
 
 /** Where commands find the file they may append `KEY=value` lines to (also in $GANTRY_OUTPUTS). */
 export const OUTPUTS_DIR = '/gantry';
@@ -77,7 +102,7 @@ interface PasswdEntry {
 
 /** The uid, gid and home of `user` (name or uid) from the image's /etc/passwd; root when not set. */
 async function identityOf(
-  ctx: ContainerActionContext,
+  ctx: ContainerSetup,
   containerId: string,
   user: string | undefined,
 ): Promise<PasswdEntry> {
@@ -102,11 +127,7 @@ async function identityOf(
   return { uid: 0, gid: 0, home: '/root' };
 }
 
-async function placeFiles(
-  ctx: ContainerActionContext,
-  containerId: string,
-  user: string | undefined,
-): Promise<void> {
+async function placeFiles(ctx: ContainerSetup, containerId: string, user: string | undefined): Promise<void> {
   if (ctx.files.length === 0) return;
   const who = await identityOf(ctx, containerId, user);
   await ctx.runtime.putFiles(
@@ -143,7 +164,7 @@ function imageRef(s: ActionSettings, vars: ReadonlyMap<string, string>): string 
  */
 async function mounts(
   s: ActionSettings,
-  ctx: ContainerActionContext,
+  ctx: ContainerSetup,
   workDir: string,
   held: HeldMounts,
 ): Promise<BindMount[]> {
@@ -179,7 +200,7 @@ function releaseMounts(held: HeldMounts): void {
 }
 
 /** A volume mapping of a regular file: bound through a hard link no container can reach. */
-function linkFile(ctx: ContainerActionContext, source: string, held: HeldMounts): string {
+function linkFile(ctx: ContainerSetup, source: string, held: HeldMounts): string {
   const entry = ctx.fs.pinEntry(source);
   try {
     const link = linkRegularFile(entry, ctx.fs.privateDir, `bind-${randomUUID()}`, source);
@@ -206,10 +227,105 @@ async function ensureImage(ref: string, s: ActionSettings, ctx: ContainerActionC
   }
 }
 
+/** The container an attempt makes, and `key`: the same string for the same container. */
+interface ContainerPlan {
+  spec: ContainerSpec;
+  user: string | undefined;
+  key: string;
+}
+
+/**
+ * The container of image `ref` for settings `s`: working directory, command, user, environment and mounts
+ * (volume mappings are pinned here, into `held`).
+ */
+async function planContainer(
+  s: ActionSettings,
+  ctx: ContainerSetup,
+  ref: string,
+  held: HeldMounts,
+): Promise<ContainerPlan> {
+  const vars = ctx.variables;
+  const workDir = substitute(s.mount_filesystem_path ?? `/buddy/${ctx.projectName}`, vars);
+  const workDirProblem = containerMountPathProblem(workDir, 'mount_filesystem_path');
+  if (workDirProblem !== null && !s.mount_filesystem_disable) throw new ActionSetupError(workDirProblem);
+  const command = containerCommand(
+    s.entrypoint === null ? null : substitute(s.entrypoint, vars),
+    s.inline_commands,
+  );
+  const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
+  const binds = await mounts(s, ctx, workDir, held);
+  const spec: ContainerSpec = {
+    image: ref,
+    ...command,
+    env: { ...Object.fromEntries(vars), GANTRY_OUTPUTS: OUTPUTS_FILE },
+    ...(user ? { user } : {}),
+    ...(s.mount_filesystem_disable ? {} : { workingDir: workDir }),
+    binds,
+    labels: ctx.labels,
+    networkMode: ctx.networkMode,
+  };
+  return { spec, user, key: JSON.stringify([spec, user ?? null, ctx.files]) };
+}
+
+/**
+ * Makes the container of an action's first attempt ahead of its turn (see PreparedContainer), or
+ * answers null when it cannot be made yet without side effects on the run: its image is not on the
+ * engine (a pull writes to the log), or it has volume mappings (pinned in the work tree, which the
+ * checkout is still writing). Any failure also answers null, after removing what was made: the turn
+ * then makes the container itself and reports what fails.
+ */
+export async function prepareContainer(
+  s: ActionSettings,
+  ctx: ContainerSetup,
+): Promise<PreparedContainer | null> {
+  if (s.volume_mappings.length > 0) return null;
+  let id: string | null = null;
+  let output: AttachedOutput | null = null;
+  /** Where output goes: nowhere until adopted, and the container starts only after that. */
+  let log: LogWriter | null = null;
+  let state: 'prepared' | 'adopted' | 'discarded' = 'prepared';
+  const discard = async (): Promise<void> => {
+    if (state !== 'prepared') return;
+    state = 'discarded';
+    output?.detach();
+    if (id === null) return;
+    await ctx.runtime.removeContainer(id).catch(() => undefined);
+    await ctx.onContainer(null).catch(() => undefined);
+  };
+  try {
+    const ref = imageRef(s, ctx.variables);
+    // As ensureImage does first: an integration that fails fails at the action's turn, in its log.
+    await registryAuthFor(s, ctx.secrets.password, ref, ctx.variables, ctx.resolveIntegration);
+    if (!(await ctx.runtime.imageExists(ref))) return null;
+    const plan = await planContainer(s, ctx, ref, { dirs: [], links: [] });
+    if (ctx.signal.aborted) return null;
+    const created = await ctx.runtime.createContainer(plan.spec);
+    id = created;
+    await ctx.onContainer(created);
+    await placeFiles(ctx, created, plan.user);
+    await ctx.runtime.checkStart(created);
+    output = await ctx.runtime.attachOutput(created, (chunk, stream) => log?.write(chunk, stream));
+    const attached = output;
+    return {
+      id: created,
+      key: plan.key,
+      adopt(to) {
+        state = 'adopted';
+        log = to;
+        return attached;
+      },
+      discard,
+    };
+  } catch {
+    await discard();
+    return null;
+  }
+}
+
 /**
  * Runs one attempt of a RUN_DOCKER_CONTAINER action: pull when needed, create with the pipeline
- * filesystem mounted, stream output into the log, enforce the timeout and cancellation, export the
- * filesystem when asked, and always remove the container.
+ * filesystem mounted (or adopt the container prepared for it), stream output into the log, enforce the
+ * timeout and cancellation, export the filesystem when asked, and always remove the container.
  */
 export async function runContainerAction(
   s: ActionSettings,
@@ -217,53 +333,50 @@ export async function runContainerAction(
 ): Promise<ActionOutcome> {
   const vars = ctx.variables;
   let containerId: string | null = null;
+  let output: AttachedOutput | null = null;
+  let started = false;
   let timedOut = false;
   let cancelled = false;
   const held: HeldMounts = { dirs: [], links: [] };
   try {
     const ref = ctx.builtImage ?? imageRef(s, vars);
-    if (ctx.builtImage === undefined) await ensureImage(ref, s, ctx);
-    else if (!(await ctx.runtime.imageExists(ref)))
-      throw new ActionSetupError(`the image built earlier in this execution (${ref}) is gone`);
-    const workDir = substitute(s.mount_filesystem_path ?? `/buddy/${ctx.projectName}`, vars);
-    const workDirProblem = containerMountPathProblem(workDir, 'mount_filesystem_path');
-    if (workDirProblem !== null && !s.mount_filesystem_disable) throw new ActionSetupError(workDirProblem);
-    const command = containerCommand(
-      s.entrypoint === null ? null : substitute(s.entrypoint, vars),
-      s.inline_commands,
-    );
-    const user = s.run_as_user ? substitute(s.run_as_user, vars) : undefined;
-    const binds = await mounts(s, ctx, workDir, held);
-    const spec: ContainerSpec = {
-      image: ref,
-      ...command,
-      env: { ...Object.fromEntries(vars), GANTRY_OUTPUTS: OUTPUTS_FILE },
-      ...(user ? { user } : {}),
-      ...(s.mount_filesystem_disable ? {} : { workingDir: workDir }),
-      binds,
-      labels: ctx.labels,
-      networkMode: ctx.networkMode,
-    };
-    try {
-      containerId = await ctx.runtime.createContainer(spec);
-    } catch (err) {
-      // The runtime knew the image from an earlier action, but it has been removed since: get it again.
-      if (!(err instanceof ImageMissingError) || ctx.builtImage !== undefined) throw err;
-      await ensureImage(ref, s, ctx);
-      containerId = await ctx.runtime.createContainer(spec);
+    const prepared = (await ctx.prepared) ?? null;
+    let plan: ContainerPlan | null = null;
+    if (prepared !== null) {
+      // Prepared containers have no volume mappings, so planning pins nothing.
+      plan = await planContainer(s, ctx, ref, held);
+      if (plan.key === prepared.key) {
+        output = prepared.adopt(ctx.log);
+        containerId = prepared.id;
+      }
     }
-    await ctx.onContainer(containerId);
-    await placeFiles(ctx, containerId, user);
-    await ctx.runtime.checkStart(containerId);
-    // The last point to give up without starting: the engine never ends an attachment to a container
-    // that was removed without being started, so once attached the container is always started (and a
-    // cancel that arrives meanwhile stops it below).
+    if (containerId === null) {
+      if (ctx.builtImage === undefined) await ensureImage(ref, s, ctx);
+      else if (!(await ctx.runtime.imageExists(ref)))
+        throw new ActionSetupError(`the image built earlier in this execution (${ref}) is gone`);
+      plan ??= await planContainer(s, ctx, ref, held);
+      try {
+        containerId = await ctx.runtime.createContainer(plan.spec);
+      } catch (err) {
+        // The runtime knew the image from an earlier action, but it has been removed since: get it again.
+        if (!(err instanceof ImageMissingError) || ctx.builtImage !== undefined) throw err;
+        await ensureImage(ref, s, ctx);
+        containerId = await ctx.runtime.createContainer(plan.spec);
+      }
+      await ctx.onContainer(containerId);
+      await placeFiles(ctx, containerId, plan.user);
+      await ctx.runtime.checkStart(containerId);
+      if (ctx.signal.aborted) throw new ActionCancelled();
+      // Bytes go to the log as they come: it splits them at newlines, so no character is ever cut.
+      output = await ctx.runtime.attachOutput(containerId, (chunk, stream) => ctx.log.write(chunk, stream));
+    }
+    // The last point to give up without starting: the attachment is then ended here (the engine never
+    // ends one to a container removed without being started), and a cancel that arrives later stops
+    // the started container below.
     if (ctx.signal.aborted) throw new ActionCancelled();
-    // Bytes go to the log as they come: it splits them at newlines, so no character is ever cut.
-    const { done } = await ctx.runtime.attachOutput(containerId, (chunk, stream) =>
-      ctx.log.write(chunk, stream),
-    );
+    const { done } = output!;
     await ctx.runtime.startContainer(containerId);
+    started = true;
     releaseMounts(held);
     const id = containerId;
     const stop = (): void => {
@@ -305,6 +418,7 @@ export async function runContainerAction(
     await ctx.log.line(`Error: ${message}`).catch(() => undefined);
     return { status: 'FAILED', error: message };
   } finally {
+    if (output !== null && !started) output.detach();
     releaseMounts(held);
     if (containerId !== null) {
       // Exited (or never started), its output read and its filesystem exported: the engine removes it

@@ -293,7 +293,7 @@ export class DockerRuntime implements ContainerRuntime {
   async attachOutput(
     id: string,
     onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>,
-  ): Promise<{ done: Promise<void> }> {
+  ): Promise<{ done: Promise<void>; detach: () => void }> {
     // A failure of the consumer's own callback is passed on untouched; only stream failures are engine faults.
     let consumerFailure: { error: unknown } | undefined;
     const sink: OutputSink = (chunk, stream) => {
@@ -310,10 +310,12 @@ export class DockerRuntime implements ContainerRuntime {
     };
     const action = `attach to container ${id}`;
     let output: Promise<void>;
+    let detach: () => void;
     if (this.engineAddress !== null) {
       // A connection of its own, read into one reusable buffer (attach-connection.ts).
       const attached = await this.call(action, () => attachConnection(this.engineAddress!, id, sink));
       output = attached.done;
+      detach = attached.close;
     } else {
       // TLS: dockerode's hijacked socket, each read a buffer of its own. The engine registers the
       // attachment before answering, so starting the container after this resolves loses no output.
@@ -321,6 +323,7 @@ export class DockerRuntime implements ContainerRuntime {
         this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, hijack: true }),
       )) as unknown as Readable;
       output = demultiplexStream(source, sink).finally(() => source.destroy());
+      detach = () => source.destroy();
     }
     const done = output.catch((err: unknown) => {
       throw consumerFailure ? consumerFailure.error : this.fail(err, `read output of container ${id}`);
@@ -328,7 +331,7 @@ export class DockerRuntime implements ContainerRuntime {
     // The caller awaits `done` only after start/wait; mark it handled so an early failure cannot crash the
     // process as an unhandled rejection. The caller still sees the rejection when it awaits.
     done.catch(() => {});
-    return { done };
+    return { done, detach };
   }
 
   async checkStart(id: string): Promise<void> {

@@ -108,10 +108,15 @@ export class FakeRuntime implements ContainerRuntime {
   attachOutput(
     id: string,
     onOutput: (chunk: Buffer, stream: OutputStream) => void | Promise<void>,
-  ): Promise<{ done: Promise<void> }> {
+  ): Promise<{ done: Promise<void>; detach: () => void }> {
     const c = this.get(id);
     c.output = onOutput;
-    return Promise.resolve({ done: c.exited.then(() => undefined) });
+    return Promise.resolve({
+      done: c.exited.then(() => undefined),
+      detach: () => {
+        c.output = null;
+      },
+    });
   }
 
   startContainer(id: string): Promise<void> {
