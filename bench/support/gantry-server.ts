@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -123,7 +122,8 @@ export async function startGantryServer(
   child.stdout!.resume();
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[gantry] ${d.toString()}`));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const instanceLabel = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  // The server wrote its id at start (src/engine/instance-id.ts).
+  const instanceLabel = readFileSync(path.join(dataDir, 'instance-id'), 'utf8').trim();
   const forget = onInterrupt(() => {
     child.kill('SIGKILL');
     removeContainersSync(`gantry.instance=${instanceLabel}`);

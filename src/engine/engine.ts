@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { isFinalExecutionStatus } from '../domain/status.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import { instanceIdOf } from './instance-id.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import {
@@ -80,8 +80,10 @@ export class ExecutionEngine {
     number,
     { pipelineId: number; abort: AbortController; done: Promise<void> }
   >();
-  /** Label value on every container of this Gantry (derived from the data directory). */
+  /** Label value on every container of this Gantry (`<dataDir>/instance-id`, see instanceIdOf). */
   readonly instanceLabel: string;
+  /** The path-derived label the previous version used, on the start that wrote instance-id. */
+  private readonly formerLabel: string | null;
   /** The worker_session of executions this server's local runner claimed. */
   get localSession(): string {
     return `local:${this.instanceLabel}`;
@@ -95,7 +97,9 @@ export class ExecutionEngine {
   constructor(private readonly deps: EngineDeps) {
     this.changes.setMaxListeners(0);
     // Containers are labelled with this instance so a sweep never touches another Gantry's on the same engine.
-    this.instanceLabel = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 16);
+    const { id, former } = instanceIdOf(deps.dataDir);
+    this.instanceLabel = id;
+    this.formerLabel = former;
     this.runnerEnv = {
       runtime: deps.runtime,
       networkMode: deps.networkMode,
@@ -144,11 +148,12 @@ export class ExecutionEngine {
    * simply run.
    */
   private async recover(): Promise<void> {
-    const { db, runtime, logger } = this.deps;
+    const { db, logger } = this.deps;
     // Executions on remote workers go on there (their leases decide, worker-hub.ts), and so do those
     // of other servers on the same database; runs claimed before sessions were recorded count as ours.
+    const sessions = [this.localSession, ...(this.formerLabel ? [`local:${this.formerLabel}`] : [])];
     const ours = (e: ExecutionRow): boolean =>
-      e.worker === null && (e.worker_session === null || e.worker_session === this.localSession);
+      e.worker === null && (e.worker_session === null || sessions.includes(e.worker_session));
     for (const e of (await listByStatus(db, ['INPROGRESS', 'TERMINATING'])).filter(ours)) {
       const wasCancelled = e.status === 'TERMINATING';
       const cut = (await listActionExecutions(db, [e.id])).filter((a) => a.status === 'INPROGRESS');
@@ -179,14 +184,26 @@ export class ExecutionEngine {
       });
       logger.warn({ execution: e.id }, 'execution interrupted by a restart marked as ended');
     }
-    const leftovers = await runtime.listContainers({ 'gantry.instance': this.instanceLabel });
+    for (const label of [this.instanceLabel, ...(this.formerLabel ? [this.formerLabel] : [])])
+      await this.removeContainersOf(label, 'a previous run');
+  }
+
+  /**
+   * Removes, from this server's Docker engine, the containers and volumes labelled with instance
+   * `label`: this server's own at start, or those of a server on the same engine that died for good
+   * (worker-hub.ts, once its lease expired and its runs were ended). Returns how many containers.
+   */
+  async removeContainersOf(label: string, leftBy: string): Promise<number> {
+    const { runtime, logger } = this.deps;
+    const leftovers = await runtime.listContainers({ 'gantry.instance': label });
     for (const c of leftovers) {
       await runtime.removeContainer(c.id);
-      logger.warn({ container: c.id }, 'removed a container left by a previous run');
+      logger.warn({ container: c.id }, `removed a container left by ${leftBy}`);
     }
     // Volumes pinning volume mappings outlive a crash between their creation and their container's removal.
-    for (const name of await runtime.removeLeftoverVolumes({ 'gantry.instance': this.instanceLabel }))
-      logger.warn({ volume: name }, 'removed a volume left by a previous run');
+    for (const name of await runtime.removeLeftoverVolumes({ 'gantry.instance': label }))
+      logger.warn({ volume: name }, `removed a volume left by ${leftBy}`);
+    return leftovers.length;
   }
 
   /** Asks the scheduler to look at the queue soon. */

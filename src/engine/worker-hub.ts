@@ -221,6 +221,13 @@ export class WorkerHub {
           e,
           `the server that ran it stopped sending heartbeats (last at ${lease.heartbeat_at}); its ${seconds} s lease expired`,
         );
+      // On a Docker engine this server shares with it, its containers stop now, not when it comes back.
+      const label = lease.session.slice('local:'.length);
+      await engine
+        .removeContainersOf(label, `server ${lease.session}, whose lease expired`)
+        .catch((err: unknown) =>
+          logger.warn({ err, server: lease.session }, 'removing its containers failed'),
+        );
     }
   }
 

@@ -15,7 +15,7 @@ import {
   containersWith,
   executionLabels,
   instanceLabel,
-  removeContainersWith,
+  removeInstanceContainers,
   removeDirs,
   runningContainersWith,
   waitFor,
@@ -34,7 +34,7 @@ let token = '';
 after(() => {
   for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
   // Only a failed test leaves something here; the assertion in the test is what matters.
-  removeContainersWith(`gantry.instance=${instanceLabel(dataDir)}`);
+  removeInstanceContainers(dataDir);
   removeDirs(dataDir, repo.dir, configFile);
 });
 

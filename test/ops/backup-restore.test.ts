@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, git, makeRepo, TEST_IMAGE } from '../support/harness.ts';
-import { instanceLabel, removeContainersWith, removeDirs, waitFor } from '../support/runs.ts';
+import { removeInstanceContainers, removeDirs, waitFor } from '../support/runs.ts';
 import { runGantry, serveGantry, type Served } from './support.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'gantry-backup-'));
@@ -21,7 +21,7 @@ const work = makeRepo([{ message: 'first', files: { 'a.txt': 'from the hosted re
 after(() => {
   for (const s of servers)
     if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  for (const d of [source, restored]) removeContainersWith(`gantry.instance=${instanceLabel(d)}`);
+  for (const d of [source, restored]) removeInstanceContainers(d);
   removeDirs(tmp, work.dir);
 });
 

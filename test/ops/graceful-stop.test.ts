@@ -14,7 +14,7 @@ import {
   containersWith,
   executionLabels,
   instanceLabel,
-  removeContainersWith,
+  removeInstanceContainers,
   removeDirs,
   runningContainersWith,
   waitFor,
@@ -38,7 +38,7 @@ const servers: Served[] = [];
 after(() => {
   for (const s of servers)
     if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  for (const d of dataDirs) removeContainersWith(`gantry.instance=${instanceLabel(d)}`);
+  for (const d of dataDirs) removeInstanceContainers(d);
   removeDirs(repo.dir, ...dataDirs);
 });
 

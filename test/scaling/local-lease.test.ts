@@ -1,8 +1,9 @@
 /**
  * The lease of a server's local runner: two `gantry serve` processes on one database, both running
  * actions themselves. When the one running an action is SIGKILLed and stays dead, the other takes its
- * lease once it expires and ends the run FAILED, saying the server that ran it stopped; nothing runs
- * again. The killed server, started again, removes the container it left and changes nothing else.
+ * lease once it expires, ends the run FAILED, saying the server that ran it stopped, and removes the
+ * dead server's container (they share this Docker engine); nothing runs again. The killed server,
+ * started again, changes nothing.
  *
  * The database is the suite's: PostgreSQL in the PostgreSQL pass of scripts/test.sh, a SQLite file
  * shared by both servers otherwise.
@@ -14,7 +15,7 @@ import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../supp
 import { makeRepo } from '../support/harness.ts';
 import {
   instanceLabel,
-  removeContainersWith,
+  removeInstanceContainers,
   removeDirs,
   runningContainersWith,
   waitFor,
@@ -52,8 +53,11 @@ before(async () => {
 });
 
 after(async () => {
-  cluster?.cleanup();
-  for (const dir of serverDirs) removeContainersWith(`gantry.instance=${instanceLabel(dir)}`);
+  try {
+    for (const dir of serverDirs) removeInstanceContainers(dir);
+  } finally {
+    cluster?.cleanup();
+  }
   keyDir.cleanup();
   removeDirs(repo.dir);
   await database?.drop();
@@ -97,12 +101,22 @@ test(`a server that dies for good: the other ends its local run FAILED once its 
   assert.equal(e.action_executions[0].status, 'FAILED', why);
   assert.match(e.action_executions[0].error_message, /the server that ran it stopped/, why);
   assert.equal(e.action_executions[1].status, 'NOT_EXECUTED', why);
-  // Started again on its data directory, the killed server removes the container it left behind.
-  servers[ran.at] = await cluster.startServer(serverDirs[ran.at]!, ports[ran.at]!);
+  // The servers share this Docker engine: the survivor removed the dead one's container with its lease.
   await waitFor(
-    'the orphaned container to be removed',
+    "the dead server's container to be removed by the survivor",
     () => runningContainersWith(`gantry.instance=${instanceLabel(serverDirs[ran.at]!)}`).length === 0,
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${explain()}`);
+  });
+  await waitFor('the survivor to log the removal', () =>
+    /removed a container left by server local:[0-9a-f]{16}, whose lease expired/.test(
+      servers[other]!.output(),
+    ),
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${explain()}`);
+  });
+  // Started again on its data directory, the killed server changes nothing.
+  servers[ran.at] = await cluster.startServer(serverDirs[ran.at]!, ports[ran.at]!);
   const again = (await on(ran.at)('GET', p)).body;
   assert.equal(again.status, 'FAILED', 'the execution was not run again');
   assert.equal(again.error_message, e.error_message);

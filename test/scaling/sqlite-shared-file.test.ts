@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { testDatabaseKind } from '../support/database.ts';
 import { makeRepo } from '../support/harness.ts';
-import { instanceLabel, removeContainersWith, removeDirs, waitFor } from '../support/runs.ts';
+import { removeInstanceContainers, removeDirs, waitFor } from '../support/runs.ts';
 import { Cluster, freePort, pipelineWith, type Proc } from '../support/workers.ts';
 
 const onSqlite = testDatabaseKind() === 'sqlite';
@@ -70,8 +70,11 @@ before(async () => {
 after(() => {
   keyDir.cleanup();
   if (!onSqlite) return;
-  cluster.cleanup();
-  for (const dir of serverDirs) removeContainersWith(`gantry.instance=${instanceLabel(dir)}`);
+  try {
+    for (const dir of serverDirs) removeInstanceContainers(dir);
+  } finally {
+    cluster.cleanup();
+  }
   removeDirs(repo.dir);
 });
 

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { serveGantry, type Served } from '../ops/support.ts';
 import { createPostgresDatabase, testDatabaseKind, type TestDatabase } from '../support/database.ts';
 import { freePort, makeRepo, TEST_IMAGE } from '../support/harness.ts';
-import { instanceLabel, removeContainersWith, removeDirs } from '../support/runs.ts';
+import { instanceLabel, removeInstanceContainers, removeDirs } from '../support/runs.ts';
 
 const onPostgres = testDatabaseKind() === 'postgres';
 
@@ -65,7 +65,7 @@ after(async () => {
   for (const s of servers) {
     s.served.child.kill('SIGTERM');
     await s.served.exited;
-    removeContainersWith(`gantry.instance=${instanceLabel(s.dataDir)}`);
+    removeInstanceContainers(s.dataDir);
     rmSync(s.dataDir, { recursive: true, force: true });
   }
   await database?.drop();

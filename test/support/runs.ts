@@ -1,11 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { waitForExecution, type Harness } from './harness.ts';
 
-/** The `gantry.instance` label the engine puts on every container of a Gantry on `dataDir` (see engine.ts). */
+/**
+ * The `gantry.instance` label the engine puts on every container of a Gantry on `dataDir`: the id it
+ * wrote to `<dataDir>/instance-id` at its first start (src/engine/instance-id.ts).
+ */
 export function instanceLabel(dataDir: string): string {
-  return createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  return readFileSync(path.join(dataDir, 'instance-id'), 'utf8').trim();
 }
 
 function dockerPs(labels: string[], all: boolean): string[] {
@@ -31,6 +34,12 @@ export function removeContainersWith(...labels: string[]): number {
   const ids = containersWith(...labels);
   if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
   return ids.length;
+}
+
+/** Force-removes the containers a Gantry on `dataDir` left (none when it never started there). */
+export function removeInstanceContainers(dataDir: string): number {
+  if (!existsSync(path.join(dataDir, 'instance-id'))) return 0;
+  return removeContainersWith(`gantry.instance=${instanceLabel(dataDir)}`);
 }
 
 /** Labels that pick out the containers of one execution of one Gantry (execution ids restart in each data dir). */
