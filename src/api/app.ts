@@ -12,6 +12,7 @@ import { PrincipalCache } from './principal-cache.ts';
 import type { ApiContext } from './context.ts';
 import { answerFrameworkError, errorBody, installErrorHandler } from './errors.ts';
 import { installInputGuards } from './input-guards.ts';
+import { LazySchemas } from './lazy-compilers.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { integrationRoutes } from './routes/integrations.ts';
@@ -102,6 +103,8 @@ export async function buildApp(
   logger: Logger | false,
   options: { checkResponseSchemas?: boolean } = {},
 ): Promise<FastifyInstance> {
+  // Each route's validators and serialisers are compiled at its first use (see lazy-compilers.ts).
+  const schemas = new LazySchemas();
   const app = Fastify({
     loggerInstance: logger === false ? undefined : redactingLogger(logger),
     logger: logger === false ? false : undefined,
@@ -109,6 +112,7 @@ export async function buildApp(
     trustProxy: false,
     frameworkErrors: answerFrameworkError,
     rewriteUrl: (req: { url?: string }) => apiAtRoot(req.url ?? '/'),
+    schemaController: { compilersFactory: { buildSerializer: schemas.buildSerializer } },
     // Slow or idle clients cannot hold the server: headers must arrive within headersTimeoutSeconds, the
     // whole request within requestTimeoutSeconds (checked every second rather than Node's 30), and
     // connections beyond maxConnections are closed as they arrive.
@@ -127,9 +131,11 @@ export async function buildApp(
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   app.decorateRequest('presented', null);
   const { body, other } = validators();
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? body.compile(schema) : other.compile(schema),
-  );
+  app.setValidatorCompiler(schemas.validatorCompiler((httpPart) => (httpPart === 'body' ? body : other)));
+  app.decorate('schemaCompilation', {
+    pending: () => schemas.pendingCount,
+    compileAll: () => schemas.compileAll(),
+  });
   installErrorHandler(app);
   installInputGuards(app);
   if (options.checkResponseSchemas) checkResponsesAgainstSchemas(app);

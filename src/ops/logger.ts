@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type pretty from 'pino-pretty';
+
+// pino-pretty (and its thirty modules) loads only for readable output: JSON needs none of it.
+const require = createRequire(import.meta.url);
 
 /**
  * The server's logger: pino JSON lines for log collectors, or pino-pretty's readable lines for a
@@ -14,9 +18,10 @@ export function createLogger(options: {
 }): Logger {
   const readable = options.format === 'pretty' || (options.format === 'auto' && options.stdoutIsTty);
   if (!readable) return pino({ level: options.level });
+  const prettyStream = require('pino-pretty') as typeof pretty;
   return pino(
     { level: options.level },
-    pretty({
+    prettyStream({
       colorize: options.stdoutIsTty,
       translateTime: 'SYS:standard',
       ignore: 'pid,hostname',

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.ts';
 import type { Logger } from 'pino';
 import { isPostgres } from './dialect.ts';
 
@@ -49,7 +50,7 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new (pgDriver().Client)({ connectionString: this.url });
     client.on('notification', (n) => {
       const handler = this.handlers[n.channel];
       if (handler) handler(n.payload ?? '');

@@ -11,7 +11,8 @@ import {
   type MigrationProvider,
   type SqliteDatabase,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.ts';
 import type { Database } from './schema.ts';
 import { isPostgres } from './dialect.ts';
 import { BusyAwareSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.ts';
@@ -95,14 +96,20 @@ export function isPostgresUrl(url: string): boolean {
  */
 const PG_TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
+    const { types } = pgDriver();
+    if (oid === types.builtins.INT8 || oid === types.builtins.NUMERIC) return (v: string) => Number(v);
+    return types.getTypeParser(oid, format);
   },
 } as pg.CustomTypesConfig;
 
 /** A pool on the PostgreSQL database named by `url` (also used for LISTEN/NOTIFY and tests). */
 export function postgresPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types: PG_TYPES, connectionTimeoutMillis: 10_000 });
+  const pool = new (pgDriver().Pool)({
+    connectionString: url,
+    max,
+    types: PG_TYPES,
+    connectionTimeoutMillis: 10_000,
+  });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   return pool;

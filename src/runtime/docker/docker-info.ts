@@ -1,3 +1,5 @@
+// Before dockerode: its ssh2 and gRPC parts load only when used.
+import './dockerode-lazy-parts.ts';
 import Docker from 'dockerode';
 import { dockerConnectionOptions } from './docker-errors.ts';
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+// Before dockerode: its ssh2 and gRPC parts load only when used.
+import './dockerode-lazy-parts.ts';
 import Docker from 'dockerode';
 import { firstFileOf, packFiles } from './docker-archives.ts';
 import {
