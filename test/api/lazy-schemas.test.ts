@@ -2,6 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGantry, type Harness } from '../support/harness.ts';
 import { assertBuddyError } from '../support/api.ts';
+import { checkActionBody } from '../../src/api/schemas/action.ts';
+import { SUPPORTED_ACTION_TYPES } from '../../src/domain/action.ts';
 
 /**
  * Route validators and serialisers are compiled at a route's first use, not at start
@@ -81,6 +83,13 @@ describe('route schemas compiled on first use', () => {
       }
     }
     assert.ok(refused >= 6, `only ${refused} of the bad inputs were refused with 400`);
+  });
+
+  test("every action type's schema compiles (checked at first use too)", () => {
+    for (const type of SUPPORTED_ACTION_TYPES) {
+      const problem = checkActionBody(type, { unknown_field_for_the_test: 1 });
+      assert.match(problem ?? '', /unknown field "unknown_field_for_the_test"|is required/, type);
+    }
   });
 
   test('every route schema compiles', () => {
