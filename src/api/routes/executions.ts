@@ -208,9 +208,15 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (err instanceof RunRequestError) throw new ApiError(err.status, err.message);
         throw err;
       }
-      engine.enqueued(e.id);
-      const v = await view(request, request.params, [e.creator_id]);
-      return present(v, (await getExecution(db, e.id)) ?? e);
+      try {
+        const v = await view(request, request.params, [e.creator_id]);
+        return await present(v, (await getExecution(db, e.id)) ?? e);
+      } finally {
+        // The scheduler looks at the queue once this answer is written: woken before it, the scheduler
+        // claimed the run (and wrote its start) between the answer's own steps, so the caller waited
+        // for the claim and the answer came after the run's start.
+        setImmediate(() => engine.enqueued(e.id));
+      }
     },
   );
 

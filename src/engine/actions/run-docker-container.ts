@@ -284,12 +284,15 @@ export async function prepareContainer(
   /** Where output goes: nowhere until adopted, and the container starts only after that. */
   let log: LogWriter | null = null;
   let state: 'prepared' | 'adopted' | 'discarded' = 'prepared';
+  /** The record of the container on its action execution, written while it is filled and attached. */
+  let recorded: Promise<void> | null = null;
   const discard = async (): Promise<void> => {
     if (state !== 'prepared') return;
     state = 'discarded';
     output?.detach();
     if (id === null) return;
     await ctx.runtime.removeContainer(id).catch(() => undefined);
+    await recorded?.catch(() => undefined);
     await ctx.onContainer(null).catch(() => undefined);
   };
   try {
@@ -301,10 +304,12 @@ export async function prepareContainer(
     if (ctx.signal.aborted) return null;
     const created = await ctx.runtime.createContainer(plan.spec);
     id = created;
-    await ctx.onContainer(created);
+    recorded = ctx.onContainer(created);
+    recorded.catch(() => undefined);
     await placeFiles(ctx, created, plan.user);
     await ctx.runtime.checkStart(created);
     output = await ctx.runtime.attachOutput(created, (chunk, stream) => log?.write(chunk, stream));
+    await recorded;
     const attached = output;
     return {
       id: created,
