@@ -4,7 +4,7 @@ import { createBuiltInSets, findBuiltInSet } from './permission-sets.ts';
 import { putProjectGroup, putProjectMember } from './project-team.ts';
 import type { UserRow, WorkspaceMemberRow } from './schema.ts';
 import { inTransaction, now } from './time.ts';
-import { reusableQuery } from './reusable-query.ts';
+import { reusableArrayQuery, reusableQuery } from './reusable-query.ts';
 
 /** A workspace member: the user and their membership row. */
 export interface Member {
@@ -36,6 +36,70 @@ const adminsOf = reusableQuery(1, (db, workspaceId: number) =>
 /** Ids of the workspace's admin members (the owner is not necessarily among them). */
 export async function workspaceAdminIds(db: Db, workspaceId: number): Promise<Set<number>> {
   return new Set((await adminsOf(db, workspaceId)).map((r) => r.user_id));
+}
+
+/** Every column of a user row, in the table's order; `satisfies` fails the build when the table gains one. */
+const USER_COLUMNS = Object.keys({
+  id: 1,
+  name: 1,
+  email: 1,
+  admin: 1,
+  create_date: 1,
+  password_hash: 1,
+} satisfies Record<keyof UserRow, 1>) as (keyof UserRow)[];
+
+/** The users, each with whether they are an admin member of the workspace (one column after theirs). */
+function usersWithRole(db: Db, workspaceId: number) {
+  return db
+    .selectFrom('users as u')
+    .select(USER_COLUMNS.map((c) => `u.${c}` as const))
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('workspace_members as m')
+            .select('m.user_id')
+            .where('m.workspace_id', '=', workspaceId)
+            .whereRef('m.user_id', '=', 'u.id')
+            .where('m.admin', '=', 1),
+        )
+        .as('workspace_admin'),
+    );
+}
+
+const userWithRole = reusableArrayQuery(2, (db, workspaceId: number, id: number) =>
+  usersWithRole(db, workspaceId).where('u.id', '=', id),
+);
+
+/**
+ * The users of these ids, and which of them are admin members of the workspace (what presentMember
+ * needs of a list's creators), in one query rather than two.
+ */
+export async function usersInWorkspace(
+  db: Db,
+  workspaceId: number,
+  ids: readonly number[],
+): Promise<{ users: Map<number, UserRow>; admins: Set<number> }> {
+  const unique = [...new Set(ids)];
+  const rows =
+    unique.length === 0
+      ? []
+      : unique.length === 1
+        ? // A list's items mostly share one creator: a query compiled once.
+          await userWithRole(db, workspaceId, unique[0]!)
+        : (await usersWithRole(db, workspaceId).where('u.id', 'in', unique).execute()).map((r) =>
+            Object.values(r),
+          );
+  const users = new Map<number, UserRow>();
+  const admins = new Set<number>();
+  for (const values of rows) {
+    const user: Record<string, unknown> = {};
+    for (let i = 0; i < USER_COLUMNS.length; i += 1) user[USER_COLUMNS[i]!] = values[i];
+    users.set(user.id as number, user as unknown as UserRow);
+    // 1/0 on SQLite, true/false on PostgreSQL.
+    if (values[USER_COLUMNS.length]) admins.add(user.id as number);
+  }
+  return { users, admins };
 }
 
 /** Ids of the workspaces a user belongs to. */

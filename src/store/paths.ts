@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
-import { reusableQuery } from './reusable-query.ts';
+import { reusableArrayQuery } from './reusable-query.ts';
+import { PIPELINE_COLUMNS } from './pipelines.ts';
 import type { PipelineRow, ProjectRow, WorkspaceRow } from './schema.ts';
 
 /**
@@ -34,35 +35,27 @@ const PROJECT_COLUMNS = Object.keys({
   default_branch: 1,
   settings: 1,
 } satisfies Record<keyof ProjectRow, 1>);
-const PIPELINE_COLUMNS = Object.keys({
-  id: 1,
-  project_id: 1,
-  name: 1,
-  identifier: 1,
-  settings: 1,
-  priority: 1,
-  concurrent_pipeline_runs: 1,
-  creator_id: 1,
-  create_date: 1,
-  last_execution_status: 1,
-  last_execution_revision: 1,
-  last_skipped_trigger: 1,
-} satisfies Record<keyof PipelineRow, 1>);
 
 type Alias = 'w' | 'p' | 'pl';
 
-/** Each table's columns under prefixed names (`w__domain`): joined tables share column names. */
+/**
+ * Each table's columns under prefixed names (`w__domain`): joined tables share column names, and rows
+ * read as arrays (reusableArrayQuery) need a name per column.
+ */
 const prefixed = (alias: Alias, columns: readonly string[]) =>
   columns.map((c) => sql.ref(`${alias}.${c}`).as(`${alias}__${c}`));
 
-/** One table's row out of a joined one, its columns in the table's order (as `selectAll` gives them). */
-function unprefix<T>(row: Record<string, unknown>, alias: Alias, columns: readonly string[]): T {
+/**
+ * One table's row out of a joined one read as an array, its columns from `start` on, in the table's
+ * order (as `selectAll` gives them).
+ */
+function rowAt<T>(values: readonly unknown[], start: number, columns: readonly string[]): T {
   const out: Record<string, unknown> = {};
-  for (const c of columns) out[c] = row[`${alias}__${c}`];
+  for (let i = 0; i < columns.length; i += 1) out[columns[i]!] = values[start + i];
   return out as T;
 }
 
-const projectByPath = reusableQuery(2, (db, domain: string, name: string) =>
+const projectByPath = reusableArrayQuery(2, (db, domain: string, name: string) =>
   db
     .selectFrom('projects as p')
     .innerJoin('workspaces as w', 'w.id', 'p.workspace_id')
@@ -78,15 +71,15 @@ export async function findProjectByPath(
   domain: string,
   name: string,
 ): Promise<{ ws: WorkspaceRow; project: ProjectRow } | undefined> {
-  const [row] = (await projectByPath(db, domain, name)) as Record<string, unknown>[];
+  const [row] = await projectByPath(db, domain, name);
   if (!row) return undefined;
   return {
-    ws: unprefix<WorkspaceRow>(row, 'w', WORKSPACE_COLUMNS),
-    project: unprefix<ProjectRow>(row, 'p', PROJECT_COLUMNS),
+    ws: rowAt<WorkspaceRow>(row, 0, WORKSPACE_COLUMNS),
+    project: rowAt<ProjectRow>(row, WORKSPACE_COLUMNS.length, PROJECT_COLUMNS),
   };
 }
 
-const pipelineByPath = reusableQuery(3, (db, domain: string, name: string, id: number) =>
+const pipelineByPath = reusableArrayQuery(3, (db, domain: string, name: string, id: number) =>
   db
     .selectFrom('pipelines as pl')
     .innerJoin('projects as p', 'p.id', 'pl.project_id')
@@ -106,11 +99,11 @@ export async function findPipelineByPath(
   name: string,
   id: number,
 ): Promise<{ ws: WorkspaceRow; project: ProjectRow; pipeline: PipelineRow } | undefined> {
-  const [row] = (await pipelineByPath(db, domain, name, id)) as Record<string, unknown>[];
+  const [row] = await pipelineByPath(db, domain, name, id);
   if (!row) return undefined;
   return {
-    ws: unprefix<WorkspaceRow>(row, 'w', WORKSPACE_COLUMNS),
-    project: unprefix<ProjectRow>(row, 'p', PROJECT_COLUMNS),
-    pipeline: unprefix<PipelineRow>(row, 'pl', PIPELINE_COLUMNS),
+    ws: rowAt<WorkspaceRow>(row, 0, WORKSPACE_COLUMNS),
+    project: rowAt<ProjectRow>(row, WORKSPACE_COLUMNS.length, PROJECT_COLUMNS),
+    pipeline: rowAt<PipelineRow>(row, WORKSPACE_COLUMNS.length + PROJECT_COLUMNS.length, PIPELINE_COLUMNS),
   };
 }

@@ -2,7 +2,7 @@ import { PIPELINE_DEFAULTS, type PipelineSettings } from '../domain/pipeline.ts'
 import type { Db } from './database.ts';
 import type { PipelineRow } from './schema.ts';
 import { now, parseJson } from './time.ts';
-import { reusableQuery } from './reusable-query.ts';
+import { reusableArrayQuery, reusableQuery } from './reusable-query.ts';
 
 export interface Pipeline {
   id: number;
@@ -59,12 +59,46 @@ export function toPipeline(row: PipelineRow): Pipeline {
   };
 }
 
-const pipelinePage = reusableQuery(3, (db, projectId: number, limit: number, offset: number) =>
+/** Every column of a pipeline row, in the table's order; `satisfies` fails the build when the table gains one. */
+export const PIPELINE_COLUMNS = Object.keys({
+  id: 1,
+  project_id: 1,
+  name: 1,
+  identifier: 1,
+  settings: 1,
+  priority: 1,
+  concurrent_pipeline_runs: 1,
+  creator_id: 1,
+  create_date: 1,
+  last_execution_status: 1,
+  last_execution_revision: 1,
+  last_skipped_trigger: 1,
+} satisfies Record<keyof PipelineRow, 1>) as (keyof PipelineRow)[];
+
+/** A row read as the array of PIPELINE_COLUMNS' values (see reusableArrayQuery). */
+function pipelineRowOf(values: readonly unknown[]): PipelineRow {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < PIPELINE_COLUMNS.length; i += 1) row[PIPELINE_COLUMNS[i]!] = values[i];
+  return row as unknown as PipelineRow;
+}
+
+/**
+ * One page of a project's pipelines, each row carrying the project's pipeline count after its columns
+ * (a subquery the database runs once): one statement instead of two.
+ */
+const pipelinePage = reusableArrayQuery(3, (db, projectId: number, limit: number, offset: number) =>
   db
-    .selectFrom('pipelines')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .orderBy('id')
+    .selectFrom('pipelines as pl')
+    .select(PIPELINE_COLUMNS.map((c) => `pl.${c}` as const))
+    .select((eb) =>
+      eb
+        .selectFrom('pipelines as counted')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('counted.project_id', '=', projectId)
+        .as('total_count'),
+    )
+    .where('pl.project_id', '=', projectId)
+    .orderBy('pl.id')
     .limit(limit)
     .offset(offset),
 );
@@ -96,12 +130,14 @@ export async function listPipelineRows(
   filter: { except: number[] } | { only: number[] } | null = null,
 ): Promise<{ rows: PipelineRow[]; total: number }> {
   if (filter === null) {
-    // The common case (callers who see every pipeline), with queries compiled once.
-    const [rows, [count]] = await Promise.all([
-      pipelinePage(db, projectId, limit, offset),
-      pipelineCount(db, projectId),
-    ]);
-    return { rows, total: Number(count?.n ?? 0) };
+    // The common case (callers who see every pipeline), with a query compiled once.
+    const page = await pipelinePage(db, projectId, limit, offset);
+    // A page past the end has no row to carry the count.
+    const total =
+      page.length > 0
+        ? Number(page[0]![PIPELINE_COLUMNS.length])
+        : Number((await pipelineCount(db, projectId))[0]?.n ?? 0);
+    return { rows: page.map(pipelineRowOf), total };
   }
   let base = db.selectFrom('pipelines').where('project_id', '=', projectId);
   if (filter && 'only' in filter)

@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import {
   CompiledQuery,
   SqliteDialect,
@@ -5,6 +6,7 @@ import {
   type DatabaseConnection,
   type Driver,
   type QueryResult,
+  type SqliteDatabase,
 } from 'kysely';
 
 /**
@@ -46,6 +48,18 @@ async function retryWhileBusy<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Marks a compiled query whose rows the SQLite connection returns as arrays of the columns' values. */
+const ARRAY_ROWS = Symbol('array rows');
+
+/**
+ * `sql` with its rows as arrays (the selected columns in order) where the driver can make them so
+ * (SQLite; see BusyRetryingConnection), else as objects. Arrays spare better-sqlite3 building one
+ * object per row, property by property, which was a third of reading a 20-row page.
+ */
+export function arrayRowsQuery(sql: string, parameters: readonly unknown[]): CompiledQuery {
+  return Object.assign({ [ARRAY_ROWS]: true }, CompiledQuery.raw(sql, parameters as unknown[]));
+}
+
 /**
  * The one SQLite connection, retrying a statement outside a transaction while the database is busy:
  * a statement on its own is atomic, so a busy one changed nothing and runs again. Inside a
@@ -54,11 +68,28 @@ async function retryWhileBusy<T>(attempt: () => Promise<T>): Promise<T> {
 class BusyRetryingConnection implements DatabaseConnection {
   inTransaction = false;
 
-  constructor(private readonly inner: DatabaseConnection) {}
+  constructor(
+    private readonly inner: DatabaseConnection,
+    private readonly database: SqliteDatabase,
+  ) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    if (this.inTransaction) return this.inner.executeQuery<R>(query);
-    return retryWhileBusy(() => this.inner.executeQuery<R>(query));
+    const run =
+      ARRAY_ROWS in query ? () => this.arrayRows<R>(query) : () => this.inner.executeQuery<R>(query);
+    if (this.inTransaction) return run();
+    return retryWhileBusy(run);
+  }
+
+  /** Runs a reading query on the same connection, through the same statement cache, in raw mode. */
+  private arrayRows<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const statement = this.database.prepare(query.sql) as unknown as Statement;
+    // Switched back at once: the statement cache hands the same statement to every query of this text.
+    statement.raw(true);
+    try {
+      return Promise.resolve({ rows: statement.all(query.parameters) as R[] });
+    } finally {
+      statement.raw(false);
+    }
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
@@ -76,9 +107,13 @@ class BusyRetryingConnection implements DatabaseConnection {
 class ImmediateSqliteDriver extends SqliteDriver {
   private connection: BusyRetryingConnection | null = null;
 
+  constructor(private readonly database: SqliteDatabase) {
+    super({ database });
+  }
+
   override async acquireConnection(): Promise<DatabaseConnection> {
     const inner = await super.acquireConnection();
-    this.connection ??= new BusyRetryingConnection(inner);
+    this.connection ??= new BusyRetryingConnection(inner, this.database);
     return this.connection;
   }
 
@@ -104,11 +139,11 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
 /** Kysely's SQLite dialect with ImmediateSqliteDriver. */
 export class BusyAwareSqliteDialect extends SqliteDialect {
-  constructor(private readonly options: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(private readonly options: { database: SqliteDatabase }) {
     super(options);
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.options);
+    return new ImmediateSqliteDriver(this.options.database);
   }
 }

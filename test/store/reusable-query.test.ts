@@ -4,14 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.ts';
-import { reusableQuery } from '../../src/store/reusable-query.ts';
+import { reusableArrayQuery, reusableQuery } from '../../src/store/reusable-query.ts';
+import { createPostgresDatabase, testDatabaseKind, type TestDatabase } from '../support/database.ts';
 
 let db: Db;
 let dir: string;
+let postgres: TestDatabase | null = null;
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gantry-reusable-'));
-  db = await openDatabase('', dir);
+  if (testDatabaseKind() === 'postgres') postgres = await createPostgresDatabase();
+  db = await openDatabase(postgres?.url ?? '', dir);
   for (const [name, admin] of [
     ['ann', 1],
     ['bob', 0],
@@ -25,6 +28,7 @@ before(async () => {
 
 after(async () => {
   await db.destroy();
+  await postgres?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,4 +69,28 @@ test('a build that does not bind every argument is refused', async () => {
     d.selectFrom('users').select('name').where('name', '=', name),
   );
   await assert.rejects(unbound(db, 'ann', 'x'), /1 of 2 arguments bound/);
+});
+
+test('an array query gives each row as its columns in the order selected, and leaves object rows alone', async () => {
+  const byAdmin = reusableArrayQuery(1, (d, admin: number) =>
+    d.selectFrom('users').select(['name', 'admin', 'email']).where('admin', '=', admin).orderBy('name'),
+  );
+  const sameText = reusableQuery(1, (d, admin: number) =>
+    d.selectFrom('users').select(['name', 'admin', 'email']).where('admin', '=', admin).orderBy('name'),
+  );
+  // (The first test left cid no admin.)
+  assert.deepEqual(await byAdmin(db, 0), [
+    ['bob', 0, 'bob@example.com'],
+    ['cid', 0, 'cid@example.com'],
+  ]);
+  // The statement of the same text, which the statement cache shares, still gives objects.
+  assert.deepEqual((await sameText(db, 0))[0], { name: 'bob', admin: 0, email: 'bob@example.com' });
+  assert.deepEqual(await byAdmin(db, 7), []);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ admin: 0 }).where('name', '=', 'ann').execute();
+    assert.deepEqual(
+      (await byAdmin(trx, 0)).map((r) => r[0]),
+      ['ann', 'bob', 'cid'],
+    );
+  });
 });

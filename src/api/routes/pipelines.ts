@@ -14,7 +14,7 @@ import {
 } from '../../domain/pipeline-events.ts';
 import { sealVariables } from '../../secrets/variables.ts';
 import { hasActiveExecutions } from '../../store/executions.ts';
-import { getUser, getUsers } from '../../store/identity.ts';
+import { getUser } from '../../store/identity.ts';
 import {
   createPipeline,
   deletePipeline,
@@ -42,7 +42,7 @@ import { AuthQuery, PageQuery, PipelineParams, ProjectParams } from '../schemas/
 import { checkedPermissions } from '../schemas/object-permissions.ts';
 import { PipelineCreateBody, PipelinePatchBody } from '../schemas/pipeline.ts';
 import { Pipeline, PipelineList, PipelineListHead } from '../schemas/pipeline-response.ts';
-import { workspaceAdminIds } from '../../store/members.ts';
+import { usersInWorkspace, workspaceAdminIds } from '../../store/members.ts';
 
 type Body = Static<typeof PipelinePatchBody>;
 
@@ -163,11 +163,11 @@ export function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const page = pageOf(request.query);
       const visible = await accessOf(request).pipelineFilter(ws, project.id);
       const { rows, total } = await listPipelineRows(db, project.id, page.limit, page.offset, visible);
-      const users = await getUsers(
+      const { users, admins } = await usersInWorkspace(
         db,
+        ws.id,
         rows.map((p) => p.creator_id),
       );
-      const admins = await workspaceAdminIds(db, ws.id);
       const head = () => ({
         ...urls.pair(`${urls.project(ws.domain, project.name)}/pipelines`),
         page: page.page,
