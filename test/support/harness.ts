@@ -9,6 +9,7 @@ import { createGantry, type Gantry } from '../../src/server.ts';
 import type { DispatcherOptions } from '../../src/triggers/webhook-dispatcher.ts';
 import { readFileSync } from 'node:fs';
 import { createTestDatabase } from './database.ts';
+import { rememberInstanceLabel } from './instance-label.ts';
 
 /** A free TCP port on loopback. */
 /**
@@ -96,6 +97,7 @@ export async function startGantry(
     ...(options.webhookDispatch ? { webhookDispatch: options.webhookDispatch } : {}),
   };
   let gantry = await createGantry(config, { logger: false, ...extra });
+  rememberInstanceLabel(dataDir, gantry.engine.instanceLabel);
   if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
   const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   const h: Harness = {
@@ -133,6 +135,7 @@ export async function startGantry(
     async restart() {
       await gantry.close();
       gantry = await createGantry(config, { logger: false, ...extra });
+      rememberInstanceLabel(dataDir, gantry.engine.instanceLabel);
       if (options.listen) await gantry.app.listen({ host: '127.0.0.1', port });
     },
     async close() {

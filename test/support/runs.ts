@@ -1,15 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { waitForExecution, type Harness } from './harness.ts';
+import { instanceLabel } from './instance-label.ts';
 
-/**
- * The `gantry.instance` label the engine puts on every container of a Gantry on `dataDir`: the id it
- * wrote to `<dataDir>/instance-id` at its first start (src/engine/instance-id.ts).
- */
-export function instanceLabel(dataDir: string): string {
-  return readFileSync(path.join(dataDir, 'instance-id'), 'utf8').trim();
-}
+export { instanceLabel };
 
 function dockerPs(labels: string[], all: boolean): string[] {
   const filters = labels.flatMap((l) => ['--filter', `label=${l}`]);
