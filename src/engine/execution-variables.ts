@@ -8,7 +8,7 @@ import { openRegularFile } from './pinned-path.ts';
 import type { Db } from '../store/database.ts';
 import {
   fromInline,
-  loadActionLevel,
+  loadActionLevels,
   loadExecutionLevels,
   mergeLevels,
   type ResolvedVariable,
@@ -75,9 +75,7 @@ export class ExecutionVariables {
       fromInline(box, { key, value, encrypted: false }),
     );
     const levels = await loadExecutionLevels(db, box, ids, pipelineInline);
-    const actionLevels = new Map<number, ResolvedVariable[]>();
-    for (const a of actions)
-      actionLevels.set(a.actionId, await loadActionLevel(db, box, ids.workspaceId, a.actionId, a.inline));
+    const actionLevels = await loadActionLevels(db, box, ids.workspaceId, actions);
     return new ExecutionVariables(
       box,
       [builtInLevel, ...levels],

@@ -2,7 +2,7 @@ import type { InlineVariable } from '../domain/pipeline.ts';
 import type { SecretBox } from '../secrets/cipher.ts';
 import type { Db } from '../store/database.ts';
 import type { VariableRow } from '../store/schema.ts';
-import { listVariables } from '../store/variables.ts';
+import { listActionVariables, listVariables } from '../store/variables.ts';
 
 /** A variable as an action receives it: clear value, plus what is needed to place files and mask logs. */
 export interface ResolvedVariable {
@@ -78,16 +78,23 @@ export async function loadExecutionLevels(
   ];
 }
 
-/** An action's own level: variables created for it through the API, then its inline ones. */
-export async function loadActionLevel(
+/** Each action's own level: variables created for it through the API, then its inline ones. */
+export async function loadActionLevels(
   db: Db,
   box: SecretBox,
   workspaceId: number,
-  actionId: number,
-  inline: readonly InlineVariable[],
-): Promise<ResolvedVariable[]> {
-  const stored = await listVariables(db, { workspaceId, actionId });
-  return [...stored.map((v) => fromRow(box, v)), ...inline.map((v) => fromInline(box, v))];
+  actions: readonly { actionId: number; inline: readonly InlineVariable[] }[],
+): Promise<Map<number, ResolvedVariable[]>> {
+  const stored = await listActionVariables(
+    db,
+    workspaceId,
+    actions.map((a) => a.actionId),
+  );
+  const levels = new Map<number, ResolvedVariable[]>();
+  for (const a of actions) levels.set(a.actionId, []);
+  for (const row of stored) levels.get(row.action_id!)?.push(fromRow(box, row));
+  for (const a of actions) levels.get(a.actionId)!.push(...a.inline.map((v) => fromInline(box, v)));
+  return levels;
 }
 
 /** Merges levels, lowest precedence first; a later level's key replaces an earlier one's. */

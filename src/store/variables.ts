@@ -32,6 +32,29 @@ export async function listVariables(db: Db, scope: VariableScope): Promise<Varia
   return scoped(db, scope).selectAll().orderBy('key').execute();
 }
 
+/**
+ * The variables created through the API for each of `actionIds` (the action level), by action and key:
+ * one query for a whole execution instead of one per action.
+ */
+export async function listActionVariables(
+  db: Db,
+  workspaceId: number,
+  actionIds: readonly number[],
+): Promise<VariableRow[]> {
+  if (actionIds.length === 0) return [];
+  return db
+    .selectFrom('variables')
+    .where('workspace_id', '=', workspaceId)
+    .where('project_id', 'is', null)
+    .where('pipeline_id', 'is', null)
+    .where('environment_id', 'is', null)
+    .where('action_id', 'in', [...actionIds])
+    .selectAll()
+    .orderBy('action_id')
+    .orderBy('key')
+    .execute();
+}
+
 export async function findVariable(
   db: Db,
   scope: VariableScope,
