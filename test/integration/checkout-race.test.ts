@@ -34,6 +34,19 @@ const repo = makeRepo([
 
 after(() => removeDirs(repo.dir, hostDir));
 
+/** SIGKILLs process group `pgid` and waits until none of its processes is left. */
+async function stopGroup(pgid: number): Promise<void> {
+  process.kill(-pgid, 'SIGKILL');
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return; // ESRCH: the group is gone
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function hostListing(): string[] {
   return readdirSync(hostDir).sort();
 }
@@ -48,9 +61,12 @@ test('checkouts racing a loop that swaps directories for links write nothing out
   const before = hostListing();
   const swap = (dir: string): string =>
     `rm -rf ${dir}; mkdir -p ${dir}; rm -rf ${dir}; ln -s ${hostDir} ${dir}`;
+  // Its own process group: stopping it stops the rm, mkdir or ln it is running too. Killing only the
+  // shell once let a late `ln -s` land inside the final checkout's directory (150 entries, not 149).
   const swapper = spawn('sh', ['-c', `while :; do ${swap('race')}; ${swap('deep/race')}; done`], {
     cwd: workTree,
     stdio: 'ignore',
+    detached: true,
   });
   let checkouts = 0;
   let failed = 0;
@@ -71,7 +87,7 @@ test('checkouts racing a loop that swaps directories for links write nothing out
       checkouts += 1;
     }
   } finally {
-    swapper.kill('SIGKILL');
+    await stopGroup(swapper.pid!);
   }
   console.log(
     `checkout race (git level): ${checkouts} checkouts (${failed} failed) against the swapping loop`,
