@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/harness.ts';
+import { productionNodeArgs } from './support/gantry-server.ts';
 import { onInterrupt } from './support/interrupt-cleanup.ts';
 import {
   announceBench,
@@ -74,14 +75,6 @@ function status(pid: number): Pick<Sample, 'vmRss' | 'rssAnon' | 'rssFile' | 'th
     rssFile: kb('RssFile'),
     threads: Number(/^Threads:\s+(\d+)/m.exec(text)![1]),
   };
-}
-
-/** The node options of a checkout's bin/gantry.js #! line (`node bin/gantry.js` alone would skip them). */
-function productionNodeArgs(root: string): string[] {
-  const shebang = readFileSync(path.join(root, 'bin/gantry.js'), 'utf8').split('\n', 1)[0]!;
-  const words = shebang.replace(/^#!/, '').trim().split(/\s+/);
-  const node = words.indexOf('node');
-  return node < 0 ? [] : words.slice(node + 1);
 }
 
 function newestSource(dir: string): number {

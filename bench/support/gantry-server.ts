@@ -25,7 +25,7 @@ export interface GantryServer {
   baseUrl: string;
   token: string;
   dataDir: string;
-  /** The `gantry.instance` label Gantry puts on its containers (derived from the data directory). */
+  /** The `gantry.instance` label Gantry puts on its containers (the id it wrote to `<dataDir>/instance-id`). */
   instanceLabel: string;
   request(method: string, url: string, body?: unknown): Promise<ApiResponse>;
   /** SIGTERM, wait for the exit, remove the data directory. */
@@ -174,7 +174,7 @@ export async function startGantryServer(
  * The node options of bin/gantry.js's #! line (`#!/usr/bin/env -S node --max-semi-space-size=4`): they
  * shape the server's memory (young generation size), so a benchmark's RSS must be measured with them.
  */
-function productionNodeArgs(root: string): string[] {
+export function productionNodeArgs(root: string): string[] {
   const shebang = readFileSync(path.join(root, 'bin/gantry.js'), 'utf8').split('\n', 1)[0]!;
   const words = shebang.replace(/^#!/, '').trim().split(/\s+/);
   const node = words.indexOf('node');

@@ -15,7 +15,7 @@ import type { Ajv, AnySchema, ValidateFunction } from 'ajv';
  * reject fails a test, not a request.
  */
 export class LazySchemas {
-  private readonly pending = new Set<() => void>();
+  private readonly pending = new Set<() => unknown>();
 
   /** Fastify's validatorCompiler: `pick` chooses the Ajv instance for the request part. */
   validatorCompiler(pick: (httpPart: string | undefined) => Ajv) {
@@ -46,18 +46,10 @@ export class LazySchemas {
   }
 
   private validator(compile: () => ValidateFunction): ValidateFunction {
-    let real: ValidateFunction | null = null;
-    const ensure = (): ValidateFunction => {
-      if (real === null) {
-        real = compile();
-        this.pending.delete(ensure);
-      }
-      return real;
-    };
-    this.pending.add(ensure);
+    const real = this.onFirstUse(compile);
     // Ajv reports a failure's errors on the function itself, where Fastify reads them.
     const validate = function (this: unknown, data: unknown, dataCtx?: unknown): boolean {
-      const fn = real ?? ensure();
+      const fn = real();
       const valid = fn.call(this, data, dataCtx as never) as boolean;
       validate.errors = fn.errors;
       return valid;
@@ -69,8 +61,14 @@ export class LazySchemas {
   }
 
   private serializer(compile: () => (data: unknown) => string): (data: unknown) => string {
-    let real: ((data: unknown) => string) | null = null;
-    const ensure = (): ((data: unknown) => string) => {
+    const real = this.onFirstUse(compile);
+    return (data) => real()(data);
+  }
+
+  /** `compile`'s result, compiled at the first call (or by compileAll) and kept; pending until then. */
+  private onFirstUse<T>(compile: () => T): () => T {
+    let real: T | null = null;
+    const ensure = (): T => {
       if (real === null) {
         real = compile();
         this.pending.delete(ensure);
@@ -78,7 +76,7 @@ export class LazySchemas {
       return real;
     };
     this.pending.add(ensure);
-    return (data) => (real ?? ensure())(data);
+    return ensure;
   }
 }
 
