@@ -103,7 +103,17 @@ test('checkouts racing a loop that swaps directories for links write nothing out
     clean: false,
   });
   assert.equal(readFileSync(path.join(workTree, 'race', 'f0.txt'), 'utf8'), 'changed\n');
-  assert.equal(readdirSync(path.join(workTree, 'deep', 'race')).length, 149);
+  // Revision two's files, g1.txt deleted. Besides them, the swapper's `ln -s` may have landed inside a
+  // directory the checkout had just made (a link named after the host directory, inside the work tree):
+  // an untracked entry, which a checkout that is not clean leaves as it leaves any untracked file.
+  const expected = Object.keys(files)
+    .filter((f) => f.startsWith('deep/race/') && f !== 'deep/race/g1.txt')
+    .map((f) => path.basename(f))
+    .sort();
+  const listed = readdirSync(path.join(workTree, 'deep', 'race'), { withFileTypes: true }).filter(
+    (e) => !(e.isSymbolicLink() && e.name === path.basename(hostDir)),
+  );
+  assert.deepEqual(listed.map((e) => e.name).sort(), expected);
   removeDirs(tmp);
 });
 
