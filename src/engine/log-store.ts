@@ -625,11 +625,14 @@ export class LogWriter {
 }
 
 /** Line widths base64 tools wrap at: 76 (base64(1), MIME) and 64 (openssl, PEM). */
-const WRAP_WIDTHS = new Set([64, 76]);
+const MIME_WRAP = 76;
+const PEM_WRAP = 64;
+const WRAP_WIDTHS = new Set([MIME_WRAP, PEM_WRAP]);
 
 /** Whether a line of `width` bytes (without its newline, perhaps with a CR) can be a wrapped base64 line. */
 function wrapWidth(width: number): boolean {
-  return WRAP_WIDTHS.has(width) || WRAP_WIDTHS.has(width - 1);
+  // Compared directly, not looked up in WRAP_WIDTHS: this runs for every line of every log.
+  return width === MIME_WRAP || width === PEM_WRAP || width === MIME_WRAP + 1 || width === PEM_WRAP + 1;
 }
 
 /**

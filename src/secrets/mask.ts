@@ -1,4 +1,5 @@
 import { ByteMatcher } from './byte-matcher.ts';
+import { NeedleSearch } from './needle-search.ts';
 
 /** Line width `base64` tools wrap at by default, so a wrapped encoding is masked line by line too. */
 const BASE64_WRAP = 76;
@@ -124,9 +125,10 @@ export function secretMasker(secrets: readonly string[]): LineMasker {
   }) as LineMasker;
   // A form that contains a shorter form can only be present where the shorter one is.
   const minimal = bytes.filter((n) => !bytes.some((m) => m.length < n.length && n.includes(m)));
-  // Native substring search per form (Boyer-Moore-Horspool in C++) measured faster here than one
-  // pass of the automaton in JavaScript, up to 140 forms (20 secrets): the hot path keeps it.
-  mask.anyInBytes = (input) => minimal.some((n) => input.includes(n));
+  // One skipping pass over the input for all forms (NeedleSearch), built on first use: the automaton's
+  // per-byte loop and a native search per form were both slower on the hot path.
+  let search: NeedleSearch | null = null;
+  mask.anyInBytes = (input) => (search ??= new NeedleSearch(minimal)).foundIn(input);
   mask.anyIn = (text) => mask.anyInBytes(Buffer.from(text, 'utf8'));
   mask.ranges = ranges;
   mask.reach = Math.max(0, ...bytes.map((b) => b.length));
