@@ -16,8 +16,11 @@ const SKIP_MIN_LENGTH = 8;
 export class NeedleSearch {
   /** Length of the shortest long needle: the window. 0 when there are no long needles. */
   private readonly window: number;
-  /** How far the window may move, by the two bytes at its end (byte1 << 8 | byte2); 0: compare. */
-  private readonly shift = new Uint8Array(65536);
+  /**
+   * How far the window may move, by the two bytes at its end (byte1 << 8 | byte2); 0: compare. Empty
+   * when there are no long needles: a masker, and so this search, is made for every action.
+   */
+  private readonly shift: Uint8Array;
   /** The long needles whose first window-length bytes end in the two bytes (the key). */
   private readonly endingIn = new Map<number, Buffer[]>();
   private readonly short: Buffer[];
@@ -27,6 +30,7 @@ export class NeedleSearch {
     this.short = needles.filter((n) => n.length < SKIP_MIN_LENGTH);
     const m = long.length === 0 ? 0 : Math.min(...long.map((n) => n.length));
     this.window = m;
+    this.shift = new Uint8Array(m === 0 ? 0 : 65536);
     if (m === 0) return;
     // A smaller move is always safe; the table holds at most 255.
     this.shift.fill(Math.min(255, m - 1));
