@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startGantry, type Harness } from '../support/harness.ts';
+import { tempDirForProcess } from '../support/temp-dirs.ts';
 
 // What Buddy's own clients (the Go SDK behind the Terraform provider) rely on: buddy-api-clients.md.
 let h: Harness;
@@ -83,7 +83,7 @@ describe('workspaces as the SDK creates them', () => {
   });
 
   test("an SSH_KEY variable shows the key's public half, as ssh-keygen derives it", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'gantry-key-'));
+    const dir = tempDirForProcess('gantry-key-');
     execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-m', 'PEM', '-N', '', '-f', `${dir}/k`]);
     const pem = readFileSync(`${dir}/k`, 'utf8');
     const pub = readFileSync(`${dir}/k.pub`, 'utf8').split(' ').slice(0, 2).join(' ');

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NO_MOUNTS } from '../support/harness.ts';
+import { tempDirForProcess } from '../support/temp-dirs.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,7 +54,7 @@ let configFile: string | null = null;
 /** A config file letting projects name local repositories in the temp directory (custom_repo_url). */
 function testConfigFile(): string {
   if (configFile === null) {
-    const dir = mkdtempSync(path.join(tmpdir(), 'gantry-ops-config-'));
+    const dir = tempDirForProcess('gantry-ops-config-');
     configFile = path.join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ allowedRepositoryRoots: [tmpdir()] }));
   }

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
+import { tempDirForProcess } from './temp-dirs.ts';
 
 const run = promisify(execFile);
-const home = mkdtempSync(path.join(tmpdir(), 'gantry-git-home-'));
+const home = tempDirForProcess('gantry-git-home-');
 
 /**
  * git as a user's client (no prompts, credential helpers or user config), asynchronous because the

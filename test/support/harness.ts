@@ -10,6 +10,7 @@ import type { DispatcherOptions } from '../../src/triggers/webhook-dispatcher.ts
 import { readFileSync } from 'node:fs';
 import { createTestDatabase } from './database.ts';
 import { rememberInstanceLabel } from './instance-label.ts';
+import { tempDirForProcess } from './temp-dirs.ts';
 
 /** A free TCP port on loopback. */
 /**
@@ -173,7 +174,7 @@ export function makeRepo(
     branch?: string;
   }[],
 ): { dir: string; shas: string[] } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-repo-'));
+  const dir = tempDirForProcess('gantry-repo-');
   git(dir, 'init', '-q');
   const shas: string[] = [];
   for (const c of commits) {
