@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/harness.ts';
-import { productionNodeArgs } from './support/gantry-server.ts';
+import { productionNodeArgs, serveCommand } from './support/gantry-server.ts';
 import { onInterrupt } from './support/interrupt-cleanup.ts';
 import {
   announceBench,
@@ -173,17 +173,7 @@ async function measureGantry(root: string): Promise<Sample> {
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [
-      ...productionNodeArgs(root),
-      'bin/gantry.js',
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-    ],
+    serveCommand(root, dataDir, port),
     // No nosuid mount of the pipelines directory (it needs root and would outlive a killed bench).
     {
       cwd: root,

@@ -211,6 +211,7 @@ async function main(): Promise<void> {
      * the idle pause, right after a create on an idle engine), hence the target's baseline.
      */
     const rawFirstStartCall = raws.map((r) => r.perContainer[0]!.start);
+    const rawFirstCreateCall = raws.map((r) => r.perContainer[0]!.create);
     const med = (key: string): number => median(gantry.map((g) => g[key]!));
     const rawMedian = median(rawTotals);
     const runRatios = gantry.map((g, i) => g.wall! / rawTotals[i]!);
@@ -354,10 +355,7 @@ async function main(): Promise<void> {
         [`median of ${RUNS}`, ms(median(latencies))],
         ['min / max', `${ms(Math.min(...latencies))} / ${ms(Math.max(...latencies))}`],
         ["Docker start call, raw, each run's first container (median)", ms(median(rawFirstStartCall))],
-        [
-          "Docker create call, raw, each run's first container (median)",
-          ms(median(raws.map((r) => r.perContainer[0]!.create))),
-        ],
+        ["Docker create call, raw, each run's first container (median)", ms(median(rawFirstCreateCall))],
         ['latency − first start call of the same run (median)', ms(median(latencyOverFirstStart))],
         ['Docker start call, raw (median over all raw containers)', ms(step('start'))],
         ['latency − median start call of the same run (median)', ms(median(latencyOverStart))],
@@ -404,7 +402,7 @@ async function main(): Promise<void> {
       ratio_estimated_from_own_overhead: round(estimatedRatio, 3),
       first_container_start_latency_ms: latencies.map((l) => round(l, 1)),
       raw_first_start_call_ms: rawFirstStartCall.map((l) => round(l, 1)),
-      raw_first_create_call_ms: raws.map((r) => round(r.perContainer[0]!.create, 1)),
+      raw_first_create_call_ms: rawFirstCreateCall.map((l) => round(l, 1)),
       first_start_over_first_start_call_ms_median: round(firstStartOver, 1),
       raw_start_call_ms: rawStartCall.map((l) => round(l, 1)),
       first_start_over_start_call_ms_median: round(overWarmStart, 1),

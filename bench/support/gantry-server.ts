@@ -84,16 +84,7 @@ export async function startGantryServer(
   const child = spawn(
     process.execPath,
     [
-      ...productionNodeArgs(root),
-      ...(options.nodeArgs ?? nodeArgsFromEnv()),
-      'bin/gantry.js',
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
+      ...serveCommand(root, dataDir, port, options.nodeArgs ?? nodeArgsFromEnv()),
       '--log-level',
       'warn',
       ...(options.serveArgs ?? []),
@@ -168,6 +159,26 @@ export async function startGantryServer(
       forget();
     },
   };
+}
+
+/**
+ * Node's arguments for `bin/gantry.js serve` of checkout `root` on `dataDir` and loopback `port`, with the
+ * node options a production start uses (productionNodeArgs) and `nodeArgs` after them; more `serve` flags
+ * may follow.
+ */
+export function serveCommand(root: string, dataDir: string, port: number, nodeArgs: string[] = []): string[] {
+  return [
+    ...productionNodeArgs(root),
+    ...nodeArgs,
+    'bin/gantry.js',
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+  ];
 }
 
 /**

@@ -75,6 +75,35 @@ function holdNextCheckout(): Promise<HeldCheckout> {
   });
 }
 
+/**
+ * A run of a new one-action pipeline ("marks" touches ran-marker in the work tree), held at its checkout
+ * once its early container exists.
+ */
+async function runHeldWithEarlyContainer(): Promise<{
+  pipelineId: number;
+  run: Awaited<ReturnType<typeof runPipeline>>;
+  hold: HeldCheckout;
+}> {
+  const { pipelinePath, pipelineId } = await setupPipeline(h, repo.dir);
+  await addAction(h, pipelinePath, { name: 'marks', inline_commands: 'touch ran-marker' });
+  const checkout = holdNextCheckout();
+  const run = await runPipeline(h, pipelinePath);
+  const hold = await checkout;
+  await earlyContainer(run.body.id);
+  return { pipelineId, run, hold };
+}
+
+/** "marks" never ran: left NOT_EXECUTED, no container of the execution left, no marker in the work tree. */
+function assertNothingRan(
+  e: Awaited<ReturnType<typeof waitForExecution>>,
+  executionId: number,
+  pipelineId: number,
+): void {
+  assert.equal(actionNamed(e, 'marks').status, 'NOT_EXECUTED');
+  assert.deepEqual(containersWith(...executionLabels(h.dataDir, executionId)), []);
+  assert.equal(existsSync(path.join(h.dataDir, 'pipelines', String(pipelineId), 'fs', 'ran-marker')), false);
+}
+
 /** The one container of an execution, once it exists: created (made early), not running. */
 async function earlyContainer(executionId: number): Promise<string> {
   const labels = executionLabels(h.dataDir, executionId);
@@ -152,12 +181,7 @@ test('the container made during the checkout is the one that runs, with the envi
 });
 
 test('a cancel between making the container and starting it removes it; nothing runs', async () => {
-  const { pipelinePath, pipelineId } = await setupPipeline(h, repo.dir);
-  await addAction(h, pipelinePath, { name: 'marks', inline_commands: 'touch ran-marker' });
-  const checkout = holdNextCheckout();
-  const run = await runPipeline(h, pipelinePath);
-  const hold = await checkout;
-  await earlyContainer(run.body.id);
+  const { pipelineId, run, hold } = await runHeldWithEarlyContainer();
   // The cancel waits for the run to end, which waits for the checkout: let it go once the cancel landed.
   const cancelled = h.request('PATCH', run.path, { operation: 'CANCEL' });
   await waitFor(
@@ -168,25 +192,16 @@ test('a cancel between making the container and starting it removes it; nothing 
   assert.equal((await cancelled).status, 200);
   const e = await waitForExecution(h, run.path);
   assert.equal(e.status, 'TERMINATED');
-  assert.equal(actionNamed(e, 'marks').status, 'NOT_EXECUTED');
-  assert.deepEqual(containersWith(...executionLabels(h.dataDir, run.body.id)), []);
-  assert.equal(existsSync(path.join(h.dataDir, 'pipelines', String(pipelineId), 'fs', 'ran-marker')), false);
+  assertNothingRan(e, run.body.id, pipelineId);
 });
 
 test('a failed checkout removes the container made meanwhile; nothing runs', async () => {
-  const { pipelinePath, pipelineId } = await setupPipeline(h, repo.dir);
-  await addAction(h, pipelinePath, { name: 'marks', inline_commands: 'touch ran-marker' });
-  const checkout = holdNextCheckout();
-  const run = await runPipeline(h, pipelinePath);
-  const hold = await checkout;
-  await earlyContainer(run.body.id);
+  const { pipelineId, run, hold } = await runHeldWithEarlyContainer();
   hold.fail();
   const e = await waitForExecution(h, run.path);
   assert.equal(e.status, 'FAILED');
   assert.match(e.error_message ?? '', /preparing the pipeline filesystem failed/);
-  assert.equal(actionNamed(e, 'marks').status, 'NOT_EXECUTED');
-  assert.deepEqual(containersWith(...executionLabels(h.dataDir, run.body.id)), []);
-  assert.equal(existsSync(path.join(h.dataDir, 'pipelines', String(pipelineId), 'fs', 'ran-marker')), false);
+  assertNothingRan(e, run.body.id, pipelineId);
 });
 
 test('a first action with volume mappings, or a left-out one, is not made early and still runs right', async () => {
